@@ -1,0 +1,348 @@
+//! Findings and the report that carries them: the contract between the engine, the waivers and
+//! every output format (DESIGN.md §7). It owns statuses, severities, gates, fingerprints and the
+//! summary; it must not render anything nor evaluate rules.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::{CollectionError, Scope};
+
+/// Version of the JSON report. Bump on any incompatible change.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Fail,
+    Unknown,
+    Suppressed,
+    Pass,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Unknown => "unknown",
+            Status::Suppressed => "suppressed",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Ordered most severe first, so sorting ascending puts critical on top.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// GitHub's `security-severity` score (critical > 9.0, high 7.0–8.9, medium 4.0–6.9, low < 4).
+    pub fn security_severity(self) -> &'static str {
+        match self {
+            Severity::Critical => "9.5",
+            Severity::High => "8.0",
+            Severity::Medium => "5.5",
+            Severity::Low => "3.0",
+            Severity::Info => "0.0",
+        }
+    }
+
+    /// At or above `threshold` (critical is above high).
+    pub fn at_least(self, threshold: Severity) -> bool {
+        self <= threshold
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `launch`: the spec's blocking work; `operate`: the non-blocking monitoring work.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Gate {
+    Launch,
+    Operate,
+}
+
+impl Gate {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gate::Launch => "launch",
+            Gate::Operate => "operate",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Gate> {
+        match s {
+            "launch" => Some(Gate::Launch),
+            "operate" => Some(Gate::Operate),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a rule is and how to fix it: everything outputs need besides the findings.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct RuleInfo {
+    pub id: String,
+    /// The expected state, e.g. "RDS instances are not publicly accessible".
+    pub title: String,
+    pub severity: Severity,
+    pub gate: Gate,
+    /// Resource kinds the rule is evaluated over.
+    pub kinds: Vec<String>,
+    /// Section of the spec it enforces, e.g. "Data Storage › MySQL/MariaDB Database".
+    pub spec: String,
+    /// Why it matters.
+    pub risk: String,
+    /// How to fix it, with the concrete AWS CLI / Cloudflare step.
+    pub remediation: String,
+    pub references: Vec<String>,
+}
+
+/// The waiver that suppressed a finding.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AppliedWaiver {
+    pub reason: String,
+    pub owner: Option<String>,
+    pub expires: NaiveDate,
+    /// `file:line` of the waiver.
+    pub source: String,
+}
+
+/// One rule evaluated over one resource.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub rule_id: String,
+    /// ARN / Cloudflare id of the resource; the VPC's ARN for an estate-level finding.
+    pub resource_id: String,
+    pub resource_name: String,
+    pub kind: String,
+    pub region: Option<String>,
+    pub account: Option<String>,
+    pub status: Status,
+    pub severity: Severity,
+    pub gate: Gate,
+    pub spec: String,
+    /// Why this status: what was expected and what was found, or what could not be read.
+    pub message: String,
+    /// The facts behind the status (field → value), e.g. the internet path.
+    pub evidence: BTreeMap<String, serde_json::Value>,
+    pub waiver: Option<AppliedWaiver>,
+    /// Stable identity across runs: rule id + resource id only.
+    pub fingerprint: String,
+}
+
+/// Stable identity of a finding across runs (hex SHA-256 of rule id and resource id).
+pub fn fingerprint(rule_id: &str, resource_id: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(rule_id.as_bytes());
+    h.update([0u8]);
+    h.update(resource_id.as_bytes());
+    let digest = h.finalize();
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A waiver that needs a human: expired (no longer suppresses) or matching nothing.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct WaiverIssue {
+    /// `expired` or `unused`.
+    pub problem: String,
+    pub rule: String,
+    pub resource: String,
+    pub expires: NaiveDate,
+    pub reason: String,
+    /// `file:line` of the waiver.
+    pub source: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub pass: usize,
+    pub fail: usize,
+    pub unknown: usize,
+    pub suppressed: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, s: Status) {
+        match s {
+            Status::Pass => self.pass += 1,
+            Status::Fail => self.fail += 1,
+            Status::Unknown => self.unknown += 1,
+            Status::Suppressed => self.suppressed += 1,
+        }
+    }
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.unknown + self.suppressed
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct Summary {
+    pub total: usize,
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Failing findings per severity.
+    pub fail_by_severity: BTreeMap<Severity, usize>,
+    pub rules_evaluated: usize,
+    pub resources: usize,
+    /// Some finding is unknown or some service failed to collect: the audit is not conclusive.
+    pub incomplete: bool,
+}
+
+impl Summary {
+    pub fn compute(
+        findings: &[Finding],
+        errors: &[CollectionError],
+        rules: usize,
+        resources: usize,
+    ) -> Self {
+        let mut s = Summary {
+            total: findings.len(),
+            rules_evaluated: rules,
+            resources,
+            ..Default::default()
+        };
+        for f in findings {
+            s.counts.add(f.status);
+            if f.status == Status::Fail {
+                *s.fail_by_severity.entry(f.severity).or_default() += 1;
+            }
+        }
+        s.incomplete = s.counts.unknown > 0 || !errors.is_empty();
+        s
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// Everything one audit produced.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub generated_at: DateTime<Utc>,
+    pub scope: Scope,
+    pub summary: Summary,
+    /// Sorted: status (fail, unknown, suppressed, pass), severity, rule id, resource id.
+    pub findings: Vec<Finding>,
+    pub collection_errors: Vec<CollectionError>,
+    #[serde(default)]
+    pub waiver_issues: Vec<WaiverIssue>,
+    /// The rules evaluated, for formats that describe them (SARIF, Markdown). Not in the JSON.
+    #[serde(skip)]
+    pub rules: Vec<RuleInfo>,
+}
+
+impl Report {
+    /// Sorts findings into their canonical order and recomputes the summary.
+    pub fn finish(&mut self, resources: usize) {
+        self.findings.sort_by(|a, b| {
+            (a.status, a.severity, &a.rule_id, &a.resource_id).cmp(&(
+                b.status,
+                b.severity,
+                &b.rule_id,
+                &b.resource_id,
+            ))
+        });
+        self.rules.sort_by(|a, b| a.id.cmp(&b.id));
+        self.summary = Summary::compute(
+            &self.findings,
+            &self.collection_errors,
+            self.rules.len(),
+            resources,
+        );
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_depends_on_rule_and_resource_only() {
+        let a = fingerprint("aws-rds-not-public", "arn:aws:rds:eu-west-1:1:db:x");
+        assert_eq!(
+            a,
+            fingerprint("aws-rds-not-public", "arn:aws:rds:eu-west-1:1:db:x")
+        );
+        assert_ne!(
+            a,
+            fingerprint("aws-rds-encrypted", "arn:aws:rds:eu-west-1:1:db:x")
+        );
+        // The separator keeps ("ab","c") and ("a","bc") apart.
+        assert_ne!(fingerprint("ab", "c"), fingerprint("a", "bc"));
+        assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn severity_threshold_counts_more_severe_as_above() {
+        assert!(Severity::Critical.at_least(Severity::High));
+        assert!(Severity::High.at_least(Severity::High));
+        assert!(!Severity::Medium.at_least(Severity::High));
+    }
+}

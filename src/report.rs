@@ -1,0 +1,1 @@
+//! TODO(report): being written.
