@@ -738,7 +738,7 @@ pub struct EcsService {
     pub launch_type: Option<String>,
     pub desired_count: Option<i64>,
     pub task_definition_arn: Option<String>,
-    /// `null` when the service has no awsvpc network configuration.
+    /// The awsvpc configuration; `{}` with empty lists for other network modes.
     pub network_configuration: Option<EcsNetworkConfiguration>,
     /// *Derived*: this is the spec's processor service (`components.ecs_service`).
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
