@@ -235,7 +235,7 @@ fn plain(s: &str) -> String {
     out
 }
 
-/// Markdown from rule text (policy files, not the estate): escape what could open HTML or links.
+/// Plain rule text (spec sections, non-https references) shown literally in Markdown.
 fn md_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in inert(s).chars() {
@@ -279,7 +279,9 @@ fn rule_descriptor(id: &str, info: Option<&RuleInfo>, sample: &Finding) -> Value
     let references: &[String] = info.map_or(&[], |r| r.references.as_slice());
 
     let mut text = remediation.clone();
-    let mut markdown = format!("**Remediation**\n\n{}", md_escape(&remediation));
+    // Remediation is authored Markdown from the policy files (same trust as the binary): its
+    // code spans carry the CLI commands, so it is passed through with controls made inert.
+    let mut markdown = format!("**Remediation**\n\n{}", inert(&remediation));
     if !spec.trim().is_empty() {
         text.push_str(&format!("\n\nSpec: {spec}"));
         markdown.push_str(&format!("\n\n**Spec:** {}", md_escape(spec)));
@@ -340,16 +342,11 @@ fn rule_descriptor(id: &str, info: Option<&RuleInfo>, sample: &Finding) -> Value
 
 fn result(f: &Finding, rule_index: usize, title: &str) -> Value {
     let name = plain(&f.resource_name);
-    let rule = format!("{} ({})", plain(title), f.rule_id);
+    let message = plain(f.message.trim_end_matches('.'));
+    let expected = format!("Expected: {} (rule {}).", plain(title), plain(&f.rule_id));
     let text = match f.status {
-        Status::Unknown => format!(
-            "{name}: could not be evaluated: {}. Rule {rule}.",
-            plain(f.message.trim_end_matches('.'))
-        ),
-        _ => format!(
-            "{name}: {}. Rule {rule}.",
-            plain(f.message.trim_end_matches('.'))
-        ),
+        Status::Unknown => format!("{name}: could not be evaluated: {message}. {expected}"),
+        _ => format!("{name}: {message}. {expected}"),
     };
     let lvl = match f.status {
         Status::Unknown => unknown_level(f.severity),
