@@ -495,6 +495,20 @@ expires = "2026-06-30"
     }
 
     #[test]
+    fn load_reads_a_file_and_reports_an_unreadable_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("waivers.toml");
+        std::fs::write(&path, GOOD).unwrap();
+        let set = WaiverSet::load(&path).unwrap();
+        assert!(set.waivers[0].source.ends_with("waivers.toml:3"));
+        let err = WaiverSet::load(&dir.path().join("missing.toml")).unwrap_err();
+        assert!(err.0[0].message.contains("cannot read"), "{err}");
+        std::fs::write(&path, [0xff, 0xfe]).unwrap();
+        let err = WaiverSet::load(&path).unwrap_err();
+        assert!(err.0[0].message.contains("UTF-8"), "{err}");
+    }
+
+    #[test]
     fn empty_file_is_an_empty_set() {
         assert!(WaiverSet::parse("", "w.toml").unwrap().is_empty());
         assert!(WaiverSet::parse("# nothing yet\n", "w.toml")

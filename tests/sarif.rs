@@ -510,6 +510,29 @@ fn checker_rejects_the_other_github_rules() {
             }),
             "at most 25000",
         ),
+        (
+            "too many runs",
+            Box::new(|d| {
+                let run = d.pointer("/runs/0").unwrap().clone();
+                let runs: Vec<Value> = (0..21)
+                    .map(|i| {
+                        let mut r = run.clone();
+                        r["automationDetails"]["id"] = json!(format!("cloudaudit/aws/{i}/x"));
+                        r
+                    })
+                    .collect();
+                d["runs"] = Value::Array(runs);
+            }),
+            "at most 20 per file",
+        ),
+        (
+            "too many tags",
+            Box::new(move |d| {
+                *d.pointer_mut(&format!("{rule0}/properties/tags")).unwrap() =
+                    json!((0..21).map(|i| i.to_string()).collect::<Vec<_>>())
+            }),
+            "21 tags",
+        ),
     ];
     for (name, mutate, needle) in cases {
         assert_caught(name, &broken(mutate), needle);

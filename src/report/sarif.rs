@@ -31,6 +31,13 @@ pub const SCHEMA_URI: &str =
 /// GitHub rejects runs with more results than this.
 pub const MAX_RESULTS_PER_RUN: usize = 25_000;
 
+/// GitHub rejects files with more runs than this. `build` does not split files: an estate of
+/// more than 20 accounts needs one upload per group of accounts (see `check_github`).
+pub const MAX_RUNS_PER_FILE: usize = 20;
+
+/// GitHub keeps at most this many tags per rule.
+const MAX_TAGS: usize = 20;
+
 /// `automationDetails.id` prefix; GitHub reads the category up to the last `/`.
 const CATEGORY_PREFIX: &str = "estate-audit";
 
@@ -320,7 +327,7 @@ fn rule_descriptor(id: &str, info: Option<&RuleInfo>, sample: &Finding) -> Value
         tags.into_iter()
             .filter(|t| t != "security" && t != gate.as_str()),
     );
-    tag_list.truncate(20); // GitHub keeps at most 20 tags per rule.
+    tag_list.truncate(MAX_TAGS);
 
     json!({
         "id": id,
@@ -524,6 +531,12 @@ pub fn check_github(doc: &Value) -> Vec<String> {
         p("no runs array".into());
         return problems;
     };
+    if runs.len() > MAX_RUNS_PER_FILE {
+        p(format!(
+            "{} runs, GitHub accepts at most {MAX_RUNS_PER_FILE} per file",
+            runs.len()
+        ));
+    }
     let mut categories = BTreeSet::new();
     for (ri, run) in runs.iter().enumerate() {
         let at = format!("runs[{ri}]");
@@ -578,6 +591,15 @@ pub fn check_github(doc: &Value) -> Vec<String> {
                 if !ok {
                     p(format!("{rat}: {field} missing or empty"));
                 }
+            }
+            let tags = rule
+                .pointer("/properties/tags")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            if tags > MAX_TAGS {
+                p(format!(
+                    "{rat}: {tags} tags, GitHub keeps at most {MAX_TAGS}"
+                ));
             }
             if let Some(l) = rule.pointer("/defaultConfiguration/level") {
                 if !valid_level(l) {
