@@ -1,0 +1,280 @@
+//! The terminal report: what an engineer reads after `estate-audit audit`. Failing findings come
+//! first (most severe on top), then unknown, then waived ones with their reason and expiry; passes
+//! only with `--all`. Then collection errors, waiver issues and a one-line summary.
+//!
+//! It owns layout only and must not decide what failed. Every string that comes from the estate
+//! (names, ids, messages, evidence) goes through [`inert`] so a hostile resource name cannot
+//! drive the terminal.
+
+use std::fmt::Write as _;
+
+use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
+
+use super::{inert, RenderOptions};
+use crate::finding::{Finding, Report, Severity, Status, Summary};
+
+/// Longest short id shown under a resource name; longer ones keep their head and tail.
+const SHORT_ID_MAX: usize = 48;
+
+pub fn render(report: &Report, opts: &RenderOptions) -> String {
+    let mut out = String::new();
+
+    let mut shown: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| opts.all || f.status != Status::Pass)
+        .collect();
+    // The report is already in this order after `Report::finish`; sorting again keeps the table
+    // right for a report assembled any other way (merged shards, tests).
+    shown.sort_by(|a, b| {
+        (a.status, a.severity, &a.rule_id, &a.resource_id).cmp(&(
+            b.status,
+            b.severity,
+            &b.rule_id,
+            &b.resource_id,
+        ))
+    });
+
+    if shown.is_empty() {
+        out.push_str(if report.findings.is_empty() {
+            "No findings.\n"
+        } else {
+            "No failing, unknown or waived findings (--all lists the passes).\n"
+        });
+    } else {
+        out.push_str(&findings_table(&shown, opts));
+        out.push('\n');
+    }
+
+    if !report.collection_errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nCollection errors ({}) — rules over these kinds are unknown:",
+            report.collection_errors.len()
+        );
+        for e in &report.collection_errors {
+            let region = e
+                .region
+                .as_deref()
+                .map(|r| format!(" [{}]", inert(r)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {} {}{}: {:?}: {}",
+                inert(&e.provider),
+                inert(&e.service),
+                region,
+                e.kind,
+                inert(&e.message)
+            );
+            if !e.kinds.is_empty() {
+                let _ = writeln!(out, "      kinds: {}", inert(&e.kinds.join(", ")));
+            }
+        }
+    }
+
+    if !report.waiver_issues.is_empty() {
+        let _ = writeln!(out, "\nWaiver issues ({}):", report.waiver_issues.len());
+        for w in &report.waiver_issues {
+            let what = match w.problem.as_str() {
+                "expired" => format!("expired {} — suppresses nothing", w.expires),
+                "unused" => "matches no finding".to_string(),
+                other => inert(other).into_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "  {}: {} {} on {}: {}",
+                inert(&w.source),
+                inert(&w.problem),
+                inert(&w.rule),
+                inert(&w.resource),
+                what
+            );
+            let _ = writeln!(out, "      reason: {}", inert(&w.reason));
+        }
+    }
+
+    out.push('\n');
+    out.push_str(&summary_line(&report.summary));
+    out.push('\n');
+    out
+}
+
+fn findings_table(shown: &[&Finding], opts: &RenderOptions) -> String {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    match opts.width {
+        Some(w) => {
+            t.set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(w);
+        }
+        None => {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    if opts.color {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    t.set_header(vec!["status", "severity", "rule", "resource", "message"]);
+    for f in shown {
+        let mut status = Cell::new(f.status.as_str());
+        let mut severity = Cell::new(f.severity.as_str());
+        if opts.color {
+            status = status.fg(match f.status {
+                Status::Fail => Color::Red,
+                Status::Unknown => Color::Yellow,
+                Status::Suppressed => Color::Blue,
+                Status::Pass => Color::Green,
+            });
+            if f.status == Status::Fail && f.severity <= Severity::High {
+                severity = severity.add_attribute(Attribute::Bold);
+            }
+        }
+        t.add_row(vec![
+            status,
+            severity,
+            Cell::new(&f.rule_id),
+            Cell::new(resource_cell(f)),
+            Cell::new(message_cell(f)),
+        ]);
+    }
+    t.to_string()
+}
+
+/// The name, and under it a short form of the id when that adds something.
+fn resource_cell(f: &Finding) -> String {
+    let name = inert(&f.resource_name);
+    let short = short_id(&f.resource_id);
+    if short.is_empty() || short == name {
+        return name.into_owned();
+    }
+    format!("{name}\n{short}")
+}
+
+fn message_cell(f: &Finding) -> String {
+    let mut m = inert(&f.message).into_owned();
+    if let Some(w) = &f.waiver {
+        let owner = w
+            .owner
+            .as_deref()
+            .map(|o| format!(", owner {}", inert(o)))
+            .unwrap_or_default();
+        let _ = write!(
+            m,
+            "\nwaived until {}{}: {} ({})",
+            w.expires,
+            owner,
+            inert(&w.reason),
+            inert(&w.source)
+        );
+    }
+    m
+}
+
+/// The resource part of an ARN (`db:estate-db`, `subnet/subnet-0abc`) or the Cloudflare id without
+/// its prefix, shortened in the middle when long; made inert.
+fn short_id(id: &str) -> String {
+    let part = if id.starts_with("arn:") {
+        id.splitn(6, ':').nth(5).unwrap_or(id)
+    } else {
+        id.strip_prefix("cloudflare:").unwrap_or(id)
+    };
+    let part = inert(part);
+    let chars: Vec<char> = part.chars().collect();
+    if chars.len() <= SHORT_ID_MAX {
+        return part.into_owned();
+    }
+    let keep = (SHORT_ID_MAX - 1) / 2;
+    let head: String = chars[..keep].iter().collect();
+    let tail: String = chars[chars.len() - keep..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `41 rules · 120 findings: 3 fail (1 critical, 2 high) · 1 unknown · 1 waived · 115 pass — audit INCOMPLETE`
+pub fn summary_line(s: &Summary) -> String {
+    let c = &s.counts;
+    let mut fail = format!("{} fail", c.fail);
+    let by_sev: Vec<String> = Severity::ALL
+        .iter()
+        .filter_map(|sev| {
+            s.fail_by_severity
+                .get(sev)
+                .filter(|n| **n > 0)
+                .map(|n| format!("{n} {sev}"))
+        })
+        .collect();
+    if !by_sev.is_empty() {
+        let _ = write!(fail, " ({})", by_sev.join(", "));
+    }
+    format!(
+        "{} · {}: {} · {} unknown · {} waived · {} pass — audit {}",
+        plural(s.rules_evaluated, "rule", "rules"),
+        plural(s.total, "finding", "findings"),
+        fail,
+        c.unknown,
+        c.suppressed,
+        c.pass,
+        if s.incomplete {
+            "INCOMPLETE"
+        } else {
+            "complete"
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_ids_drop_the_arn_prefix_and_shorten_in_the_middle() {
+        assert_eq!(
+            short_id("arn:aws:rds:eu-west-1:111122223333:db:estate-db"),
+            "db:estate-db"
+        );
+        assert_eq!(
+            short_id("cloudflare:zone/abc/dns_record/def"),
+            "zone/abc/dns_record/def"
+        );
+        let long = format!("arn:aws:s3:::{}", "x".repeat(100));
+        let s = short_id(&long);
+        assert_eq!(s.chars().count(), 2 * ((SHORT_ID_MAX - 1) / 2) + 1);
+        assert!(s.contains('…'));
+        assert_eq!(short_id("arn:\u{1b}[31m"), "arn:\\u{1b}[31m");
+    }
+
+    #[test]
+    fn summary_says_incomplete_and_breaks_fails_down_by_severity() {
+        let mut s = Summary {
+            total: 120,
+            rules_evaluated: 41,
+            incomplete: true,
+            ..Default::default()
+        };
+        s.counts.fail = 3;
+        s.counts.unknown = 1;
+        s.counts.suppressed = 1;
+        s.counts.pass = 115;
+        s.fail_by_severity.insert(Severity::High, 2);
+        s.fail_by_severity.insert(Severity::Critical, 1);
+        assert_eq!(
+            summary_line(&s),
+            "41 rules · 120 findings: 3 fail (1 critical, 2 high) · 1 unknown · 1 waived · 115 pass — audit INCOMPLETE"
+        );
+        let s = Summary {
+            total: 1,
+            rules_evaluated: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            summary_line(&s),
+            "1 rule · 1 finding: 0 fail · 0 unknown · 0 waived · 0 pass — audit complete"
+        );
+    }
+}
