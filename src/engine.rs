@@ -49,26 +49,46 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
         .map(|(i, _)| i)
         .collect();
 
-    let outcomes = evaluate_resources(inv, rules, &rules_by_kind, &work);
+    let mut parts = evaluate_resources(inv, rules, &rules_by_kind, &work);
 
-    // Per rule: findings in resource order, and whether `when` matched anything.
+    // Per rule: whether `when` matched anything, and where its findings are. Findings are large:
+    // they are moved once, from the thread's output into the result, in (rule, resource) order.
     let mut per_rule: Vec<RuleTally> = (0..rules.len()).map(|_| RuleTally::default()).collect();
-    for o in outcomes {
-        let tally = &mut per_rule[o.rule];
-        match o.when {
-            When::Matched => tally.matched += 1,
-            When::Unknown => tally.when_unknown += 1,
-            When::NotMatched => {}
-        }
-        if let Some(f) = o.finding {
-            tally.findings.push((o.resource, f));
+    let mut order: Vec<(usize, usize, usize, usize)> = Vec::new();
+    for (pi, part) in parts.iter().enumerate() {
+        for (oi, o) in part.iter().enumerate() {
+            let tally = &mut per_rule[o.rule];
+            match o.when {
+                When::Matched => tally.matched += 1,
+                When::Unknown => tally.when_unknown += 1,
+                When::NotMatched => {}
+            }
+            if o.finding.is_some() {
+                order.push((o.rule, o.resource, pi, oi));
+            }
         }
     }
+    order.sort_unstable();
+    let mut out: Vec<Finding> = Vec::with_capacity(order.len() + rules.len());
+    let mut next = order.into_iter().peekable();
 
     let estate = EstateRef::of(inv);
-    let mut out = Vec::new();
     for (ri, rule) in rules.iter().enumerate() {
-        let tally = &mut per_rule[ri];
+        let tally = &per_rule[ri];
+        let first = out.len();
+        while let Some(&(r, _, pi, oi)) = next.peek() {
+            if r != ri {
+                break;
+            }
+            next.next();
+            if let Some(f) = parts
+                .get_mut(pi)
+                .and_then(|p| p.get_mut(oi))
+                .and_then(|o| o.finding.take())
+            {
+                out.push(f);
+            }
+        }
         let mut estate_issue: Option<(Status, Vec<String>)> = None;
         let mut add_issue = |status: Status, msg: String| match &mut estate_issue {
             Some((s, msgs)) => {
@@ -88,7 +108,7 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
             blocked = true;
             let why = describe_errors(errs);
             let mut any = false;
-            for (i, r) in inv.resources.iter().enumerate() {
+            for r in &inv.resources {
                 if r.kind() == kind {
                     any = true;
                     let f = finding(
@@ -98,7 +118,7 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
                         format!("unknown: {why}"),
                         BTreeMap::new(),
                     );
-                    tally.findings.push((i, f));
+                    out.push(f);
                 }
             }
             if !any {
@@ -125,21 +145,21 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
             }
         }
 
-        tally.findings.sort_by_key(|(i, _)| *i);
-        let mut findings: Vec<Finding> = tally.findings.drain(..).map(|(_, f)| f).collect();
         if let Some((status, msgs)) = estate_issue {
             let message = msgs.join("; ");
             // A rule over `estate` may already have judged the estate record: merge, never
             // duplicate a fingerprint.
-            match findings.iter_mut().find(|f| f.resource_id == estate.res.id) {
+            match out[first..]
+                .iter_mut()
+                .find(|f| f.resource_id == estate.res.id)
+            {
                 Some(f) => {
                     f.status = f.status.min(status);
                     f.message = format!("{}; {message}", f.message);
                 }
-                None => findings.push(finding(rule, &estate.res, status, message, BTreeMap::new())),
+                None => out.push(finding(rule, &estate.res, status, message, BTreeMap::new())),
             }
         }
-        out.extend(findings);
     }
     out
 }
@@ -148,7 +168,6 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
 struct RuleTally {
     matched: usize,
     when_unknown: usize,
-    findings: Vec<(usize, Finding)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -285,12 +304,12 @@ fn evaluate_resources(
     rules: &[Rule],
     rules_by_kind: &HashMap<&str, Vec<usize>>,
     work: &[usize],
-) -> Vec<Outcome> {
+) -> Vec<Vec<Outcome>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
     if threads <= 1 || work.len() < PARALLEL_THRESHOLD {
-        return evaluate_chunk(inv, rules, rules_by_kind, work);
+        return vec![evaluate_chunk(inv, rules, rules_by_kind, work)];
     }
     let chunk = work.len().div_ceil(threads);
     std::thread::scope(|s| {
@@ -303,15 +322,14 @@ fn evaluate_resources(
                 )
             })
             .collect();
-        let mut out = Vec::new();
-        for (c, h) in handles {
-            // A thread that died is retried here, so no finding is ever lost silently.
-            let part = h
-                .join()
-                .unwrap_or_else(|_| evaluate_chunk(inv, rules, rules_by_kind, c));
-            out.extend(part);
-        }
-        out
+        handles
+            .into_iter()
+            .map(|(c, h)| {
+                // A thread that died is retried here, so no finding is ever lost silently.
+                h.join()
+                    .unwrap_or_else(|_| evaluate_chunk(inv, rules, rules_by_kind, c))
+            })
+            .collect()
     })
 }
 
@@ -331,7 +349,12 @@ fn evaluate_chunk(
     work: &[usize],
 ) -> Vec<Outcome> {
     let env = crate::policy::cel_env();
-    let mut out = Vec::new();
+    let expected: usize = work
+        .iter()
+        .filter_map(|&i| inv.resources.get(i))
+        .filter_map(|r| rules_by_kind.get(r.kind()).map(Vec::len))
+        .sum();
+    let mut out = Vec::with_capacity(expected);
     for &i in work {
         let Some(resource) = inv.resources.get(i) else {
             continue;
@@ -561,12 +584,13 @@ fn prune_nulls(v: &mut Json) {
     }
 }
 
-fn object_to_val(m: &Map<String, Json>) -> Box<dyn Val> {
-    let map: HashMap<CelMapKey<'static>, Box<dyn Val>> = m
+/// The CEL value of a resource object. Strings are borrowed from the JSON, not copied.
+fn object_to_val(m: &Map<String, Json>) -> Box<dyn Val + '_> {
+    let map: HashMap<CelMapKey<'_>, Box<dyn Val + '_>> = m
         .iter()
         .map(|(k, v)| {
             (
-                CelMapKey::String(CelString::from(k.clone())),
+                CelMapKey::String(CelString::from(k.as_str())),
                 json_to_val(v),
             )
         })
@@ -575,7 +599,7 @@ fn object_to_val(m: &Map<String, Json>) -> Box<dyn Val> {
 }
 
 /// JSON → CEL, integers as `int` (not `uint`) so `x > 0` and `x + 1` work as rule authors expect.
-fn json_to_val(v: &Json) -> Box<dyn Val> {
+fn json_to_val(v: &Json) -> Box<dyn Val + '_> {
     match v {
         Json::Null => Box::new(CelNull),
         Json::Bool(b) => Box::new(CelBool::from(*b)),
@@ -588,7 +612,7 @@ fn json_to_val(v: &Json) -> Box<dyn Val> {
                 Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN)))
             }
         }
-        Json::String(s) => Box::new(CelString::from(s.clone())),
+        Json::String(s) => Box::new(CelString::from(s.as_str())),
         Json::Array(a) => Box::new(CelList::from(a.iter().map(json_to_val).collect::<Vec<_>>())),
         Json::Object(m) => object_to_val(m),
     }

@@ -523,3 +523,97 @@ fn evaluation_cost() {
         );
     }
 }
+
+/// A rule pack shaped like the built-in one: 41 rules, a few per kind, most kinds without
+/// resources in this inventory.
+fn realistic_pack() -> PolicySet {
+    let mut text = String::new();
+    let mut add = |id: String, kind: &str, when: Option<&str>, assert: &str, extra: &str| {
+        text += &rule(&id, &format!("{kind:?}"), when, assert, extra);
+    };
+    for j in 0..6 {
+        add(
+            format!("rds-{j}"),
+            "aws.rds.db_instance",
+            None,
+            "resource.publicly_accessible == false && !resource.internet.reachable",
+            r#"evidence = ["publicly_accessible", "internet.path"]"#,
+        );
+    }
+    for j in 0..2 {
+        add(
+            format!("vol-{j}"),
+            "aws.ec2.volume",
+            None,
+            "resource.encrypted == true",
+            r#"evidence = ["encrypted"]"#,
+        );
+    }
+    for j in 0..4 {
+        add(
+            format!("fn-{j}"),
+            "aws.lambda.function",
+            Some("resource.is_webhook == true"),
+            "has(resource.function_url) && resource.function_url.configured",
+            "required = true",
+        );
+    }
+    let others = [
+        "aws.ec2.subnet",
+        "aws.ec2.security_group",
+        "aws.ecs.service",
+        "cloudflare.zone",
+        "aws.cloudwatch.alarm",
+        "aws.elasticache.cluster",
+        "aws.ec2.instance",
+        "aws.ec2.nat_gateway",
+    ];
+    for j in 0..29 {
+        add(
+            format!("other-{j}"),
+            others[j % others.len()],
+            None,
+            "resource.id != ''",
+            "",
+        );
+    }
+    policies(&text)
+}
+
+/// Measures evaluation cost on the realistic pack:
+/// `cargo test --release -- --ignored --nocapture evaluation_cost_realistic`.
+#[test]
+#[ignore]
+fn evaluation_cost_realistic() {
+    let (inv, _) = synthetic(100_000);
+    let p = realistic_pack();
+    assert_eq!(p.len(), 41);
+    let start = std::time::Instant::now();
+    let f = evaluate(&inv, &p);
+    let took = start.elapsed();
+    println!(
+        "realistic: {} resources × {} rules: {} findings in {took:?} ({:.2} µs per finding, wall clock)",
+        inv.resources.len(),
+        p.len(),
+        f.len(),
+        took.as_secs_f64() * 1e6 / f.len() as f64
+    );
+    drop(f);
+    let rules_by_kind = {
+        let mut m: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (ri, r) in p.rules().iter().enumerate() {
+            for k in r.kinds() {
+                m.entry(k.as_str()).or_default().push(ri);
+            }
+        }
+        m
+    };
+    let work: Vec<usize> = (0..inv.resources.len()).collect();
+    let start = std::time::Instant::now();
+    let seq = evaluate_chunk(&inv, p.rules(), &rules_by_kind, &work);
+    println!(
+        "  one thread, evaluation proper: {:?} for {} outcomes",
+        start.elapsed(),
+        seq.len()
+    );
+}
