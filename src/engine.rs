@@ -1,1 +1,622 @@
-//! TODO(engine): being written.
+//! Rule evaluation: every rule of a [`PolicySet`] over every resource of its kinds, giving one
+//! [`Finding`] per (rule, resource) plus estate-level findings for missing components and
+//! uncollected services. It owns the statuses' semantics: **unknown never passes** — a field that
+//! could not be read, a `when` that cannot be decided, or a service that failed to collect each
+//! give `unknown`, never `pass` and never silence.
+//!
+//! It is pure and synchronous: no I/O, no clock, no waivers (`suppress` applies those after).
+//! Cross-resource facts are `link`'s job; here each resource is judged on its own fields. Each
+//! resource is converted to a CEL value once and shared by every rule over its kind; large
+//! inventories are split across scoped threads (results are put back in a fixed order).
+
+use std::collections::{BTreeMap, HashMap};
+
+use cel::common::types::{
+    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
+};
+use cel::common::value::{CowVal, Val};
+use cel::{Context, ExecutionError, Value};
+use serde_json::{Map, Value as Json};
+
+use crate::finding::{fingerprint, Finding, Status};
+use crate::model::{CollectionError, Inventory, Resource};
+use crate::policy::{Expression, PolicySet, Rule};
+
+/// Below this many resources to evaluate, threads cost more than they save.
+const PARALLEL_THRESHOLD: usize = 4096;
+/// Evidence values longer than this are cut in messages (they stay whole in `evidence`).
+const MESSAGE_VALUE_MAX: usize = 160;
+
+/// Evaluates every rule over the (linked) inventory.
+pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
+    let rules = policies.rules();
+    let errors_by_kind = collection_errors_by_kind(&inv.collection_errors);
+
+    // kind → rules to evaluate on it (kinds blocked by a collection error are not evaluated).
+    let mut rules_by_kind: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (ri, rule) in rules.iter().enumerate() {
+        for kind in rule.kinds() {
+            if !errors_by_kind.contains_key(kind.as_str()) {
+                rules_by_kind.entry(kind.as_str()).or_default().push(ri);
+            }
+        }
+    }
+    let work: Vec<usize> = inv
+        .resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| rules_by_kind.contains_key(r.kind()))
+        .map(|(i, _)| i)
+        .collect();
+
+    let mut parts = evaluate_resources(inv, rules, &rules_by_kind, &work);
+
+    // Per rule: whether `when` matched anything, and where its findings are. Findings are large:
+    // they are moved once, from the thread's output into the result, in (rule, resource) order.
+    let mut per_rule: Vec<RuleTally> = (0..rules.len()).map(|_| RuleTally::default()).collect();
+    let mut order: Vec<(usize, usize, usize, usize)> = Vec::new();
+    for (pi, part) in parts.iter().enumerate() {
+        for (oi, o) in part.iter().enumerate() {
+            let tally = &mut per_rule[o.rule];
+            match o.when {
+                When::Matched => tally.matched += 1,
+                When::Unknown => tally.when_unknown += 1,
+                When::NotMatched => {}
+            }
+            if o.finding.is_some() {
+                order.push((o.rule, o.resource, pi, oi));
+            }
+        }
+    }
+    order.sort_unstable();
+    let mut out: Vec<Finding> = Vec::with_capacity(order.len() + rules.len());
+    let mut next = order.into_iter().peekable();
+
+    let estate = EstateRef::of(inv);
+    for (ri, rule) in rules.iter().enumerate() {
+        let tally = &per_rule[ri];
+        let first = out.len();
+        while let Some(&(r, _, pi, oi)) = next.peek() {
+            if r != ri {
+                break;
+            }
+            next.next();
+            if let Some(f) = parts
+                .get_mut(pi)
+                .and_then(|p| p.get_mut(oi))
+                .and_then(|o| o.finding.take())
+            {
+                out.push(f);
+            }
+        }
+        let mut estate_issue: Option<(Status, Vec<String>)> = None;
+        let mut add_issue = |status: Status, msg: String| match &mut estate_issue {
+            Some((s, msgs)) => {
+                *s = (*s).min(status);
+                msgs.push(msg);
+            }
+            None => estate_issue = Some((status, vec![msg])),
+        };
+
+        // Kinds whose service failed: every resource of them is unknown; none at all → the
+        // estate record carries the unknown.
+        let mut blocked = false;
+        for kind in rule.kinds() {
+            let Some(errs) = errors_by_kind.get(kind.as_str()) else {
+                continue;
+            };
+            blocked = true;
+            let why = describe_errors(errs);
+            let mut any = false;
+            for r in &inv.resources {
+                if r.kind() == kind {
+                    any = true;
+                    let f = finding(
+                        rule,
+                        &ResRef::of(r),
+                        Status::Unknown,
+                        format!("unknown: {why}"),
+                        BTreeMap::new(),
+                    );
+                    out.push(f);
+                }
+            }
+            if !any {
+                add_issue(
+                    Status::Unknown,
+                    format!("unknown: no {kind} could be read: {why}"),
+                );
+            }
+        }
+
+        if rule.required && tally.matched == 0 {
+            let what = describe_selection(rule);
+            if tally.when_unknown > 0 {
+                add_issue(
+                    Status::Unknown,
+                    format!(
+                        "unknown: cannot tell whether the estate has {what}: `when` could not be \
+                         evaluated on {} resource(s)",
+                        tally.when_unknown
+                    ),
+                );
+            } else if !blocked {
+                add_issue(Status::Fail, format!("missing: no {what} in the estate"));
+            }
+        }
+
+        if let Some((status, msgs)) = estate_issue {
+            let message = msgs.join("; ");
+            // A rule over `estate` may already have judged the estate record: merge, never
+            // duplicate a fingerprint.
+            match out[first..]
+                .iter_mut()
+                .find(|f| f.resource_id == estate.res.id)
+            {
+                Some(f) => {
+                    f.status = f.status.min(status);
+                    f.message = format!("{}; {message}", f.message);
+                }
+                None => out.push(finding(rule, &estate.res, status, message, BTreeMap::new())),
+            }
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct RuleTally {
+    matched: usize,
+    when_unknown: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum When {
+    Matched,
+    NotMatched,
+    Unknown,
+}
+
+/// One rule over one resource.
+struct Outcome {
+    rule: usize,
+    resource: usize,
+    when: When,
+    /// `None` when `when` is false.
+    finding: Option<Finding>,
+}
+
+/// The identity fields a finding copies from its resource.
+struct ResRef {
+    id: String,
+    name: String,
+    kind: String,
+    region: Option<String>,
+    account: Option<String>,
+}
+
+impl ResRef {
+    fn of(r: &Resource) -> ResRef {
+        ResRef {
+            id: r.id.clone(),
+            name: r.display_name().to_string(),
+            kind: r.kind().to_string(),
+            region: r.region.clone(),
+            account: r.account.clone(),
+        }
+    }
+}
+
+/// Where estate-level findings go: the `estate` record `link` creates, else a synthetic one.
+struct EstateRef {
+    res: ResRef,
+}
+
+impl EstateRef {
+    fn of(inv: &Inventory) -> EstateRef {
+        if let Some(r) = inv.resources.iter().find(|r| r.kind() == "estate") {
+            return EstateRef { res: ResRef::of(r) };
+        }
+        let region = inv
+            .estate
+            .region
+            .clone()
+            .or_else(|| inv.scope.regions.first().cloned());
+        EstateRef {
+            res: ResRef {
+                id: format!("estate:{}", region.as_deref().unwrap_or("unknown")),
+                name: "estate".to_string(),
+                kind: "estate".to_string(),
+                region,
+                account: inv.scope.accounts.first().cloned(),
+            },
+        }
+    }
+}
+
+fn finding(
+    rule: &Rule,
+    res: &ResRef,
+    status: Status,
+    message: String,
+    evidence: BTreeMap<String, Json>,
+) -> Finding {
+    Finding {
+        rule_id: rule.info.id.clone(),
+        resource_id: res.id.clone(),
+        resource_name: res.name.clone(),
+        kind: res.kind.clone(),
+        region: res.region.clone(),
+        account: res.account.clone(),
+        status,
+        severity: rule.info.severity,
+        gate: rule.info.gate,
+        spec: rule.info.spec.clone(),
+        message,
+        evidence,
+        waiver: None,
+        fingerprint: fingerprint(&rule.info.id, &res.id),
+    }
+}
+
+fn collection_errors_by_kind(errors: &[CollectionError]) -> HashMap<&str, Vec<&CollectionError>> {
+    let mut m: HashMap<&str, Vec<&CollectionError>> = HashMap::new();
+    for e in errors {
+        for k in &e.kinds {
+            m.entry(k.as_str()).or_default().push(e);
+        }
+    }
+    m
+}
+
+/// "aws rds could not be collected (AccessDenied: …)", for each error.
+fn describe_errors(errs: &[&CollectionError]) -> String {
+    errs.iter()
+        .map(|e| {
+            let region = e
+                .region
+                .as_deref()
+                .map(|r| format!(" in {r}"))
+                .unwrap_or_default();
+            format!(
+                "{} {} could not be collected{region} ({:?}: {})",
+                e.provider, e.service, e.kind, e.message
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// "aws.lambda.function matching `resource.is_webhook == true`".
+fn describe_selection(rule: &Rule) -> String {
+    let kinds = rule.kinds().join(" or ");
+    match &rule.when {
+        Some(w) => format!("{kinds} matching `{}`", w.source),
+        None => kinds,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation proper
+
+fn evaluate_resources(
+    inv: &Inventory,
+    rules: &[Rule],
+    rules_by_kind: &HashMap<&str, Vec<usize>>,
+    work: &[usize],
+) -> Vec<Vec<Outcome>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads <= 1 || work.len() < PARALLEL_THRESHOLD {
+        return vec![evaluate_chunk(inv, rules, rules_by_kind, work)];
+    }
+    let chunk = work.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = work
+            .chunks(chunk)
+            .map(|c| {
+                (
+                    c,
+                    s.spawn(move || evaluate_chunk(inv, rules, rules_by_kind, c)),
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(c, h)| {
+                // A thread that died is retried here, so no finding is ever lost silently.
+                h.join()
+                    .unwrap_or_else(|_| evaluate_chunk(inv, rules, rules_by_kind, c))
+            })
+            .collect()
+    })
+}
+
+/// Hands the resource to CEL as the variable `resource`, by reference.
+struct ResourceVar<'a>(&'a dyn Val);
+
+impl cel::context::VariableResolver for ResourceVar<'_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        (variable == "resource").then_some(CowVal::Borrowed(self.0))
+    }
+}
+
+fn evaluate_chunk(
+    inv: &Inventory,
+    rules: &[Rule],
+    rules_by_kind: &HashMap<&str, Vec<usize>>,
+    work: &[usize],
+) -> Vec<Outcome> {
+    let env = crate::policy::cel_env();
+    let expected: usize = work
+        .iter()
+        .filter_map(|&i| inv.resources.get(i))
+        .filter_map(|r| rules_by_kind.get(r.kind()).map(Vec::len))
+        .sum();
+    let mut out = Vec::with_capacity(expected);
+    for &i in work {
+        let Some(resource) = inv.resources.get(i) else {
+            continue;
+        };
+        let Some(rule_ids) = rules_by_kind.get(resource.kind()) else {
+            continue;
+        };
+        let res = ResRef::of(resource);
+        // Converted once, shared by every rule over this kind.
+        let json = match resource_object(resource) {
+            Ok(j) => j,
+            Err(e) => {
+                for &ri in rule_ids {
+                    let msg = format!("unknown: the resource could not be read: {e}");
+                    out.push(Outcome {
+                        rule: ri,
+                        resource: i,
+                        when: When::Unknown,
+                        finding: Some(finding(
+                            &rules[ri],
+                            &res,
+                            Status::Unknown,
+                            msg,
+                            BTreeMap::new(),
+                        )),
+                    });
+                }
+                continue;
+            }
+        };
+        let value = object_to_val(&json);
+        let var = ResourceVar(value.as_ref());
+        let mut ctx = Context::with_env(env.clone());
+        ctx.set_variable_resolver(&var);
+        for &ri in rule_ids {
+            let rule = &rules[ri];
+            out.push(evaluate_one(rule, ri, i, &res, &json, &ctx));
+        }
+    }
+    out
+}
+
+fn evaluate_one(
+    rule: &Rule,
+    ri: usize,
+    i: usize,
+    res: &ResRef,
+    json: &Map<String, Json>,
+    ctx: &Context<'_, '_>,
+) -> Outcome {
+    let evidence = || -> BTreeMap<String, Json> {
+        rule.evidence
+            .iter()
+            .map(|p| (p.clone(), lookup(json, p).cloned().unwrap_or(Json::Null)))
+            .collect()
+    };
+    let make = |when: When, status: Status, message: String| Outcome {
+        rule: ri,
+        resource: i,
+        when,
+        finding: Some(finding(rule, res, status, message, evidence())),
+    };
+    if let Some(w) = &rule.when {
+        match run(w, ctx, json) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Outcome {
+                    rule: ri,
+                    resource: i,
+                    when: When::NotMatched,
+                    finding: None,
+                }
+            }
+            Err(why) => {
+                return make(
+                    When::Unknown,
+                    Status::Unknown,
+                    format!("unknown: cannot tell whether the rule applies: {why}"),
+                )
+            }
+        }
+    }
+    match run(&rule.assert, ctx, json) {
+        Ok(true) => make(When::Matched, Status::Pass, rule.info.title.clone()),
+        Ok(false) => {
+            let ev = evidence();
+            let found = if ev.is_empty() {
+                format!("`{}` is false", rule.assert.source)
+            } else {
+                ev.iter()
+                    .map(|(k, v)| format!("{k} = {}", short(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            Outcome {
+                rule: ri,
+                resource: i,
+                when: When::Matched,
+                finding: Some(finding(
+                    rule,
+                    res,
+                    Status::Fail,
+                    format!("expected: {}; found: {found}", rule.info.title),
+                    ev,
+                )),
+            }
+        }
+        Err(why) => make(When::Matched, Status::Unknown, format!("unknown: {why}")),
+    }
+}
+
+/// Runs a boolean expression. `Err` says, for people, why the answer is unknown.
+fn run(expr: &Expression, ctx: &Context<'_, '_>, json: &Map<String, Json>) -> Result<bool, String> {
+    match expr.program().execute(ctx) {
+        Ok(Value::Bool(b)) => Ok(b),
+        Ok(other) => Err(format!(
+            "`{}` gave {} instead of a bool",
+            expr.source,
+            type_name(&other)
+        )),
+        Err(ExecutionError::NoSuchKey(key)) => Err(format!(
+            "`{}` could not be read",
+            missing_path(expr, json, &key)
+        )),
+        Err(e) => Err(format!("`{}` could not be evaluated: {e}", expr.source)),
+    }
+}
+
+/// The full path of the field CEL could not find: the first path the expression reads that ends
+/// in `key` and is absent from the resource; else the bare key.
+fn missing_path(expr: &Expression, json: &Map<String, Json>, key: &str) -> String {
+    expr.paths
+        .iter()
+        .filter(|p| p.rsplit(['.', ']']).next() == Some(key))
+        .find(|p| !p.contains("[]") && lookup(json, p).is_none())
+        .or_else(|| {
+            expr.paths
+                .iter()
+                .find(|p| p.rsplit(['.', ']']).next() == Some(key))
+        })
+        .cloned()
+        .unwrap_or_else(|| key.to_string())
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Int(_) => "an int",
+        Value::UInt(_) => "a uint",
+        Value::Float(_) => "a double",
+        Value::String(_) => "a string",
+        Value::Bytes(_) => "bytes",
+        Value::List(_) => "a list",
+        Value::Map(_) => "a map",
+        Value::Null => "null",
+        _ => "a non-bool value",
+    }
+}
+
+/// A dotted path into the resource object (`internet.path`, `tags.Name`).
+fn lookup<'a>(obj: &'a Map<String, Json>, path: &str) -> Option<&'a Json> {
+    let mut segs = path.split('.');
+    let mut cur = obj.get(segs.next()?)?;
+    for s in segs {
+        cur = cur.as_object()?.get(s)?;
+    }
+    Some(cur)
+}
+
+fn short(v: &Json) -> String {
+    let s = v.to_string();
+    if s.chars().count() <= MESSAGE_VALUE_MAX {
+        return s;
+    }
+    let cut: String = s.chars().take(MESSAGE_VALUE_MAX).collect();
+    format!("{cut}…")
+}
+
+/// The object rules see as `resource`: the kind's attrs at the top level plus `id`, `name`,
+/// `region`, `account`, `tags`, `kind`. Nulls are dropped at every depth so that reading an
+/// unknown field is a CEL error (`unknown`), never a comparison with null.
+pub fn resource_object(r: &Resource) -> Result<Map<String, Json>, serde_json::Error> {
+    let attrs = serde_json::to_value(&r.attrs)?;
+    let mut obj = match attrs {
+        Json::Object(mut m) => match m.remove("attrs") {
+            Some(Json::Object(a)) => a,
+            _ => Map::new(),
+        },
+        _ => Map::new(),
+    };
+    prune_nulls_in(&mut obj);
+    // The common fields win over an attr of the same name (e.g. a parameter group's `name`).
+    obj.insert("id".into(), Json::String(r.id.clone()));
+    obj.insert("kind".into(), Json::String(r.kind().to_string()));
+    for (k, v) in [
+        ("name", &r.name),
+        ("region", &r.region),
+        ("account", &r.account),
+    ] {
+        if let Some(v) = v {
+            obj.insert(k.into(), Json::String(v.clone()));
+        }
+    }
+    obj.insert(
+        "tags".into(),
+        Json::Object(
+            r.tags
+                .iter()
+                .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+                .collect(),
+        ),
+    );
+    Ok(obj)
+}
+
+fn prune_nulls_in(m: &mut Map<String, Json>) {
+    m.retain(|_, v| !v.is_null());
+    for v in m.values_mut() {
+        prune_nulls(v);
+    }
+}
+
+fn prune_nulls(v: &mut Json) {
+    match v {
+        Json::Object(m) => prune_nulls_in(m),
+        Json::Array(a) => a.iter_mut().for_each(prune_nulls),
+        _ => {}
+    }
+}
+
+/// The CEL value of a resource object. Strings are borrowed from the JSON, not copied.
+fn object_to_val(m: &Map<String, Json>) -> Box<dyn Val + '_> {
+    let map: HashMap<CelMapKey<'_>, Box<dyn Val + '_>> = m
+        .iter()
+        .map(|(k, v)| {
+            (
+                CelMapKey::String(CelString::from(k.as_str())),
+                json_to_val(v),
+            )
+        })
+        .collect();
+    Box::new(CelMap::from(map))
+}
+
+/// JSON → CEL, integers as `int` (not `uint`) so `x > 0` and `x + 1` work as rule authors expect.
+fn json_to_val(v: &Json) -> Box<dyn Val + '_> {
+    match v {
+        Json::Null => Box::new(CelNull),
+        Json::Bool(b) => Box::new(CelBool::from(*b)),
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Box::new(CelInt::from(i))
+            } else if let Some(u) = n.as_u64() {
+                Box::new(CelUInt::from(u))
+            } else {
+                Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN)))
+            }
+        }
+        Json::String(s) => Box::new(CelString::from(s.as_str())),
+        Json::Array(a) => Box::new(CelList::from(a.iter().map(json_to_val).collect::<Vec<_>>())),
+        Json::Object(m) => object_to_val(m),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,619 @@
+use super::*;
+use crate::config::EstateConfig;
+use crate::finding::{Gate, Severity};
+use crate::model::{
+    Attrs, DbInstance, ErrorKind, EstateFacts, LambdaFunction, Reachability, Volume,
+};
+
+fn rule(id: &str, kind: &str, when: Option<&str>, assert: &str, extra: &str) -> String {
+    let when = when.map(|w| format!("when = {w:?}\n")).unwrap_or_default();
+    format!(
+        r#"
+[[rule]]
+id = "{id}"
+title = "Expected state of {id}"
+severity = "high"
+kind = {kind}
+spec = "Spec section"
+{when}assert = {assert:?}
+risk = "Risk."
+remediation = "aws do-something"
+references = ["https://docs.aws.amazon.com/"]
+{extra}
+"#
+    )
+}
+
+fn policies(text: &str) -> PolicySet {
+    PolicySet::parse(text, "test.toml").unwrap_or_else(|d| panic!("{d}"))
+}
+
+fn db(id: &str, public: Option<bool>) -> Resource {
+    let mut r = Resource::new(
+        format!("arn:aws:rds:eu-west-1:111122223333:db:{id}"),
+        Attrs::DbInstance(DbInstance {
+            publicly_accessible: public,
+            status: Some("available".into()),
+            endpoint_port: Some(3306),
+            ..Default::default()
+        }),
+    );
+    r.region = Some("eu-west-1".into());
+    r.account = Some("111122223333".into());
+    r.tags.insert("Name".into(), format!("{id}-name"));
+    r
+}
+
+fn inventory(resources: Vec<Resource>) -> Inventory {
+    let mut inv = Inventory::new(EstateConfig {
+        region: Some("eu-west-1".into()),
+        ..Default::default()
+    });
+    inv.resources = resources;
+    inv
+}
+
+fn statuses(findings: &[Finding]) -> Vec<(String, Status)> {
+    findings
+        .iter()
+        .map(|f| {
+            (
+                f.resource_id.rsplit(':').next().unwrap_or("").to_string(),
+                f.status,
+            )
+        })
+        .collect()
+}
+
+const NOT_PUBLIC: &str = "resource.publicly_accessible == false";
+
+#[test]
+fn pass_fail_and_unknown_per_resource() {
+    let p = policies(&rule(
+        "aws-rds-not-public",
+        "\"aws.rds.db_instance\"",
+        None,
+        NOT_PUBLIC,
+        r#"evidence = ["publicly_accessible", "internet.path"]"#,
+    ));
+    let inv = inventory(vec![
+        db("a", Some(false)),
+        db("b", Some(true)),
+        db("c", None),
+    ]);
+    let f = evaluate(&inv, &p);
+    assert_eq!(
+        statuses(&f),
+        [
+            ("a".into(), Status::Pass),
+            ("b".into(), Status::Fail),
+            ("c".into(), Status::Unknown)
+        ]
+    );
+    assert_eq!(f[0].message, "Expected state of aws-rds-not-public");
+    assert_eq!(
+        f[1].message,
+        "expected: Expected state of aws-rds-not-public; found: internet.path = null, \
+         publicly_accessible = true"
+    );
+    assert_eq!(f[1].evidence["publicly_accessible"], Json::Bool(true));
+    assert_eq!(f[1].evidence["internet.path"], Json::Null);
+    assert_eq!(
+        f[2].message,
+        "unknown: `publicly_accessible` could not be read"
+    );
+    assert_eq!(f[2].evidence["publicly_accessible"], Json::Null);
+
+    let b = &f[1];
+    assert_eq!(b.rule_id, "aws-rds-not-public");
+    assert_eq!(b.resource_name, "b-name");
+    assert_eq!(b.kind, "aws.rds.db_instance");
+    assert_eq!(b.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(b.account.as_deref(), Some("111122223333"));
+    assert_eq!(b.severity, Severity::High);
+    assert_eq!(b.gate, Gate::Launch);
+    assert_eq!(b.spec, "Spec section");
+    assert!(b.waiver.is_none());
+    assert_eq!(
+        b.fingerprint,
+        fingerprint("aws-rds-not-public", &b.resource_id)
+    );
+}
+
+#[test]
+fn nested_missing_field_is_named_by_its_path() {
+    let p = policies(&rule(
+        "aws-data-tier-unreachable",
+        "\"aws.rds.db_instance\"",
+        None,
+        "resource.internet.reachable == false",
+        r#"evidence = ["internet.path"]"#,
+    ));
+    let mut reachable = db("r", Some(true));
+    if let Attrs::DbInstance(a) = &mut reachable.attrs {
+        a.internet = Some(Reachability {
+            reachable: true,
+            path: vec!["igw-1".into(), "sg-1: 0.0.0.0/0 tcp 3306".into()],
+        });
+    }
+    let inv = inventory(vec![db("unlinked", Some(false)), reachable]);
+    let f = evaluate(&inv, &p);
+    assert_eq!(f[0].status, Status::Unknown);
+    assert_eq!(f[0].message, "unknown: `internet` could not be read");
+    assert_eq!(f[1].status, Status::Fail);
+    assert_eq!(
+        f[1].evidence["internet.path"],
+        serde_json::json!(["igw-1", "sg-1: 0.0.0.0/0 tcp 3306"])
+    );
+}
+
+#[test]
+fn when_selects_and_fails_closed() {
+    let p = policies(&rule(
+        "r",
+        "\"aws.rds.db_instance\"",
+        Some("resource.storage_encrypted == true"),
+        NOT_PUBLIC,
+        "",
+    ));
+    let mut enc = db("enc", Some(false));
+    let mut plain = db("plain", Some(true));
+    if let Attrs::DbInstance(a) = &mut enc.attrs {
+        a.storage_encrypted = Some(true);
+    }
+    if let Attrs::DbInstance(a) = &mut plain.attrs {
+        a.storage_encrypted = Some(false);
+    }
+    let inv = inventory(vec![enc, plain, db("unread", Some(true))]);
+    let f = evaluate(&inv, &p);
+    // `plain` is not selected: no finding. `unread` cannot be selected or not: unknown.
+    assert_eq!(
+        statuses(&f),
+        [
+            ("enc".into(), Status::Pass),
+            ("unread".into(), Status::Unknown)
+        ]
+    );
+    assert_eq!(
+        f[1].message,
+        "unknown: cannot tell whether the rule applies: `storage_encrypted` could not be read"
+    );
+}
+
+#[test]
+fn non_bool_and_runtime_errors_are_unknown() {
+    let p = policies(&format!(
+        "{}{}",
+        rule(
+            "int-result",
+            "\"aws.rds.db_instance\"",
+            None,
+            "resource.endpoint_port",
+            ""
+        ),
+        rule(
+            "overload",
+            "\"aws.rds.db_instance\"",
+            None,
+            "resource.endpoint_port + 'x' == 1",
+            ""
+        )
+    ));
+    let f = evaluate(&inventory(vec![db("a", Some(false))]), &p);
+    assert_eq!(f[0].status, Status::Unknown);
+    assert_eq!(
+        f[0].message,
+        "unknown: `resource.endpoint_port` gave an int instead of a bool"
+    );
+    assert_eq!(f[1].status, Status::Unknown);
+    assert!(
+        f[1].message
+            .starts_with("unknown: `resource.endpoint_port + 'x' == 1` could not be evaluated"),
+        "{}",
+        f[1].message
+    );
+}
+
+#[test]
+fn integers_are_cel_ints() {
+    let p = policies(&rule(
+        "port",
+        "\"aws.rds.db_instance\"",
+        None,
+        "resource.endpoint_port + 1 == 3307 && resource.endpoint_port > 0",
+        "",
+    ));
+    let f = evaluate(&inventory(vec![db("a", Some(false))]), &p);
+    assert_eq!(f[0].status, Status::Pass, "{}", f[0].message);
+}
+
+fn webhook_rule() -> PolicySet {
+    policies(&rule(
+        "aws-lambda-webhook-url",
+        "\"aws.lambda.function\"",
+        Some("resource.is_webhook == true"),
+        "resource.function_url.configured == true",
+        "required = true",
+    ))
+}
+
+fn lambda(name: &str, is_webhook: Option<bool>) -> Resource {
+    Resource::new(
+        format!("arn:aws:lambda:eu-west-1:111122223333:function:{name}"),
+        Attrs::LambdaFunction(LambdaFunction {
+            function_name: Some(name.into()),
+            is_webhook,
+            ..Default::default()
+        }),
+    )
+}
+
+fn estate_record() -> Resource {
+    let mut r = Resource::new(
+        "arn:aws:ec2:eu-west-1:111122223333:vpc/vpc-0abc",
+        Attrs::Estate(EstateFacts::default()),
+    );
+    r.name = Some("estate".into());
+    r.region = Some("eu-west-1".into());
+    r
+}
+
+#[test]
+fn required_component_missing_fails_on_the_estate_record() {
+    let inv = inventory(vec![estate_record(), lambda("other", Some(false))]);
+    let f = evaluate(&inv, &webhook_rule());
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].status, Status::Fail);
+    assert_eq!(
+        f[0].resource_id,
+        "arn:aws:ec2:eu-west-1:111122223333:vpc/vpc-0abc"
+    );
+    assert_eq!(f[0].kind, "estate");
+    assert_eq!(
+        f[0].message,
+        "missing: no aws.lambda.function matching `resource.is_webhook == true` in the estate"
+    );
+
+    // Without an estate record: a synthetic id from the configured region.
+    let f = evaluate(&inventory(vec![]), &webhook_rule());
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].resource_id, "estate:eu-west-1");
+    assert_eq!(f[0].status, Status::Fail);
+}
+
+#[test]
+fn required_component_present_gives_only_its_finding() {
+    let inv = inventory(vec![estate_record(), lambda("webhook", Some(true))]);
+    let f = evaluate(&inv, &webhook_rule());
+    // `function_url` is null: unknown, and no "missing" finding since the webhook exists.
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].status, Status::Unknown);
+    assert_eq!(f[0].message, "unknown: `function_url` could not be read");
+}
+
+#[test]
+fn required_with_undecidable_when_is_unknown_not_missing() {
+    let inv = inventory(vec![estate_record(), lambda("unlinked", None)]);
+    let f = evaluate(&inv, &webhook_rule());
+    assert_eq!(f.len(), 2);
+    assert_eq!(f[0].status, Status::Unknown);
+    assert_eq!(f[1].kind, "estate");
+    assert_eq!(f[1].status, Status::Unknown);
+    assert!(
+        f[1].message
+            .starts_with("unknown: cannot tell whether the estate has"),
+        "{}",
+        f[1].message
+    );
+}
+
+fn rds_denied() -> CollectionError {
+    CollectionError {
+        provider: "aws".into(),
+        service: "rds".into(),
+        kinds: vec!["aws.rds.db_instance".into()],
+        kind: ErrorKind::AccessDenied,
+        message: "not authorized to perform rds:DescribeDBInstances".into(),
+        region: Some("eu-west-1".into()),
+    }
+}
+
+#[test]
+fn collection_errors_make_every_finding_of_the_kind_unknown() {
+    let p = policies(&rule(
+        "aws-rds-not-public",
+        "\"aws.rds.db_instance\"",
+        None,
+        NOT_PUBLIC,
+        "",
+    ));
+    let mut inv = inventory(vec![db("a", Some(false)), db("b", Some(true))]);
+    inv.collection_errors.push(rds_denied());
+    let f = evaluate(&inv, &p);
+    assert_eq!(
+        statuses(&f),
+        [("a".into(), Status::Unknown), ("b".into(), Status::Unknown)]
+    );
+    assert_eq!(
+        f[0].message,
+        "unknown: aws rds could not be collected in eu-west-1 (AccessDenied: not authorized to \
+         perform rds:DescribeDBInstances)"
+    );
+}
+
+#[test]
+fn collection_error_without_resources_is_one_unknown_on_the_estate() {
+    let p = policies(&format!(
+        "{}{}",
+        rule(
+            "aws-rds-not-public",
+            "\"aws.rds.db_instance\"",
+            None,
+            NOT_PUBLIC,
+            ""
+        ),
+        rule(
+            "aws-ec2-ebs-encrypted",
+            "\"aws.ec2.volume\"",
+            None,
+            "resource.encrypted == true",
+            "required = true"
+        )
+    ));
+    let mut inv = inventory(vec![estate_record()]);
+    inv.collection_errors.push(rds_denied());
+    let f = evaluate(&inv, &p);
+    assert_eq!(f.len(), 2);
+    assert_eq!(f[0].rule_id, "aws-rds-not-public");
+    assert_eq!(f[0].status, Status::Unknown);
+    assert_eq!(f[0].kind, "estate");
+    assert!(
+        f[0].message
+            .contains("no aws.rds.db_instance could be read: aws rds"),
+        "{}",
+        f[0].message
+    );
+    // The other rule is not affected: its kind was collected, and is missing.
+    assert_eq!(f[1].rule_id, "aws-ec2-ebs-encrypted");
+    assert_eq!(f[1].status, Status::Fail);
+}
+
+#[test]
+fn several_kinds_are_all_evaluated() {
+    let p = policies(&rule(
+        "named",
+        r#"["aws.rds.db_instance", "aws.ec2.volume"]"#,
+        None,
+        "resource.name != ''",
+        r#"evidence = ["tags.Name"]"#,
+    ));
+    let mut vol = Resource::new(
+        "arn:aws:ec2:eu-west-1:1:volume/vol-1",
+        Attrs::Volume(Volume::default()),
+    );
+    vol.name = Some("vol".into());
+    let f = evaluate(&inventory(vec![db("a", Some(false)), vol]), &p);
+    // The RDS instance has no `name` (only a Name tag): unknown; the volume passes.
+    assert_eq!(f.len(), 2);
+    assert_eq!(f[0].status, Status::Unknown);
+    assert_eq!(f[0].message, "unknown: `name` could not be read");
+    assert_eq!(f[1].status, Status::Pass);
+    assert_eq!(f[1].kind, "aws.ec2.volume");
+    assert_eq!(f[0].evidence["tags.Name"], Json::String("a-name".into()));
+}
+
+#[test]
+fn resource_object_flattens_attrs_and_drops_nulls() {
+    let obj = resource_object(&db("a", None)).expect("serialisable");
+    assert_eq!(obj["id"], "arn:aws:rds:eu-west-1:111122223333:db:a");
+    assert_eq!(obj["kind"], "aws.rds.db_instance");
+    assert_eq!(obj["status"], "available");
+    assert_eq!(obj["tags"]["Name"], "a-name");
+    assert!(!obj.contains_key("publicly_accessible"));
+    assert!(!obj.contains_key("name"));
+    assert!(!obj.contains_key("attrs"));
+}
+
+/// A synthetic estate: `n` resources over a few kinds, with a rule pack of `rules_n` rules.
+fn synthetic(n: usize) -> (Inventory, PolicySet) {
+    let mut resources = Vec::with_capacity(n);
+    for i in 0..n {
+        let r = match i % 4 {
+            0 => db(&format!("db{i}"), Some(i % 7 == 0)),
+            1 => Resource::new(
+                format!("arn:aws:ec2:eu-west-1:1:volume/vol-{i}"),
+                Attrs::Volume(Volume {
+                    encrypted: Some(i % 5 != 0),
+                    state: Some("in-use".into()),
+                    ..Default::default()
+                }),
+            ),
+            2 => lambda(&format!("fn{i}"), Some(i == 2)),
+            _ => {
+                let mut r = db(&format!("dbx{i}"), None);
+                if let Attrs::DbInstance(a) = &mut r.attrs {
+                    a.internet = Some(Reachability {
+                        reachable: false,
+                        path: vec!["sg blocks".into()],
+                    });
+                }
+                r
+            }
+        };
+        resources.push(r);
+    }
+    let mut text = String::new();
+    // ~41 rules, most over one kind, as in the built-in pack.
+    for j in 0..14 {
+        text += &rule(
+            &format!("rds-{j}"),
+            "\"aws.rds.db_instance\"",
+            Some("resource.status != 'deleting'"),
+            "resource.publicly_accessible == false && !resource.internet.reachable",
+            r#"evidence = ["publicly_accessible", "internet.path"]"#,
+        );
+        text += &rule(
+            &format!("vol-{j}"),
+            "\"aws.ec2.volume\"",
+            None,
+            "resource.encrypted == true",
+            r#"evidence = ["encrypted"]"#,
+        );
+    }
+    for j in 0..13 {
+        text += &rule(
+            &format!("fn-{j}"),
+            "\"aws.lambda.function\"",
+            Some("resource.is_webhook == true"),
+            "has(resource.function_url) && resource.function_url.configured",
+            "required = true",
+        );
+    }
+    (inventory(resources), policies(&text))
+}
+
+#[test]
+fn parallel_and_sequential_evaluation_agree() {
+    let (inv, p) = synthetic(PARALLEL_THRESHOLD + 100);
+    let a = evaluate(&inv, &p);
+    let b = evaluate(&inv, &p);
+    assert_eq!(a, b);
+    // Sequential reference, same order.
+    let rules_by_kind = {
+        let mut m: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (ri, r) in p.rules().iter().enumerate() {
+            for k in r.kinds() {
+                m.entry(k.as_str()).or_default().push(ri);
+            }
+        }
+        m
+    };
+    let work: Vec<usize> = (0..inv.resources.len()).collect();
+    let seq = evaluate_chunk(&inv, p.rules(), &rules_by_kind, &work);
+    let seq_findings = seq.iter().filter(|o| o.finding.is_some()).count();
+    assert_eq!(seq_findings, a.len());
+}
+
+/// Measures evaluation cost: `cargo test --release -- --ignored --nocapture evaluation_cost`.
+#[test]
+#[ignore]
+fn evaluation_cost() {
+    for n in [10_000, 100_000] {
+        let (inv, p) = synthetic(n);
+        let start = std::time::Instant::now();
+        let f = evaluate(&inv, &p);
+        let took = start.elapsed();
+        let evals: usize = inv
+            .resources
+            .iter()
+            .map(|r| {
+                p.rules()
+                    .iter()
+                    .filter(|ru| ru.kinds().iter().any(|k| k == r.kind()))
+                    .count()
+            })
+            .sum();
+        println!(
+            "{n} resources × {} rules: {} findings, {evals} rule evaluations in {took:?} \
+             ({:.2} µs per evaluation, wall clock, {} threads)",
+            p.len(),
+            f.len(),
+            took.as_secs_f64() * 1e6 / evals as f64,
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        );
+    }
+}
+
+/// A rule pack shaped like the built-in one: 41 rules, a few per kind, most kinds without
+/// resources in this inventory.
+fn realistic_pack() -> PolicySet {
+    let mut text = String::new();
+    let mut add = |id: String, kind: &str, when: Option<&str>, assert: &str, extra: &str| {
+        text += &rule(&id, &format!("{kind:?}"), when, assert, extra);
+    };
+    for j in 0..6 {
+        add(
+            format!("rds-{j}"),
+            "aws.rds.db_instance",
+            None,
+            "resource.publicly_accessible == false && !resource.internet.reachable",
+            r#"evidence = ["publicly_accessible", "internet.path"]"#,
+        );
+    }
+    for j in 0..2 {
+        add(
+            format!("vol-{j}"),
+            "aws.ec2.volume",
+            None,
+            "resource.encrypted == true",
+            r#"evidence = ["encrypted"]"#,
+        );
+    }
+    for j in 0..4 {
+        add(
+            format!("fn-{j}"),
+            "aws.lambda.function",
+            Some("resource.is_webhook == true"),
+            "has(resource.function_url) && resource.function_url.configured",
+            "required = true",
+        );
+    }
+    let others = [
+        "aws.ec2.subnet",
+        "aws.ec2.security_group",
+        "aws.ecs.service",
+        "cloudflare.zone",
+        "aws.cloudwatch.alarm",
+        "aws.elasticache.cluster",
+        "aws.ec2.instance",
+        "aws.ec2.nat_gateway",
+    ];
+    for j in 0..29 {
+        add(
+            format!("other-{j}"),
+            others[j % others.len()],
+            None,
+            "resource.id != ''",
+            "",
+        );
+    }
+    policies(&text)
+}
+
+/// Measures evaluation cost on the realistic pack:
+/// `cargo test --release -- --ignored --nocapture evaluation_cost_realistic`.
+#[test]
+#[ignore]
+fn evaluation_cost_realistic() {
+    let (inv, _) = synthetic(100_000);
+    let p = realistic_pack();
+    assert_eq!(p.len(), 41);
+    let start = std::time::Instant::now();
+    let f = evaluate(&inv, &p);
+    let took = start.elapsed();
+    println!(
+        "realistic: {} resources × {} rules: {} findings in {took:?} ({:.2} µs per finding, wall clock)",
+        inv.resources.len(),
+        p.len(),
+        f.len(),
+        took.as_secs_f64() * 1e6 / f.len() as f64
+    );
+    drop(f);
+    let rules_by_kind = {
+        let mut m: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (ri, r) in p.rules().iter().enumerate() {
+            for k in r.kinds() {
+                m.entry(k.as_str()).or_default().push(ri);
+            }
+        }
+        m
+    };
+    let work: Vec<usize> = (0..inv.resources.len()).collect();
+    let start = std::time::Instant::now();
+    let seq = evaluate_chunk(&inv, p.rules(), &rules_by_kind, &work);
+    println!(
+        "  one thread, evaluation proper: {:?} for {} outcomes",
+        start.elapsed(),
+        seq.len()
+    );
+}

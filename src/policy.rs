@@ -1,1 +1,0 @@
-//! TODO(policy): being written.

@@ -1,0 +1,565 @@
+//! Reading one policy file: TOML with spans → validated, compiled [`Rule`]s, or every problem
+//! found, each a [`Diagnostic`] at the offending key or value. It reads the spanned document
+//! (`toml::de::DeTable`) rather than deserialising into a struct so that one pass can report all
+//! problems of a file, not just the first serde meets.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use super::fields::{self, suggest};
+use super::{Expression, Rule};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::finding::{Gate, RuleInfo, Severity};
+use crate::model::KINDS;
+
+/// Every key a `[[rule]]` may have.
+pub(super) const KEYS: &[&str] = &[
+    "id",
+    "title",
+    "severity",
+    "gate",
+    "kind",
+    "spec",
+    "when",
+    "assert",
+    "required",
+    "evidence",
+    "risk",
+    "remediation",
+    "references",
+];
+
+/// Keys without a default.
+const REQUIRED_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "severity",
+    "kind",
+    "spec",
+    "assert",
+    "risk",
+    "remediation",
+    "references",
+];
+
+struct File<'a> {
+    origin: &'a str,
+    text: &'a str,
+    source: Arc<str>,
+    diags: Diagnostics,
+}
+
+impl File<'_> {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
+        let d = Diagnostic::at(self.origin, &self.source, span, message);
+        self.diags.push(d);
+        let last = self.diags.0.len() - 1;
+        &mut self.diags.0[last]
+    }
+
+    fn type_error(&mut self, key: &str, want: &str, v: &Spanned<DeValue<'_>>) {
+        let got = v.get_ref().type_str();
+        self.error(v.span(), format!("`{key}` must be {want}, found {got}"))
+            .label = Some(format!("expected {want}"));
+    }
+}
+
+/// Parses and validates one file. Rules that are valid are returned even when others are not;
+/// the caller treats any diagnostic as a failed load.
+pub(super) fn parse_file(text: &str, origin: &str) -> (Vec<Rule>, Diagnostics) {
+    let mut file = File {
+        origin,
+        text,
+        source: Arc::from(text),
+        diags: Diagnostics::default(),
+    };
+    let (doc, errors) = DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        // Syntax errors first: a partially recovered document would only add noise.
+        let mut errors = errors;
+        errors.sort_by_key(|e| e.span().map_or(0, |s| s.start));
+        for e in &errors {
+            file.diags.push(Diagnostic::from_toml(origin, text, e));
+        }
+        return (Vec::new(), file.diags);
+    }
+    let mut rules = Vec::new();
+    let mut top: Vec<(&Spanned<std::borrow::Cow<'_, str>>, &Spanned<DeValue<'_>>)> =
+        doc.get_ref().iter().collect();
+    top.sort_by_key(|(k, _)| k.span().start);
+    for (key, value) in top {
+        if key.get_ref() != "rule" {
+            let mut d = Diagnostic::at(
+                origin,
+                &file.source,
+                key.span(),
+                format!("unknown top-level key `{}`", key.get_ref()),
+            )
+            .with_label("not part of a policy file")
+            .with_note("help: a policy file holds only `[[rule]]` tables");
+            if suggest(key.get_ref(), ["rule"].into_iter()).is_some() {
+                d = d.with_note("help: did you mean `[[rule]]`?");
+            }
+            file.diags.push(d);
+            continue;
+        }
+        let Some(array) = value.get_ref().as_array() else {
+            file.type_error("rule", "an array of tables (`[[rule]]`)", value);
+            continue;
+        };
+        for item in array {
+            match item.get_ref() {
+                DeValue::Table(t) => {
+                    if let Some(rule) = parse_rule(&mut file, t, item.span()) {
+                        rules.push(rule);
+                    }
+                }
+                _ => file.type_error("rule", "a table", item),
+            }
+        }
+    }
+    // Duplicates within the file (across files: `PolicySet::extend`).
+    let mut seen: Vec<&Rule> = Vec::new();
+    let mut dups = Vec::new();
+    for r in &rules {
+        if let Some(first) = seen.iter().find(|f| f.info.id == r.info.id) {
+            dups.push(super::duplicate_diag(first, r));
+        } else {
+            seen.push(r);
+        }
+    }
+    for d in dups {
+        file.diags.push(d);
+    }
+    file.diags
+        .0
+        .sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+    (rules, file.diags)
+}
+
+type Entry<'t, 'i> = (
+    &'t Spanned<std::borrow::Cow<'i, str>>,
+    &'t Spanned<DeValue<'i>>,
+);
+
+fn parse_rule(file: &mut File<'_>, t: &DeTable<'_>, header: Range<usize>) -> Option<Rule> {
+    let before = file.diags.len();
+    let get = |name: &str| -> Option<Entry<'_, '_>> { t.iter().find(|(k, _)| k.get_ref() == name) };
+
+    for (k, _) in t.iter() {
+        if !KEYS.contains(&k.get_ref().as_ref()) {
+            let mut d = Diagnostic::at(
+                file.origin,
+                &file.source,
+                k.span(),
+                format!("unknown key `{}` in rule", k.get_ref()),
+            )
+            .with_label("unknown key");
+            if let Some(s) = suggest(k.get_ref(), KEYS.iter().copied()) {
+                d = d.with_note(format!("help: did you mean `{s}`?"));
+            }
+            file.diags
+                .push(d.with_note(format!("allowed keys: {}", KEYS.join(", "))));
+        }
+    }
+    let id_for_msg = get("id")
+        .and_then(|(_, v)| v.get_ref().as_str().map(str::to_string))
+        .unwrap_or_default();
+    for key in REQUIRED_KEYS {
+        if get(key).is_none() {
+            let what = if id_for_msg.is_empty() {
+                "rule".to_string()
+            } else {
+                format!("rule `{id_for_msg}`")
+            };
+            file.error(
+                header.clone(),
+                format!("{what} is missing required key `{key}`"),
+            )
+            .label = Some(format!("this rule has no `{key}`"));
+        }
+    }
+
+    let id = text(file, get("id"), "id");
+    let id_span = get("id").map(|(_, v)| v.span());
+    if let (Some(id), Some(span)) = (&id, &id_span) {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            file.error(span.clone(), format!("invalid rule id `{id}`"))
+                .notes
+                .push(
+                    "ids use lowercase letters, digits and `-` only, e.g. `aws-rds-not-public`"
+                        .into(),
+                );
+        }
+    }
+    let title = doc_text(file, get("title"), "title");
+    let spec = doc_text(file, get("spec"), "spec");
+    let risk = doc_text(file, get("risk"), "risk");
+    let remediation = doc_text(file, get("remediation"), "remediation");
+
+    let severity = get("severity").and_then(|e| {
+        let s = text(file, Some(e), "severity")?;
+        let parsed = Severity::parse(&s);
+        if parsed.is_none() {
+            let d = file.error(e.1.span(), format!("unknown severity `{s}`"));
+            d.label = Some("not a severity".into());
+            d.notes
+                .push("expected one of: critical, high, medium, low, info".into());
+        }
+        parsed
+    });
+    let gate = match get("gate") {
+        None => Some(Gate::Launch),
+        Some(e) => text(file, Some(e), "gate").and_then(|s| {
+            let parsed = Gate::parse(&s);
+            if parsed.is_none() {
+                let d = file.error(e.1.span(), format!("unknown gate `{s}`"));
+                d.label = Some("not a gate".into());
+                d.notes.push("expected one of: launch, operate".into());
+            }
+            parsed
+        }),
+    };
+    let required = match get("required") {
+        None => Some(false),
+        Some((_, v)) => match v.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            _ => {
+                file.type_error("required", "a boolean", v);
+                None
+            }
+        },
+    };
+    let kinds = get("kind").and_then(|e| kinds(file, e.1));
+    let references = get("references").and_then(|e| {
+        let list = strings(file, e.1, "references")?;
+        if list.is_empty() {
+            file.error(e.1.span(), "`references` must not be empty")
+                .notes
+                .push("give at least one documentation link".into());
+            return None;
+        }
+        let mut ok = true;
+        for (s, span) in &list {
+            if !(s.starts_with("https://") || s.starts_with("http://")) {
+                file.error(span.clone(), format!("reference `{s}` is not a URL"))
+                    .label = Some("expected an http(s) link".into());
+                ok = false;
+            }
+        }
+        ok.then(|| list.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
+    });
+    let evidence = match get("evidence") {
+        None => Some(Vec::new()),
+        Some(e) => strings(file, e.1, "evidence"),
+    };
+
+    // Expressions need the kinds to check fields; without valid kinds, syntax is still checked.
+    let kind_list: Vec<String> = kinds.clone().unwrap_or_default();
+    let when = match get("when") {
+        None => Some(None),
+        Some(e) => expression(file, e, "when", &kind_list).map(Some),
+    };
+    let assert = get("assert").and_then(|e| expression(file, e, "assert", &kind_list));
+
+    if let (Some(list), Some(e)) = (&evidence, get("evidence")) {
+        if let DeValue::Array(items) = e.1.get_ref() {
+            for ((path, span), _) in list.iter().zip(items) {
+                for kind in &kind_list {
+                    if let Err((msg, notes)) = fields::check_path(path, kind) {
+                        let d = file.error(span.clone(), format!("evidence path: {msg}"));
+                        d.label = Some(format!("not a field of {kind}"));
+                        d.notes.extend(notes);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let evidence = evidence.map(|l| l.into_iter().map(|(s, _)| s).collect::<Vec<_>>());
+
+    if file.diags.len() != before {
+        return None;
+    }
+    let (line, column) = line_col(file.text, header.start);
+    Some(Rule {
+        info: RuleInfo {
+            id: id?,
+            title: title?,
+            severity: severity?,
+            gate: gate?,
+            kinds: kinds?,
+            spec: spec?,
+            risk: risk?,
+            remediation: remediation?,
+            references: references?,
+        },
+        when: when?,
+        assert: assert?,
+        required: required?,
+        evidence: evidence?,
+        origin: file.origin.to_string(),
+        line,
+        column,
+        id_span: id_span.map(|s| (file.source.clone(), s)),
+    })
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// A string value, or a type error.
+fn text(file: &mut File<'_>, e: Option<Entry<'_, '_>>, key: &str) -> Option<String> {
+    let (_, v) = e?;
+    match v.get_ref() {
+        DeValue::String(s) => Some(s.to_string()),
+        _ => {
+            file.type_error(key, "a string", v);
+            None
+        }
+    }
+}
+
+/// A documentation string: must say something.
+fn doc_text(file: &mut File<'_>, e: Option<Entry<'_, '_>>, key: &str) -> Option<String> {
+    let s = text(file, e, key)?;
+    if s.trim().is_empty() {
+        if let Some((_, v)) = e {
+            file.error(v.span(), format!("`{key}` must not be empty"))
+                .label = Some("empty".into());
+        }
+        return None;
+    }
+    Some(s)
+}
+
+/// An array of strings, with each element's span.
+fn strings(
+    file: &mut File<'_>,
+    v: &Spanned<DeValue<'_>>,
+    key: &str,
+) -> Option<Vec<(String, Range<usize>)>> {
+    let Some(items) = v.get_ref().as_array() else {
+        file.type_error(key, "an array of strings", v);
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for item in items {
+        match item.get_ref() {
+            DeValue::String(s) => out.push((s.to_string(), item.span())),
+            _ => {
+                file.type_error(key, "an array of strings", item);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+/// `kind`: a known kind or a non-empty list of them.
+fn kinds(file: &mut File<'_>, v: &Spanned<DeValue<'_>>) -> Option<Vec<String>> {
+    let list = match v.get_ref() {
+        DeValue::String(s) => vec![(s.to_string(), v.span())],
+        DeValue::Array(_) => {
+            let l = strings(file, v, "kind")?;
+            if l.is_empty() {
+                file.error(v.span(), "`kind` must not be an empty list")
+                    .label = Some("no kind".into());
+                return None;
+            }
+            l
+        }
+        _ => {
+            file.type_error("kind", "a string or an array of strings", v);
+            return None;
+        }
+    };
+    let mut ok = true;
+    for (k, span) in &list {
+        if !KINDS.contains(&k.as_str()) {
+            ok = false;
+            let d = file.error(span.clone(), format!("unknown kind `{k}`"));
+            d.label = Some("not a resource kind".into());
+            if let Some(s) = suggest(k, KINDS.iter().copied()) {
+                d.notes.push(format!("help: did you mean `{s}`?"));
+            }
+            d.notes.push(
+                "the kinds are listed by `estate-audit rules --kinds` and in model::KINDS".into(),
+            );
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (k, _) in list {
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    ok.then_some(out)
+}
+
+/// Maps a byte range inside a string value's content to the file, when the literal holds the
+/// text verbatim (no escapes); else the whole literal.
+fn map_into_literal(
+    file_text: &str,
+    literal: &Range<usize>,
+    decoded: &str,
+    inner: Range<usize>,
+) -> Range<usize> {
+    let raw = file_text.get(literal.clone()).unwrap_or("");
+    let delim = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+        3
+    } else {
+        1
+    };
+    if raw.len() < 2 * delim {
+        return literal.clone();
+    }
+    let mut content = &raw[delim..raw.len() - delim];
+    let mut skip = 0;
+    if delim == 3 {
+        if content.starts_with("\r\n") && !decoded.starts_with("\r\n") {
+            skip = 2;
+        } else if content.starts_with('\n') && !decoded.starts_with('\n') {
+            skip = 1;
+        }
+        content = &content[skip..];
+    }
+    if content != decoded {
+        return literal.clone();
+    }
+    let base = literal.start + delim + skip;
+    let end = inner
+        .end
+        .max(inner.start + 1)
+        .min(decoded.len().max(inner.start));
+    base + inner.start.min(decoded.len())..base + end
+}
+
+/// Compiles a `when`/`assert` expression and checks its fields against every kind.
+fn expression(
+    file: &mut File<'_>,
+    (_, v): Entry<'_, '_>,
+    key: &str,
+    kinds: &[String],
+) -> Option<Expression> {
+    let DeValue::String(src) = v.get_ref() else {
+        file.type_error(key, "a string (a CEL expression)", v);
+        return None;
+    };
+    let src: &str = src;
+    let literal = v.span();
+    if src.trim().is_empty() {
+        file.error(literal, format!("`{key}` must not be empty"))
+            .label = Some("empty expression".into());
+        return None;
+    }
+    let env = super::cel_env();
+    let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| env.compile(src)));
+    let program = match compiled {
+        Ok(Ok(p)) => p,
+        Ok(Err(errs)) => {
+            for e in &errs.errors {
+                let span = match e.pos {
+                    (line, col) if line >= 1 && col >= 1 => {
+                        let start = line_col_to_byte(src, line as usize, col as usize);
+                        map_into_literal(file.text, &literal, src, start..start + 1)
+                    }
+                    _ => literal.clone(),
+                };
+                let msg = e.msg.strip_prefix("Syntax error: ").unwrap_or(&e.msg);
+                file.error(span, format!("invalid `{key}` expression: {msg}"))
+                    .label = Some("CEL syntax error".into());
+            }
+            if errs.errors.is_empty() {
+                file.error(literal, format!("invalid `{key}` expression"));
+            }
+            return None;
+        }
+        Err(_) => {
+            file.error(
+                literal,
+                format!("invalid `{key}` expression: the parser gave up"),
+            );
+            return None;
+        }
+    };
+    let mut paths: Vec<String> = Vec::new();
+    // (span, message) → (labels, notes): one diagnostic per problem, naming every kind it hits.
+    type Problem = (
+        Option<Range<usize>>,
+        String,
+        String,
+        Vec<String>,
+        Vec<String>,
+    );
+    let mut problems: Vec<Problem> = Vec::new();
+    for kind in kinds {
+        let res = fields::check_expr(&program, src, kind);
+        for p in res.paths {
+            if !paths.contains(&p) {
+                paths.push(p);
+            }
+        }
+        for err in res.errors {
+            match problems
+                .iter_mut()
+                .find(|(s, m, _, _, _)| *s == err.span && *m == err.message)
+            {
+                Some((_, _, _, hit, _)) => hit.push(kind.clone()),
+                None => problems.push((
+                    err.span,
+                    err.message,
+                    err.label,
+                    vec![kind.clone()],
+                    err.notes,
+                )),
+            }
+        }
+    }
+    let failed = !problems.is_empty();
+    for (span, message, label, kinds_hit, notes) in problems {
+        let span = match span {
+            Some(s) => map_into_literal(file.text, &literal, src, s),
+            None => literal.clone(),
+        };
+        let d = file.error(span, format!("`{key}`: {message}"));
+        d.label = Some(if label.starts_with("not a field of") {
+            format!("not a field of {}", kinds_hit.join(", "))
+        } else {
+            label
+        });
+        d.notes.extend(notes);
+    }
+    if failed {
+        return None;
+    }
+    Some(Expression {
+        source: src.to_string(),
+        program: Arc::new(program),
+        paths,
+    })
+}
+
+/// 1-based line and (char) column → byte offset in `s`.
+fn line_col_to_byte(s: &str, line: usize, col: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in s.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return offset + l.char_indices().nth(col - 1).map_or(l.len(), |(b, _)| b);
+        }
+        offset += l.len();
+    }
+    s.len()
+}
