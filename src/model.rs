@@ -272,7 +272,9 @@ pub struct Ingress {
     /// `cidr`, `ipv6_cidr`, `security_group` or `prefix_list`.
     pub source_type: String,
     pub source: String,
-    /// The source is 0.0.0.0/0 or ::/0 (or a prefix list, whose content is not collected).
+    /// The source holds public internet addresses: 0.0.0.0/0, ::/0, any CIDR not entirely inside
+    /// private space (RFC 1918, CGNAT, loopback, link-local, ULA), an unparseable CIDR, or a
+    /// prefix list (whose content is not collected).
     pub source_is_internet: bool,
     /// Tiers the source belongs to: for a security group, the subnet tiers of the resources using
     /// it; for a CIDR, the tiers of the estate subnets it covers, plus `external` when it reaches
@@ -328,6 +330,10 @@ pub struct EstateFacts {
     pub components_found: Vec<String>,
     /// Spec components the estate lacks.
     pub components_missing: Vec<String>,
+    /// Spec components whose presence is unknown (the kinds that would show them failed to
+    /// collect). A rule on completeness must require this to be empty too.
+    #[serde(default)]
+    pub components_unknown: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -667,8 +673,9 @@ pub struct LambdaFunction {
     pub is_webhook: Option<bool>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub subnet_tiers: Option<Vec<Tier>>,
-    /// *Derived*: source CIDRs the URL policy allows (`aws:SourceIp`) for `lambda:InvokeFunctionUrl`;
-    /// empty when a statement allows the URL without a source condition.
+    /// *Derived*: source CIDRs the URL policy allows (`aws:SourceIp`) for `lambda:InvokeFunctionUrl`
+    /// to principal `*`; a statement allowing the URL without a source condition adds `0.0.0.0/0`
+    /// and `::/0`. Empty: no statement lets the public invoke the URL.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub url_allowed_source_ips: Option<Vec<String>>,
     /// *Derived*: every allowing URL statement limits `aws:SourceIp` to ranges inside Cloudflare's.
@@ -925,6 +932,9 @@ pub struct CloudflareZone {
     pub always_use_https: Option<String>,
     pub tls_1_3: Option<String>,
     pub security_level: Option<String>,
+    /// *Derived*: this is the estate's zone (`cloudflare.zone`, else the only zone).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub is_estate_zone: Option<bool>,
     /// Ruleset entry points by phase (`http_request_firewall_managed`, `http_ratelimit`, …).
     /// A phase absent from the map was not read (unknown); `{deployed: false}`: nothing deployed.
     #[serde(default)]

@@ -1,1 +1,0 @@
-//! TODO(link): being written.

@@ -1,0 +1,411 @@
+//! Alarms in `link`: which alarms watch which resource (by metric dimensions, metric-math
+//! queries included), what an alarm is for (`scaling` vs `monitoring`), whether its actions reach
+//! PagerDuty (alarm → SNS topic → confirmed HTTPS subscription), and the scaling alarms of the
+//! ECS processor with their direction, metric role and time window. It must not decide whether
+//! an alarm is *good enough* (thresholds are the rule pack's call), only describe it.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::{Ctx, K_ALARM, K_POLICY, K_SUBSCRIPTION, K_TARGET, K_TOPIC};
+use crate::model::*;
+
+/// Alarm lookups, built once.
+#[derive(Default)]
+pub(super) struct AlarmIndex<'a> {
+    /// (dimension name, value) → alarm names.
+    by_dim: HashMap<(&'a str, &'a str), BTreeSet<&'a str>>,
+    /// (ClusterName, ServiceName) → alarm names.
+    by_ecs: HashMap<(&'a str, &'a str), BTreeSet<&'a str>>,
+    by_name: HashMap<&'a str, &'a Alarm>,
+    /// Alarm action (ARN) → alarm names.
+    by_action: HashMap<&'a str, Vec<&'a str>>,
+    /// (scalable resource id, policy name), parsed from Auto Scaling policy ARNs → alarm names.
+    by_policy: HashMap<(String, String), Vec<&'a str>>,
+    /// (dimension name, value) → ids of the resources that dimension identifies.
+    targets: HashMap<(&'static str, &'a str), Vec<&'a str>>,
+    /// (cluster name, service name) → ECS service ids.
+    ecs_targets: HashMap<(&'a str, &'a str), Vec<&'a str>>,
+}
+
+fn alarm_name<'a>(r: &'a Resource, a: &'a Alarm) -> &'a str {
+    a.alarm_name
+        .as_deref()
+        .or(r.name.as_deref())
+        .unwrap_or(&r.id)
+}
+
+/// `(resource id, policy name)` of an Application Auto Scaling policy ARN:
+/// `arn:aws:autoscaling:…:scalingPolicy:<uuid>:resource/ecs/service/<cluster>/<svc>:policyName/<n>`.
+fn parse_policy_arn(arn: &str) -> Option<(String, String)> {
+    let rest = arn.split_once(":resource/")?.1;
+    let (resource, name) = rest.split_once(":policyName/")?;
+    // Strip the service namespace (`ecs/`) to get the scalable target's resource id.
+    let resource = resource.split_once('/').map(|(_, r)| r)?;
+    Some((resource.to_string(), name.to_string()))
+}
+
+impl<'a> AlarmIndex<'a> {
+    pub(super) fn add(&mut self, r: &'a Resource, a: &'a Alarm) {
+        let name = alarm_name(r, a);
+        self.by_name.insert(name, a);
+        for dims in std::iter::once(&a.dimensions).chain(a.metrics.iter().map(|m| &m.dimensions)) {
+            for (k, v) in dims {
+                self.by_dim.entry((k, v)).or_default().insert(name);
+            }
+            if let (Some(c), Some(s)) = (dims.get("ClusterName"), dims.get("ServiceName")) {
+                self.by_ecs.entry((c, s)).or_default().insert(name);
+            }
+        }
+        for act in a.alarm_actions.iter().flatten() {
+            self.by_action.entry(act).or_default().push(name);
+            if let Some(key) = parse_policy_arn(act) {
+                self.by_policy.entry(key).or_default().push(name);
+            }
+        }
+    }
+
+    /// Records which resource a dimension value identifies (for `Alarm.watches`).
+    pub(super) fn add_target(&mut self, r: &'a Resource) {
+        let (key, value): (&'static str, Option<&'a str>) = match &r.attrs {
+            Attrs::DbInstance(d) => ("DBInstanceIdentifier", d.db_instance_identifier.as_deref()),
+            Attrs::CacheCluster(c) => ("CacheClusterId", c.cache_cluster_id.as_deref()),
+            Attrs::CacheReplicationGroup(g) => {
+                ("ReplicationGroupId", g.replication_group_id.as_deref())
+            }
+            Attrs::LambdaFunction(l) => ("FunctionName", l.function_name.as_deref()),
+            Attrs::NatGateway(n) => ("NatGatewayId", n.nat_gateway_id.as_deref()),
+            Attrs::Instance(i) => ("InstanceId", i.instance_id.as_deref()),
+            Attrs::EcsService(s) => {
+                if let (Some(c), Some(n)) = (s.cluster_arn.as_deref(), s.service_name.as_deref()) {
+                    self.ecs_targets
+                        .entry((super::cluster_name(c), n))
+                        .or_default()
+                        .push(&r.id);
+                }
+                return;
+            }
+            _ => return,
+        };
+        if let Some(v) = value {
+            self.targets.entry((key, v)).or_default().push(&r.id);
+        }
+    }
+
+    /// Alarms on any of the given dimension values; `None` when alarms were not collected or no
+    /// identifying value is known.
+    pub(super) fn names(&self, ctx: &Ctx, keys: &[(&str, Option<&str>)]) -> Option<Vec<String>> {
+        if ctx.any_errored(&[K_ALARM]) || keys.iter().all(|(_, v)| v.is_none()) {
+            return None;
+        }
+        let mut out = BTreeSet::new();
+        for (k, v) in keys {
+            if let Some(v) = v {
+                if let Some(names) = self.by_dim.get(&(*k, *v)) {
+                    out.extend(names.iter().copied());
+                }
+            }
+        }
+        Some(out.into_iter().map(String::from).collect())
+    }
+
+    pub(super) fn ecs_names(&self, ctx: &Ctx, cluster: &str, service: &str) -> Option<Vec<String>> {
+        if ctx.any_errored(&[K_ALARM]) {
+            return None;
+        }
+        Some(
+            self.by_ecs
+                .get(&(cluster, service))
+                .map(|s| s.iter().map(|n| n.to_string()).collect())
+                .unwrap_or_default(),
+        )
+    }
+}
+
+/// `namespace:metric_name` of the alarm's metric and of each metric-math query's metric.
+fn metric_names(a: &Alarm) -> Vec<String> {
+    let mut out = Vec::new();
+    if let (Some(ns), Some(m)) = (a.namespace.as_deref(), a.metric_name.as_deref()) {
+        out.push(format!("{ns}:{m}"));
+    }
+    for q in &a.metrics {
+        if let (Some(ns), Some(m)) = (q.namespace.as_deref(), q.metric_name.as_deref()) {
+            out.push(format!("{ns}:{m}"));
+        }
+    }
+    out
+}
+
+/// The query whose value the alarm compares (metric math), if any.
+fn returned_query(a: &Alarm) -> Option<&MetricQuery> {
+    a.metrics
+        .iter()
+        .find(|q| q.return_data == Some(true))
+        .or_else(|| (a.metrics.len() == 1).then(|| &a.metrics[0]))
+}
+
+impl Ctx<'_> {
+    pub(super) fn alarm(&self, a: &Alarm) -> Alarm {
+        let purpose = a.alarm_actions.as_ref().map(|acts| {
+            if !acts.is_empty() && acts.iter().all(|x| x.starts_with("arn:aws:autoscaling:")) {
+                "scaling".to_string()
+            } else {
+                "monitoring".to_string()
+            }
+        });
+        let (pagerduty_routed, pagerduty_path) = self.pagerduty(a);
+        let watches = if self.any_errored(&[K_ALARM]) {
+            None
+        } else {
+            let mut w = BTreeSet::new();
+            for dims in
+                std::iter::once(&a.dimensions).chain(a.metrics.iter().map(|m| &m.dimensions))
+            {
+                for (k, v) in dims {
+                    let key = match k.as_str() {
+                        "DBInstanceIdentifier" => "DBInstanceIdentifier",
+                        "CacheClusterId" => "CacheClusterId",
+                        "ReplicationGroupId" => "ReplicationGroupId",
+                        "FunctionName" => "FunctionName",
+                        "NatGatewayId" => "NatGatewayId",
+                        "InstanceId" => "InstanceId",
+                        _ => continue,
+                    };
+                    if let Some(ids) = self.alarms.targets.get(&(key, v.as_str())) {
+                        w.extend(ids.iter().map(|s| s.to_string()));
+                    }
+                }
+                if let (Some(c), Some(s)) = (dims.get("ClusterName"), dims.get("ServiceName")) {
+                    if let Some(ids) = self.alarms.ecs_targets.get(&(c.as_str(), s.as_str())) {
+                        w.extend(ids.iter().map(|s| s.to_string()));
+                    }
+                }
+            }
+            Some(w.into_iter().collect())
+        };
+        Alarm {
+            purpose,
+            pagerduty_routed,
+            pagerduty_path,
+            watches,
+            ..a.clone()
+        }
+    }
+
+    /// Follows every alarm action to PagerDuty. Routed when some action reaches an `https`
+    /// subscription, confirmed, whose endpoint starts with `pagerduty.endpoint_prefix`, and
+    /// actions are enabled. Unknown when nothing routes and some link of a chain is unknown (a
+    /// topic not in the inventory, subscriptions not collected, confirmation or the enabled flag
+    /// unknown). The path lists each chain or where it stops.
+    fn pagerduty(&self, a: &Alarm) -> (Option<bool>, Option<Vec<String>>) {
+        let Some(actions) = a.alarm_actions.as_ref() else {
+            return (None, None);
+        };
+        let prefix = self.cfg.pagerduty.endpoint_prefix.as_str();
+        let mut path = Vec::new();
+        let mut routed = false;
+        let mut unknown = false;
+        match a.actions_enabled {
+            Some(false) => path.push("alarm actions are disabled".to_string()),
+            None => unknown = true,
+            Some(true) => {}
+        }
+        if actions.is_empty() {
+            path.push("no alarm actions".into());
+        }
+        for act in actions {
+            if !act.starts_with("arn:aws:sns:") {
+                path.push(format!("action {act} is not an SNS topic"));
+                continue;
+            }
+            let subs = self.subscriptions.get(act.as_str());
+            if !self.topics.contains_key(act.as_str()) && subs.is_none() {
+                unknown = true;
+                path.push(format!("topic {act} is not in the inventory"));
+                continue;
+            }
+            let Some(subs) = subs else {
+                if self.any_errored(&[K_SUBSCRIPTION]) {
+                    unknown = true;
+                    path.push(format!("subscriptions of topic {act} were not collected"));
+                } else {
+                    path.push(format!("topic {act} has no subscriptions"));
+                }
+                continue;
+            };
+            let mut others = Vec::new();
+            let mut pd = false;
+            for s in subs {
+                let proto = s.protocol.as_deref().unwrap_or("?");
+                let ep = s.endpoint.as_deref().unwrap_or("?");
+                if !(proto.eq_ignore_ascii_case("https") && ep.starts_with(prefix)) {
+                    others.push(format!("{proto} {ep}"));
+                    continue;
+                }
+                pd = true;
+                match s.confirmed {
+                    Some(true) => {
+                        routed = true;
+                        path.push(format!(
+                            "alarm → topic {act} → https subscription {ep} (confirmed)"
+                        ));
+                    }
+                    Some(false) => path.push(format!(
+                        "topic {act}: subscription {ep} pending confirmation"
+                    )),
+                    None => {
+                        unknown = true;
+                        path.push(format!("topic {act}: confirmation of {ep} unknown"));
+                    }
+                }
+            }
+            if !pd {
+                path.push(format!(
+                    "topic {act} has no PagerDuty subscription ({})",
+                    others.join(", ")
+                ));
+            }
+        }
+        if self.any_errored(&[K_TOPIC, K_SUBSCRIPTION]) {
+            unknown = true;
+        }
+        let routed = match (a.actions_enabled, routed, unknown) {
+            (Some(false), _, _) => Some(false),
+            (Some(true), true, _) => Some(true),
+            (_, _, true) | (None, _, _) => None,
+            _ => Some(false),
+        };
+        (routed, Some(path))
+    }
+
+    /// Scalable targets, policy names and scaling alarms of an ECS service, keyed by its
+    /// Application Auto Scaling resource id `service/<cluster>/<service>`.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn scaling(
+        &self,
+        s: &EcsService,
+    ) -> (
+        Option<Vec<ScalableTarget>>,
+        Option<Vec<String>>,
+        Option<Vec<ScalingAlarm>>,
+    ) {
+        let (Some(cluster), Some(name)) = (
+            s.cluster_arn.as_deref().map(super::cluster_name),
+            s.service_name.as_deref(),
+        ) else {
+            return (None, None, None);
+        };
+        let rid = format!("service/{cluster}/{name}");
+        let targets = (!self.any_errored(&[K_TARGET])).then(|| {
+            self.scalable_targets
+                .get(rid.as_str())
+                .map(|v| v.iter().map(|t| (*t).clone()).collect())
+                .unwrap_or_default()
+        });
+        if self.any_errored(&[K_POLICY]) {
+            return (targets, None, None);
+        }
+        let policies = self
+            .scaling_policies
+            .get(rid.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let mut names: Vec<String> = policies
+            .iter()
+            .map(|(r, p)| p.policy_name.clone().unwrap_or_else(|| r.id.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        if self.any_errored(&[K_ALARM]) {
+            return (targets, Some(names), None);
+        }
+        let mut out = Vec::new();
+        for (r, p) in &policies {
+            let pname = p.policy_name.clone().unwrap_or_else(|| r.id.clone());
+            let mut alarm_names: BTreeSet<&str> =
+                p.alarm_names.iter().map(String::as_str).collect();
+            if let Some(v) = self.alarms.by_action.get(r.id.as_str()) {
+                alarm_names.extend(v.iter().copied());
+            }
+            if let Some(v) = self.alarms.by_policy.get(&(rid.clone(), pname.clone())) {
+                alarm_names.extend(v.iter().copied());
+            }
+            for an in alarm_names {
+                let Some(a) = self.alarms.by_name.get(an) else {
+                    // The policy names an alarm that no longer exists: it cannot trigger.
+                    continue;
+                };
+                out.push(self.scaling_alarm(an, &pname, p, a));
+            }
+        }
+        out.sort_by(|a, b| (&a.policy_name, &a.alarm_name).cmp(&(&b.policy_name, &b.alarm_name)));
+        (targets, Some(names), Some(out))
+    }
+
+    fn scaling_alarm(
+        &self,
+        name: &str,
+        policy: &str,
+        p: &ScalingPolicy,
+        a: &Alarm,
+    ) -> ScalingAlarm {
+        let op = a.comparison_operator.clone();
+        // Target tracking creates an AlarmHigh (out) and an AlarmLow (in) alarm; the comparison
+        // tells which. Step scaling: the adjustments' sum says which way it moves.
+        let out = if p.policy_type.as_deref() == Some("TargetTrackingScaling") {
+            op.as_deref().is_some_and(|o| o.contains("Greater"))
+        } else {
+            p.step_adjustments.iter().sum::<i64>() > 0
+        };
+        let metrics = metric_names(a);
+        let queue = self.cfg.components.queue_metric.as_str();
+        let metric_role = if metrics.iter().any(|m| m == queue) {
+            "queue"
+        } else if metrics.iter().any(|m| m == "AWS/ECS:CPUUtilization") {
+            "cpu"
+        } else {
+            "other"
+        };
+        let q = returned_query(a);
+        let metric = match (a.namespace.as_deref(), a.metric_name.as_deref()) {
+            (Some(ns), Some(m)) => format!("{ns}:{m}"),
+            _ => q
+                .and_then(|q| q.expression.clone())
+                .or_else(|| metrics.first().cloned())
+                .unwrap_or_default(),
+        };
+        let period = a
+            .period
+            .or_else(|| q.and_then(|q| q.period))
+            .or_else(|| a.metrics.iter().find_map(|q| q.period));
+        let n = a.datapoints_to_alarm.or(a.evaluation_periods);
+        ScalingAlarm {
+            alarm_name: name.to_string(),
+            policy_name: policy.to_string(),
+            direction: if out { "out" } else { "in" }.into(),
+            metric_role: metric_role.into(),
+            metric,
+            statistic: a
+                .statistic
+                .clone()
+                .or_else(|| q.and_then(|q| q.stat.clone())),
+            comparison_operator: op,
+            threshold: a.threshold,
+            window_seconds: period.zip(n).map(|(p, n)| p.saturating_mul(n)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_arn_parses() {
+        let arn = "arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:0a1b:resource/ecs/service/estate/worker:policyName/queue-out";
+        assert_eq!(
+            parse_policy_arn(arn),
+            Some(("service/estate/worker".into(), "queue-out".into()))
+        );
+        assert_eq!(parse_policy_arn("arn:aws:sns:eu-west-1:1:t"), None);
+    }
+}

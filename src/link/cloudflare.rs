@@ -1,0 +1,272 @@
+//! Cloudflare in `link`: what the zone's rulesets mean for the webhook (managed WAF deployed,
+//! rate limiting covering the webhook host and path, configuration rules weakening SSL/TLS for
+//! it, a transform rule injecting an origin secret header) and whether the webhook Lambda's URL
+//! policy admits only Cloudflare's address ranges. Expressions go through [`super::expr`]; this
+//! module must not guess: an expression it cannot evaluate never proves coverage, and always
+//! counts as a possible override.
+
+use std::collections::BTreeSet;
+
+use super::expr::{self, Request, Truth};
+use super::{net, Ctx, K_IP_RANGES, K_ZONE};
+use crate::model::*;
+
+const INVOKE_URL: &str = "lambda:invokefunctionurl";
+
+/// IAM action pattern (`lambda:*`, `*`, `lambda:InvokeFunction*`) covers `lambda:InvokeFunctionUrl`.
+fn covers_invoke_url(actions: &[String]) -> bool {
+    actions
+        .iter()
+        .any(|a| glob(&a.to_ascii_lowercase(), INVOKE_URL))
+}
+
+fn glob(pat: &str, s: &str) -> bool {
+    // `*` only, as IAM action patterns use (`?` is legal but unused in practice: treat literally).
+    let parts: Vec<&str> = pat.split('*').collect();
+    if parts.len() == 1 {
+        return pat == s;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !s.starts_with(first) || s.len() < first.len() + last.len() || !s.ends_with(last) {
+        return false;
+    }
+    let mut rest = &s[first.len()..s.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// `aws:SourceIp` values under the given condition operators, `None` when the statement has none.
+fn source_ips<'s>(st: &'s PolicyStatement, operators: &[&str]) -> Option<Vec<&'s str>> {
+    let mut out: Option<Vec<&str>> = None;
+    for (op, keys) in &st.conditions {
+        if !operators.iter().any(|o| o.eq_ignore_ascii_case(op)) {
+            continue;
+        }
+        for (k, vals) in keys {
+            if k.eq_ignore_ascii_case("aws:SourceIp") {
+                out.get_or_insert_with(Vec::new)
+                    .extend(vals.iter().map(String::as_str));
+            }
+        }
+    }
+    out
+}
+
+/// Enabled as far as we know: Cloudflare omits `enabled` for enabled rules and the collector
+/// writes `true`; `None` is unknown.
+fn enabled(r: &RulesetRule) -> Option<bool> {
+    r.enabled
+}
+
+impl Ctx<'_> {
+    fn webhook_request(&self) -> Option<(String, String)> {
+        let host = self.cfg.cloudflare.webhook_host.clone()?;
+        let path = self
+            .cfg
+            .cloudflare
+            .webhook_path
+            .clone()
+            .unwrap_or_else(|| "/".into());
+        Some((host.trim_end_matches('.').to_ascii_lowercase(), path))
+    }
+
+    fn matches_webhook(&self, r: &RulesetRule, host: &str, path: &str) -> Truth {
+        match r.expression.as_deref() {
+            Some(e) => expr::eval(e, &Request { host, path }),
+            None => Truth::Unknown,
+        }
+    }
+
+    pub(super) fn zone_facts(&self, z: &CloudflareZone) -> CloudflareZone {
+        let req = self.webhook_request();
+        let phase = |name: &str| z.phases.get(name);
+
+        let managed_waf_enabled = phase("http_request_firewall_managed").and_then(|p| {
+            if !p.deployed {
+                return Some(false);
+            }
+            let exec: Vec<&RulesetRule> = p
+                .rules
+                .iter()
+                .filter(|r| r.action.as_deref() == Some("execute"))
+                .collect();
+            if exec.iter().any(|r| enabled(r) == Some(true)) {
+                Some(true)
+            } else if exec.iter().any(|r| enabled(r).is_none()) {
+                None
+            } else {
+                Some(false)
+            }
+        });
+
+        let rate_limit_covers_webhook = match (&req, phase("http_ratelimit")) {
+            (Some((host, path)), Some(p)) => {
+                if !p.deployed {
+                    Some(false)
+                } else {
+                    // A `log` rule only observes; it limits nothing.
+                    let covering: Vec<Option<bool>> = p
+                        .rules
+                        .iter()
+                        .filter(|r| r.action.as_deref() != Some("log"))
+                        .filter(|r| self.matches_webhook(r, host, path) == Truth::True)
+                        .map(enabled)
+                        .collect();
+                    if covering.contains(&Some(true)) {
+                        Some(true)
+                    } else if covering.contains(&None) {
+                        None
+                    } else {
+                        Some(false)
+                    }
+                }
+            }
+            _ => None,
+        };
+
+        let overrides = |key: &str, lowers: &dyn Fn(&str) -> bool| -> Option<Vec<String>> {
+            let (host, path) = req.as_ref()?;
+            let p = phase("http_config_settings")?;
+            if !p.deployed {
+                return Some(Vec::new());
+            }
+            let mut out = Vec::new();
+            for r in &p.rules {
+                // Disabled rules do nothing; unknown-enabled and unparseable rules may apply.
+                if enabled(r) == Some(false) || self.matches_webhook(r, host, path) == Truth::False
+                {
+                    continue;
+                }
+                if let Some(v) = r.set_config.get(key) {
+                    if lowers(v) {
+                        out.push(format!("{}: {v}", r.id.as_deref().unwrap_or("?")));
+                    }
+                }
+            }
+            out.sort();
+            Some(out)
+        };
+        let webhook_ssl_overrides = overrides("ssl", &|_| true);
+        let webhook_min_tls_overrides = overrides("min_tls_version", &|v| {
+            // Below 1.2, or a value we cannot read.
+            v.trim().parse::<f64>().map(|x| x < 1.2).unwrap_or(true)
+        });
+
+        CloudflareZone {
+            is_estate_zone: Some(self.zone.is_some_and(|e| std::ptr::eq(e, z))),
+            managed_waf_enabled,
+            rate_limit_covers_webhook,
+            webhook_ssl_overrides,
+            webhook_min_tls_overrides,
+            ..z.clone()
+        }
+    }
+
+    /// A transform rule of the estate zone sets a request header on requests to the webhook:
+    /// an enabled `http_request_late_transform` rule with headers whose expression matches the
+    /// webhook request.
+    fn origin_secret_header(&self) -> Option<bool> {
+        if self.zone.is_none() && self.any_errored(&[K_ZONE]) {
+            return None;
+        }
+        let (host, path) = self.webhook_request()?;
+        let p = self.zone?.phases.get("http_request_late_transform")?;
+        if !p.deployed {
+            return Some(false);
+        }
+        Some(p.rules.iter().any(|r| {
+            enabled(r) == Some(true)
+                && !r.set_headers.is_empty()
+                && self.matches_webhook(r, &host, &path) == Truth::True
+        }))
+    }
+
+    pub(super) fn lambda(&self, l: &LambdaFunction) -> LambdaFunction {
+        let is_webhook = self.is_webhook(l);
+        let (url_allowed_source_ips, url_sources_cloudflare_only) = self.url_sources(l);
+        LambdaFunction {
+            is_webhook,
+            subnet_tiers: l
+                .vpc_config
+                .as_ref()
+                .and_then(|v| self.tiers_of(Some(&v.subnet_ids))),
+            url_allowed_source_ips,
+            url_sources_cloudflare_only,
+            origin_secret_header: if is_webhook == Some(true) {
+                self.origin_secret_header()
+            } else {
+                None
+            },
+            alarm_names: self
+                .alarms
+                .names(self, &[("FunctionName", l.function_name.as_deref())]),
+            ..l.clone()
+        }
+    }
+
+    /// Which sources the resource policy lets invoke the URL, and whether they are all inside
+    /// Cloudflare's ranges. Only statements whose principal is `*` and whose actions cover
+    /// `lambda:InvokeFunctionUrl` matter (other principals sign with IAM and are not "the
+    /// internet"). An Allow without an `aws:SourceIp` condition admits anyone (listed as
+    /// `0.0.0.0/0` and `::/0`). A Deny with `NotIpAddress aws:SourceIp` inside Cloudflare's ranges
+    /// makes the origin Cloudflare-only whatever the Allows say.
+    fn url_sources(&self, l: &LambdaFunction) -> (Option<Vec<String>>, Option<bool>) {
+        let Some(stmts) = l.policy_statements.as_ref() else {
+            return (None, None);
+        };
+        let mut ips: BTreeSet<String> = BTreeSet::new();
+        let mut open = false;
+        let mut deny_outside_cf = false;
+        let cf = if self.any_errored(&[K_IP_RANGES]) {
+            None
+        } else {
+            self.cf_ranges.as_ref()
+        };
+        let inside_cf =
+            |c: &str| cf.is_some_and(|cf| net::parse_span(c).is_some_and(|s| cf.contains(&s)));
+        for st in stmts {
+            if !covers_invoke_url(&st.actions) || !st.principals.iter().any(|p| p == "*") {
+                continue;
+            }
+            if st.effect.eq_ignore_ascii_case("allow") {
+                match source_ips(st, &["IpAddress", "IpAddressIfExists"]) {
+                    Some(v) => ips.extend(v.into_iter().map(String::from)),
+                    None => open = true,
+                }
+            } else if st.effect.eq_ignore_ascii_case("deny") {
+                if let Some(v) = source_ips(st, &["NotIpAddress"]) {
+                    if !v.is_empty() && v.iter().all(|c| inside_cf(c)) {
+                        deny_outside_cf = true;
+                    }
+                }
+            }
+        }
+        if open {
+            ips.insert("0.0.0.0/0".into());
+            ips.insert("::/0".into());
+        }
+        let cf_only = cf.map(|_| deny_outside_cf || (!open && ips.iter().all(|c| inside_cf(c))));
+        (Some(ips.into_iter().collect()), cf_only)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_patterns() {
+        let a = |s: &str| covers_invoke_url(&[s.to_string()]);
+        assert!(a("lambda:InvokeFunctionUrl"));
+        assert!(a("lambda:*"));
+        assert!(a("*"));
+        assert!(a("lambda:Invoke*"));
+        assert!(!a("lambda:InvokeFunction"));
+        assert!(!a("s3:*"));
+    }
+}
