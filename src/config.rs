@@ -155,13 +155,10 @@ pub struct CloudflareConfig {
 
 impl EstateConfig {
     /// Parses `estate.toml` text; `origin` names the file in errors.
-    // A config loads once per run: a large error value costs nothing worth boxing for.
-    #[allow(clippy::result_large_err)]
     pub fn parse(text: &str, origin: &str) -> Result<Self, Diagnostic> {
         toml::from_str(text).map_err(|e| Diagnostic::from_toml(origin, text, &e))
     }
 
-    #[allow(clippy::result_large_err)]
     pub fn load(path: &Path) -> Result<Self, Diagnostic> {
         let origin = path.display().to_string();
         let bytes = std::fs::read(path)

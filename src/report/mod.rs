@@ -13,6 +13,7 @@ use std::str::FromStr;
 use crate::finding::Report;
 
 pub mod json;
+pub mod rules;
 pub mod sarif;
 pub mod table;
 

@@ -8,7 +8,9 @@
 
 use std::fmt::Write as _;
 
-use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
+use comfy_table::{
+    presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width,
+};
 
 use super::{inert, RenderOptions};
 use crate::finding::{Finding, Report, Severity, Status, Summary};
@@ -118,6 +120,18 @@ fn findings_table(shown: &[&Finding], opts: &RenderOptions) -> String {
         t.force_no_tty();
     }
     t.set_header(vec!["status", "severity", "rule", "resource", "message"]);
+    // Status, severity and rule id are what people scan and grep for: never wrap them; the
+    // message takes what width is left.
+    for i in 0..3 {
+        if let Some(c) = t.column_mut(i) {
+            c.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    if opts.width.is_some() {
+        if let Some(c) = t.column_mut(3) {
+            c.set_constraint(ColumnConstraint::UpperBoundary(Width::Fixed(36)));
+        }
+    }
     for f in shown {
         let mut status = Cell::new(f.status.as_str());
         let mut severity = Cell::new(f.severity.as_str());
@@ -153,8 +167,21 @@ fn resource_cell(f: &Finding) -> String {
     format!("{name}\n{short}")
 }
 
+/// Longest message shown in a table cell; the JSON report carries the whole text.
+const TABLE_MESSAGE_MAX: usize = 200;
+
 fn message_cell(f: &Finding) -> String {
-    let mut m = inert(&f.message).into_owned();
+    // The rule column already names the expected state: the table shows what was found.
+    let text = f
+        .message
+        .strip_prefix("expected: ")
+        .and_then(|rest| rest.split_once("; found: "))
+        .map(|(_, found)| format!("found: {found}"))
+        .unwrap_or_else(|| f.message.clone());
+    let mut m = inert(&text).into_owned();
+    if m.chars().count() > TABLE_MESSAGE_MAX {
+        m = m.chars().take(TABLE_MESSAGE_MAX - 1).collect::<String>() + "…";
+    }
     if let Some(w) = &f.waiver {
         let owner = w
             .owner

@@ -1,0 +1,238 @@
+//! Meta-tests over the built-in rule pack and the generated documents: every catalog id of
+//! DESIGN.md §9 is present exactly once with complete documentation, the README's rule table and the
+//! published inventory schema are not stale, and the embedded demo is what `demo/` holds.
+//! Regenerate stale files with `UPDATE_GENERATED=1 cargo test --test catalog`.
+
+use std::path::Path;
+
+use estate_audit::finding::{Gate, Severity};
+use estate_audit::policy::PolicySet;
+use estate_audit::report::rules::markdown_table;
+
+/// DESIGN.md §9, in catalog order: the ids are part of the contract.
+const CATALOG: &[(&str, Severity, Gate)] = &[
+    ("aws-region-single", Severity::Medium, Gate::Launch),
+    ("aws-vpc-custom", Severity::High, Gate::Launch),
+    ("aws-vpc-subnet-tiers", Severity::High, Gate::Launch),
+    (
+        "aws-subnet-private-no-igw-route",
+        Severity::Critical,
+        Gate::Launch,
+    ),
+    (
+        "aws-subnet-private-no-public-ip",
+        Severity::High,
+        Gate::Launch,
+    ),
+    (
+        "aws-subnet-private-egress-nat",
+        Severity::Medium,
+        Gate::Launch,
+    ),
+    (
+        "aws-nat-gateway-public-subnet",
+        Severity::High,
+        Gate::Launch,
+    ),
+    ("aws-public-subnet-edge-only", Severity::High, Gate::Launch),
+    ("aws-lambda-webhook-url", Severity::High, Gate::Launch),
+    ("aws-lambda-in-vpc", Severity::High, Gate::Launch),
+    (
+        "aws-lambda-url-cloudflare-only",
+        Severity::High,
+        Gate::Launch,
+    ),
+    ("aws-ec2-rabbitmq-private", Severity::Critical, Gate::Launch),
+    (
+        "aws-ec2-rabbitmq-ingress-internal",
+        Severity::Critical,
+        Gate::Launch,
+    ),
+    ("aws-ec2-rabbitmq-tls", Severity::Medium, Gate::Launch),
+    ("aws-ec2-ebs-encrypted", Severity::High, Gate::Launch),
+    ("aws-ec2-imdsv2", Severity::Medium, Gate::Launch),
+    ("aws-ecs-service-private", Severity::Critical, Gate::Launch),
+    ("aws-ecs-autoscaling", Severity::High, Gate::Launch),
+    (
+        "aws-ecs-scale-queue-backpressure",
+        Severity::Medium,
+        Gate::Launch,
+    ),
+    ("aws-ecs-scale-cpu", Severity::Medium, Gate::Launch),
+    ("aws-rds-not-public", Severity::Critical, Gate::Launch),
+    ("aws-rds-database-subnets", Severity::High, Gate::Launch),
+    ("aws-rds-encrypted", Severity::High, Gate::Launch),
+    ("aws-rds-tls-required", Severity::Medium, Gate::Launch),
+    ("aws-rds-ingress-compute-only", Severity::High, Gate::Launch),
+    ("aws-rds-engine-mysql", Severity::Low, Gate::Launch),
+    (
+        "aws-elasticache-database-subnets",
+        Severity::High,
+        Gate::Launch,
+    ),
+    (
+        "aws-elasticache-at-rest-encrypted",
+        Severity::High,
+        Gate::Launch,
+    ),
+    (
+        "aws-elasticache-in-transit-encrypted",
+        Severity::High,
+        Gate::Launch,
+    ),
+    ("aws-elasticache-auth", Severity::Medium, Gate::Launch),
+    (
+        "aws-elasticache-ingress-compute-only",
+        Severity::High,
+        Gate::Launch,
+    ),
+    (
+        "aws-data-tier-unreachable",
+        Severity::Critical,
+        Gate::Launch,
+    ),
+    ("cloudflare-dns-proxied", Severity::Critical, Gate::Launch),
+    ("cloudflare-ssl-strict", Severity::High, Gate::Launch),
+    ("cloudflare-min-tls-1-2", Severity::Medium, Gate::Launch),
+    ("cloudflare-always-https", Severity::Medium, Gate::Launch),
+    ("cloudflare-waf-managed", Severity::High, Gate::Launch),
+    (
+        "cloudflare-rate-limit-webhook",
+        Severity::High,
+        Gate::Launch,
+    ),
+    (
+        "aws-alarms-cover-components",
+        Severity::Medium,
+        Gate::Operate,
+    ),
+    ("aws-alarm-actions-enabled", Severity::Medium, Gate::Operate),
+    ("aws-alarms-route-pagerduty", Severity::High, Gate::Operate),
+];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Compares a generated file with the committed one; rewrites it under UPDATE_GENERATED=1.
+fn check_generated(path: &Path, want: &str) {
+    let have = std::fs::read_to_string(path).unwrap_or_default();
+    if have == want {
+        return;
+    }
+    if std::env::var_os("UPDATE_GENERATED").is_some() {
+        std::fs::write(path, want).unwrap();
+        return;
+    }
+    panic!(
+        "{} is stale: run `UPDATE_GENERATED=1 cargo test --test catalog` and commit the result",
+        path.display()
+    );
+}
+
+#[test]
+fn every_catalog_rule_is_present_once_with_its_severity_and_gate() {
+    let set = PolicySet::builtin().expect("built-in rules load");
+    assert_eq!(
+        set.rules().len(),
+        CATALOG.len(),
+        "the pack has rules outside the catalog"
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for r in set.rules() {
+        assert!(seen.insert(r.info.id.clone()), "duplicate id {}", r.info.id);
+    }
+    for (id, severity, gate) in CATALOG {
+        let rule = set
+            .get(id)
+            .unwrap_or_else(|| panic!("catalog rule {id} is missing"));
+        assert_eq!(rule.info.severity, *severity, "{id}");
+        assert_eq!(rule.info.gate, *gate, "{id}");
+    }
+}
+
+#[test]
+fn every_rule_is_documented() {
+    let set = PolicySet::builtin().expect("built-in rules load");
+    for r in set.rules() {
+        let i = &r.info;
+        for (field, value) in [
+            ("title", &i.title),
+            ("spec", &i.spec),
+            ("risk", &i.risk),
+            ("remediation", &i.remediation),
+        ] {
+            assert!(
+                value.trim().len() >= 10,
+                "{}: {field} is too thin: {value:?}",
+                i.id
+            );
+        }
+        assert!(!i.references.is_empty(), "{}: no references", i.id);
+        for r in &i.references {
+            assert!(
+                r.starts_with("https://"),
+                "{}: reference {r} is not https",
+                i.id
+            );
+        }
+        // A remediation names the concrete step: a CLI command or an API / dashboard path.
+        assert!(
+            [
+                "aws ",
+                "PATCH ",
+                "PUT ",
+                "Dashboard",
+                "SSL/TLS",
+                "Security >",
+                "DNS >"
+            ]
+            .iter()
+            .any(|k| i.remediation.contains(k)),
+            "{}: remediation names no concrete step",
+            i.id
+        );
+    }
+}
+
+#[test]
+fn readme_rule_table_is_current() {
+    let mut infos = PolicySet::builtin().unwrap().infos();
+    infos.sort_by(|a, b| a.id.cmp(&b.id));
+    let table = markdown_table(&infos);
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let begin = readme
+        .find("<!-- rules:begin")
+        .expect("README has the rules:begin marker");
+    let begin = begin + readme[begin..].find('\n').unwrap() + 1;
+    let end = readme
+        .find("<!-- rules:end -->")
+        .expect("README has the rules:end marker");
+    let want = format!("{}{}{}", &readme[..begin], table, &readme[end..]);
+    check_generated(&path, &want);
+}
+
+#[test]
+fn published_inventory_schema_is_current() {
+    let schema = estate_audit::model::inventory_schema();
+    let mut text = serde_json::to_string_pretty(&schema).unwrap();
+    text.push('\n');
+    check_generated(&root().join("schema/inventory.schema.json"), &text);
+}
+
+#[test]
+fn the_demo_and_the_compliant_fixture_validate_against_the_published_schema() {
+    let schema: serde_json::Value =
+        serde_json::to_value(estate_audit::model::inventory_schema()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the inventory schema compiles");
+    for file in ["demo/inventory.json", "tests/fixtures/compliant.json"] {
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root().join(file)).unwrap()).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{file}: {errors:#?}");
+    }
+}
