@@ -945,10 +945,12 @@ pub struct CloudflareZone {
     /// *Derived*: an enabled rate-limiting rule's expression covers the webhook host and path.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub rate_limit_covers_webhook: Option<bool>,
-    /// *Derived*: configuration rules that set `ssl` for the webhook host, as `rule id: value`.
+    /// *Derived*: configuration rules that may set `ssl` below `strict` for the webhook request
+    /// (host and path), as `rule id: value`. Empty: none.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub webhook_ssl_overrides: Option<Vec<String>>,
-    /// *Derived*: configuration rules that lower `min_tls_version` for the webhook host.
+    /// *Derived*: configuration rules that may lower `min_tls_version` below 1.2 for the webhook
+    /// request, as `rule id: value`. Empty: none.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub webhook_min_tls_overrides: Option<Vec<String>>,
 }

@@ -151,7 +151,8 @@ impl Ctx<'_> {
             out.sort();
             Some(out)
         };
-        let webhook_ssl_overrides = overrides("ssl", &|_| true);
+        // `strict` keeps the zone's guarantee; anything else (off, flexible, full) weakens it.
+        let webhook_ssl_overrides = overrides("ssl", &|v| !v.trim().eq_ignore_ascii_case("strict"));
         let webhook_min_tls_overrides = overrides("min_tls_version", &|v| {
             // Below 1.2, or a value we cannot read.
             v.trim().parse::<f64>().map(|x| x < 1.2).unwrap_or(true)

@@ -1,1 +1,595 @@
+//! Test builders: small hand-built inventories. `estate()` is a spec-shaped, compliant estate
+//! (VPC 10.0.0.0/16 with public, compute×2 and database×2 subnets, NAT, RabbitMQ, RDS, Redis,
+//! webhook Lambda, ECS processor with scaling, alarms to PagerDuty, a Cloudflare zone); tests
+//! break one thing at a time and look at the derived facts.
 
+use std::collections::BTreeMap;
+
+use crate::config::EstateConfig;
+use crate::model::*;
+
+pub const REGION: &str = "eu-west-1";
+pub const ACCT: &str = "111122223333";
+
+pub fn arn(service: &str, rest: &str) -> String {
+    format!("arn:aws:{service}:{REGION}:{ACCT}:{rest}")
+}
+
+pub fn res(id: impl Into<String>, attrs: Attrs) -> Resource {
+    let mut r = Resource::new(id, attrs);
+    r.region = Some(REGION.into());
+    r.account = Some(ACCT.into());
+    r
+}
+
+pub fn tagged(mut r: Resource, k: &str, v: &str) -> Resource {
+    r.tags.insert(k.into(), v.into());
+    r
+}
+
+pub fn config() -> EstateConfig {
+    let mut c = EstateConfig {
+        region: Some(REGION.into()),
+        ..Default::default()
+    };
+    c.estate.tag = Some("estate=demo".into());
+    c.cloudflare.zone = Some("example.com".into());
+    c.cloudflare.webhook_host = Some("webhook.example.com".into());
+    c
+}
+
+pub fn vpc(id: &str, cidr: &str, default: bool) -> Resource {
+    let r = res(
+        arn("ec2", &format!("vpc/{id}")),
+        Attrs::Vpc(Vpc {
+            vpc_id: Some(id.into()),
+            cidr_block: Some(cidr.into()),
+            is_default: Some(default),
+            state: Some("available".into()),
+            ..Default::default()
+        }),
+    );
+    if default {
+        r
+    } else {
+        tagged(r, "estate", "demo")
+    }
+}
+
+pub fn subnet(id: &str, vpc: &str, cidr: &str, tier: &str, az: &str) -> Resource {
+    tagged(
+        res(
+            arn("ec2", &format!("subnet/{id}")),
+            Attrs::Subnet(Subnet {
+                subnet_id: Some(id.into()),
+                vpc_id: Some(vpc.into()),
+                availability_zone: Some(az.into()),
+                cidr_block: Some(cidr.into()),
+                map_public_ip_on_launch: Some(tier == "public"),
+                assign_ipv6_address_on_creation: Some(false),
+                ..Default::default()
+            }),
+        ),
+        "Tier",
+        tier,
+    )
+}
+
+pub fn route(dest: &str, ty: &str, target: &str) -> Route {
+    Route {
+        destination_cidr_block: (!dest.contains(':')).then(|| dest.to_string()),
+        destination_ipv6_cidr_block: dest.contains(':').then(|| dest.to_string()),
+        target_type: Some(ty.into()),
+        target_id: Some(target.into()),
+        state: Some("active".into()),
+        ..Default::default()
+    }
+}
+
+pub fn route_table(
+    id: &str,
+    vpc: &str,
+    main: bool,
+    subnets: &[&str],
+    routes: Vec<Route>,
+) -> Resource {
+    let mut all = vec![route("10.0.0.0/16", "local", "local")];
+    all.extend(routes);
+    res(
+        arn("ec2", &format!("route-table/{id}")),
+        Attrs::RouteTable(RouteTable {
+            route_table_id: Some(id.into()),
+            vpc_id: Some(vpc.into()),
+            main: Some(main),
+            subnet_ids: subnets.iter().map(|s| s.to_string()).collect(),
+            routes: all,
+        }),
+    )
+}
+
+pub fn nat(id: &str, subnet: &str, state: &str) -> Resource {
+    res(
+        arn("ec2", &format!("natgateway/{id}")),
+        Attrs::NatGateway(NatGateway {
+            nat_gateway_id: Some(id.into()),
+            vpc_id: Some("vpc-1".into()),
+            subnet_id: Some(subnet.into()),
+            state: Some(state.into()),
+            connectivity_type: Some("public".into()),
+            ..Default::default()
+        }),
+    )
+}
+
+pub fn tcp(port: i64, cidrs: &[&str], sgs: &[&str]) -> Permission {
+    Permission {
+        ip_protocol: Some("tcp".into()),
+        from_port: Some(port),
+        to_port: Some(port),
+        ipv4_ranges: cidrs
+            .iter()
+            .filter(|c| !c.contains(':'))
+            .map(|c| c.to_string())
+            .collect(),
+        ipv6_ranges: cidrs
+            .iter()
+            .filter(|c| c.contains(':'))
+            .map(|c| c.to_string())
+            .collect(),
+        source_security_group_ids: sgs.iter().map(|s| s.to_string()).collect(),
+        prefix_list_ids: Vec::new(),
+    }
+}
+
+pub fn sg(id: &str, ingress: Vec<Permission>) -> Resource {
+    res(
+        arn("ec2", &format!("security-group/{id}")),
+        Attrs::SecurityGroup(SecurityGroup {
+            group_id: Some(id.into()),
+            group_name: Some(id.into()),
+            vpc_id: Some("vpc-1".into()),
+            ingress: Some(ingress),
+            egress: Some(Vec::new()),
+        }),
+    )
+}
+
+pub fn acl_entry(n: i64, allow: bool, cidr: &str, ports: Option<(i64, i64)>) -> NaclEntry {
+    NaclEntry {
+        rule_number: n,
+        egress: false,
+        protocol: if ports.is_some() { "6" } else { "-1" }.into(),
+        rule_action: if allow { "allow" } else { "deny" }.into(),
+        cidr_block: (!cidr.contains(':')).then(|| cidr.to_string()),
+        ipv6_cidr_block: cidr.contains(':').then(|| cidr.to_string()),
+        from_port: ports.map(|p| p.0),
+        to_port: ports.map(|p| p.1),
+    }
+}
+
+pub fn nacl(id: &str, default: bool, subnets: &[&str], entries: Vec<NaclEntry>) -> Resource {
+    res(
+        arn("ec2", &format!("network-acl/{id}")),
+        Attrs::NetworkAcl(NetworkAcl {
+            network_acl_id: Some(id.into()),
+            vpc_id: Some("vpc-1".into()),
+            is_default: Some(default),
+            subnet_ids: subnets.iter().map(|s| s.to_string()).collect(),
+            entries: Some(entries),
+        }),
+    )
+}
+
+pub fn alarm(name: &str, dims: &[(&str, &str)], actions: &[&str]) -> Resource {
+    res(
+        arn("cloudwatch", &format!("alarm:{name}")),
+        Attrs::Alarm(Alarm {
+            alarm_name: Some(name.into()),
+            namespace: Some("AWS/RDS".into()),
+            metric_name: Some("CPUUtilization".into()),
+            dimensions: dims
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            statistic: Some("Average".into()),
+            period: Some(60),
+            evaluation_periods: Some(5),
+            threshold: Some(80.0),
+            comparison_operator: Some("GreaterThanOrEqualToThreshold".into()),
+            actions_enabled: Some(true),
+            alarm_actions: Some(actions.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        }),
+    )
+}
+
+pub fn rule(id: &str, action: &str, expr: &str) -> RulesetRule {
+    RulesetRule {
+        id: Some(id.into()),
+        action: Some(action.into()),
+        expression: Some(expr.into()),
+        enabled: Some(true),
+        ..Default::default()
+    }
+}
+
+pub const CF_V4: &[&str] = &["173.245.48.0/20", "103.21.244.0/22", "104.16.0.0/13"];
+pub const CF_V6: &[&str] = &["2400:cb00::/32", "2606:4700::/32"];
+
+pub fn topic_arn() -> String {
+    arn("sns", "alerts")
+}
+
+pub fn policy_arn(name: &str) -> String {
+    format!(
+        "arn:aws:autoscaling:{REGION}:{ACCT}:scalingPolicy:0a1b:resource/ecs/service/estate/worker:policyName/{name}"
+    )
+}
+
+/// A compliant, spec-shaped estate.
+pub fn estate() -> Inventory {
+    let mut inv = Inventory::new(config());
+    let rs = &mut inv.resources;
+    rs.push(vpc("vpc-1", "10.0.0.0/16", false));
+    rs.push(vpc("vpc-default", "172.31.0.0/16", true));
+    rs.push(subnet(
+        "subnet-pub",
+        "vpc-1",
+        "10.0.0.0/24",
+        "public",
+        "eu-west-1a",
+    ));
+    rs.push(subnet(
+        "subnet-c1",
+        "vpc-1",
+        "10.0.1.0/24",
+        "compute",
+        "eu-west-1a",
+    ));
+    rs.push(subnet(
+        "subnet-c2",
+        "vpc-1",
+        "10.0.2.0/24",
+        "compute",
+        "eu-west-1b",
+    ));
+    rs.push(subnet(
+        "subnet-d1",
+        "vpc-1",
+        "10.0.3.0/24",
+        "database",
+        "eu-west-1a",
+    ));
+    rs.push(subnet(
+        "subnet-d2",
+        "vpc-1",
+        "10.0.4.0/24",
+        "database",
+        "eu-west-1b",
+    ));
+    rs.push(route_table(
+        "rtb-main",
+        "vpc-1",
+        true,
+        &[],
+        vec![route("0.0.0.0/0", "nat_gateway", "nat-1")],
+    ));
+    rs.push(route_table(
+        "rtb-pub",
+        "vpc-1",
+        false,
+        &["subnet-pub"],
+        vec![route("0.0.0.0/0", "internet_gateway", "igw-1")],
+    ));
+    rs.push(route_table(
+        "rtb-db",
+        "vpc-1",
+        false,
+        &["subnet-d1", "subnet-d2"],
+        vec![],
+    ));
+    rs.push(res(
+        arn("ec2", "internet-gateway/igw-1"),
+        Attrs::InternetGateway(InternetGateway {
+            internet_gateway_id: Some("igw-1".into()),
+            attached_vpc_ids: vec!["vpc-1".into()],
+        }),
+    ));
+    rs.push(nat("nat-1", "subnet-pub", "available"));
+    rs.push(nacl(
+        "acl-1",
+        true,
+        &[],
+        vec![
+            acl_entry(100, true, "0.0.0.0/0", None),
+            acl_entry(32767, false, "0.0.0.0/0", None),
+        ],
+    ));
+    rs.push(sg("sg-lambda", vec![]));
+    rs.push(sg("sg-ecs", vec![]));
+    rs.push(sg("sg-mq", vec![tcp(5671, &[], &["sg-lambda", "sg-ecs"])]));
+    rs.push(sg("sg-db", vec![tcp(3306, &[], &["sg-ecs"])]));
+    rs.push(sg("sg-redis", vec![tcp(6379, &[], &["sg-ecs"])]));
+    rs.push(tagged(
+        res(
+            arn("ec2", "instance/i-mq"),
+            Attrs::Instance(Instance {
+                instance_id: Some("i-mq".into()),
+                vpc_id: Some("vpc-1".into()),
+                subnet_id: Some("subnet-c1".into()),
+                state: Some("running".into()),
+                has_public_ip: Some(false),
+                security_group_ids: Some(vec!["sg-mq".into()]),
+                ..Default::default()
+            }),
+        ),
+        "role",
+        "rabbitmq",
+    ));
+    rs.push(res(
+        arn("rds", "db:estate-db"),
+        Attrs::DbInstance(DbInstance {
+            db_instance_identifier: Some("estate-db".into()),
+            engine: Some("mysql".into()),
+            status: Some("available".into()),
+            publicly_accessible: Some(false),
+            storage_encrypted: Some(true),
+            vpc_id: Some("vpc-1".into()),
+            subnet_ids: Some(vec!["subnet-d1".into(), "subnet-d2".into()]),
+            security_group_ids: Some(vec!["sg-db".into()]),
+            parameter_group_names: Some(vec!["estate-mysql".into()]),
+            endpoint_address: Some("estate-db.abc.eu-west-1.rds.amazonaws.com".into()),
+            endpoint_port: Some(3306),
+            ..Default::default()
+        }),
+    ));
+    rs.push(res(
+        arn("rds", "pg:estate-mysql"),
+        Attrs::DbParameterGroup(DbParameterGroup {
+            name: Some("estate-mysql".into()),
+            family: Some("mysql8.0".into()),
+            parameters: Some(BTreeMap::from([(
+                "require_secure_transport".to_string(),
+                Some("ON".to_string()),
+            )])),
+        }),
+    ));
+    rs.push(res(
+        arn("elasticache", "replicationgroup:estate-redis"),
+        Attrs::CacheReplicationGroup(CacheReplicationGroup {
+            replication_group_id: Some("estate-redis".into()),
+            member_clusters: vec!["estate-redis-001".into()],
+            user_group_ids: Some(vec!["ug-1".into()]),
+            ..Default::default()
+        }),
+    ));
+    rs.push(res(
+        arn("elasticache", "cluster:estate-redis-001"),
+        Attrs::CacheCluster(CacheCluster {
+            cache_cluster_id: Some("estate-redis-001".into()),
+            engine: Some("redis".into()),
+            status: Some("available".into()),
+            replication_group_id: Some("estate-redis".into()),
+            cache_subnet_group_name: Some("estate-cache".into()),
+            security_group_ids: Some(vec!["sg-redis".into()]),
+            ..Default::default()
+        }),
+    ));
+    rs.push(res(
+        arn("elasticache", "subnetgroup:estate-cache"),
+        Attrs::CacheSubnetGroup(CacheSubnetGroup {
+            name: Some("estate-cache".into()),
+            vpc_id: Some("vpc-1".into()),
+            subnet_ids: Some(vec!["subnet-d1".into(), "subnet-d2".into()]),
+        }),
+    ));
+    rs.push(res(
+        arn("lambda", "function:webhook"),
+        Attrs::LambdaFunction(LambdaFunction {
+            function_name: Some("webhook".into()),
+            vpc_config: Some(LambdaVpcConfig {
+                subnet_ids: vec!["subnet-c1".into(), "subnet-c2".into()],
+                security_group_ids: vec!["sg-lambda".into()],
+            }),
+            function_url: Some(FunctionUrl {
+                configured: true,
+                url: Some("https://abc.lambda-url.eu-west-1.on.aws/".into()),
+                auth_type: Some("NONE".into()),
+            }),
+            policy_statements: Some(vec![PolicyStatement {
+                sid: Some("cf".into()),
+                effect: "Allow".into(),
+                principals: vec!["*".into()],
+                actions: vec!["lambda:InvokeFunctionUrl".into()],
+                conditions: BTreeMap::from([(
+                    "IpAddress".to_string(),
+                    BTreeMap::from([(
+                        "aws:SourceIp".to_string(),
+                        vec!["173.245.48.0/20".to_string(), "2400:cb00::/32".to_string()],
+                    )]),
+                )]),
+            }]),
+            ..Default::default()
+        }),
+    ));
+    rs.push(res(
+        arn("ecs", "cluster/estate"),
+        Attrs::EcsCluster(EcsCluster {
+            cluster_name: Some("estate".into()),
+            status: Some("ACTIVE".into()),
+        }),
+    ));
+    rs.push(res(
+        arn("ecs", "task-definition/worker:3"),
+        Attrs::EcsTaskDefinition(EcsTaskDefinition {
+            family: Some("worker".into()),
+            revision: Some(3),
+            network_mode: Some("awsvpc".into()),
+        }),
+    ));
+    rs.push(res(
+        arn("ecs", "service/estate/worker"),
+        Attrs::EcsService(EcsService {
+            service_name: Some("worker".into()),
+            cluster_arn: Some(arn("ecs", "cluster/estate")),
+            status: Some("ACTIVE".into()),
+            desired_count: Some(2),
+            task_definition_arn: Some(arn("ecs", "task-definition/worker:3")),
+            network_configuration: Some(EcsNetworkConfiguration {
+                subnet_ids: vec!["subnet-c1".into(), "subnet-c2".into()],
+                security_group_ids: vec!["sg-ecs".into()],
+                assign_public_ip: Some("DISABLED".into()),
+            }),
+            ..Default::default()
+        }),
+    ));
+    rs.push(res(
+        arn("application-autoscaling", "scalable-target/worker"),
+        Attrs::ScalableTarget(ScalableTarget {
+            service_namespace: Some("ecs".into()),
+            resource_id: Some("service/estate/worker".into()),
+            scalable_dimension: Some("ecs:service:DesiredCount".into()),
+            min_capacity: Some(1),
+            max_capacity: Some(10),
+        }),
+    ));
+    for (name, adj) in [("queue-out", 1), ("queue-in", -1)] {
+        rs.push(res(
+            policy_arn(name),
+            Attrs::ScalingPolicy(ScalingPolicy {
+                policy_name: Some(name.into()),
+                service_namespace: Some("ecs".into()),
+                resource_id: Some("service/estate/worker".into()),
+                policy_type: Some("StepScaling".into()),
+                step_adjustments: vec![adj],
+                ..Default::default()
+            }),
+        ));
+    }
+    let mut qa = alarm(
+        "queue-high",
+        &[("QueueName", "work")],
+        &[&policy_arn("queue-out")],
+    );
+    if let Attrs::Alarm(a) = &mut qa.attrs {
+        a.namespace = Some("Custom/RabbitMQ".into());
+        a.metric_name = Some("MessagesReady".into());
+        a.datapoints_to_alarm = Some(3);
+    }
+    rs.push(qa);
+    rs.push(alarm(
+        "db-cpu",
+        &[("DBInstanceIdentifier", "estate-db")],
+        &[&topic_arn()],
+    ));
+    rs.push(res(
+        topic_arn(),
+        Attrs::SnsTopic(SnsTopic {
+            topic_arn: Some(topic_arn()),
+            kms_master_key_id: None,
+        }),
+    ));
+    rs.push(res(
+        format!("{}:sub-1", topic_arn()),
+        Attrs::SnsSubscription(SnsSubscription {
+            topic_arn: Some(topic_arn()),
+            protocol: Some("https".into()),
+            endpoint: Some("https://events.pagerduty.com/integration/****/enqueue".into()),
+            confirmed: Some(true),
+        }),
+    ));
+    let mut phases = BTreeMap::new();
+    phases.insert(
+        "http_request_firewall_managed".to_string(),
+        Phase {
+            deployed: true,
+            rules: vec![rule("waf", "execute", "true")],
+        },
+    );
+    phases.insert(
+        "http_ratelimit".to_string(),
+        Phase {
+            deployed: true,
+            rules: vec![rule(
+                "rl",
+                "block",
+                r#"(http.host eq "webhook.example.com" and starts_with(http.request.uri.path, "/"))"#,
+            )],
+        },
+    );
+    phases.insert(
+        "http_config_settings".to_string(),
+        Phase {
+            deployed: false,
+            rules: vec![],
+        },
+    );
+    let mut zone = Resource::new(
+        "cloudflare:zone/z1",
+        Attrs::CloudflareZone(CloudflareZone {
+            zone_id: Some("z1".into()),
+            zone_name: Some("example.com".into()),
+            ssl: Some("strict".into()),
+            phases,
+            ..Default::default()
+        }),
+    );
+    zone.name = Some("example.com".into());
+    rs.push(zone);
+    rs.push(Resource::new(
+        "cloudflare:zone/z1/dns_record/r1",
+        Attrs::DnsRecord(DnsRecord {
+            zone_id: Some("z1".into()),
+            record_name: Some("webhook.example.com".into()),
+            record_type: Some("CNAME".into()),
+            content: Some("abc.lambda-url.eu-west-1.on.aws".into()),
+            proxied: Some(true),
+            ..Default::default()
+        }),
+    ));
+    rs.push(Resource::new(
+        "cloudflare:ip_ranges",
+        Attrs::CloudflareIpRanges(CloudflareIpRanges {
+            ipv4_cidrs: CF_V4.iter().map(|s| s.to_string()).collect(),
+            ipv6_cidrs: CF_V6.iter().map(|s| s.to_string()).collect(),
+            etag: None,
+        }),
+    ));
+    inv
+}
+
+/// The attrs of the resource whose id ends with `suffix`.
+pub fn find<'a>(inv: &'a Inventory, suffix: &str) -> &'a Attrs {
+    &inv.resources
+        .iter()
+        .find(|r| r.id.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no resource {suffix}"))
+        .attrs
+}
+
+pub fn find_mut<'a>(inv: &'a mut Inventory, suffix: &str) -> &'a mut Attrs {
+    &mut inv
+        .resources
+        .iter_mut()
+        .find(|r| r.id.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no resource {suffix}"))
+        .attrs
+}
+
+macro_rules! get {
+    ($inv:expr, $suffix:expr, $variant:ident) => {
+        match $crate::link::testkit::find(&$inv, $suffix) {
+            $crate::model::Attrs::$variant(x) => x.clone(),
+            other => panic!("{} is {}", $suffix, other.kind()),
+        }
+    };
+}
+macro_rules! edit {
+    ($inv:expr, $suffix:expr, $variant:ident, |$x:ident| $body:expr) => {
+        match $crate::link::testkit::find_mut(&mut $inv, $suffix) {
+            $crate::model::Attrs::$variant($x) => $body,
+            other => panic!("{} is {}", $suffix, other.kind()),
+        }
+    };
+}
+pub(crate) use {edit, get};
