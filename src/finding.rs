@@ -179,6 +179,19 @@ pub struct Finding {
     pub fingerprint: String,
 }
 
+impl Finding {
+    /// The order every output lists findings in: status (fail, unknown, suppressed, pass), then
+    /// severity, rule id and resource id.
+    pub fn canonical_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+        (a.status, a.severity, &a.rule_id, &a.resource_id).cmp(&(
+            b.status,
+            b.severity,
+            &b.rule_id,
+            &b.resource_id,
+        ))
+    }
+}
+
 /// Stable identity of a finding across runs (hex SHA-256 of rule id and resource id).
 pub fn fingerprint(rule_id: &str, resource_id: &str) -> String {
     let mut h = Sha256::new();
@@ -304,14 +317,7 @@ pub struct Report {
 impl Report {
     /// Sorts findings into their canonical order and recomputes the summary.
     pub fn finish(&mut self, resources: usize) {
-        self.findings.sort_by(|a, b| {
-            (a.status, a.severity, &a.rule_id, &a.resource_id).cmp(&(
-                b.status,
-                b.severity,
-                &b.rule_id,
-                &b.resource_id,
-            ))
-        });
+        self.findings.sort_by(Finding::canonical_order);
         self.rules.sort_by(|a, b| a.id.cmp(&b.id));
         self.summary = Summary::compute(
             &self.findings,

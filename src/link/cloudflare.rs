@@ -17,27 +17,7 @@ const INVOKE_URL: &str = "lambda:invokefunctionurl";
 fn covers_invoke_url(actions: &[String]) -> bool {
     actions
         .iter()
-        .any(|a| glob(&a.to_ascii_lowercase(), INVOKE_URL))
-}
-
-fn glob(pat: &str, s: &str) -> bool {
-    // `*` only, as IAM action patterns use (`?` is legal but unused in practice: treat literally).
-    let parts: Vec<&str> = pat.split('*').collect();
-    if parts.len() == 1 {
-        return pat == s;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !s.starts_with(first) || s.len() < first.len() + last.len() || !s.ends_with(last) {
-        return false;
-    }
-    let mut rest = &s[first.len()..s.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
-        }
-    }
-    true
+        .any(|a| super::expr::glob(INVOKE_URL, &a.to_ascii_lowercase()))
 }
 
 /// `aws:SourceIp` values under the given condition operators, `None` when the statement has none.

@@ -482,8 +482,9 @@ fn is_range(v: &Val) -> bool {
     matches!(v, Val::Str(s) if s.contains("..") || s.contains('/'))
 }
 
-/// `*` matches any run of characters; everything else literally.
-fn glob(s: &str, pat: &str) -> bool {
+/// `*` matches any run of characters; everything else literally. Also serves IAM action
+/// patterns (`lambda:Invoke*`), where `?` is legal but unused in practice and taken literally.
+pub(crate) fn glob(s: &str, pat: &str) -> bool {
     let parts: Vec<&str> = pat.split('*').collect();
     if parts.len() == 1 {
         return s == pat;

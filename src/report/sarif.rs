@@ -438,14 +438,7 @@ pub fn build(report: &Report, include_waived: bool) -> Value {
 
     let mut runs = Vec::new();
     for (key, mut findings) in groups {
-        findings.sort_by(|a, b| {
-            (a.status, a.severity, &a.rule_id, &a.resource_id).cmp(&(
-                b.status,
-                b.severity,
-                &b.rule_id,
-                &b.resource_id,
-            ))
-        });
+        findings.sort_by(|a, b| Finding::canonical_order(a, b));
         // Parts follow the canonical order, so a result moves between parts only when the
         // number of results before it crosses a 25,000 boundary.
         let chunks: Vec<&[&Finding]> = if findings.is_empty() {

@@ -28,14 +28,7 @@ pub fn render(report: &Report, opts: &RenderOptions) -> String {
         .collect();
     // The report is already in this order after `Report::finish`; sorting again keeps the table
     // right for a report assembled any other way (merged shards, tests).
-    shown.sort_by(|a, b| {
-        (a.status, a.severity, &a.rule_id, &a.resource_id).cmp(&(
-            b.status,
-            b.severity,
-            &b.rule_id,
-            &b.resource_id,
-        ))
-    });
+    shown.sort_by(|a, b| Finding::canonical_order(a, b));
 
     if shown.is_empty() {
         out.push_str(if report.findings.is_empty() {
