@@ -349,11 +349,24 @@ fn rule_descriptor(id: &str, info: Option<&RuleInfo>, sample: &Finding) -> Value
 
 fn result(f: &Finding, rule_index: usize, title: &str) -> Value {
     let name = plain(&f.resource_name);
-    let message = plain(f.message.trim_end_matches('.'));
-    let expected = format!("Expected: {} (rule {}).", plain(title), plain(&f.rule_id));
+    let rule = plain(&f.rule_id);
+    // The engine's message repeats the expected state ("expected: <title>; found: …"); the alert
+    // names resource, rule and expected state once, then what was found.
+    let found = f
+        .message
+        .strip_prefix("expected: ")
+        .and_then(|rest| rest.split_once("; found: "))
+        .map(|(_, found)| found)
+        .unwrap_or(&f.message);
+    let found = plain(found.trim_end_matches('.'));
     let text = match f.status {
-        Status::Unknown => format!("{name}: could not be evaluated: {message}. {expected}"),
-        _ => format!("{name}: {message}. {expected}"),
+        Status::Unknown => format!(
+            "{name}: {rule} could not be evaluated: {}. Expected: {}.",
+            found.trim_start_matches("unknown: "),
+            plain(title)
+        ),
+        Status::Suppressed => format!("{name}: {rule} (waived): {}. Found: {found}.", plain(title)),
+        _ => format!("{name} fails {rule}: {}. Found: {found}.", plain(title)),
     };
     let lvl = match f.status {
         Status::Unknown => unknown_level(f.severity),
