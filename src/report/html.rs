@@ -49,7 +49,13 @@ pub fn render(report: &Report, opts: &RenderOptions) -> String {
         "<h1>Estate audit <span class=\"verdict v-{0}\">{0}</span></h1>",
         v.label()
     );
-    let _ = writeln!(out, "<p>{}.</p>", esc(&v.reason()));
+    let reason = v.reason();
+    let mut cs = reason.chars();
+    let reason = match cs.next() {
+        Some(c) => c.to_uppercase().collect::<String>() + cs.as_str(),
+        None => reason,
+    };
+    let _ = writeln!(out, "<p>{}.</p>", esc(&reason));
     out.push_str("<table>\n");
     let row = |out: &mut String, k: &str, v: String| {
         let _ = writeln!(out, "<tr><th>{}</th><td>{v}</td></tr>", esc(k));
