@@ -134,6 +134,7 @@ pub fn run(
         findings,
         collection_errors: inv.collection_errors.clone(),
         waiver_issues,
+        diff: None,
         rules: policies.infos(),
     };
     report.finish(resources);
@@ -177,6 +178,29 @@ pub fn outcome(report: &Report, gate: GateSelection, fail_on: Severity) -> Outco
         .iter()
         .any(|f| f.status == Status::Fail && in_gate(f.gate) && f.severity.at_least(fail_on));
     if failing {
+        Outcome::Failing
+    } else {
+        Outcome::Clean
+    }
+}
+
+/// `--fail-on-new`: like [`outcome`], but only a failure that is new since the baseline (in the
+/// gate, at or above the threshold) fails. Without a comparison every failure counts as new.
+/// Incomplete still wins: a scheduled job must not go quiet about what it could not see.
+pub fn outcome_new(report: &Report, gate: GateSelection, fail_on: Severity) -> Outcome {
+    match outcome(report, gate, fail_on) {
+        Outcome::Failing => {}
+        other => return other,
+    }
+    let Some(diff) = &report.diff else {
+        return Outcome::Failing;
+    };
+    let in_gate = |g: Gate| gate == GateSelection::All || g == Gate::Launch;
+    let new_failure = diff
+        .new
+        .iter()
+        .any(|e| e.status == Some(Status::Fail) && in_gate(e.gate) && e.severity.at_least(fail_on));
+    if new_failure {
         Outcome::Failing
     } else {
         Outcome::Clean

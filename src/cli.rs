@@ -12,6 +12,7 @@ use crate::audit::{self, GateSelection, Outcome};
 use crate::config::{self, EstateConfig};
 use crate::diag::Diagnostics;
 use crate::finding::{RuleInfo, Severity};
+use crate::history;
 use crate::policy::PolicySet;
 use crate::report::{self, Format, RenderOptions};
 use crate::suppress::WaiverSet;
@@ -88,6 +89,19 @@ pub struct AuditArgs {
     /// Emit waived findings in SARIF, with SARIF suppressions.
     #[arg(long)]
     pub sarif_include_waived: bool,
+    /// Write every format into DIR/<UTC timestamp>/ and DIR/latest.json, comparing with the
+    /// previous latest.json (default DIR: reports).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "reports")]
+    pub output_dir: Option<PathBuf>,
+    /// Compare with this earlier JSON report: new, resolved and still-open findings.
+    #[arg(long, value_name = "REPORT.json")]
+    pub baseline: Option<PathBuf>,
+    /// Exit 1 only for failures that are new since the baseline (incomplete still exits 2).
+    #[arg(long)]
+    pub fail_on_new: bool,
+    /// Write Prometheus metrics (text exposition format) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -138,6 +152,9 @@ pub enum FormatArg {
     Table,
     Json,
     Sarif,
+    Markdown,
+    Junit,
+    Html,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -260,6 +277,8 @@ fn write_output(path: Option<&Path>, text: &str, io: &mut Io<'_>) -> Result<(), 
 }
 
 fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
+    // Wall time for the metrics only; every timestamp in the reports is `io.now`.
+    let started = std::time::Instant::now();
     let inv = match (&a.input.inventory, a.input.demo) {
         (Some(p), _) => audit::load_inventory(p)?,
         (None, true) => audit::demo_inventory(),
@@ -274,12 +293,34 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     let config = load_config(a.input.config.as_deref())?;
     let policies = load_policies(a.input.policies.as_deref())?;
     let waivers = load_waivers(a.input.waivers.as_deref(), a.input.demo, &policies)?;
-    let report = audit::run(inv, config, &policies, &waivers, io.now);
+    // Read the baseline before auditing anything is written, so `latest.json` is the previous run.
+    let baseline = outputs::baseline(a.baseline.as_deref(), a.output_dir.as_deref(), io)?;
+    let mut report = audit::run(inv, config, &policies, &waivers, io.now);
+    match &baseline {
+        Some(b) => report.diff = Some(history::diff(&report, b)),
+        None if a.output_dir.is_some() || a.fail_on_new => {
+            report.diff = Some(history::first_run(&report))
+        }
+        None => {}
+    }
 
     let format = match a.format {
         FormatArg::Table => Format::Table,
         FormatArg::Json => Format::Json,
         FormatArg::Sarif => Format::Sarif,
+        FormatArg::Markdown => Format::Markdown,
+        FormatArg::Junit => Format::Junit,
+        FormatArg::Html => Format::Html,
+    };
+    let gate = match a.gate {
+        GateArg::Launch => GateSelection::Launch,
+        GateArg::All => GateSelection::All,
+    };
+    let fail_on = match a.fail_on {
+        SeverityArg::Critical => Severity::Critical,
+        SeverityArg::High => Severity::High,
+        SeverityArg::Medium => Severity::Medium,
+        SeverityArg::Low => Severity::Low,
     };
     let to_terminal = a.output.is_none() && io.stdout_is_terminal;
     let opts = RenderOptions {
@@ -292,6 +333,8 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
         } else {
             Some(160)
         },
+        gate: Some(gate),
+        fail_on: Some(fail_on),
     };
     let text = report::render(&report, format, &opts);
     write_output(a.output.as_deref(), &text, io)?;
@@ -302,23 +345,156 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
             "{}",
             report::table::summary_line(&report.summary)
         );
+        if let Some(d) = &report.diff {
+            let _ = writeln!(io.stderr, "{}", report::table::diff_line(d));
+        }
+    }
+    if let Some(dir) = &a.output_dir {
+        let folder = outputs::write_all(dir, &report, &opts)?;
+        let _ = writeln!(
+            io.stderr,
+            "wrote every format to {} and {}",
+            folder.display(),
+            dir.join("latest.json").display()
+        );
+    }
+    if let Some(path) = &a.metrics {
+        outputs::write_metrics(path, &report, started.elapsed())?;
     }
 
-    let gate = match a.gate {
-        GateArg::Launch => GateSelection::Launch,
-        GateArg::All => GateSelection::All,
+    let outcome = if a.fail_on_new {
+        audit::outcome_new(&report, gate, fail_on)
+    } else {
+        audit::outcome(&report, gate, fail_on)
     };
-    let fail_on = match a.fail_on {
-        SeverityArg::Critical => Severity::Critical,
-        SeverityArg::High => Severity::High,
-        SeverityArg::Medium => Severity::Medium,
-        SeverityArg::Low => Severity::Low,
-    };
-    Ok(match audit::outcome(&report, gate, fail_on) {
+    Ok(match outcome {
         Outcome::Clean => EXIT_OK,
         Outcome::Failing => EXIT_FAIL,
         Outcome::Incomplete => EXIT_INCOMPLETE,
     })
+}
+
+/// `--output-dir`, `--baseline` and `--metrics`: the files a scheduled job keeps.
+mod outputs {
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    use super::{plain, Io};
+    use crate::diag::Diagnostics;
+    use crate::finding::Report;
+    use crate::history::Baseline;
+    use crate::report::{self, metrics, Format, RenderOptions};
+
+    /// The baseline: `--baseline FILE` (an unreadable one is an error), else `DIR/latest.json`
+    /// of `--output-dir` when it exists (an unreadable one is warned about and the run compares
+    /// as a first run: the job keeps working and every open finding counts as new).
+    pub fn baseline(
+        explicit: Option<&Path>,
+        dir: Option<&Path>,
+        io: &mut Io<'_>,
+    ) -> Result<Option<Baseline>, Diagnostics> {
+        if let Some(p) = explicit {
+            return Ok(Some(Baseline::load(p)?));
+        }
+        let Some(dir) = dir else { return Ok(None) };
+        let latest = dir.join("latest.json");
+        if !latest.exists() {
+            return Ok(None);
+        }
+        match Baseline::load(&latest) {
+            Ok(b) => Ok(Some(b)),
+            Err(d) => {
+                let _ = write!(io.stderr, "{}", Diagnostics::from(d).render_plain());
+                let _ = writeln!(
+                    io.stderr,
+                    "warning: comparing as a first run; {} will be replaced",
+                    latest.display()
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    fn error(path: &Path, what: &str, e: std::io::Error) -> Diagnostics {
+        plain(&path.display().to_string(), format!("cannot {what}: {e}"))
+    }
+
+    /// Writes `text` to a temporary file beside `path` and renames it into place, so a reader
+    /// (the textfile collector, the next run) never sees half a file.
+    pub fn write_atomic(path: &Path, text: &str) -> Result<(), Diagnostics> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, text).map_err(|e| error(&tmp, "write", e))?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            error(path, "write", e)
+        })
+    }
+
+    /// Writes `DIR/<UTC timestamp>/report.{txt,json,sarif,md,xml,html}` and `DIR/latest.json`;
+    /// returns the timestamped folder.
+    pub fn write_all(
+        dir: &Path,
+        report: &Report,
+        opts: &RenderOptions,
+    ) -> Result<PathBuf, Diagnostics> {
+        std::fs::create_dir_all(dir).map_err(|e| error(dir, "create the output folder", e))?;
+        // Colons are not allowed in Windows file names: basic ISO 8601 form.
+        let stamp = report.generated_at.format("%Y%m%dT%H%M%SZ").to_string();
+        let mut folder = dir.join(&stamp);
+        let mut n = 1;
+        // Two runs in one second (or a fixed clock) get their own folders, never overwrite.
+        loop {
+            match std::fs::create_dir(&folder) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => {
+                    n += 1;
+                    folder = dir.join(format!("{stamp}-{n}"));
+                }
+                Err(e) => return Err(error(&folder, "create the report folder", e)),
+            }
+        }
+        // Files get the fixed layout of a file, not the terminal's.
+        let file_opts = RenderOptions {
+            color: false,
+            width: Some(160),
+            ..opts.clone()
+        };
+        let mut json = None;
+        for format in Format::ALL {
+            let text = report::render(report, format, &file_opts);
+            let path = folder.join(format!("report.{}", format.extension()));
+            std::fs::write(&path, &text).map_err(|e| error(&path, "write the report", e))?;
+            if format == Format::Json {
+                json = Some(text);
+            }
+        }
+        let json = json.unwrap_or_else(|| report::render(report, Format::Json, &file_opts));
+        write_atomic(&dir.join("latest.json"), &json)?;
+        Ok(folder)
+    }
+
+    /// `--metrics FILE`, carrying the last success timestamp over from the file it replaces.
+    pub fn write_metrics(
+        path: &Path,
+        report: &Report,
+        duration: Duration,
+    ) -> Result<(), Diagnostics> {
+        let previous = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| metrics::previous_last_success(&t));
+        let text = metrics::render(
+            report,
+            &metrics::RunInfo {
+                duration,
+                previous_last_success: previous,
+            },
+        );
+        write_atomic(path, &text)
+    }
 }
 
 fn cmd_collect(c: CollectArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {

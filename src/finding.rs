@@ -309,6 +309,10 @@ pub struct Report {
     pub collection_errors: Vec<CollectionError>,
     #[serde(default)]
     pub waiver_issues: Vec<WaiverIssue>,
+    /// Comparison with an earlier report (`--baseline`, `--output-dir`): new, resolved and still
+    /// open findings. Absent when no comparison was asked for; additive to schema version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<crate::history::Diff>,
     /// The rules evaluated, for formats that describe them (SARIF, Markdown). Not in the JSON.
     #[serde(skip)]
     pub rules: Vec<RuleInfo>,

@@ -1,7 +1,8 @@
 //! estate-audit: audits a deployed AWS + Cloudflare estate against the architecture spec it was built
 //! from. The crate follows the pipeline stages: `model` (the inventory), `link` (derived
 //! cross-resource facts), `policy` (rule files), `engine` (evaluation), `suppress` (waivers),
-//! `report` (table, JSON, SARIF). Everything here is synchronous and pure; only `main.rs` maps a
+//! `report` (table, JSON, SARIF, Markdown, JUnit, HTML, metrics), `history` (comparison with
+//! an earlier report). Everything here is synchronous and pure; only `main.rs` maps a
 //! report to an exit code.
 
 // Input files load once per run and their errors end it: a large `Diagnostic` in `Err` costs
@@ -14,6 +15,7 @@ pub mod config;
 pub mod diag;
 pub mod engine;
 pub mod finding;
+pub mod history;
 pub mod link;
 pub mod model;
 pub mod policy;

@@ -1,18 +1,25 @@
 //! Rendering a finished [`Report`] for people and machines: the terminal table, the JSON report
-//! (DESIGN.md §7) and SARIF for GitHub code scanning (§8).
+//! (DESIGN.md §7), SARIF for GitHub code scanning (§8), the Markdown sign-off, JUnit XML for CI, a
+//! self-contained HTML page and Prometheus metrics (§1).
 //!
 //! It owns output formats only. It must not evaluate, filter by gate, apply waivers or decide exit
 //! codes: every renderer is a pure function of the report and the options, returning text that the
 //! caller writes to stdout or a file. Resource names and messages come from the audited estate and
-//! are untrusted: renderers make them inert for their medium (terminal, SARIF Markdown links).
+//! are untrusted: renderers make them inert for their medium (terminal, SARIF Markdown links,
+//! Markdown, XML, HTML, Prometheus label values).
 
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::finding::Report;
+use crate::audit::{self, GateSelection, Outcome};
+use crate::finding::{Finding, Gate, Report, Severity, Status};
 
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod metrics;
 pub mod rules;
 pub mod sarif;
 pub mod table;
@@ -23,16 +30,29 @@ pub enum Format {
     Table,
     Json,
     Sarif,
+    Markdown,
+    Junit,
+    Html,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Table, Format::Json, Format::Sarif];
+    pub const ALL: [Format; 6] = [
+        Format::Table,
+        Format::Json,
+        Format::Sarif,
+        Format::Markdown,
+        Format::Junit,
+        Format::Html,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Table => "table",
             Format::Json => "json",
             Format::Sarif => "sarif",
+            Format::Markdown => "markdown",
+            Format::Junit => "junit",
+            Format::Html => "html",
         }
     }
 
@@ -42,6 +62,9 @@ impl Format {
             Format::Table => "txt",
             Format::Json => "json",
             Format::Sarif => "sarif",
+            Format::Markdown => "md",
+            Format::Junit => "xml",
+            Format::Html => "html",
         }
     }
 }
@@ -83,6 +106,10 @@ pub struct RenderOptions {
     /// Table: wrap to this many columns (the terminal's width); `None` never wraps, so files
     /// and snapshots do not depend on the terminal the audit ran in.
     pub width: Option<u16>,
+    /// Markdown, HTML: the gate the verdict is given for (`--gate`; default all rules).
+    pub gate: Option<GateSelection>,
+    /// Markdown, HTML: the severity threshold of the verdict (`--fail-on`; default low).
+    pub fail_on: Option<Severity>,
 }
 
 /// Renders `report` in `format`. The text ends with a newline.
@@ -91,6 +118,189 @@ pub fn render(report: &Report, format: Format, opts: &RenderOptions) -> String {
         Format::Table => table::render(report, opts),
         Format::Json => json::render(report),
         Format::Sarif => sarif::render(report, opts.sarif_include_waived),
+        Format::Markdown => markdown::render(report, opts),
+        Format::Junit => junit::render(report),
+        Format::Html => html::render(report, opts),
+    }
+}
+
+/// The judgement a sign-off document states, with what it rests on. The same rules as the exit
+/// code ([`audit::outcome`]): renderers state it, they do not invent their own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub gate: GateSelection,
+    pub fail_on: Severity,
+    /// Unsuppressed failures in the gate at or above the threshold.
+    pub failing: usize,
+    /// Unknown findings in the gate.
+    pub unknown: usize,
+    pub collection_errors: usize,
+    /// Expired waivers that count (under the launch gate).
+    pub expired_waivers: usize,
+}
+
+impl Verdict {
+    pub fn of(report: &Report, opts: &RenderOptions) -> Verdict {
+        let gate = opts.gate.unwrap_or(GateSelection::All);
+        let fail_on = opts.fail_on.unwrap_or(Severity::Low);
+        let in_gate = |g: Gate| gate == GateSelection::All || g == Gate::Launch;
+        let count = |pred: &dyn Fn(&Finding) -> bool| {
+            report
+                .findings
+                .iter()
+                .filter(|f| in_gate(f.gate) && pred(f))
+                .count()
+        };
+        Verdict {
+            outcome: audit::outcome(report, gate, fail_on),
+            gate,
+            fail_on,
+            failing: count(&|f| f.status == Status::Fail && f.severity.at_least(fail_on)),
+            unknown: count(&|f| f.status == Status::Unknown),
+            collection_errors: report.collection_errors.len(),
+            expired_waivers: if gate == GateSelection::Launch {
+                report
+                    .waiver_issues
+                    .iter()
+                    .filter(|w| w.problem == "expired")
+                    .count()
+            } else {
+                0
+            },
+        }
+    }
+
+    /// `PASS`, `FAIL` or `INCOMPLETE`.
+    pub fn label(&self) -> &'static str {
+        match self.outcome {
+            Outcome::Clean => "PASS",
+            Outcome::Failing => "FAIL",
+            Outcome::Incomplete => "INCOMPLETE",
+        }
+    }
+
+    /// The gate in words.
+    pub fn gate_text(&self) -> &'static str {
+        match self.gate {
+            GateSelection::Launch => {
+                "launch: the spec's blocking items (operate-gate monitoring rules are reported, not gating)"
+            }
+            GateSelection::All => "all rules (launch and operate)",
+        }
+    }
+
+    /// One sentence: why this verdict.
+    pub fn reason(&self) -> String {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        match self.outcome {
+            Outcome::Clean => format!(
+                "no unsuppressed failure at or above {} in the gate, and the audit is complete",
+                self.fail_on
+            ),
+            Outcome::Failing => format!(
+                "{} at or above {} in the gate",
+                plural(
+                    self.failing,
+                    "unsuppressed failure",
+                    "unsuppressed failures"
+                ),
+                self.fail_on
+            ),
+            Outcome::Incomplete => {
+                let mut why = Vec::new();
+                if self.collection_errors > 0 {
+                    why.push(plural(
+                        self.collection_errors,
+                        "collection error",
+                        "collection errors",
+                    ));
+                }
+                if self.unknown > 0 {
+                    why.push(plural(self.unknown, "unknown finding", "unknown findings"));
+                }
+                if self.expired_waivers > 0 {
+                    why.push(plural(
+                        self.expired_waivers,
+                        "expired waiver",
+                        "expired waivers",
+                    ));
+                }
+                let mut s = format!(
+                    "the audit could not establish everything it checks ({})",
+                    why.join(", ")
+                );
+                if self.failing > 0 {
+                    s.push_str(&format!(
+                        "; besides, {} at or above {}",
+                        plural(self.failing, "failure", "failures"),
+                        self.fail_on
+                    ));
+                }
+                s
+            }
+        }
+    }
+}
+
+/// The spec section a rule enforces: its `spec` text up to the first `:` (`Data Storage > Redis
+/// Instance: internal access only` → `Data Storage > Redis Instance`).
+pub fn spec_section(spec: &str) -> &str {
+    let head = spec.split(':').next().unwrap_or("").trim();
+    if head.is_empty() {
+        "Other (no spec section)"
+    } else {
+        head
+    }
+}
+
+/// Findings grouped by spec section (sections sorted by name), each group in the canonical order
+/// (status, severity, rule, resource).
+pub fn by_section(report: &Report) -> Vec<(&str, Vec<&Finding>)> {
+    let mut groups: std::collections::BTreeMap<&str, Vec<&Finding>> = Default::default();
+    for f in &report.findings {
+        let spec = match report.rule(&f.rule_id) {
+            Some(r) if f.spec.trim().is_empty() => r.spec.as_str(),
+            _ => f.spec.as_str(),
+        };
+        groups.entry(spec_section(spec)).or_default().push(f);
+    }
+    groups
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.sort_by(|a, b| {
+                (a.status, a.severity, &a.rule_id, &a.resource_id).cmp(&(
+                    b.status,
+                    b.severity,
+                    &b.rule_id,
+                    &b.resource_id,
+                ))
+            });
+            (k, v)
+        })
+        .collect()
+}
+
+/// `waived` for `suppressed` (what a reader calls it); the other statuses as they are.
+pub fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Suppressed => "waived",
+        other => other.as_str(),
+    }
+}
+
+/// A JSON evidence value as one short line: strings bare, everything else as compact JSON, cut to
+/// `max` characters. The caller escapes it for its medium.
+pub fn evidence_value(v: &serde_json::Value, max: usize) -> String {
+    let s = match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > max {
+        s.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
+    } else {
+        s
     }
 }
 
@@ -129,7 +339,24 @@ mod tests {
         assert_eq!("SARIF".parse::<Format>(), Ok(Format::Sarif));
         let err = "xml\u{1b}[2J".parse::<Format>().unwrap_err();
         assert!(err.contains("xml\\u{1b}[2J"), "{err}");
-        assert!(err.contains("table, json, sarif"), "{err}");
+        assert!(
+            err.contains("table, json, sarif, markdown, junit, html"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn spec_sections_are_the_text_before_the_colon() {
+        assert_eq!(
+            spec_section("Data Storage > Redis Instance: internal access only"),
+            "Data Storage > Redis Instance"
+        );
+        assert_eq!(
+            spec_section("Data Storage > MySQL/MariaDB Database"),
+            "Data Storage > MySQL/MariaDB Database"
+        );
+        assert_eq!(spec_section(" : x"), "Other (no spec section)");
+        assert_eq!(spec_section(""), "Other (no spec section)");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The terminal report: what an engineer reads after `estate-audit audit`. Failing findings come
 //! first (most severe on top), then unknown, then waived ones with their reason and expiry; passes
-//! only with `--all`. Then collection errors, waiver issues and a one-line summary.
+//! only with `--all`. Then collection errors, waiver issues, the changes since the baseline (when
+//! compared) and a one-line summary.
 //!
 //! It owns layout only and must not decide what failed. Every string that comes from the estate
 //! (names, ids, messages, evidence) goes through [`inert`] so a hostile resource name cannot
@@ -14,6 +15,7 @@ use comfy_table::{
 
 use super::{inert, RenderOptions};
 use crate::finding::{Finding, Report, Severity, Status, Summary};
+use crate::history::Diff;
 
 /// Longest short id shown under a resource name; longer ones keep their head and tail.
 const SHORT_ID_MAX: usize = 48;
@@ -89,10 +91,55 @@ pub fn render(report: &Report, opts: &RenderOptions) -> String {
         }
     }
 
+    if let Some(d) = &report.diff {
+        out.push('\n');
+        out.push_str(&diff_line(d));
+        out.push('\n');
+        let rows = d
+            .new
+            .iter()
+            .map(|e| ("new", e))
+            .chain(d.resolved.iter().map(|e| ("resolved", e)));
+        for (change, e) in rows {
+            let _ = writeln!(
+                out,
+                "  {change:<8}  {:<9}  {:<8}  {}  {}",
+                e.status.map_or("gone", |s| s.as_str()),
+                e.severity.as_str(),
+                inert(&e.rule_id),
+                inert(if e.resource_name.is_empty() {
+                    &e.resource_id
+                } else {
+                    &e.resource_name
+                })
+            );
+        }
+    }
+
     out.push('\n');
     out.push_str(&summary_line(&report.summary));
     out.push('\n');
     out
+}
+
+/// `Changes since the previous run (2026-05-01T06:00:00Z): 1 new · 2 resolved · 3 still open`
+pub fn diff_line(d: &Diff) -> String {
+    let counts = format!(
+        "{} new · {} resolved · {} still open",
+        d.new.len(),
+        d.resolved.len(),
+        d.still_open.len()
+    );
+    if d.no_baseline {
+        return format!("First run (no earlier report): {counts}");
+    }
+    match d.baseline_generated_at {
+        Some(t) => format!(
+            "Changes since the previous run ({}): {counts}",
+            t.format("%Y-%m-%dT%H:%M:%SZ")
+        ),
+        None => format!("Changes since the baseline: {counts}"),
+    }
 }
 
 fn findings_table(shown: &[&Finding], opts: &RenderOptions) -> String {

@@ -224,6 +224,7 @@ pub fn sample_report() -> Report {
             reason: "client library upgrade pending".into(),
             source: "waivers.toml:10".into(),
         }],
+        diff: None,
         rules: rs,
     };
     report.finish(12);
