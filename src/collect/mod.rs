@@ -85,7 +85,7 @@ pub async fn collect(opts: &CollectOptions) -> Inventory {
 pub fn aws_unavailable() -> CollectionError {
     CollectionError {
         provider: "aws".into(),
-        service: "aws".into(),
+        service: "all services".into(),
         kinds: KINDS
             .iter()
             .filter(|k| k.starts_with("aws."))
