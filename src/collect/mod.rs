@@ -118,6 +118,21 @@ mod tests {
     }
 
     #[test]
+    fn options_debug_hides_the_token() {
+        let opts = CollectOptions {
+            estate: EstateConfig::default(),
+            now: Utc::now(),
+            cloudflare: cloudflare::Options {
+                token: Some(Secret::new("cf-test-token-5f1a9c")),
+                ..Default::default()
+            },
+        };
+        let dbg = format!("{opts:?} {opts:#?}");
+        assert!(!dbg.contains("cf-test-token-5f1a9c"), "{dbg}");
+        assert!(dbg.contains("Secret(***)"), "{dbg}");
+    }
+
+    #[test]
     fn aws_stand_in_covers_every_aws_kind_and_no_other() {
         let e = aws_unavailable();
         assert_eq!(e.kind, ErrorKind::Unsupported);
