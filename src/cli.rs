@@ -368,10 +368,20 @@ fn collect_live(estate: EstateConfig, io: &mut Io<'_>) -> Result<Inventory, Diag
             .unwrap_or("none configured")
     );
     let inv = runtime.block_on(collect::collect(&opts));
+    // Each error once on stderr too (endpoint, Cloudflare code, cf-ray): the log of a scheduled
+    // run keeps them even when the report goes to a file.
+    for e in &inv.collection_errors {
+        let _ = writeln!(
+            io.stderr,
+            "warning: {} {} not collected ({:?}): {}",
+            e.provider, e.service, e.kind, e.message
+        );
+    }
     if !inv.collection_errors.is_empty() {
         let _ = writeln!(
             io.stderr,
-            "collected {} resources; {} part(s) of the estate could not be read (see the report)",
+            "collected {} resources; {} part(s) of the estate could not be read: their rules are \
+             unknown",
             inv.resources.len(),
             inv.collection_errors.len()
         );

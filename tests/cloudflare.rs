@@ -689,6 +689,8 @@ async fn each_api_error_makes_only_its_rules_unknown() {
             assert!(msg.contains(s), "{}: {s:?} not in {msg:?}", c.name);
         }
         assert_eq!(errs[0]["kind"], c.kind, "{}", c.name);
+        // The same message reaches stderr, for the log of a scheduled run.
+        assert!(run.stderr().contains(msg), "{}: {}", c.name, run.stderr());
         // The Cloudflare ranges never depend on the zone: the cross-check keeps its data.
         assert!(
             run.report["collection_errors"]
