@@ -1,6 +1,8 @@
 //! The command line (DESIGN.md §7): argument parsing and the commands `audit`, `collect`, `rules`,
-//! `validate` and `init`. It owns what goes to stdout (only the report) and stderr (diagnostics,
-//! summaries); it returns an exit code and never calls `process::exit` itself, so tests can drive it.
+//! `validate`, `init` and `iam-policy`. It owns what goes to stdout (only the report) and stderr
+//! (diagnostics, summaries), reads the environment for live collection (credentials, API base) and
+//! builds the runtime the asynchronous collectors run on; it returns an exit code and never calls
+//! `process::exit` itself, so tests can drive it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,10 +11,12 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::audit::{self, GateSelection, Outcome};
+use crate::collect::{self, cloudflare, CollectOptions, Secret};
 use crate::config::{self, EstateConfig};
 use crate::diag::Diagnostics;
 use crate::finding::{RuleInfo, Severity};
 use crate::history;
+use crate::model::Inventory;
 use crate::policy::PolicySet;
 use crate::report::{self, Format, RenderOptions};
 use crate::suppress::WaiverSet;
@@ -36,9 +40,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Evaluate the rules over an estate and report the findings.
+    /// Evaluate the rules over an estate and report the findings. Without --demo or --inventory
+    /// the estate is collected live (CLOUDFLARE_API_TOKEN, CLOUDFLARE_API_BASE).
     Audit(AuditArgs),
-    /// Write an inventory file (today: the bundled example, `--demo`).
+    /// Collect the estate live (or write the bundled example, --demo) to an inventory file.
     Collect(CollectArgs),
     /// List the rules, or explain one: why it matters, how to fix it, which part of the spec.
     Rules(RulesArgs),
@@ -46,11 +51,14 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Write a commented estate.toml.
     Init(InitArgs),
+    /// Print the read-only permissions live collection needs (the Cloudflare API token's).
+    IamPolicy,
 }
 
 #[derive(clap::Args, Debug, Default)]
 pub struct InputArgs {
-    /// Audit the bundled example estate (no credentials needed).
+    /// Audit the bundled example estate (no credentials needed). Without --demo or --inventory,
+    /// the estate is collected live.
     #[arg(long, conflicts_with = "inventory")]
     pub demo: bool,
     /// Audit an inventory file (from `collect --output` or another source).
@@ -106,9 +114,12 @@ pub struct AuditArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct CollectArgs {
-    /// Write the bundled example inventory.
+    /// Write the bundled example inventory instead of collecting.
     #[arg(long)]
     pub demo: bool,
+    /// estate.toml: which zone, webhook host, region and components are the estate.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    pub config: Option<PathBuf>,
     /// Where to write the inventory.
     #[arg(long, value_name = "FILE")]
     pub output: PathBuf,
@@ -214,6 +225,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
         Command::Rules(r) => cmd_rules(r, io),
         Command::Validate(v) => cmd_validate(v, io),
         Command::Init(i) => cmd_init(i, io),
+        Command::IamPolicy => cmd_iam_policy(io),
     };
     match result {
         Ok(code) => code,
@@ -279,18 +291,12 @@ fn write_output(path: Option<&Path>, text: &str, io: &mut Io<'_>) -> Result<(), 
 fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     // Wall time for the metrics only; every timestamp in the reports is `io.now`.
     let started = std::time::Instant::now();
+    let config = load_config(a.input.config.as_deref())?;
     let inv = match (&a.input.inventory, a.input.demo) {
         (Some(p), _) => audit::load_inventory(p)?,
         (None, true) => audit::demo_inventory(),
-        (None, false) => {
-            return Err(plain(
-                "estate-audit audit",
-                "live collection is not available in this build yet: audit an inventory file \
-                 (--inventory FILE) or the bundled example (--demo)",
-            ))
-        }
+        (None, false) => collect_live(config.clone().unwrap_or_default(), io)?,
     };
-    let config = load_config(a.input.config.as_deref())?;
     let policies = load_policies(a.input.policies.as_deref())?;
     let waivers = load_waivers(a.input.waivers.as_deref(), a.input.demo, &policies)?;
     // Read the baseline before auditing anything is written, so `latest.json` is the previous run.
@@ -497,12 +503,84 @@ mod outputs {
     }
 }
 
+/// Environment and defaults for live collection. The token is read here and handed on as a
+/// [`Secret`]; an empty variable counts as unset.
+fn collect_options(estate: EstateConfig, now: DateTime<Utc>) -> CollectOptions {
+    let token = std::env::var(cloudflare::TOKEN_VAR)
+        .ok()
+        .map(Secret::new)
+        .filter(|t| !t.is_empty());
+    let api_base = std::env::var(cloudflare::BASE_VAR)
+        .ok()
+        .map(|b| b.trim().to_string())
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| cloudflare::DEFAULT_API_BASE.to_string());
+    CollectOptions {
+        estate,
+        now,
+        cloudflare: cloudflare::Options {
+            token,
+            api_base,
+            ..cloudflare::Options::default()
+        },
+    }
+}
+
+/// Runs the collectors on a single-threaded runtime (the work is waiting on the network, not
+/// computing); everything after this is synchronous.
+fn collect_live(estate: EstateConfig, io: &mut Io<'_>) -> Result<Inventory, Diagnostics> {
+    let opts = collect_options(estate, io.now);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| plain("estate-audit", format!("cannot start the runtime: {e}")))?;
+    let _ = writeln!(
+        io.stderr,
+        "collecting the estate live (Cloudflare zone: {})",
+        opts.estate
+            .cloudflare
+            .zone
+            .as_deref()
+            .unwrap_or("none configured")
+    );
+    let inv = runtime.block_on(collect::collect(&opts));
+    // Each error once on stderr too (endpoint, Cloudflare code, cf-ray): the log of a scheduled
+    // run keeps them even when the report goes to a file.
+    for e in &inv.collection_errors {
+        let _ = writeln!(
+            io.stderr,
+            "warning: {} {} not collected ({:?}): {}",
+            e.provider, e.service, e.kind, e.message
+        );
+    }
+    if !inv.collection_errors.is_empty() {
+        let _ = writeln!(
+            io.stderr,
+            "collected {} resources; {} part(s) of the estate could not be read: their rules are \
+             unknown",
+            inv.resources.len(),
+            inv.collection_errors.len()
+        );
+    }
+    Ok(inv)
+}
+
 fn cmd_collect(c: CollectArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     if !c.demo {
-        return Err(plain(
-            "estate-audit collect",
-            "live collection is not available in this build yet: use --demo to write the example inventory",
-        ));
+        let config = load_config(c.config.as_deref())?.unwrap_or_default();
+        let inv = collect_live(config, io)?;
+        let mut text = serde_json::to_string_pretty(&inv)
+            .map_err(|e| plain("estate-audit collect", format!("cannot encode: {e}")))?;
+        text.push('\n');
+        write_output(Some(&c.output), &text, io)?;
+        let _ = writeln!(io.stderr, "wrote the inventory to {}", c.output.display());
+        // An incomplete inventory is still written (it says what is missing), but the exit code
+        // says it is incomplete.
+        return Ok(if inv.collection_errors.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_INCOMPLETE
+        });
     }
     let mut text = audit::DEMO_INVENTORY.to_string();
     if !text.ends_with('\n') {
@@ -626,6 +704,11 @@ fn cmd_init(i: InitArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     }
     write_output(Some(&i.output), config::EXAMPLE, io)?;
     let _ = writeln!(io.stderr, "wrote {}", i.output.display());
+    Ok(EXIT_OK)
+}
+
+fn cmd_iam_policy(io: &mut Io<'_>) -> Result<i32, Diagnostics> {
+    write_output(None, &collect::required_permissions(), io)?;
     Ok(EXIT_OK)
 }
 

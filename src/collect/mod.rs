@@ -1,0 +1,146 @@
+//! Live collection: the only network code of the crate. It reads the deployed estate from the
+//! providers' APIs (read-only: GET requests, never a write) and returns a plain [`Inventory`];
+//! HTTP and SDK types never leave this module, and nothing after it is asynchronous. A provider
+//! or service that cannot be read becomes a [`CollectionError`] (so its rules are `unknown`),
+//! never an absence that could pass. Credentials live in [`Secret`] and appear in no output,
+//! message or `Debug` text.
+//!
+//! Each provider has its own submodule (`cloudflare`, and `aws` next to it) with an `async fn
+//! collect(...)`; [`collect`] runs them together and assembles the inventory.
+
+pub mod cloudflare;
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::EstateConfig;
+use crate::model::{CollectionError, ErrorKind, Inventory, KINDS};
+
+/// A credential. `Debug` and `Display` print `***`; only the HTTP layer reads the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a credential; surrounding whitespace (a newline from a file or `echo`) is dropped.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into().trim().to_string())
+    }
+
+    /// The credential itself, for the request that needs it and for redaction.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// What a live collection needs: the estate identification, the clock and each provider's
+/// settings (credentials, endpoints, limits).
+#[derive(Clone, Debug)]
+pub struct CollectOptions {
+    pub estate: EstateConfig,
+    /// When the collection runs (the caller's clock).
+    pub now: DateTime<Utc>,
+    pub cloudflare: cloudflare::Options,
+}
+
+/// Collects the whole estate. Never fails: whatever could not be read is a collection error in
+/// the inventory.
+pub async fn collect(opts: &CollectOptions) -> Inventory {
+    let mut inv = Inventory::new(opts.estate.clone());
+    inv.generated_at = Some(opts.now);
+    if let Some(region) = &opts.estate.region {
+        inv.scope.regions.push(region.clone());
+    }
+
+    // AWS collection is a separate collector (issue 3). Until it is built, say so for every AWS
+    // kind: silence would let AWS rules vanish from the report instead of being `unknown`.
+    inv.collection_errors.push(aws_unavailable());
+
+    let cf = cloudflare::collect(&opts.cloudflare, &opts.estate.cloudflare).await;
+    if let Some(zone) = &opts.estate.cloudflare.zone {
+        inv.scope.cloudflare_zones.push(zone.clone());
+    }
+    inv.resources.extend(cf.resources);
+    inv.collection_errors.extend(cf.errors);
+    inv
+}
+
+/// The stand-in for the AWS collector: every `aws.*` kind is unreadable.
+pub fn aws_unavailable() -> CollectionError {
+    CollectionError {
+        provider: "aws".into(),
+        service: "all services".into(),
+        kinds: KINDS
+            .iter()
+            .filter(|k| k.starts_with("aws."))
+            .map(|k| k.to_string())
+            .collect(),
+        kind: ErrorKind::Unsupported,
+        message: "AWS collection is not available in this build".into(),
+        region: None,
+    }
+}
+
+/// The read-only permissions live collection needs, per provider, for `estate-audit iam-policy`.
+/// Each provider contributes one section (the AWS collector adds its IAM policy here).
+pub fn required_permissions() -> String {
+    let sections = [cloudflare::permissions_section()];
+    sections.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints_its_value() {
+        let s = Secret::new(" cf-test-token-5f1a9c\n");
+        assert_eq!(s.expose(), "cf-test-token-5f1a9c");
+        assert_eq!(format!("{s}"), "***");
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+        assert_eq!(format!("{:?}", Some(&s)), "Some(Secret(***))");
+    }
+
+    #[test]
+    fn options_debug_hides_the_token() {
+        let opts = CollectOptions {
+            estate: EstateConfig::default(),
+            now: Utc::now(),
+            cloudflare: cloudflare::Options {
+                token: Some(Secret::new("cf-test-token-5f1a9c")),
+                ..Default::default()
+            },
+        };
+        let dbg = format!("{opts:?} {opts:#?}");
+        assert!(!dbg.contains("cf-test-token-5f1a9c"), "{dbg}");
+        assert!(dbg.contains("Secret(***)"), "{dbg}");
+    }
+
+    #[test]
+    fn aws_stand_in_covers_every_aws_kind_and_no_other() {
+        let e = aws_unavailable();
+        assert_eq!(e.kind, ErrorKind::Unsupported);
+        assert!(e.kinds.contains(&"aws.lambda.function".to_string()));
+        assert!(e.kinds.iter().all(|k| k.starts_with("aws.")));
+        assert_eq!(
+            e.kinds.len(),
+            KINDS.iter().filter(|k| k.starts_with("aws.")).count()
+        );
+    }
+}
