@@ -66,10 +66,38 @@ pub struct InputArgs {
     pub waivers: Option<PathBuf>,
 }
 
+/// Where live collection reads AWS (DESIGN.md §7). Unset values come from the SDK's default
+/// chain (environment, `~/.aws` profiles, SSO, web identity, IMDS) and from estate.toml.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct AwsArgs {
+    /// AWS region to audit (default: `region` of estate.toml, else the SDK's configuration).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile of ~/.aws/config.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (also read from AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn options(&self) -> crate::collect::aws::AwsOptions {
+        crate::collect::aws::AwsOptions {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            max_attempts: None,
+        }
+    }
+}
+
 #[derive(clap::Args, Debug)]
 pub struct AuditArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
@@ -98,6 +126,8 @@ pub struct CollectArgs {
     /// Where to write the inventory.
     #[arg(long, value_name = "FILE")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(clap::Args, Debug)]

@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod diag;
 pub mod engine;
