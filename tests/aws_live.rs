@@ -34,7 +34,12 @@ use estate_audit::policy::PolicySet;
 use estate_audit::suppress::WaiverSet;
 
 const ACCOUNT: &str = "123456789012";
-const TAG: (&str, &str) = ("estate", "audit-fixture");
+const TAG_KEY: &str = "estate";
+
+/// Each test's estate carries its own tag value: the region scan must not see the other tests'.
+fn tag_value(region: &str) -> String {
+    format!("audit-{region}")
+}
 
 async fn sdk(region: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
@@ -56,7 +61,7 @@ fn estate_config(region: &str) -> EstateConfig {
     EstateConfig {
         region: Some(region.to_string()),
         estate: EstateSelector {
-            tag: Some(format!("{}={}", TAG.0, TAG.1)),
+            tag: Some(format!("{TAG_KEY}={}", tag_value(region))),
             ..Default::default()
         },
         ..Default::default()
@@ -67,11 +72,13 @@ fn estate_config(region: &str) -> EstateConfig {
 // Building estates through the SDK
 
 fn tags(
+    region: &str,
     kind: aws_sdk_ec2::types::ResourceType,
     pairs: &[(&str, &str)],
 ) -> aws_sdk_ec2::types::TagSpecification {
     let mut b = aws_sdk_ec2::types::TagSpecification::builder().resource_type(kind);
-    for (k, v) in pairs.iter().chain([&TAG]) {
+    let estate = tag_value(region);
+    for (k, v) in pairs.iter().chain([&(TAG_KEY, estate.as_str())]) {
         b = b.tags(aws_sdk_ec2::types::Tag::builder().key(*k).value(*v).build());
     }
     b.build()
@@ -108,7 +115,7 @@ async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
     b.vpc = ec2
         .create_vpc()
         .cidr_block("10.20.0.0/16")
-        .tag_specifications(tags(ResourceType::Vpc, &[("Name", "estate-vpc")]))
+        .tag_specifications(tags(region, ResourceType::Vpc, &[("Name", "estate-vpc")]))
         .send()
         .await
         .expect("vpc")
@@ -137,6 +144,7 @@ async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
             .cidr_block(*cidr)
             .availability_zone(zone)
             .tag_specifications(tags(
+                region,
                 ResourceType::Subnet,
                 &[("Tier", tier), ("Name", &format!("estate-{tier}-{zone}"))],
             ))
@@ -167,7 +175,7 @@ async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
     }
     let igw = ec2
         .create_internet_gateway()
-        .tag_specifications(tags(ResourceType::InternetGateway, &[]))
+        .tag_specifications(tags(region, ResourceType::InternetGateway, &[]))
         .send()
         .await
         .expect("igw")
@@ -187,7 +195,7 @@ async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
         async move {
             ec2.create_route_table()
                 .vpc_id(vpc)
-                .tag_specifications(tags(ResourceType::RouteTable, &[("Name", name)]))
+                .tag_specifications(tags(region, ResourceType::RouteTable, &[("Name", name)]))
                 .send()
                 .await
                 .expect("route table")
@@ -230,7 +238,11 @@ async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
             .create_nat_gateway()
             .subnet_id(&b.public[0])
             .set_allocation_id(eip.allocation_id().map(str::to_string))
-            .tag_specifications(tags(ResourceType::Natgateway, &[("Name", "estate-nat")]))
+            .tag_specifications(tags(
+                region,
+                ResourceType::Natgateway,
+                &[("Name", "estate-nat")],
+            ))
             .send()
             .await
             .expect("nat")
@@ -273,7 +285,7 @@ async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
                 .group_name(name)
                 .description(name)
                 .vpc_id(vpc)
-                .tag_specifications(tags(ResourceType::SecurityGroup, &[("Name", name)]))
+                .tag_specifications(tags(region, ResourceType::SecurityGroup, &[("Name", name)]))
                 .send()
                 .await
                 .expect("sg")
@@ -373,6 +385,7 @@ async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
                 .build(),
         )
         .tag_specifications(tags(
+            region,
             ResourceType::Instance,
             &[("Name", "rabbitmq-1"), ("role", "rabbitmq")],
         ));
@@ -424,8 +437,8 @@ async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
         .storage_encrypted(!broken)
         .tags(
             aws_sdk_rds::types::Tag::builder()
-                .key(TAG.0)
-                .value(TAG.1)
+                .key(TAG_KEY)
+                .value(tag_value(region))
                 .build(),
         );
     if broken {
@@ -536,7 +549,7 @@ async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
                 .zip_file(aws_smithy_types::Blob::new(empty_zip))
                 .build(),
         )
-        .tags(TAG.0, TAG.1);
+        .tags(TAG_KEY, tag_value(region));
     if !broken {
         f = f.vpc_config(
             aws_sdk_lambda::types::VpcConfig::builder()
@@ -885,8 +898,14 @@ async fn collect_and_audit(
     let guard = ReadOnlyGuard::new();
     let mut clients = Clients::new(sdk, &guard);
     clients.cloudwatch = cloudwatch_answering(sdk, &guard, alarms);
-    let collection =
-        collector::collect_with(&clients, &guard, Some(region.to_string()), &estate).await;
+    let collection = collector::collect_with(
+        &clients,
+        &guard,
+        Some(region.to_string()),
+        &estate,
+        Some(sdk),
+    )
+    .await;
     let mut inv = Inventory::new(estate);
     inv.scope = Scope {
         accounts: collection.accounts.clone(),
@@ -1046,6 +1065,19 @@ async fn broken_estate_fails_the_aws_rules_by_resource() {
     let region = "eu-west-2";
     let sdk = sdk(region).await;
     let b = build(&sdk, region, true).await;
+    // The estate has spread: a VPC with its tag in another region.
+    let elsewhere = sdk.to_builder().region(Region::new("us-west-2")).build();
+    let stray = aws_sdk_ec2::Client::new(&elsewhere)
+        .create_vpc()
+        .cidr_block("10.99.0.0/16")
+        .tag_specifications(tags(region, aws_sdk_ec2::types::ResourceType::Vpc, &[]))
+        .send()
+        .await
+        .expect("stray vpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_string();
     let a = collect_and_audit(&sdk, region, estate_config(region), alarms(&b, true)).await;
     let r = &a.report;
     assert!(a.collection.errors.is_empty(), "{:#?}", a.collection.errors);
@@ -1060,6 +1092,7 @@ async fn broken_estate_fails_the_aws_rules_by_resource() {
     let public_a = b.arn(&format!("subnet/{}", b.public[0]));
     let expected: &[(&str, &str)] = &[
         ("aws-vpc-subnet-tiers", &vpc),
+        ("aws-region-single", &vpc),
         ("aws-subnet-private-no-igw-route", &compute_b),
         ("aws-subnet-private-no-public-ip", &compute_b),
         ("aws-subnet-private-egress-nat", &compute_a),
@@ -1108,6 +1141,16 @@ async fn broken_estate_fails_the_aws_rules_by_resource() {
         "expected failures missing:\n{}\n\n{}",
         wrong.join("\n"),
         status_table(r)
+    );
+    let estate = r
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "aws-region-single")
+        .expect("region finding");
+    assert!(
+        format!("{:?}", estate.evidence).contains(&stray),
+        "{:?}",
+        estate.evidence
     );
     let volume_fails = r
         .findings
@@ -1184,7 +1227,7 @@ async fn access_denied_for_one_service_makes_its_rules_unknown_and_the_audit_inc
     );
     let estate = estate_config(region);
     let collection =
-        collector::collect_with(&clients, &guard, Some(region.to_string()), &estate).await;
+        collector::collect_with(&clients, &guard, Some(region.to_string()), &estate, None).await;
     assert_eq!(collection.errors.len(), 1, "{:#?}", collection.errors);
     let e = &collection.errors[0];
     assert_eq!(e.kind, estate_audit::model::ErrorKind::AccessDenied);

@@ -17,6 +17,7 @@ pub mod ecs;
 pub mod elasticache;
 pub mod lambda;
 pub mod rds;
+pub mod regions;
 pub mod sns;
 pub mod sts;
 
@@ -218,16 +219,19 @@ pub async fn collect_aws(opts: &AwsOptions, estate: &EstateConfig) -> AwsCollect
     let guard = ReadOnlyGuard::new();
     let clients = Clients::new(&sdk, &guard);
     let region = sdk.region().map(|r| r.to_string());
-    collect_with(&clients, &guard, region, estate).await
+    collect_with(&clients, &guard, region, estate, Some(&sdk)).await
 }
 
 /// Collects with given clients (tests pass mocked or moto-bound ones). `region` is the one the
 /// clients talk to; without it nothing can be read and that is itself a collection error.
+/// `other_regions`: the configuration to scan the other enabled regions with (for
+/// `aws-region-single`); `None` skips that scan.
 pub async fn collect_with(
     clients: &Clients,
     guard: &ReadOnlyGuard,
     region: Option<String>,
     estate: &EstateConfig,
+    other_regions: Option<&SdkConfig>,
 ) -> AwsCollection {
     let started = Instant::now();
     let mut out = AwsCollection::default();
@@ -288,7 +292,14 @@ pub async fn collect_with(
     }
     net.extend(subnets);
 
-    let (e, r, c, l, s, a, w, n) = tokio::join!(
+    let scan_regions = async {
+        match other_regions {
+            Some(sdk) => regions::collect(sdk, guard, &ctx).await,
+            None => (Part::default(), Vec::new()),
+        }
+    };
+    let ((elsewhere, scanned), e, r, c, l, s, a, w, n) = tokio::join!(
+        scan_regions,
         ec2::collect_rest(&clients.ec2, &ctx),
         rds::collect(&clients.rds, &ctx),
         elasticache::collect(&clients.elasticache, &ctx),
@@ -298,7 +309,8 @@ pub async fn collect_with(
         cloudwatch::collect(&clients.cloudwatch, &ctx),
         sns::collect(&clients.sns, &ctx),
     );
-    for part in [net, e, r, c, l, s, a, w, n] {
+    out.regions.extend(scanned);
+    for part in [net, elsewhere, e, r, c, l, s, a, w, n] {
         out.resources.extend(part.resources);
         out.errors.extend(part.errors);
     }

@@ -289,7 +289,7 @@ async fn no_region_is_a_collection_error_not_a_panic() {
         .build();
     let guard = ReadOnlyGuard::new();
     let clients = Clients::new(&sdk, &guard);
-    let out = collect_with(&clients, &guard, None, &EstateConfig::default()).await;
+    let out = collect_with(&clients, &guard, None, &EstateConfig::default(), Some(&sdk)).await;
     assert_eq!(out.errors.len(), 1);
     assert!(out.errors[0].message.contains("no AWS region"));
     assert!(out.errors[0].kinds.contains(&"aws.ec2.vpc".to_string()));
@@ -1228,4 +1228,24 @@ fn classify_reads_codes_statuses_and_transport_failures() {
     let timeout = SdkError::<DescribeVpcsError, HttpResponse>::timeout_error("slow");
     assert_eq!(k(&timeout), ErrorKind::Other);
     assert!(classify(&timeout).1.contains("timed out"));
+}
+
+#[tokio::test]
+async fn an_unreadable_region_list_makes_only_the_region_facts_unknown() {
+    let guard = ReadOnlyGuard::new();
+    let rule = mock!(aws_sdk_ec2::Client::describe_regions).then_http_response(|| {
+        http(
+            403,
+            "<Response><Errors><Error><Code>UnauthorizedOperation</Code>\
+             <Message>You are not authorized to perform this operation.</Message></Error></Errors></Response>",
+        )
+    });
+    let client = mocked!(aws_sdk_ec2, guard, [&rule]);
+    let Err(part) = regions::other_regions(&client, &ctx()).await else {
+        panic!("denied")
+    };
+    assert_eq!(part.errors.len(), 1);
+    assert_eq!(part.errors[0].kind, ErrorKind::AccessDenied);
+    assert_eq!(part.errors[0].kinds, ["estate"]);
+    assert!(part.errors[0].message.contains("DescribeRegions"));
 }
