@@ -88,6 +88,7 @@ impl AwsArgs {
             profile: self.profile.clone(),
             endpoint_url: self.endpoint_url.clone(),
             max_attempts: None,
+            progress: false,
         }
     }
 }

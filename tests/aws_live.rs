@@ -1265,3 +1265,38 @@ async fn access_denied_for_one_service_makes_its_rules_unknown_and_the_audit_inc
     );
     let _ = Duration::ZERO;
 }
+
+/// The product's own entry point: credentials from the environment, `--endpoint-url`, the region
+/// of estate.toml. Moto does not serve CloudWatch in the SDK's protocol, which shows the real
+/// path of a call the endpoint does not implement: one `Unsupported` error, nothing else lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collect_aws_with_environment_credentials_and_an_endpoint() {
+    // Static test credentials; no instance metadata lookups, ever.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDMOTOTESTING");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "secret");
+    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    let region = "ca-central-1";
+    let opts = collector::AwsOptions {
+        endpoint_url: Some(moto::url()),
+        max_attempts: Some(1),
+        ..Default::default()
+    };
+    let estate = EstateConfig {
+        region: Some(region.to_string()),
+        ..Default::default()
+    };
+    let out = collector::collect_aws(&opts, &estate).await;
+    assert_eq!(out.accounts, [ACCOUNT]);
+    assert_eq!(out.regions, [region]);
+    assert_eq!(out.errors.len(), 1, "{:#?}", out.errors);
+    let e = &out.errors[0];
+    assert_eq!(e.service, "cloudwatch");
+    assert_eq!(e.kind, estate_audit::model::ErrorKind::Unsupported);
+    assert_eq!(e.kinds, ["aws.cloudwatch.alarm"]);
+    assert!(e.message.contains("DescribeAlarms"), "{}", e.message);
+    // The region's default VPC was read, and recognised as a default VPC.
+    assert!(out.resources.iter().any(|r| matches!(
+        &r.attrs,
+        estate_audit::model::Attrs::Vpc(v) if v.is_default == Some(true)
+    )));
+}

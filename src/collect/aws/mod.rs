@@ -53,6 +53,9 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
     /// Attempts per call, retries included (adaptive retry); default 4.
     pub max_attempts: Option<u32>,
+    /// Show the calls being made on stderr, one line redrawn in place. The caller sets it only
+    /// when stderr is a terminal: logs and pipes must not fill with control codes.
+    pub progress: bool,
 }
 
 /// What the AWS collection produced.
@@ -103,14 +106,35 @@ pub fn is_read_only(operation: &str) -> bool {
 /// SDK interceptor on every client: records each operation and refuses, before anything is
 /// sent, one that is not a Describe/List/Get. The refusal is the product's guarantee; the record
 /// is what the read-only test and the call statistics read.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ReadOnlyGuard {
     calls: Arc<Mutex<Vec<String>>>,
+    observer: Option<Observer>,
+}
+
+/// Told `(service, operation)` of every call as it starts: what a progress display shows.
+pub type Observer = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+impl std::fmt::Debug for ReadOnlyGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadOnlyGuard")
+            .field("calls", &self.calls().len())
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
 }
 
 impl ReadOnlyGuard {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A guard that also tells `observer` about each call.
+    pub fn observed(observer: Observer) -> Self {
+        ReadOnlyGuard {
+            calls: Arc::default(),
+            observer: Some(observer),
+        }
     }
 
     /// `Service:Operation` of every call so far.
@@ -138,6 +162,9 @@ impl Intercept for ReadOnlyGuard {
         let entry = format!("{}:{}", meta.service(), meta.name());
         if let Ok(mut calls) = self.calls.lock() {
             calls.push(entry.clone());
+        }
+        if let Some(o) = &self.observer {
+            o(meta.service(), meta.name());
         }
         if is_read_only(meta.name()) {
             Ok(())
@@ -216,10 +243,40 @@ pub async fn load_sdk_config(opts: &AwsOptions, estate: &EstateConfig) -> SdkCon
 /// Collects the estate with the default credential chain.
 pub async fn collect_aws(opts: &AwsOptions, estate: &EstateConfig) -> AwsCollection {
     let sdk = load_sdk_config(opts, estate).await;
-    let guard = ReadOnlyGuard::new();
+    let guard = if opts.progress {
+        ReadOnlyGuard::observed(stderr_progress())
+    } else {
+        ReadOnlyGuard::new()
+    };
     let clients = Clients::new(&sdk, &guard);
     let region = sdk.region().map(|r| r.to_string());
-    collect_with(&clients, &guard, region, estate, Some(&sdk)).await
+    let out = collect_with(&clients, &guard, region, estate, Some(&sdk)).await;
+    if opts.progress {
+        use std::io::Write;
+        let mut e = std::io::stderr().lock();
+        let _ = writeln!(
+            e,
+            "\r\x1b[2Kread AWS: {} calls in {:.1} s, {} resources, {} errors",
+            out.operations.len(),
+            out.elapsed.as_secs_f64(),
+            out.resources.len(),
+            out.errors.len()
+        );
+    }
+    out
+}
+
+/// A one-line progress display on stderr: the number of calls so far and the latest service and
+/// operation, redrawn in place.
+pub fn stderr_progress() -> Observer {
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Arc::new(move |service: &str, operation: &str| {
+        use std::io::Write;
+        let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let mut e = std::io::stderr().lock();
+        let _ = write!(e, "\r\x1b[2Kreading AWS: {n} calls · {service} {operation}");
+        let _ = e.flush();
+    })
 }
 
 /// Collects with given clients (tests pass mocked or moto-bound ones). `region` is the one the

@@ -1249,3 +1249,23 @@ async fn an_unreadable_region_list_makes_only_the_region_facts_unknown() {
     assert_eq!(part.errors[0].kinds, ["estate"]);
     assert!(part.errors[0].message.contains("DescribeRegions"));
 }
+
+#[tokio::test]
+async fn the_observer_sees_every_service_and_operation() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let guard = ReadOnlyGuard::observed(Arc::new(move |s: &str, o: &str| {
+        sink.lock().expect("lock").push(format!("{s} {o}"));
+    }));
+    let rule = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+            .account("111122223333")
+            .build()
+    });
+    let client = mocked!(aws_sdk_sts, guard, [&rule]);
+    assert_eq!(
+        sts::account(&client).await.expect("account"),
+        "111122223333"
+    );
+    assert_eq!(*seen.lock().expect("lock"), ["STS GetCallerIdentity"]);
+}
