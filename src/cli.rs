@@ -4,13 +4,14 @@
 //! builds the runtime the asynchronous collectors run on; it returns an exit code and never calls
 //! `process::exit` itself, so tests can drive it.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::audit::{self, GateSelection, Outcome};
+use crate::collect::aws::AwsOptions;
 use crate::collect::{self, cloudflare, CollectOptions, Secret};
 use crate::config::{self, EstateConfig};
 use crate::diag::Diagnostics;
@@ -75,10 +76,39 @@ pub struct InputArgs {
     pub waivers: Option<PathBuf>,
 }
 
+/// Where live collection reads AWS (DESIGN.md §7). Unset values come from the SDK's default
+/// chain (environment, `~/.aws` profiles, SSO, web identity, IMDS) and from estate.toml.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct AwsArgs {
+    /// AWS region to audit (default: `region` of estate.toml, else the SDK's configuration).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile of ~/.aws/config.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (also read from AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn options(&self) -> crate::collect::aws::AwsOptions {
+        crate::collect::aws::AwsOptions {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            max_attempts: None,
+            progress: false,
+        }
+    }
+}
+
 #[derive(clap::Args, Debug)]
 pub struct AuditArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
@@ -123,6 +153,8 @@ pub struct CollectArgs {
     /// Where to write the inventory.
     #[arg(long, value_name = "FILE")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -295,7 +327,7 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     let inv = match (&a.input.inventory, a.input.demo) {
         (Some(p), _) => audit::load_inventory(p)?,
         (None, true) => audit::demo_inventory(),
-        (None, false) => collect_live(config.clone().unwrap_or_default(), io)?,
+        (None, false) => collect_live(config.clone().unwrap_or_default(), &a.aws, io)?,
     };
     let policies = load_policies(a.input.policies.as_deref())?;
     let waivers = load_waivers(a.input.waivers.as_deref(), a.input.demo, &policies)?;
@@ -505,7 +537,7 @@ mod outputs {
 
 /// Environment and defaults for live collection. The token is read here and handed on as a
 /// [`Secret`]; an empty variable counts as unset.
-fn collect_options(estate: EstateConfig, now: DateTime<Utc>) -> CollectOptions {
+fn collect_options(estate: EstateConfig, aws: &AwsArgs, now: DateTime<Utc>) -> CollectOptions {
     let token = std::env::var(cloudflare::TOKEN_VAR)
         .ok()
         .map(Secret::new)
@@ -523,13 +555,22 @@ fn collect_options(estate: EstateConfig, now: DateTime<Utc>) -> CollectOptions {
             api_base,
             ..cloudflare::Options::default()
         },
+        aws: AwsOptions {
+            // A progress line only for a person watching stderr.
+            progress: std::io::stderr().is_terminal(),
+            ..aws.options()
+        },
     }
 }
 
 /// Runs the collectors on a single-threaded runtime (the work is waiting on the network, not
 /// computing); everything after this is synchronous.
-fn collect_live(estate: EstateConfig, io: &mut Io<'_>) -> Result<Inventory, Diagnostics> {
-    let opts = collect_options(estate, io.now);
+fn collect_live(
+    estate: EstateConfig,
+    aws: &AwsArgs,
+    io: &mut Io<'_>,
+) -> Result<Inventory, Diagnostics> {
+    let opts = collect_options(estate, aws, io.now);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -568,7 +609,7 @@ fn collect_live(estate: EstateConfig, io: &mut Io<'_>) -> Result<Inventory, Diag
 fn cmd_collect(c: CollectArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     if !c.demo {
         let config = load_config(c.config.as_deref())?.unwrap_or_default();
-        let inv = collect_live(config, io)?;
+        let inv = collect_live(config, &c.aws, io)?;
         let mut text = serde_json::to_string_pretty(&inv)
             .map_err(|e| plain("estate-audit collect", format!("cannot encode: {e}")))?;
         text.push('\n');

@@ -8,6 +8,7 @@
 //! Each provider has its own submodule (`cloudflare`, and `aws` next to it) with an `async fn
 //! collect(...)`; [`collect`] runs them together and assembles the inventory.
 
+pub mod aws;
 pub mod cloudflare;
 
 use std::fmt;
@@ -15,7 +16,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::config::EstateConfig;
-use crate::model::{CollectionError, ErrorKind, Inventory, KINDS};
+use crate::model::Inventory;
 
 /// A credential. `Debug` and `Display` print `***`; only the HTTP layer reads the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -57,6 +58,7 @@ pub struct CollectOptions {
     /// When the collection runs (the caller's clock).
     pub now: DateTime<Utc>,
     pub cloudflare: cloudflare::Options,
+    pub aws: aws::AwsOptions,
 }
 
 /// Collects the whole estate. Never fails: whatever could not be read is a collection error in
@@ -68,11 +70,12 @@ pub async fn collect(opts: &CollectOptions) -> Inventory {
         inv.scope.regions.push(region.clone());
     }
 
-    // AWS collection is a separate collector (issue 3). Until it is built, say so for every AWS
-    // kind: silence would let AWS rules vanish from the report instead of being `unknown`.
-    inv.collection_errors.push(aws_unavailable());
-
-    let cf = cloudflare::collect(&opts.cloudflare, &opts.estate.cloudflare).await;
+    // Both providers at once: the audit waits on the network, not on either collector.
+    let (aws, cf) = tokio::join!(
+        aws::collect_aws(&opts.aws, &opts.estate),
+        cloudflare::collect(&opts.cloudflare, &opts.estate.cloudflare)
+    );
+    aws.merge_into(&mut inv);
     if let Some(zone) = &opts.estate.cloudflare.zone {
         inv.scope.cloudflare_zones.push(zone.clone());
     }
@@ -81,21 +84,6 @@ pub async fn collect(opts: &CollectOptions) -> Inventory {
     inv
 }
 
-/// The stand-in for the AWS collector: every `aws.*` kind is unreadable.
-pub fn aws_unavailable() -> CollectionError {
-    CollectionError {
-        provider: "aws".into(),
-        service: "all services".into(),
-        kinds: KINDS
-            .iter()
-            .filter(|k| k.starts_with("aws."))
-            .map(|k| k.to_string())
-            .collect(),
-        kind: ErrorKind::Unsupported,
-        message: "AWS collection is not available in this build".into(),
-        region: None,
-    }
-}
 
 /// The read-only permissions live collection needs, per provider, for `estate-audit iam-policy`.
 /// Each provider contributes one section (the AWS collector adds its IAM policy here).
@@ -126,21 +114,10 @@ mod tests {
                 token: Some(Secret::new("cf-test-token-5f1a9c")),
                 ..Default::default()
             },
+            aws: aws::AwsOptions::default(),
         };
         let dbg = format!("{opts:?} {opts:#?}");
         assert!(!dbg.contains("cf-test-token-5f1a9c"), "{dbg}");
         assert!(dbg.contains("Secret(***)"), "{dbg}");
-    }
-
-    #[test]
-    fn aws_stand_in_covers_every_aws_kind_and_no_other() {
-        let e = aws_unavailable();
-        assert_eq!(e.kind, ErrorKind::Unsupported);
-        assert!(e.kinds.contains(&"aws.lambda.function".to_string()));
-        assert!(e.kinds.iter().all(|k| k.starts_with("aws.")));
-        assert_eq!(
-            e.kinds.len(),
-            KINDS.iter().filter(|k| k.starts_with("aws.")).count()
-        );
     }
 }

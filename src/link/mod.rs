@@ -120,7 +120,7 @@ fn tier_from_text(v: &str) -> Tier {
 }
 
 /// `key=value` tag selector match.
-fn has_tag(r: &Resource, selector: &str) -> bool {
+pub(crate) fn has_tag(r: &Resource, selector: &str) -> bool {
     match EstateConfig::split_tag(selector) {
         Some((k, v)) => r.tags.get(k.trim()).is_some_and(|x| x == v.trim()),
         None => false,
@@ -160,7 +160,7 @@ fn unique<'a, T>(cands: Vec<(&'a Resource, T)>, region: Option<&str>) -> Option<
 /// The estate VPC (DESIGN.md §4): `estate.vpc`, else `vpc_tag`, else the one non-default VPC
 /// carrying the estate tag, else the only non-default VPC. An explicit id or tag that matches
 /// nothing selects nothing: auditing some other VPC instead would be a wrong answer.
-fn pick_estate_vpc<'a>(
+pub(crate) fn pick_estate_vpc<'a>(
     vpcs: &[(&'a Resource, &'a Vpc)],
     cfg: &EstateConfig,
 ) -> Option<(&'a Resource, &'a Vpc)> {

@@ -1,0 +1,122 @@
+//! Application Auto Scaling: the ECS scalable targets and scaling policies (step adjustments,
+//! target tracking, the alarms that trigger them). `normalize_*` are pure.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_applicationautoscaling::types as t;
+use aws_sdk_applicationautoscaling::Client;
+
+use super::{Ctx, Part};
+use crate::model::*;
+
+const SERVICE: &str = "application-autoscaling";
+
+pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
+    let mut part = Part::default();
+    let (targets, policies) = tokio::join!(
+        client
+            .describe_scalable_targets()
+            .service_namespace(t::ServiceNamespace::Ecs)
+            .into_paginator()
+            .send()
+            .try_collect(),
+        client
+            .describe_scaling_policies()
+            .service_namespace(t::ServiceNamespace::Ecs)
+            .into_paginator()
+            .send()
+            .try_collect(),
+    );
+    match targets {
+        Ok(pages) => part.resources.extend(
+            pages
+                .iter()
+                .flat_map(|p| p.scalable_targets())
+                .map(|s| normalize_scalable_target(ctx, s)),
+        ),
+        Err(e) => part.errors.push(ctx.error(
+            SERVICE,
+            "DescribeScalableTargets",
+            &["aws.application_autoscaling.scalable_target"],
+            &e,
+        )),
+    }
+    match policies {
+        Ok(pages) => part.resources.extend(
+            pages
+                .iter()
+                .flat_map(|p| p.scaling_policies())
+                .map(|s| normalize_scaling_policy(ctx, s)),
+        ),
+        Err(e) => part.errors.push(ctx.error(
+            SERVICE,
+            "DescribeScalingPolicies",
+            &["aws.application_autoscaling.scaling_policy"],
+            &e,
+        )),
+    }
+    part
+}
+
+pub fn normalize_scalable_target(ctx: &Ctx, s: &t::ScalableTarget) -> Resource {
+    let ns = s.service_namespace().as_str();
+    let dim = s.scalable_dimension().as_str();
+    // Older answers carry no ARN: one is made from what identifies the target.
+    let id = s
+        .scalable_target_arn()
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            ctx.arn(
+                "application-autoscaling",
+                &format!("scalable-target/{ns}/{}/{dim}", s.resource_id()),
+            )
+        });
+    ctx.resource(
+        id,
+        None,
+        BTreeMap::new(),
+        Attrs::ScalableTarget(ScalableTarget {
+            service_namespace: Some(ns.to_string()),
+            resource_id: Some(s.resource_id().to_string()).filter(|r| !r.is_empty()),
+            scalable_dimension: Some(dim.to_string()),
+            min_capacity: Some(i64::from(s.min_capacity())),
+            max_capacity: Some(i64::from(s.max_capacity())),
+        }),
+    )
+}
+
+pub fn normalize_scaling_policy(ctx: &Ctx, p: &t::ScalingPolicy) -> Resource {
+    let target = p.target_tracking_scaling_policy_configuration();
+    ctx.resource(
+        p.policy_arn().to_string(),
+        Some(p.policy_name().to_string()),
+        BTreeMap::new(),
+        Attrs::ScalingPolicy(ScalingPolicy {
+            policy_name: Some(p.policy_name().to_string()),
+            service_namespace: Some(p.service_namespace().as_str().to_string()),
+            resource_id: Some(p.resource_id().to_string()),
+            scalable_dimension: Some(p.scalable_dimension().as_str().to_string()),
+            policy_type: Some(p.policy_type().as_str().to_string()),
+            step_adjustments: p
+                .step_scaling_policy_configuration()
+                .map(|c| {
+                    c.step_adjustments()
+                        .iter()
+                        .map(|a| i64::from(a.scaling_adjustment()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            alarm_names: p
+                .alarms()
+                .iter()
+                .map(|a| a.alarm_name().to_string())
+                .collect(),
+            target_metric: target.map(|c| {
+                c.predefined_metric_specification()
+                    .map(|m| m.predefined_metric_type().as_str().to_string())
+                    .unwrap_or_else(|| "custom".to_string())
+            }),
+            target_value: target.map(|c| c.target_value()),
+        }),
+    )
+}

@@ -1,0 +1,217 @@
+//! ECS: clusters, their services (described 10 at a time, the API's limit) and the task
+//! definitions those services run (for the network mode). `normalize_*` are pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_ecs::types as t;
+use aws_sdk_ecs::Client;
+
+use super::{tags, Ctx, Part};
+use crate::model::*;
+
+const SERVICE: &str = "ecs";
+
+pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
+    let mut part = Part::default();
+    let cluster_arns: Vec<String> = match client
+        .list_clusters()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(pages) => pages
+            .into_iter()
+            .flat_map(|p| p.cluster_arns.unwrap_or_default())
+            .collect(),
+        Err(e) => {
+            part.errors.push(ctx.error(
+                SERVICE,
+                "ListClusters",
+                &[
+                    "aws.ecs.cluster",
+                    "aws.ecs.service",
+                    "aws.ecs.task_definition",
+                ],
+                &e,
+            ));
+            return part;
+        }
+    };
+    let mut task_defs = BTreeSet::new();
+    // DescribeClusters takes up to 100 clusters per call.
+    for chunk in cluster_arns.chunks(100) {
+        match client
+            .describe_clusters()
+            .set_clusters(Some(chunk.to_vec()))
+            .include(t::ClusterField::Tags)
+            .send()
+            .await
+        {
+            Ok(out) => part.resources.extend(
+                out.clusters()
+                    .iter()
+                    .filter_map(|c| normalize_cluster(ctx, c)),
+            ),
+            Err(e) => {
+                part.errors
+                    .push(ctx.error(SERVICE, "DescribeClusters", &["aws.ecs.cluster"], &e))
+            }
+        }
+    }
+    const SERVICE_KINDS: &[&str] = &["aws.ecs.service", "aws.ecs.task_definition"];
+    'clusters: for cluster in &cluster_arns {
+        let service_arns: Vec<String> = match client
+            .list_services()
+            .cluster(cluster)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+        {
+            Ok(pages) => pages
+                .into_iter()
+                .flat_map(|p| p.service_arns.unwrap_or_default())
+                .collect(),
+            Err(e) => {
+                part.errors
+                    .push(ctx.error(SERVICE, "ListServices", SERVICE_KINDS, &e));
+                break 'clusters;
+            }
+        };
+        for chunk in service_arns.chunks(10) {
+            match client
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.to_vec()))
+                .include(t::ServiceField::Tags)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    for s in out.services() {
+                        let Some(r) = normalize_service(ctx, s) else {
+                            continue;
+                        };
+                        if let Attrs::EcsService(svc) = &r.attrs {
+                            let subnets = svc
+                                .network_configuration
+                                .as_ref()
+                                .map_or(&[][..], |n| &n.subnet_ids[..]);
+                            if !ctx.in_scope(subnets) {
+                                continue;
+                            }
+                            task_defs.extend(svc.task_definition_arn.clone());
+                        }
+                        part.resources.push(r);
+                    }
+                }
+                Err(e) => {
+                    part.errors
+                        .push(ctx.error(SERVICE, "DescribeServices", SERVICE_KINDS, &e));
+                    break 'clusters;
+                }
+            }
+        }
+    }
+    for td in task_defs {
+        match client
+            .describe_task_definition()
+            .task_definition(&td)
+            .send()
+            .await
+        {
+            Ok(out) => part.resources.extend(
+                out.task_definition()
+                    .and_then(|d| normalize_task_definition(ctx, d)),
+            ),
+            Err(e) => {
+                part.errors.push(ctx.error(
+                    SERVICE,
+                    "DescribeTaskDefinition",
+                    &["aws.ecs.task_definition"],
+                    &e,
+                ));
+                break;
+            }
+        }
+    }
+    part
+}
+
+fn ecs_tags(ts: &[t::Tag]) -> BTreeMap<String, String> {
+    tags(ts.iter().map(|t| (t.key(), t.value())))
+}
+
+pub fn normalize_cluster(ctx: &Ctx, c: &t::Cluster) -> Option<Resource> {
+    let arn = c.cluster_arn()?;
+    Some(ctx.resource(
+        arn.to_string(),
+        c.cluster_name().map(str::to_string),
+        ecs_tags(c.tags()),
+        Attrs::EcsCluster(EcsCluster {
+            cluster_name: c.cluster_name().map(str::to_string),
+            status: c.status().map(str::to_string),
+        }),
+    ))
+}
+
+pub fn normalize_service(ctx: &Ctx, s: &t::Service) -> Option<Resource> {
+    let arn = s.service_arn()?;
+    let network_configuration = Some(
+        match s
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration())
+        {
+            Some(a) => EcsNetworkConfiguration {
+                subnet_ids: a.subnets().to_vec(),
+                security_group_ids: a.security_groups().to_vec(),
+                // The API's default when the field is left out.
+                assign_public_ip: Some(
+                    a.assign_public_ip()
+                        .map_or("DISABLED", |p| p.as_str())
+                        .to_string(),
+                ),
+            },
+            // Not awsvpc: no subnets or groups of its own, and no public IP setting.
+            None => EcsNetworkConfiguration::default(),
+        },
+    );
+    Some(ctx.resource(
+        arn.to_string(),
+        s.service_name().map(str::to_string),
+        ecs_tags(s.tags()),
+        Attrs::EcsService(EcsService {
+            service_name: s.service_name().map(str::to_string),
+            cluster_arn: s.cluster_arn().map(str::to_string),
+            status: s.status().map(str::to_string),
+            launch_type: s.launch_type().map(|l| l.as_str().to_string()),
+            desired_count: Some(i64::from(s.desired_count())),
+            task_definition_arn: s.task_definition().map(str::to_string),
+            network_configuration,
+            ..Default::default()
+        }),
+    ))
+}
+
+pub fn normalize_task_definition(ctx: &Ctx, d: &t::TaskDefinition) -> Option<Resource> {
+    let arn = d.task_definition_arn()?;
+    let name = arn.rsplit('/').next().map(str::to_string);
+    Some(
+        ctx.resource(
+            arn.to_string(),
+            name,
+            BTreeMap::new(),
+            Attrs::EcsTaskDefinition(EcsTaskDefinition {
+                family: d.family().map(str::to_string),
+                revision: Some(i64::from(d.revision())),
+                // The API's default network mode, when the definition names none, is `bridge`.
+                network_mode: Some(
+                    d.network_mode()
+                        .map_or("bridge", |m| m.as_str())
+                        .to_string(),
+                ),
+            }),
+        ),
+    )
+}

@@ -1,0 +1,149 @@
+//! SNS: topics (with their at-rest encryption key) and subscriptions (protocol, endpoint,
+//! confirmation). Endpoints are redacted here, before anything is stored: a PagerDuty URL's
+//! path carries the integration key. `normalize_*` and [`redact_endpoint`] are pure.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_sns::types as t;
+use aws_sdk_sns::Client;
+
+use super::{Ctx, Part};
+use crate::model::*;
+
+const SERVICE: &str = "sns";
+
+pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
+    let mut part = Part::default();
+    let (topics, subs) = tokio::join!(
+        client.list_topics().into_paginator().send().try_collect(),
+        client
+            .list_subscriptions()
+            .into_paginator()
+            .send()
+            .try_collect(),
+    );
+    match topics {
+        Ok(pages) => {
+            let arns: Vec<String> = pages
+                .iter()
+                .flat_map(|p| p.topics())
+                .filter_map(|t| t.topic_arn().map(str::to_string))
+                .collect();
+            for arn in arns {
+                match client.get_topic_attributes().topic_arn(&arn).send().await {
+                    Ok(out) => part
+                        .resources
+                        .push(normalize_topic(ctx, &arn, out.attributes())),
+                    Err(e) => {
+                        part.errors.push(ctx.error(
+                            SERVICE,
+                            "GetTopicAttributes",
+                            &["aws.sns.topic"],
+                            &e,
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+        Err(e) => part
+            .errors
+            .push(ctx.error(SERVICE, "ListTopics", &["aws.sns.topic"], &e)),
+    }
+    match subs {
+        Ok(pages) => part.resources.extend(
+            pages
+                .iter()
+                .flat_map(|p| p.subscriptions())
+                .enumerate()
+                .filter_map(|(n, s)| normalize_subscription(ctx, n, s)),
+        ),
+        Err(e) => {
+            part.errors
+                .push(ctx.error(SERVICE, "ListSubscriptions", &["aws.sns.subscription"], &e))
+        }
+    }
+    part
+}
+
+pub fn normalize_topic(
+    ctx: &Ctx,
+    arn: &str,
+    attributes: Option<&std::collections::HashMap<String, String>>,
+) -> Resource {
+    let name = arn.rsplit(':').next().map(str::to_string);
+    ctx.resource(
+        arn.to_string(),
+        name,
+        BTreeMap::new(),
+        Attrs::SnsTopic(SnsTopic {
+            topic_arn: Some(arn.to_string()),
+            // Attributes answered without the key: not encrypted (""). No attributes: unknown.
+            kms_master_key_id: attributes
+                .map(|a| a.get("KmsMasterKeyId").cloned().unwrap_or_default()),
+        }),
+    )
+}
+
+/// `n` numbers subscriptions still pending confirmation, which have no ARN of their own yet.
+pub fn normalize_subscription(ctx: &Ctx, n: usize, s: &t::Subscription) -> Option<Resource> {
+    let topic = s.topic_arn()?;
+    let sub_arn = s.subscription_arn()?;
+    let pending = sub_arn == "PendingConfirmation";
+    let id = if pending || !sub_arn.starts_with("arn:") {
+        format!("{topic}:pending-confirmation-{n}")
+    } else {
+        sub_arn.to_string()
+    };
+    Some(crate::model::Resource {
+        id,
+        name: None,
+        region: Some(ctx.region.clone()),
+        account: s
+            .owner()
+            .map(str::to_string)
+            .or_else(|| (!ctx.account.is_empty()).then(|| ctx.account.clone())),
+        tags: BTreeMap::new(),
+        attrs: Attrs::SnsSubscription(SnsSubscription {
+            topic_arn: Some(topic.to_string()),
+            protocol: s.protocol().map(str::to_string),
+            endpoint: s.endpoint().map(redact_endpoint),
+            confirmed: Some(!pending),
+        }),
+    })
+}
+
+/// Hides secrets in a subscription endpoint: a URL keeps its scheme, host and the shape of its
+/// path, but any path segment that looks like a key (16+ characters of letters and digits) and
+/// the whole query become `<redacted>`. Other endpoints (email, ARNs, phone numbers) are kept.
+pub fn redact_endpoint(endpoint: &str) -> String {
+    let Some((scheme, rest)) = endpoint.split_once("://") else {
+        return endpoint.to_string();
+    };
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, _)) => (b, true),
+        None => (rest, false),
+    };
+    let mut parts = before_query.splitn(2, '/');
+    let host = parts.next().unwrap_or("");
+    // Credentials in the authority (`user:pass@host`) are secrets too.
+    let host = match host.rsplit_once('@') {
+        Some((_, h)) => format!("<redacted>@{h}"),
+        None => host.to_string(),
+    };
+    let mut out = format!("{scheme}://{host}");
+    if let Some(path) = parts.next() {
+        for seg in path.split('/') {
+            out.push('/');
+            let secret_like = seg.len() >= 16
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            out.push_str(if secret_like { "<redacted>" } else { seg });
+        }
+    }
+    if query {
+        out.push_str("?<redacted>");
+    }
+    out
+}
