@@ -44,7 +44,7 @@ pub fn read_text(path: &Path, what: &str, limit: u64) -> Result<String, Diagnost
         )));
     }
     if meta.len() > limit {
-        return Err(too_large(&origin, what, meta.len(), limit));
+        return Err(too_large(&origin, what, &meta.len().to_string(), limit));
     }
     let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read {what}: {e}")))?;
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
@@ -53,16 +53,16 @@ pub fn read_text(path: &Path, what: &str, limit: u64) -> Result<String, Diagnost
         .map_err(|e| fail(format!("cannot read {what}: {e}")))?;
     if bytes.len() as u64 > limit {
         // The file grew after `metadata`.
-        return Err(too_large(&origin, what, bytes.len() as u64, limit));
+        return Err(too_large(&origin, what, &format!("over {limit}"), limit));
     }
     decode(bytes, &origin, what)
 }
 
-fn too_large(origin: &str, what: &str, len: u64, limit: u64) -> Diagnostic {
+fn too_large(origin: &str, what: &str, len: &str, limit: u64) -> Diagnostic {
     Diagnostic::plain(
         origin,
         format!(
-            "{what} is too large: {len} bytes (or more), over the limit of {limit} bytes ({})",
+            "{what} is too large: {len} bytes, over the limit of {limit} bytes ({})",
             human(limit)
         ),
     )
