@@ -83,7 +83,14 @@ impl Diagnostic {
 
     /// A TOML parse or deserialisation error, with its span when the parser gives one.
     pub fn from_toml(origin: &str, text: &str, err: &toml::de::Error) -> Self {
-        let source: Arc<str> = Arc::from(text);
+        Diagnostic::from_toml_in(origin, &Arc::from(text), err)
+    }
+
+    /// [`Diagnostic::from_toml`] over a file text already shared by other diagnostics: a file
+    /// with thousands of syntax errors must not be copied once per error.
+    pub fn from_toml_in(origin: &str, source: &Arc<str>, err: &toml::de::Error) -> Self {
+        let text: &str = source;
+        let source = source.clone();
         let message = err.message().trim_end().to_string();
         match err.span() {
             Some(span) => Diagnostic::at(origin, &source, span, message),
@@ -142,10 +149,16 @@ impl Diagnostic {
                 out.push_str(&self.window(src, line_start..line_end, start));
                 return out;
             }
-            // Same byte length as `src`, so the span still lands on the same characters.
-            let shown = displayable(src);
-            let file = SimpleFile::new(clean(&self.origin).into_owned(), shown.as_ref());
-            let mut label = Label::primary((), start..end);
+            // codespan gets the error's line alone, behind as many empty lines as precede it (so
+            // it numbers the line right): rendering costs the line, not the whole file, which
+            // matters when a large file has many errors. `displayable` keeps byte lengths, so the
+            // span still lands on the same characters.
+            let line_no = src[..line_start].matches('\n').count();
+            let mut shown = "\n".repeat(line_no);
+            shown.push_str(&displayable(&src[line_start..line_end]));
+            let shift = |i: usize| i.min(line_end) - line_start + line_no;
+            let file = SimpleFile::new(clean(&self.origin).into_owned(), shown.as_str());
+            let mut label = Label::primary((), shift(start)..shift(end));
             if let Some(l) = &self.label {
                 label = label.with_message(clean(l).into_owned());
             }
@@ -433,6 +446,10 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
+/// Most diagnostics rendered for one load. A file given in the wrong place (an inventory as a
+/// waiver file) gives thousands of errors; the first ones say what is wrong.
+pub const MAX_RENDERED: usize = 20;
+
 /// Every problem found in one load, reported together.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
@@ -447,13 +464,21 @@ impl Diagnostics {
     pub fn len(&self) -> usize {
         self.0.len()
     }
+    /// Every diagnostic up to [`MAX_RENDERED`], then a count of the rest.
     pub fn render_plain(&self) -> String {
         let mut out = String::new();
-        for d in &self.0 {
+        for d in self.0.iter().take(MAX_RENDERED) {
             out.push_str(&d.render_plain());
             out.push('\n');
         }
         let n = self.0.len();
+        if n > MAX_RENDERED {
+            out.push_str(&format!(
+                "… and {} more errors, not shown (fix the first ones: later errors often follow \
+                 from them)\n",
+                n - MAX_RENDERED
+            ));
+        }
         out.push_str(&format!(
             "{n} error{} found\n",
             if n == 1 { "" } else { "s" }

@@ -88,7 +88,7 @@ impl WaiverSet {
         if !errors.is_empty() {
             let mut diags: Vec<Diagnostic> = errors
                 .iter()
-                .map(|e| Diagnostic::from_toml(origin, text, e))
+                .map(|e| Diagnostic::from_toml_in(origin, &source, e))
                 .collect();
             diags.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
             return Err(Diagnostics(diags));

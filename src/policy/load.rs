@@ -98,7 +98,8 @@ pub(super) fn parse_file(text: &str, origin: &str) -> (Vec<Rule>, Diagnostics) {
         let mut errors = errors;
         errors.sort_by_key(|e| e.span().map_or(0, |s| s.start));
         for e in &errors {
-            file.diags.push(Diagnostic::from_toml(origin, text, e));
+            file.diags
+                .push(Diagnostic::from_toml_in(origin, &file.source, e));
         }
         return (Vec::new(), file.diags);
     }
