@@ -49,7 +49,8 @@ pub fn parse_inventory(text: &str, origin: &str) -> Result<Inventory, Diagnostic
         };
         // serde_json appends " at line L column C"; the location is ours to render.
         let msg = e.to_string();
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        let msg =
+            crate::diag::without_echoed_strings(msg.split(" at line ").next().unwrap_or(&msg));
         Diagnostic::at(origin, &source, offset..offset, format!("{what}: {msg}"))
             .with_note("the inventory format is described by schema/inventory.schema.json")
     })?;

@@ -91,7 +91,7 @@ impl Diagnostic {
     pub fn from_toml_in(origin: &str, source: &Arc<str>, err: &toml::de::Error) -> Self {
         let text: &str = source;
         let source = source.clone();
-        let message = err.message().trim_end().to_string();
+        let message = without_echoed_strings(err.message().trim_end());
         match err.span() {
             Some(span) => Diagnostic::at(origin, &source, span, message),
             // The parser's one spanless error: a dotted key or table header with too many parts
@@ -284,6 +284,28 @@ fn unsafe_char(c: char, next: Option<&u8>) -> bool {
                 || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
         }
     }
+}
+
+/// A serde message without the string value it quotes (`invalid type: string "…", expected …`
+/// → `invalid type: string, expected …`): the value is whatever sat in the wrong place, possibly
+/// a credential, and the snippet already shows where it is.
+pub fn without_echoed_strings(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find("string \"") {
+        out.push_str(&rest[..i + "string".len()]);
+        let after = &rest[i + "string \"".len()..];
+        // The quoted value ends at the last `", ` (serde's separator before "expected").
+        match after.rfind("\", ") {
+            Some(end) => rest = &after[end + 1..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Key names whose values are credentials.
@@ -513,5 +535,58 @@ mod tests {
         let text = d.render_plain();
         assert!(text.starts_with("error: f.toml:2:5: bad value"), "{text}");
         assert!(text.contains("bé = x"), "{text}");
+    }
+
+    #[test]
+    fn credentials_are_masked_in_every_rendering_and_debug_leaves_the_text_out() {
+        const TOKEN: &str = "Zx9SecretTok3n0123456789abcdefABCDEF0123";
+        let text = format!(
+            "[cloudflare]\napi_token = \"{TOKEN}\"\nurl = \"https://u:{TOKEN}@h/x\"\n\
+             pd = \"https://events.pagerduty.com/integration/{TOKEN}/enqueue\"\n"
+        );
+        let src: Arc<str> = Arc::from(text.as_str());
+        for line in 1..=3 {
+            let at = text
+                .split_inclusive('\n')
+                .take(line)
+                .map(str::len)
+                .sum::<usize>();
+            let msg =
+                without_echoed_strings(&format!("invalid type: string \"{TOKEN}\", expected u32"));
+            assert_eq!(msg, "invalid type: string, expected u32");
+            let d = Diagnostic::at("estate.toml", &src, at..at + 3, msg)
+                .with_label(format!("token: {TOKEN}"))
+                .with_note(format!("password={TOKEN}"));
+            for out in [d.render_plain(), d.to_string(), format!("{d:?}")] {
+                assert!(!out.contains(TOKEN), "{out}");
+            }
+            assert!(
+                !format!("{d:?}").contains("cloudflare"),
+                "Debug holds the file text"
+            );
+        }
+        // Masking keeps lengths, so spans stay valid, and leaves ordinary text alone.
+        assert_eq!(mask_secrets(&text).len(), text.len());
+        let plain = "rule = \"aws-rds-not-public\"\nreason = \"Spec: IP allowlisting not done\"";
+        assert_eq!(mask_secrets(plain), plain);
+        assert_eq!(
+            mask_secrets("key AKIAIOSFODNN7EXAMPLE."),
+            "key ********************."
+        );
+    }
+
+    #[test]
+    fn a_long_line_is_windowed_and_controls_are_neutralised() {
+        let text = format!(
+            "x = \"{}\u{1b}[2J{}\" junk\n",
+            "a".repeat(5000),
+            "b".repeat(10)
+        );
+        let src: Arc<str> = Arc::from(text.as_str());
+        let at = text.find("junk").unwrap();
+        let out = Diagnostic::at("f.toml", &src, at..at + 4, "bad").render_plain();
+        assert!(out.starts_with("error: f.toml:1:5022: bad"), "{out}");
+        assert!(out.len() < 1000 && !out.contains('\u{1b}'), "{out}");
+        assert!(out.contains("characters long"), "{out}");
     }
 }
