@@ -22,8 +22,9 @@ pub const DEMO_INVENTORY: &str = include_str!("../demo/inventory.json");
 /// The demo's waivers: the spec's own Lambda IP-allowlist exception.
 pub const DEMO_WAIVERS: &str = include_str!("../demo/waivers.toml");
 
-/// Largest inventory file accepted; larger input is refused before parsing.
-pub const MAX_INVENTORY_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// Largest inventory file accepted; larger input is refused before it is read (see
+/// [`crate::input::MAX_INVENTORY_BYTES`] for why this size).
+pub const MAX_INVENTORY_BYTES: u64 = crate::input::MAX_INVENTORY_BYTES;
 
 pub fn demo_inventory() -> Inventory {
     parse_inventory(DEMO_INVENTORY, "<demo>/inventory.json")
@@ -48,7 +49,8 @@ pub fn parse_inventory(text: &str, origin: &str) -> Result<Inventory, Diagnostic
         };
         // serde_json appends " at line L column C"; the location is ours to render.
         let msg = e.to_string();
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        let msg =
+            crate::diag::without_echoed_strings(msg.split(" at line ").next().unwrap_or(&msg));
         Diagnostic::at(origin, &source, offset..offset, format!("{what}: {msg}"))
             .with_note("the inventory format is described by schema/inventory.schema.json")
     })?;
@@ -64,32 +66,10 @@ pub fn parse_inventory(text: &str, origin: &str) -> Result<Inventory, Diagnostic
     Ok(inv)
 }
 
-/// Loads an inventory file: size-checked, UTF-8, JSON, versioned.
+/// Loads an inventory file: a regular file, size-checked, UTF-8, JSON, versioned.
 pub fn load_inventory(path: &Path) -> Result<Inventory, Diagnostic> {
-    let origin = path.display().to_string();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::plain(&origin, format!("cannot read inventory: {e}")))?;
-    if meta.len() > MAX_INVENTORY_BYTES {
-        return Err(Diagnostic::plain(
-            &origin,
-            format!(
-                "inventory is {} bytes, over the {MAX_INVENTORY_BYTES}-byte limit",
-                meta.len()
-            ),
-        ));
-    }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostic::plain(&origin, format!("cannot read inventory: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        Diagnostic::plain(
-            &origin,
-            format!(
-                "inventory is not UTF-8 (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-        )
-    })?;
-    parse_inventory(&text, &origin)
+    let text = crate::input::read_text(path, "inventory", MAX_INVENTORY_BYTES)?;
+    parse_inventory(&text, &path.display().to_string())
 }
 
 fn offset_of(text: &str, line: usize, column: usize) -> usize {

@@ -160,12 +160,8 @@ impl EstateConfig {
     }
 
     pub fn load(path: &Path) -> Result<Self, Diagnostic> {
-        let origin = path.display().to_string();
-        let bytes = std::fs::read(path)
-            .map_err(|e| Diagnostic::plain(&origin, format!("cannot read: {e}")))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| Diagnostic::plain(&origin, format!("not UTF-8: {e}")))?;
-        Self::parse(&text, &origin)
+        let text = crate::input::read_text(path, "estate config", crate::input::MAX_CONFIG_BYTES)?;
+        Self::parse(&text, &path.display().to_string())
     }
 
     /// `key=value` split of a tag selector.

@@ -99,21 +99,8 @@ impl Baseline {
 
     /// Reads and parses a baseline file (size-checked).
     pub fn load(path: &std::path::Path) -> Result<Baseline, Diagnostic> {
-        let origin = path.display().to_string();
-        let meta = std::fs::metadata(path)
-            .map_err(|e| Diagnostic::plain(&origin, format!("cannot read the baseline: {e}")))?;
-        if meta.len() > MAX_BASELINE_BYTES {
-            return Err(Diagnostic::plain(
-                &origin,
-                format!(
-                    "baseline is {} bytes, over the {MAX_BASELINE_BYTES}-byte limit",
-                    meta.len()
-                ),
-            ));
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Diagnostic::plain(&origin, format!("cannot read the baseline: {e}")))?;
-        Baseline::parse(&text, &origin)
+        let text = crate::input::read_text(path, "the baseline", MAX_BASELINE_BYTES)?;
+        Baseline::parse(&text, &path.display().to_string())
     }
 }
 

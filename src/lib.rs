@@ -17,6 +17,7 @@ pub mod diag;
 pub mod engine;
 pub mod finding;
 pub mod history;
+pub mod input;
 pub mod link;
 pub mod model;
 pub mod policy;

@@ -76,12 +76,8 @@ impl WaiverSet {
 
     /// Reads and parses a waiver file; an unreadable file is one diagnostic without a span.
     pub fn load(path: &Path) -> Result<WaiverSet, Diagnostics> {
-        let origin = path.display().to_string();
-        let bytes = std::fs::read(path)
-            .map_err(|e| Diagnostic::plain(&origin, format!("cannot read waiver file: {e}")))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| Diagnostic::plain(&origin, "waiver file is not valid UTF-8"))?;
-        WaiverSet::parse(&text, &origin)
+        let text = crate::input::read_text(path, "waiver file", crate::input::MAX_WAIVER_BYTES)?;
+        WaiverSet::parse(&text, &path.display().to_string())
     }
 
     /// Parses waiver TOML, reporting every problem found (not just the first).
@@ -92,7 +88,7 @@ impl WaiverSet {
         if !errors.is_empty() {
             let mut diags: Vec<Diagnostic> = errors
                 .iter()
-                .map(|e| Diagnostic::from_toml(origin, text, e))
+                .map(|e| Diagnostic::from_toml_in(origin, &source, e))
                 .collect();
             diags.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
             return Err(Diagnostics(diags));

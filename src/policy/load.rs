@@ -32,6 +32,22 @@ pub(super) const KEYS: &[&str] = &[
     "references",
 ];
 
+/// Longest `when`/`assert` text. The longest built-in expression is under 500 bytes; the limit
+/// also bounds the syntax tree a rejected expression leaves to drop.
+pub(crate) const MAX_EXPRESSION_BYTES: usize = 8 * 1024;
+/// Deepest nesting of brackets (`(`, `[`, `{`) plus ternaries (`?`) in an expression. The CEL
+/// parser recurses on each level with large frames (some 70 KiB a level in a debug build): 90
+/// nested parentheses overflowed the main thread's stack. Counted over the whole text, string
+/// literals included, so no quoting can hide a level from the count.
+pub(crate) const MAX_EXPRESSION_NESTING: usize = 24;
+/// Deepest syntax tree. Evaluation and the field check recurse once per level (some 20 KiB a
+/// level when evaluating in a debug build: 48 levels overflowed a 1 MiB stack), and the engine's worker threads have 2 MiB stacks; a
+/// chain like `1 + 1 + … + 1` parses without nesting into a tree as deep as it is long.
+pub(crate) const MAX_EXPRESSION_DEPTH: usize = 32;
+/// Deepest nesting of comprehension macros (`all`, `exists`, `map`, …): each level multiplies the
+/// work by its list's length, so three levels over a long literal list would never finish.
+pub(crate) const MAX_COMPREHENSION_NESTING: usize = 2;
+
 /// Keys without a default.
 const REQUIRED_KEYS: &[&str] = &[
     "id",
@@ -82,7 +98,8 @@ pub(super) fn parse_file(text: &str, origin: &str) -> (Vec<Rule>, Diagnostics) {
         let mut errors = errors;
         errors.sort_by_key(|e| e.span().map_or(0, |s| s.start));
         for e in &errors {
-            file.diags.push(Diagnostic::from_toml(origin, text, e));
+            file.diags
+                .push(Diagnostic::from_toml_in(origin, &file.source, e));
         }
         return (Vec::new(), file.diags);
     }
@@ -465,11 +482,26 @@ fn expression(
             .label = Some("empty expression".into());
         return None;
     }
-    let env = super::cel_env();
-    let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| env.compile(src)));
-    let program = match compiled {
-        Ok(Ok(p)) => p,
-        Ok(Err(errs)) => {
+    if let Err((msg, at)) = within_limits(src) {
+        let span = match at {
+            Some(i) => map_into_literal(file.text, &literal, src, i..i + 1),
+            None => literal,
+        };
+        file.error(span, format!("`{key}` expression is too complex: {msg}"))
+            .label = Some("over the limit".into());
+        return None;
+    }
+    let program = match compile_guarded(src) {
+        Compiled::Program(p) => p,
+        Compiled::TooComplex(msg) => {
+            let d = file.error(literal, format!("`{key}` expression is too complex: {msg}"));
+            d.label = Some("over the limit".into());
+            d.notes.push(
+                "help: split the check into simpler rules, or derive the fact in `link`".into(),
+            );
+            return None;
+        }
+        Compiled::Syntax(errs) => {
             for e in &errs.errors {
                 let span = match e.pos {
                     (line, col) if line >= 1 && col >= 1 => {
@@ -487,7 +519,7 @@ fn expression(
             }
             return None;
         }
-        Err(_) => {
+        Compiled::GaveUp => {
             file.error(
                 literal,
                 format!("invalid `{key}` expression: the parser gave up"),
@@ -562,4 +594,137 @@ fn line_col_to_byte(s: &str, line: usize, col: usize) -> usize {
         offset += l.len();
     }
     s.len()
+}
+
+/// Stack for compiling one expression. The CEL parser recurses deeply even within the limits
+/// (an 8 KiB chain like `a.b.c…` needs some 8 MiB in a debug build): a thread of its own gets a
+/// stack that does not depend on the caller's (1 MiB on a Windows main thread, `ulimit -s`
+/// elsewhere). Only the pages touched are ever committed.
+const COMPILE_STACK: usize = 64 * 1024 * 1024;
+
+enum Compiled {
+    Program(cel::Program),
+    Syntax(cel::ParseErrors),
+    TooComplex(String),
+    /// The parser panicked.
+    GaveUp,
+}
+
+/// Parses `src` (already within [`within_limits`]) and checks the tree's depth, on a thread with
+/// a large stack. A tree over the limits is dropped on that thread too: dropping it recurses as
+/// deep as it is.
+fn compile_guarded(src: &str) -> Compiled {
+    let work = || {
+        let env = super::cel_env();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| env.compile(src))) {
+            Ok(Ok(p)) => {
+                let (depth, comprehensions) = tree_depth(p.expression());
+                if depth > MAX_EXPRESSION_DEPTH {
+                    Compiled::TooComplex(format!(
+                        "its syntax tree is {depth} levels deep (at most {MAX_EXPRESSION_DEPTH})"
+                    ))
+                } else if comprehensions > MAX_COMPREHENSION_NESTING {
+                    Compiled::TooComplex(format!(
+                        "it nests {comprehensions} comprehension macros (`all`, `exists`, `map`, \
+                         …; at most {MAX_COMPREHENSION_NESTING})"
+                    ))
+                } else {
+                    Compiled::Program(p)
+                }
+            }
+            Ok(Err(errs)) => Compiled::Syntax(errs),
+            Err(_) => Compiled::GaveUp,
+        }
+    };
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .name("cel-compile".into())
+            .stack_size(COMPILE_STACK)
+            .spawn_scoped(s, work)
+        {
+            Ok(h) => h.join().unwrap_or(Compiled::GaveUp),
+            // No thread to be had (a process limit): the caller's stack, which is big enough
+            // for the built-in rules and the usual 8 MiB main thread.
+            Err(_) => work(),
+        }
+    })
+}
+
+/// Checks the text limits before parsing: size, then bracket/ternary nesting. `Err` gives the
+/// message and, for nesting, the byte offset in `src` where the limit is crossed.
+pub(crate) fn within_limits(src: &str) -> Result<(), (String, Option<usize>)> {
+    if src.len() > MAX_EXPRESSION_BYTES {
+        return Err((
+            format!(
+                "it is {} bytes long (at most {MAX_EXPRESSION_BYTES})",
+                src.len()
+            ),
+            None,
+        ));
+    }
+    let (mut depth, mut ternaries) = (0usize, 0usize);
+    for (i, b) in src.bytes().enumerate() {
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'?' => ternaries += 1,
+            _ => continue,
+        }
+        if depth + ternaries > MAX_EXPRESSION_NESTING {
+            return Err((
+                format!(
+                    "brackets and `?:` nest more than {MAX_EXPRESSION_NESTING} levels deep here"
+                ),
+                Some(i),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Depth of a syntax tree and its deepest nesting of comprehensions, walked with an explicit
+/// stack: the tree may be as deep as the text is long, so recursing here could overflow.
+pub(crate) fn tree_depth(root: &cel::common::ast::IdedExpr) -> (usize, usize) {
+    use cel::common::ast::{EntryExpr, Expr};
+    let mut stack = vec![(root, 1usize, 0usize)];
+    let (mut max_depth, mut max_comp) = (0, 0);
+    while let Some((e, depth, comp)) = stack.pop() {
+        max_depth = max_depth.max(depth);
+        max_comp = max_comp.max(comp);
+        match &e.expr {
+            Expr::Call(c) => {
+                if let Some(t) = &c.target {
+                    stack.push((t, depth + 1, comp));
+                }
+                stack.extend(c.args.iter().map(|a| (a, depth + 1, comp)));
+            }
+            Expr::Comprehension(c) => {
+                for x in [&c.iter_range, &c.accu_init, &c.result] {
+                    stack.push((x, depth + 1, comp));
+                }
+                for x in [&c.loop_cond, &c.loop_step] {
+                    stack.push((x, depth + 1, comp + 1));
+                }
+            }
+            Expr::List(l) => stack.extend(l.elements.iter().map(|x| (x, depth + 1, comp))),
+            Expr::Map(m) => {
+                for entry in &m.entries {
+                    if let EntryExpr::MapEntry(me) = &entry.expr {
+                        stack.push((&me.key, depth + 1, comp));
+                        stack.push((&me.value, depth + 1, comp));
+                    }
+                }
+            }
+            Expr::Struct(st) => {
+                for entry in &st.entries {
+                    if let EntryExpr::StructField(f) = &entry.expr {
+                        stack.push((&f.value, depth + 1, comp));
+                    }
+                }
+            }
+            Expr::Select(sel) => stack.push((&sel.operand, depth + 1, comp)),
+            Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+        }
+    }
+    (max_depth, max_comp)
 }

@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::finding::RuleInfo;
+use crate::input::MAX_POLICY_BYTES;
 
 /// The built-in rule pack, by file name.
 const BUILTIN: &[(&str, &str)] = &[
@@ -160,7 +161,9 @@ impl PolicySet {
                 Diagnostic::plain(&origin, format!("cannot read policy directory: {e}"))
             })?;
             let path = entry.path();
-            if path.extension().is_some_and(|x| x == "toml") && path.is_file() {
+            // Every `*.toml` entry is read, so a directory, FIFO or dangling link named like a
+            // rule file is an error rather than a rule pack silently missing a file.
+            if path.extension().is_some_and(|x| x == "toml") {
                 paths.push(path);
             }
         }
@@ -169,16 +172,10 @@ impl PolicySet {
         let mut diags = Diagnostics::default();
         for path in paths {
             let origin = path.display().to_string();
-            let text = match std::fs::read(&path) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        diags.push(Diagnostic::plain(&origin, format!("not UTF-8: {e}")));
-                        continue;
-                    }
-                },
-                Err(e) => {
-                    diags.push(Diagnostic::plain(&origin, format!("cannot read: {e}")));
+            let text = match crate::input::read_text(&path, "policy file", MAX_POLICY_BYTES) {
+                Ok(t) => t,
+                Err(d) => {
+                    diags.push(d);
                     continue;
                 }
             };

@@ -302,3 +302,31 @@ fn no_panic_on_garbage() {
         .expect("empty file")
         .is_empty());
 }
+
+#[test]
+fn builtin_expressions_are_well_within_the_complexity_limits() {
+    let set = PolicySet::builtin().unwrap();
+    let (mut depth, mut comp, mut nest) = (0, 0, 0);
+    for r in set.rules() {
+        for e in r.when.iter().chain(std::iter::once(&r.assert)) {
+            let (d, c) = super::load::tree_depth(e.program().expression());
+            depth = depth.max(d);
+            comp = comp.max(c);
+            let mut n: usize = 0;
+            let mut level: usize = 0;
+            for b in e.source.bytes() {
+                match b {
+                    b'(' | b'[' | b'{' => level += 1,
+                    b')' | b']' | b'}' => level = level.saturating_sub(1),
+                    b'?' => n += 1,
+                    _ => {}
+                }
+                nest = nest.max(level + n);
+            }
+        }
+    }
+    eprintln!("built-in: tree depth {depth}, comprehension nesting {comp}, bracket nesting {nest}");
+    assert!(depth * 2 <= super::load::MAX_EXPRESSION_DEPTH, "{depth}");
+    assert!(comp <= super::load::MAX_COMPREHENSION_NESTING, "{comp}");
+    assert!(nest * 2 <= super::load::MAX_EXPRESSION_NESTING, "{nest}");
+}
