@@ -305,9 +305,7 @@ fn evaluate_resources(
     rules_by_kind: &HashMap<&str, Vec<usize>>,
     work: &[usize],
 ) -> Vec<Vec<Outcome>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
+    let threads = threads();
     if threads <= 1 || work.len() < PARALLEL_THRESHOLD {
         return vec![evaluate_chunk(inv, rules, rules_by_kind, work)];
     }
@@ -331,6 +329,14 @@ fn evaluate_resources(
             })
             .collect()
     })
+}
+
+/// Threads a large evaluation is split across: the machine's, at most 8 (beyond that the merge
+/// and the allocator's contention eat the gain).
+pub fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
 }
 
 /// Hands the resource to CEL as the variable `resource`, by reference.
