@@ -15,6 +15,7 @@ use crate::finding::{Gate, Report, Severity, Status, Tool, REPORT_SCHEMA_VERSION
 use crate::link;
 use crate::model::{Inventory, SCHEMA_VERSION};
 use crate::policy::PolicySet;
+use crate::stats::Stats;
 use crate::suppress::{self, WaiverSet};
 
 /// The bundled example estate (`--demo`).
@@ -88,18 +89,33 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
 
 /// Runs link → evaluate → waivers over an inventory. Pure: `now` is the clock.
 pub fn run(
-    mut inv: Inventory,
+    inv: Inventory,
     config: Option<EstateConfig>,
     policies: &PolicySet,
     waivers: &WaiverSet,
     now: DateTime<Utc>,
 ) -> Report {
+    run_with_stats(inv, config, policies, waivers, now, &mut Stats::default())
+}
+
+/// [`run`], recording the wall time of link, evaluate and waivers and the run's sizes in `stats`
+/// (`--stats`). The timer measures; it never enters the report unless the caller puts it there.
+pub fn run_with_stats(
+    mut inv: Inventory,
+    config: Option<EstateConfig>,
+    policies: &PolicySet,
+    waivers: &WaiverSet,
+    now: DateTime<Utc>,
+    stats: &mut Stats,
+) -> Report {
     if let Some(c) = config {
         inv.estate = c;
     }
-    link::link(&mut inv);
-    let mut findings = engine::evaluate(&inv, policies);
-    let waiver_issues = suppress::apply(&mut findings, waivers, now.date_naive());
+    stats.time("link", || link::link(&mut inv));
+    let mut findings = stats.time("evaluate", || engine::evaluate(&inv, policies));
+    let waiver_issues = stats.time("waivers", || {
+        suppress::apply(&mut findings, waivers, now.date_naive())
+    });
     let resources = inv
         .resources
         .iter()
@@ -118,6 +134,10 @@ pub fn run(
         rules: policies.infos(),
     };
     report.finish(resources);
+    stats.resources = resources;
+    stats.rules = report.rules.len();
+    stats.findings = report.findings.len();
+    stats.threads = engine::threads();
     report
 }
 

@@ -20,6 +20,7 @@ use crate::history;
 use crate::model::Inventory;
 use crate::policy::PolicySet;
 use crate::report::{self, Format, RenderOptions};
+use crate::stats::Stats;
 use crate::suppress::WaiverSet;
 
 /// Exit codes of DESIGN.md §7.
@@ -140,6 +141,10 @@ pub struct AuditArgs {
     /// Write Prometheus metrics (text exposition format) to FILE.
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
+    /// Print wall time per stage (load or collect, link, evaluate, waivers, render) and the
+    /// run's sizes to stderr, and add them to the JSON report as `stats`.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -155,6 +160,12 @@ pub struct CollectArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Write a synthetic spec-shaped inventory of N resources (benchmarks; hidden from help).
+    #[arg(long, value_name = "N", hide = true, conflicts_with_all = ["demo", "config"])]
+    pub synthetic: Option<usize>,
+    /// Seed of --synthetic.
+    #[arg(long, hide = true, default_value_t = 1, requires = "synthetic")]
+    pub seed: u64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -323,17 +334,24 @@ fn write_output(path: Option<&Path>, text: &str, io: &mut Io<'_>) -> Result<(), 
 fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     // Wall time for the metrics only; every timestamp in the reports is `io.now`.
     let started = std::time::Instant::now();
+    let mut stats = Stats::default();
     let config = load_config(a.input.config.as_deref())?;
+    let load_started = std::time::Instant::now();
     let inv = match (&a.input.inventory, a.input.demo) {
         (Some(p), _) => audit::load_inventory(p)?,
         (None, true) => audit::demo_inventory(),
         (None, false) => collect_live(config.clone().unwrap_or_default(), &a.aws, io)?,
     };
+    let live = a.input.inventory.is_none() && !a.input.demo;
+    stats.record(
+        if live { "collect" } else { "load" },
+        load_started.elapsed(),
+    );
     let policies = load_policies(a.input.policies.as_deref())?;
     let waivers = load_waivers(a.input.waivers.as_deref(), a.input.demo, &policies)?;
     // Read the baseline before auditing anything is written, so `latest.json` is the previous run.
     let baseline = outputs::baseline(a.baseline.as_deref(), a.output_dir.as_deref(), io)?;
-    let mut report = audit::run(inv, config, &policies, &waivers, io.now);
+    let mut report = audit::run_with_stats(inv, config, &policies, &waivers, io.now, &mut stats);
     match &baseline {
         Some(b) => report.diff = Some(history::diff(&report, b)),
         None if a.output_dir.is_some() || a.fail_on_new => {
@@ -373,9 +391,15 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
         },
         gate: Some(gate),
         fail_on: Some(fail_on),
+        stats: a.stats.then(|| stats.clone()),
     };
+    let render_started = std::time::Instant::now();
     let text = report::render(&report, format, &opts);
+    stats.record("render", render_started.elapsed());
     write_output(a.output.as_deref(), &text, io)?;
+    if a.stats {
+        let _ = write!(io.stderr, "{}", stats.render());
+    }
     if a.output.is_some() || format != Format::Table {
         // The table ends with the summary; other formats get it on stderr for the person watching.
         let _ = writeln!(
@@ -607,6 +631,19 @@ fn collect_live(
 }
 
 fn cmd_collect(c: CollectArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
+    if let Some(n) = c.synthetic {
+        let inv = crate::synth::spec_shaped(n, c.seed);
+        let mut text = serde_json::to_string_pretty(&inv)
+            .map_err(|e| plain("estate-audit collect", format!("cannot encode: {e}")))?;
+        text.push('\n');
+        write_output(Some(&c.output), &text, io)?;
+        let _ = writeln!(
+            io.stderr,
+            "wrote a synthetic inventory of {n} resources to {}",
+            c.output.display()
+        );
+        return Ok(EXIT_OK);
+    }
     if !c.demo {
         let config = load_config(c.config.as_deref())?.unwrap_or_default();
         let inv = collect_live(config, &c.aws, io)?;

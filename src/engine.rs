@@ -9,7 +9,7 @@
 //! resource is converted to a CEL value once and shared by every rule over its kind; large
 //! inventories are split across scoped threads (results are put back in a fixed order).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use cel::common::types::{
     CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
@@ -305,9 +305,7 @@ fn evaluate_resources(
     rules_by_kind: &HashMap<&str, Vec<usize>>,
     work: &[usize],
 ) -> Vec<Vec<Outcome>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
+    let threads = threads();
     if threads <= 1 || work.len() < PARALLEL_THRESHOLD {
         return vec![evaluate_chunk(inv, rules, rules_by_kind, work)];
     }
@@ -333,6 +331,14 @@ fn evaluate_resources(
     })
 }
 
+/// Threads a large evaluation is split across: the machine's, at most 8 (beyond that the merge
+/// and the allocator's contention eat the gain).
+pub fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+}
+
 /// Hands the resource to CEL as the variable `resource`, by reference.
 struct ResourceVar<'a>(&'a dyn Val);
 
@@ -355,6 +361,8 @@ fn evaluate_chunk(
         .filter_map(|r| rules_by_kind.get(r.kind()).map(Vec::len))
         .sum();
     let mut out = Vec::with_capacity(expected);
+    // Per kind, the top-level fields CEL needs (computed once per kind and chunk).
+    let mut cel_fields: HashMap<&str, Option<HashSet<&str>>> = HashMap::new();
     for &i in work {
         let Some(resource) = inv.resources.get(i) else {
             continue;
@@ -385,7 +393,13 @@ fn evaluate_chunk(
                 continue;
             }
         };
-        let value = object_to_val(&json);
+        let fields = cel_fields
+            .entry(resource.kind())
+            .or_insert_with(|| fields_read(rules, rule_ids));
+        let value = match fields {
+            Some(keep) => object_to_val_only(&json, keep),
+            None => object_to_val(&json),
+        };
         let var = ResourceVar(value.as_ref());
         let mut ctx = Context::with_env(env.clone());
         ctx.set_variable_resolver(&var);
@@ -582,6 +596,68 @@ fn prune_nulls(v: &mut Json) {
         Json::Array(a) => a.iter_mut().for_each(prune_nulls),
         _ => {}
     }
+}
+
+/// The top-level resource fields the given rules' expressions read, or `None` when some
+/// expression may read the resource as a whole. Converting only those to CEL is what makes
+/// evaluation cheap: a resource carries many fields (ingress lists, paths, tags) that no rule
+/// over its kind touches. The policy checker records every `resource.<field>` an expression
+/// selects (`has()` included) and rejects unknown fields at load time, so a field outside this
+/// set is never read; anything else that names `resource` (`size(resource)`, `resource[k]`,
+/// `[resource]`) gets the whole object, conservatively decided on the source text.
+fn fields_read<'r>(rules: &'r [Rule], rule_ids: &[usize]) -> Option<HashSet<&'r str>> {
+    let mut keep = HashSet::new();
+    for &ri in rule_ids {
+        let rule = rules.get(ri)?;
+        for expr in rule.when.iter().chain(std::iter::once(&rule.assert)) {
+            if reads_whole_resource(&expr.source) {
+                return None;
+            }
+            for p in &expr.paths {
+                let top = p.split(['.', '[', '{']).next().unwrap_or(p);
+                if top.is_empty() {
+                    return None;
+                }
+                keep.insert(top);
+            }
+        }
+    }
+    Some(keep)
+}
+
+/// Whether `resource` appears in the expression other than as `resource.<field>`.
+fn reads_whole_resource(src: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut rest = src;
+    let mut offset = 0;
+    while let Some(i) = rest.find("resource") {
+        let at = offset + i;
+        let before = src[..at].chars().next_back();
+        let after = &src[at + "resource".len()..];
+        let standalone = !before.is_some_and(|c| ident(c) || c == '.')
+            && !after.chars().next().is_some_and(ident);
+        if standalone && !after.trim_start().starts_with('.') {
+            return true;
+        }
+        offset = at + "resource".len();
+        rest = &src[offset..];
+    }
+    false
+}
+
+/// [`object_to_val`] of the listed top-level fields only.
+fn object_to_val_only<'j>(m: &'j Map<String, Json>, keep: &HashSet<&str>) -> Box<dyn Val + 'j> {
+    let map: HashMap<CelMapKey<'_>, Box<dyn Val + '_>> = m
+        .iter()
+        .filter(|(k, _)| keep.contains(k.as_str()))
+        .map(|(k, v)| {
+            (
+                CelMapKey::String(CelString::from(k.as_str())),
+                json_to_val(v),
+            )
+        })
+        .collect();
+    Box::new(CelMap::from(map))
 }
 
 /// The CEL value of a resource object. Strings are borrowed from the JSON, not copied.

@@ -22,4 +22,6 @@ pub mod link;
 pub mod model;
 pub mod policy;
 pub mod report;
+pub mod stats;
 pub mod suppress;
+pub mod synth;

@@ -617,3 +617,45 @@ fn evaluation_cost_realistic() {
         seq.len()
     );
 }
+
+#[test]
+fn whole_resource_reads_are_detected_conservatively() {
+    for src in [
+        "size(resource) > 0",
+        "resource['tier'] == 'public'",
+        "[resource].exists(r, r.tier == 'public')",
+        "'resource' == resource .tier",
+    ] {
+        assert!(reads_whole_resource(src), "{src}");
+    }
+    for src in [
+        "resource.tier == 'public'",
+        "has(resource.function_url) && resource . function_url.configured",
+        "resource.ingress.all(e, !e.source_is_internet)",
+        "my_resource == 1 || resources.x",
+    ] {
+        assert!(!reads_whole_resource(src), "{src}");
+    }
+}
+
+/// Rules naming only fields get a partial conversion; a rule reading the resource as a whole
+/// gets all of it (and still evaluates). That the partial conversion changes no finding is
+/// pinned by the per-rule snapshots of `tests/rules.rs` and the demo reports of `tests/cli.rs`.
+#[test]
+fn whole_resource_rules_get_the_whole_object() {
+    let (inv, p) = synthetic(300);
+    let all: Vec<usize> = (0..p.rules().len()).collect();
+    let keep = fields_read(p.rules(), &all).expect("field reads only");
+    assert!(keep.contains("publicly_accessible") && keep.contains("internet"));
+    let whole = policies(&rule(
+        "whole",
+        "\"aws.ec2.volume\"",
+        None,
+        "size(resource) > 0",
+        "",
+    ));
+    assert!(fields_read(whole.rules(), &[0]).is_none());
+    let f = evaluate(&inv, &whole);
+    assert!(!f.is_empty());
+    assert!(f.iter().all(|f| f.status == Status::Pass), "{f:?}");
+}

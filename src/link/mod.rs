@@ -24,8 +24,8 @@ mod testkit;
 #[cfg(test)]
 mod tests;
 
-use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
 
 use crate::config::EstateConfig;
 use crate::model::*;
@@ -37,7 +37,7 @@ pub fn link(inv: &mut Inventory) {
         .retain(|r| !matches!(r.attrs, Attrs::Estate(_)));
     let (updates, estate) = {
         let ctx = Ctx::build(&inv.resources, &inv.estate, &inv.collection_errors);
-        let updates: Vec<Option<Attrs>> = inv.resources.iter().map(|r| ctx.derive(r)).collect();
+        let updates = derive_all(&ctx, &inv.resources);
         (updates, ctx.estate_record())
     };
     for (r, u) in inv.resources.iter_mut().zip(updates) {
@@ -46,6 +46,39 @@ pub fn link(inv: &mut Inventory) {
         }
     }
     inv.resources.push(estate);
+}
+
+/// Below this many resources, threads cost more than deriving on one.
+const PARALLEL_THRESHOLD: usize = 4096;
+
+/// Every resource's derived attrs, in order. Derivation reads only the shared indexes, so large
+/// inventories are split across threads (as evaluation is); a thread that died is redone here,
+/// so no resource is ever left underived.
+fn derive_all(ctx: &Ctx<'_>, resources: &[Resource]) -> Vec<Option<Attrs>> {
+    let threads = crate::engine::threads();
+    if threads <= 1 || resources.len() < PARALLEL_THRESHOLD {
+        return resources.iter().map(|r| ctx.derive(r)).collect();
+    }
+    let chunk = resources.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = resources
+            .chunks(chunk)
+            .map(|c| {
+                (
+                    c,
+                    s.spawn(move || c.iter().map(|r| ctx.derive(r)).collect::<Vec<_>>()),
+                )
+            })
+            .collect();
+        let mut out = Vec::with_capacity(resources.len());
+        for (c, h) in handles {
+            match h.join() {
+                Ok(v) => out.extend(v),
+                Err(_) => out.extend(c.iter().map(|r| ctx.derive(r))),
+            }
+        }
+        out
+    })
 }
 
 /// A subnet with what `link` derives about it first (other facts depend on these).
@@ -85,8 +118,9 @@ struct Ctx<'a> {
     subscriptions: HashMap<&'a str, Vec<&'a SnsSubscription>>,
     cf_ranges: Option<RangeSet>,
     zone: Option<&'a CloudflareZone>,
-    /// Tiers per source CIDR, memoised: sources repeat across groups.
-    cidr_tier_cache: RefCell<HashMap<String, Vec<String>>>,
+    /// Tiers per source CIDR, memoised: sources repeat across groups. A mutex, not a `RefCell`:
+    /// large inventories are derived on several threads sharing this context.
+    cidr_tier_cache: Mutex<HashMap<String, Vec<String>>>,
     estate_spans: Vec<Span>,
 }
 
@@ -236,7 +270,7 @@ impl<'a> Ctx<'a> {
             subscriptions: HashMap::new(),
             cf_ranges: None,
             zone: None,
-            cidr_tier_cache: RefCell::new(HashMap::new()),
+            cidr_tier_cache: Mutex::new(HashMap::new()),
             estate_spans: Vec::new(),
         };
         let mut zones = Vec::new();
@@ -744,8 +778,16 @@ fn strs(v: Option<&Vec<String>>) -> Vec<&str> {
 
 impl SourceFacts for Ctx<'_> {
     fn cidr_tiers(&self, cidr: &str) -> Vec<String> {
-        if let Some(t) = self.cidr_tier_cache.borrow().get(cidr) {
-            return t.clone();
+        // A poisoned lock only means another thread panicked mid-insert: the map is still a
+        // valid cache, so keep using it.
+        let cached = self
+            .cidr_tier_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(cidr)
+            .cloned();
+        if let Some(t) = cached {
+            return t;
         }
         let tiers = match net::parse_span(cidr) {
             None => vec!["external".to_string()],
@@ -771,7 +813,8 @@ impl SourceFacts for Ctx<'_> {
             }
         };
         self.cidr_tier_cache
-            .borrow_mut()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .insert(cidr.to_string(), tiers.clone());
         tiers
     }

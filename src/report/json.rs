@@ -1,12 +1,29 @@
 //! The JSON report (DESIGN.md §7): the [`Report`] as serde gives it, every finding included
 //! (passes too; `--all` changes only the table). It owns nothing but the framing; the shape is
 //! `finding::Report`'s, so changing it there changes the contract (bump `REPORT_SCHEMA_VERSION`).
+//! With `--stats`, an additive `stats` object (`crate::stats::Stats`) follows the report's keys.
+
+use serde::Serialize;
 
 use crate::finding::Report;
+use crate::stats::Stats;
 
-/// Pretty-printed JSON with a trailing newline.
-pub fn render(report: &Report) -> String {
-    match serde_json::to_string_pretty(report) {
+/// The report with the run's statistics after its own keys (flattened, so every other byte is
+/// the plain report's).
+#[derive(Serialize)]
+struct WithStats<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    stats: &'a Stats,
+}
+
+/// Pretty-printed JSON with a trailing newline; `stats` adds the `stats` object.
+pub fn render(report: &Report, stats: Option<&Stats>) -> String {
+    let text = match stats {
+        None => serde_json::to_string_pretty(report),
+        Some(stats) => serde_json::to_string_pretty(&WithStats { report, stats }),
+    };
+    match text {
         Ok(mut s) => {
             s.push('\n');
             s

@@ -110,13 +110,15 @@ pub struct RenderOptions {
     pub gate: Option<GateSelection>,
     /// Markdown, HTML: the severity threshold of the verdict (`--fail-on`; default low).
     pub fail_on: Option<Severity>,
+    /// JSON: the run's statistics (`--stats`), added as a `stats` object.
+    pub stats: Option<crate::stats::Stats>,
 }
 
 /// Renders `report` in `format`. The text ends with a newline.
 pub fn render(report: &Report, format: Format, opts: &RenderOptions) -> String {
     match format {
         Format::Table => table::render(report, opts),
-        Format::Json => json::render(report),
+        Format::Json => json::render(report, opts.stats.as_ref()),
         Format::Sarif => sarif::render(report, opts.sarif_include_waived),
         Format::Markdown => markdown::render(report, opts),
         Format::Junit => junit::render(report),
