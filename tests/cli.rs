@@ -1,6 +1,9 @@
 //! The command line as a user runs it: exit codes, what reaches stdout and stderr, and the files
 //! written (ripgrep / trycmd style). The clock is fixed with `ESTATE_AUDIT_NOW`.
 
+#[path = "common/offline.rs"]
+mod offline;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -8,6 +11,7 @@ const NOW: &str = "2026-11-01T06:00:00Z";
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_estate-audit"));
+    offline::offline(&mut c);
     c.env("ESTATE_AUDIT_NOW", NOW).env_remove("RUST_LOG");
     c
 }

@@ -5,6 +5,9 @@
 //! the endpoint and the cause, every path stays within 25 GET requests, and neither the token nor
 //! the origin secret header's value ever reaches stdout or stderr.
 
+#[path = "common/offline.rs"]
+mod offline;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -252,6 +255,7 @@ impl Run {
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_estate-audit"));
+    offline::offline(&mut c);
     c.env("ESTATE_AUDIT_NOW", NOW)
         .env_remove("RUST_LOG")
         .env_remove("CLOUDFLARE_API_TOKEN")

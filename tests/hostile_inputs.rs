@@ -10,6 +10,9 @@
 //! Every run happens in a temporary directory with relative paths, so the rendered diagnostics
 //! are stable and snapshotted (`tests/snapshots/hostile_inputs__*.snap`).
 
+#[path = "common/offline.rs"]
+mod offline;
+
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -29,12 +32,10 @@ struct Run {
 
 /// Runs the binary in `dir`, killing it after 60 s: a hang is a failure, not a stuck suite.
 fn run_in(dir: &Path, args: &[&str]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_estate-audit"))
+    let mut child = offline::offline(&mut Command::new(env!("CARGO_BIN_EXE_estate-audit")))
         .args(args)
         .current_dir(dir)
         .env("ESTATE_AUDIT_NOW", NOW)
-        .env_remove("CLOUDFLARE_API_TOKEN")
-        .env("CLOUDFLARE_API_BASE", "http://127.0.0.1:9")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

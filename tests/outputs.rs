@@ -3,6 +3,9 @@
 //! comparison with a baseline and `--fail-on-new`; `--output-dir`; and determinism (same inventory
 //! and clock → the same bytes).
 
+#[path = "common/offline.rs"]
+mod offline;
+
 mod support;
 
 use std::collections::BTreeMap;
@@ -738,6 +741,7 @@ fn every_format_is_byte_identical_for_the_same_inventory_and_clock() {
 
 fn bin(now: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_estate-audit"));
+    offline::offline(&mut c);
     c.env("ESTATE_AUDIT_NOW", now).env_remove("RUST_LOG");
     c
 }

@@ -84,7 +84,6 @@ pub async fn collect(opts: &CollectOptions) -> Inventory {
     inv
 }
 
-
 /// The read-only permissions live collection needs, per provider, for `estate-audit iam-policy`.
 /// Each provider contributes one section (the AWS collector adds its IAM policy here).
 pub fn required_permissions() -> String {

@@ -13,7 +13,10 @@ pub fn offline(c: &mut Command) -> &mut Command {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_MAX_ATTEMPTS", "1")
         .env("AWS_CONFIG_FILE", "/nonexistent/estate-audit-test/config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/estate-audit-test/credentials")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/estate-audit-test/credentials",
+        )
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("CLOUDFLARE_API_TOKEN")
