@@ -796,3 +796,41 @@ pub fn builtin_rule_infos() -> Result<Vec<RuleInfo>, Diagnostics> {
     infos.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(infos)
 }
+
+#[cfg(test)]
+mod aws_args_tests {
+    use super::*;
+
+    #[test]
+    fn collection_flags_reach_the_aws_options() {
+        for cmd in ["audit", "collect"] {
+            let mut argv = vec![
+                "estate-audit",
+                cmd,
+                "--region",
+                "eu-west-1",
+                "--profile",
+                "auditor",
+                "--endpoint-url",
+                "http://127.0.0.1:5000",
+            ];
+            if cmd == "collect" {
+                argv.extend(["--output", "inv.json"]);
+            }
+            let cli = Cli::try_parse_from(argv).expect("parses");
+            let aws = match cli.command {
+                Command::Audit(a) => a.aws,
+                Command::Collect(c) => c.aws,
+                _ => unreachable!(),
+            };
+            let o = aws.options();
+            assert_eq!(o.region.as_deref(), Some("eu-west-1"));
+            assert_eq!(o.profile.as_deref(), Some("auditor"));
+            assert_eq!(o.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
+            assert!(
+                !o.progress,
+                "the caller decides, from stderr being a terminal"
+            );
+        }
+    }
+}

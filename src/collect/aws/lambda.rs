@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutput;
 use aws_sdk_lambda::types as t;
 use aws_sdk_lambda::Client;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
 use super::{Ctx, Part};
@@ -61,7 +60,10 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
             .await
         {
             Ok(out) => attrs.function_url = Some(normalize_function_url(Some(&out))),
-            Err(e) if e.code() == Some("ResourceNotFoundException") => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
                 attrs.function_url = Some(normalize_function_url(None))
             }
             Err(e) => part
@@ -76,7 +78,10 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
                     .errors
                     .push(unparsable(ctx, &name, "the answer holds no policy")),
             },
-            Err(e) if e.code() == Some("ResourceNotFoundException") => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
                 attrs.policy_statements = Some(Vec::new())
             }
             Err(e) => part.errors.push(ctx.error(SERVICE, "GetPolicy", KINDS, &e)),

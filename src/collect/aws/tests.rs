@@ -1269,3 +1269,48 @@ async fn the_observer_sees_every_service_and_operation() {
     );
     assert_eq!(*seen.lock().expect("lock"), ["STS GetCallerIdentity"]);
 }
+
+#[tokio::test]
+async fn lambda_no_url_is_a_value_and_an_unparsable_policy_is_an_error() {
+    use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigError;
+    use aws_sdk_lambda::operation::get_policy::GetPolicyOutput;
+    use aws_sdk_lambda::operation::list_functions::ListFunctionsOutput;
+    use aws_sdk_lambda::types::error::ResourceNotFoundException;
+    use aws_sdk_lambda::types::FunctionConfiguration;
+    let guard = ReadOnlyGuard::new();
+    let list = mock!(aws_sdk_lambda::Client::list_functions).then_output(|| {
+        ListFunctionsOutput::builder()
+            .functions(
+                FunctionConfiguration::builder()
+                    .function_name("webhook")
+                    .build(),
+            )
+            .build()
+    });
+    let url = mock!(aws_sdk_lambda::Client::get_function_url_config).then_error(|| {
+        GetFunctionUrlConfigError::ResourceNotFoundException(
+            ResourceNotFoundException::builder()
+                .message("no url")
+                .build(),
+        )
+    });
+    let policy = mock!(aws_sdk_lambda::Client::get_policy).then_output(|| {
+        GetPolicyOutput::builder()
+            .policy("{\"Statement\": 7")
+            .build()
+    });
+    let client = mocked!(aws_sdk_lambda, guard, [&list, &url, &policy]);
+    let part = lambda::collect(&client, &ctx()).await;
+    assert_eq!(part.resources.len(), 1);
+    let Attrs::LambdaFunction(f) = &part.resources[0].attrs else {
+        panic!()
+    };
+    assert_eq!(f.function_url.as_ref().map(|u| u.configured), Some(false));
+    assert_eq!(f.policy_statements, None, "unknown, never an empty policy");
+    assert_eq!(part.errors.len(), 1, "{:?}", part.errors);
+    assert_eq!(part.errors[0].kind, ErrorKind::Other);
+    assert!(part.errors[0]
+        .message
+        .contains("unparsable policy of webhook"));
+    assert_eq!(part.errors[0].kinds, ["aws.lambda.function"]);
+}
