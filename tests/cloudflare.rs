@@ -318,7 +318,7 @@ async fn compliant_zone_passes_every_cloudflare_rule() {
         "{:#?}",
         run.cloudflare_errors()
     );
-    // AWS is not collected in this build: its rules are unknown and the audit incomplete.
+    // AWS is pointed at a closed loopback port here: its rules are unknown, the audit incomplete.
     assert_eq!(run.code(), Some(2));
     assert_eq!(run.status("aws-rds-not-public"), "unknown");
     let aws: Vec<&Value> = run.report["collection_errors"]
@@ -327,8 +327,17 @@ async fn compliant_zone_passes_every_cloudflare_rule() {
         .iter()
         .filter(|e| e["provider"] == "aws")
         .collect();
-    assert_eq!(aws.len(), 1);
-    assert_eq!(aws[0]["kind"], "Unsupported");
+    assert!(!aws.is_empty());
+    assert!(
+        aws.iter()
+            .all(|e| e["message"].as_str().unwrap().contains("127.0.0.1:9")
+                || e["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Connection refused")
+                || e["message"].as_str().unwrap().contains("dispatch")),
+        "{aws:#?}"
+    );
     // Token check, /ips, zone, DNS, six settings, six phases.
     assert_eq!(run.requests.len(), 16, "requests per audit");
     assert_eq!(

@@ -219,7 +219,17 @@ impl Clients {
 /// estate's, else the chain's), adaptive retry and bounded timeouts so a dead endpoint ends as
 /// an error instead of a hang.
 pub async fn load_sdk_config(opts: &AwsOptions, estate: &EstateConfig) -> SdkConfig {
-    let retry = RetryConfig::adaptive().with_max_attempts(opts.max_attempts.unwrap_or(4).max(1));
+    // `AWS_MAX_ATTEMPTS` is the SDKs' standard knob; an explicit option wins over it.
+    let attempts = opts
+        .max_attempts
+        .or_else(|| {
+            std::env::var("AWS_MAX_ATTEMPTS")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(4)
+        .max(1);
+    let retry = RetryConfig::adaptive().with_max_attempts(attempts);
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(10))
         .operation_attempt_timeout(Duration::from_secs(60))
