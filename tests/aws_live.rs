@@ -1055,8 +1055,12 @@ async fn compliant_estate_has_no_failing_aws_rule() {
     // Read-only: every operation the collector invoked is a Describe/List/Get.
     assert!(!a.collection.operations.is_empty());
     for op in &a.collection.operations {
-        let name = op.split(':').nth(1).unwrap_or(op);
+        let (service, name) = op.split_once(':').unwrap_or(("", op));
         assert!(collector::is_read_only(name), "{op}");
+        assert!(
+            collector::is_allowed(service, name),
+            "{op} is not on the allowlist"
+        );
     }
 }
 

@@ -87,7 +87,10 @@ pub async fn collect(opts: &CollectOptions) -> Inventory {
 /// The read-only permissions live collection needs, per provider, for `estate-audit iam-policy`.
 /// Each provider contributes one section (the AWS collector adds its IAM policy here).
 pub fn required_permissions() -> String {
-    let sections = [cloudflare::permissions_section()];
+    let sections = [
+        aws::permissions_section(),
+        cloudflare::permissions_section(),
+    ];
     sections.join("\n")
 }
 

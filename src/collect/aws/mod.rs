@@ -103,6 +103,122 @@ pub fn is_read_only(operation: &str) -> bool {
     })
 }
 
+/// Every AWS operation the collector calls: `(SDK service name, operation, IAM action)`. The one
+/// source of the read-only guard's allowlist and of `estate-audit iam-policy`, so the policy a
+/// user grants is exactly what the tool can call. `GetCallerIdentity` needs no permission.
+pub const ALLOWED_OPERATIONS: &[(&str, &str, &str)] = &[
+    ("STS", "GetCallerIdentity", ""),
+    ("EC2", "DescribeRegions", "ec2:DescribeRegions"),
+    ("EC2", "DescribeVpcs", "ec2:DescribeVpcs"),
+    ("EC2", "DescribeSubnets", "ec2:DescribeSubnets"),
+    ("EC2", "DescribeRouteTables", "ec2:DescribeRouteTables"),
+    (
+        "EC2",
+        "DescribeInternetGateways",
+        "ec2:DescribeInternetGateways",
+    ),
+    ("EC2", "DescribeNatGateways", "ec2:DescribeNatGateways"),
+    (
+        "EC2",
+        "DescribeSecurityGroups",
+        "ec2:DescribeSecurityGroups",
+    ),
+    ("EC2", "DescribeNetworkAcls", "ec2:DescribeNetworkAcls"),
+    ("EC2", "DescribeInstances", "ec2:DescribeInstances"),
+    ("EC2", "DescribeVolumes", "ec2:DescribeVolumes"),
+    ("RDS", "DescribeDBInstances", "rds:DescribeDBInstances"),
+    (
+        "RDS",
+        "DescribeDBParameterGroups",
+        "rds:DescribeDBParameterGroups",
+    ),
+    ("RDS", "DescribeDBParameters", "rds:DescribeDBParameters"),
+    (
+        "ElastiCache",
+        "DescribeReplicationGroups",
+        "elasticache:DescribeReplicationGroups",
+    ),
+    (
+        "ElastiCache",
+        "DescribeCacheClusters",
+        "elasticache:DescribeCacheClusters",
+    ),
+    (
+        "ElastiCache",
+        "DescribeCacheSubnetGroups",
+        "elasticache:DescribeCacheSubnetGroups",
+    ),
+    ("Lambda", "ListFunctions", "lambda:ListFunctions"),
+    (
+        "Lambda",
+        "GetFunctionUrlConfig",
+        "lambda:GetFunctionUrlConfig",
+    ),
+    ("Lambda", "GetPolicy", "lambda:GetPolicy"),
+    ("ECS", "ListClusters", "ecs:ListClusters"),
+    ("ECS", "DescribeClusters", "ecs:DescribeClusters"),
+    ("ECS", "ListServices", "ecs:ListServices"),
+    ("ECS", "DescribeServices", "ecs:DescribeServices"),
+    (
+        "ECS",
+        "DescribeTaskDefinition",
+        "ecs:DescribeTaskDefinition",
+    ),
+    (
+        "Application Auto Scaling",
+        "DescribeScalableTargets",
+        "application-autoscaling:DescribeScalableTargets",
+    ),
+    (
+        "Application Auto Scaling",
+        "DescribeScalingPolicies",
+        "application-autoscaling:DescribeScalingPolicies",
+    ),
+    ("CloudWatch", "DescribeAlarms", "cloudwatch:DescribeAlarms"),
+    ("SNS", "ListTopics", "sns:ListTopics"),
+    ("SNS", "GetTopicAttributes", "sns:GetTopicAttributes"),
+    ("SNS", "ListSubscriptions", "sns:ListSubscriptions"),
+];
+
+/// Whether `service:operation` is on the collector's allowlist (and so read-only).
+pub fn is_allowed(service: &str, operation: &str) -> bool {
+    is_read_only(operation)
+        && ALLOWED_OPERATIONS
+            .iter()
+            .any(|(s, o, _)| *s == service && *o == operation)
+}
+
+/// The least-privilege IAM policy for exactly the operations the collector calls.
+pub fn iam_policy_document() -> String {
+    let mut actions: Vec<&str> = ALLOWED_OPERATIONS
+        .iter()
+        .map(|(_, _, a)| *a)
+        .filter(|a| !a.is_empty())
+        .collect();
+    actions.sort_unstable();
+    actions.dedup();
+    let doc = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "EstateAuditReadOnly",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": "*"
+        }]
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// The AWS section of `estate-audit iam-policy`.
+pub fn permissions_section() -> String {
+    format!(
+        "# AWS: attach this policy to the role or user the audit runs as (sts:GetCallerIdentity\n\
+         # needs no permission). These are exactly the calls the collector can make: anything else\n\
+         # is refused before it is signed.\n{}\n",
+        iam_policy_document()
+    )
+}
+
 /// SDK interceptor on every client: records each operation and refuses, before anything is
 /// sent, one that is not a Describe/List/Get. The refusal is the product's guarantee; the record
 /// is what the read-only test and the call statistics read.
@@ -166,7 +282,9 @@ impl Intercept for ReadOnlyGuard {
         if let Some(o) = &self.observer {
             o(meta.service(), meta.name());
         }
-        if is_read_only(meta.name()) {
+        // Read-only by prefix, and on the allowlist `iam-policy` prints: an operation outside it
+        // would fail for a least-privilege user anyway, and must never be a write.
+        if is_allowed(meta.service(), meta.name()) {
             Ok(())
         } else {
             Err(format!("estate-audit is read-only and refuses to call {entry}").into())

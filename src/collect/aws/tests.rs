@@ -1314,3 +1314,31 @@ async fn lambda_no_url_is_a_value_and_an_unparsable_policy_is_an_error() {
         .contains("unparsable policy of webhook"));
     assert_eq!(part.errors[0].kinds, ["aws.lambda.function"]);
 }
+
+#[test]
+fn the_allowlist_is_read_only_and_is_what_iam_policy_grants() {
+    let policy: serde_json::Value = serde_json::from_str(&iam_policy_document()).unwrap();
+    let granted: Vec<&str> = policy["Statement"][0]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    for (service, op, action) in ALLOWED_OPERATIONS {
+        assert!(is_read_only(op), "{service}:{op}");
+        assert!(is_allowed(service, op));
+        if !action.is_empty() {
+            assert!(granted.contains(action), "{action} missing from the policy");
+            assert!(action.ends_with(op), "{action} does not name {op}");
+        }
+    }
+    assert_eq!(policy["Statement"][0]["Effect"], "Allow");
+    assert!(granted.iter().all(|a| !a.contains('*')), "no wildcards");
+    // Read-only by name but not a call the collector makes: refused, like any write.
+    assert!(!is_allowed("EC2", "DescribeKeyPairs"));
+    assert!(!is_allowed("EC2", "CreateVpc"));
+    assert!(
+        !is_allowed("RDS", "DescribeVpcs"),
+        "the service must match too"
+    );
+}
