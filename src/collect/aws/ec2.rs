@@ -34,26 +34,19 @@ fn vpc_filter(ctx: &Ctx, name: &str) -> Option<Vec<t::Filter>> {
 }
 
 pub async fn collect_vpcs(client: &Client, ctx: &Ctx) -> Part {
-    let mut part = Part::default();
-    match client
+    let pages = client
         .describe_vpcs()
         .into_paginator()
         .send()
         .try_collect()
-        .await
-    {
-        Ok(pages) => {
-            for v in pages.iter().flat_map(|p| p.vpcs()) {
-                if let Some(r) = normalize_vpc(ctx, v) {
-                    part.resources.push(r);
-                }
-            }
-        }
-        Err(e) => part
-            .errors
-            .push(ctx.error(SERVICE, "DescribeVpcs", &["aws.ec2.vpc"], &e)),
-    }
-    part
+        .await;
+    Part::from_pages(
+        ctx,
+        (SERVICE, "DescribeVpcs", &["aws.ec2.vpc"]),
+        pages,
+        |p| p.vpcs(),
+        normalize_vpc,
+    )
 }
 
 /// The estate VPC among the collected VPCs, chosen exactly as `link` will choose it.
@@ -92,27 +85,20 @@ pub fn normalize_vpc(ctx: &Ctx, v: &t::Vpc) -> Option<Resource> {
 }
 
 pub async fn collect_subnets(client: &Client, ctx: &Ctx) -> Part {
-    let mut part = Part::default();
-    match client
+    let pages = client
         .describe_subnets()
         .set_filters(vpc_filter(ctx, "vpc-id"))
         .into_paginator()
         .send()
         .try_collect()
-        .await
-    {
-        Ok(pages) => {
-            for s in pages.iter().flat_map(|p| p.subnets()) {
-                if let Some(r) = normalize_subnet(ctx, s) {
-                    part.resources.push(r);
-                }
-            }
-        }
-        Err(e) => part
-            .errors
-            .push(ctx.error(SERVICE, "DescribeSubnets", &["aws.ec2.subnet"], &e)),
-    }
-    part
+        .await;
+    Part::from_pages(
+        ctx,
+        (SERVICE, "DescribeSubnets", &["aws.ec2.subnet"]),
+        pages,
+        |p| p.subnets(),
+        normalize_subnet,
+    )
 }
 
 pub fn normalize_subnet(ctx: &Ctx, s: &t::Subnet) -> Option<Resource> {
@@ -158,29 +144,20 @@ pub async fn collect_rest(client: &Client, ctx: &Ctx) -> Part {
 }
 
 async fn route_tables(client: &Client, ctx: &Ctx) -> Part {
-    let mut part = Part::default();
-    match client
+    let pages = client
         .describe_route_tables()
         .set_filters(vpc_filter(ctx, "vpc-id"))
         .into_paginator()
         .send()
         .try_collect()
-        .await
-    {
-        Ok(pages) => part.resources.extend(
-            pages
-                .iter()
-                .flat_map(|p| p.route_tables())
-                .filter_map(|t| normalize_route_table(ctx, t)),
-        ),
-        Err(e) => part.errors.push(ctx.error(
-            SERVICE,
-            "DescribeRouteTables",
-            &["aws.ec2.route_table"],
-            &e,
-        )),
-    }
-    part
+        .await;
+    Part::from_pages(
+        ctx,
+        (SERVICE, "DescribeRouteTables", &["aws.ec2.route_table"]),
+        pages,
+        |p| p.route_tables(),
+        normalize_route_table,
+    )
 }
 
 pub fn normalize_route_table(ctx: &Ctx, rt: &t::RouteTable) -> Option<Resource> {
@@ -250,29 +227,24 @@ pub fn normalize_route(r: &t::Route) -> Route {
 }
 
 async fn internet_gateways(client: &Client, ctx: &Ctx) -> Part {
-    let mut part = Part::default();
-    match client
+    let pages = client
         .describe_internet_gateways()
         .set_filters(vpc_filter(ctx, "attachment.vpc-id"))
         .into_paginator()
         .send()
         .try_collect()
-        .await
-    {
-        Ok(pages) => part.resources.extend(
-            pages
-                .iter()
-                .flat_map(|p| p.internet_gateways())
-                .filter_map(|g| normalize_internet_gateway(ctx, g)),
-        ),
-        Err(e) => part.errors.push(ctx.error(
+        .await;
+    Part::from_pages(
+        ctx,
+        (
             SERVICE,
             "DescribeInternetGateways",
             &["aws.ec2.internet_gateway"],
-            &e,
-        )),
-    }
-    part
+        ),
+        pages,
+        |p| p.internet_gateways(),
+        normalize_internet_gateway,
+    )
 }
 
 pub fn normalize_internet_gateway(ctx: &Ctx, g: &t::InternetGateway) -> Option<Resource> {
@@ -295,30 +267,21 @@ pub fn normalize_internet_gateway(ctx: &Ctx, g: &t::InternetGateway) -> Option<R
 }
 
 async fn nat_gateways(client: &Client, ctx: &Ctx) -> Part {
-    let mut part = Part::default();
     // DescribeNatGateways names its VPC filter `vpc-id` like the others, but takes it as `Filter`.
-    match client
+    let pages = client
         .describe_nat_gateways()
         .set_filter(vpc_filter(ctx, "vpc-id"))
         .into_paginator()
         .send()
         .try_collect()
-        .await
-    {
-        Ok(pages) => part.resources.extend(
-            pages
-                .iter()
-                .flat_map(|p| p.nat_gateways())
-                .filter_map(|g| normalize_nat_gateway(ctx, g)),
-        ),
-        Err(e) => part.errors.push(ctx.error(
-            SERVICE,
-            "DescribeNatGateways",
-            &["aws.ec2.nat_gateway"],
-            &e,
-        )),
-    }
-    part
+        .await;
+    Part::from_pages(
+        ctx,
+        (SERVICE, "DescribeNatGateways", &["aws.ec2.nat_gateway"]),
+        pages,
+        |p| p.nat_gateways(),
+        normalize_nat_gateway,
+    )
 }
 
 pub fn normalize_nat_gateway(ctx: &Ctx, g: &t::NatGateway) -> Option<Resource> {
@@ -351,29 +314,24 @@ pub fn normalize_nat_gateway(ctx: &Ctx, g: &t::NatGateway) -> Option<Resource> {
 }
 
 async fn security_groups(client: &Client, ctx: &Ctx) -> Part {
-    let mut part = Part::default();
-    match client
+    let pages = client
         .describe_security_groups()
         .set_filters(vpc_filter(ctx, "vpc-id"))
         .into_paginator()
         .send()
         .try_collect()
-        .await
-    {
-        Ok(pages) => part.resources.extend(
-            pages
-                .iter()
-                .flat_map(|p| p.security_groups())
-                .filter_map(|g| normalize_security_group(ctx, g)),
-        ),
-        Err(e) => part.errors.push(ctx.error(
+        .await;
+    Part::from_pages(
+        ctx,
+        (
             SERVICE,
             "DescribeSecurityGroups",
             &["aws.ec2.security_group"],
-            &e,
-        )),
-    }
-    part
+        ),
+        pages,
+        |p| p.security_groups(),
+        normalize_security_group,
+    )
 }
 
 pub fn normalize_security_group(ctx: &Ctx, g: &t::SecurityGroup) -> Option<Resource> {
@@ -443,29 +401,20 @@ pub fn normalize_permission(p: &t::IpPermission) -> Permission {
 }
 
 async fn network_acls(client: &Client, ctx: &Ctx) -> Part {
-    let mut part = Part::default();
-    match client
+    let pages = client
         .describe_network_acls()
         .set_filters(vpc_filter(ctx, "vpc-id"))
         .into_paginator()
         .send()
         .try_collect()
-        .await
-    {
-        Ok(pages) => part.resources.extend(
-            pages
-                .iter()
-                .flat_map(|p| p.network_acls())
-                .filter_map(|a| normalize_network_acl(ctx, a)),
-        ),
-        Err(e) => part.errors.push(ctx.error(
-            SERVICE,
-            "DescribeNetworkAcls",
-            &["aws.ec2.network_acl"],
-            &e,
-        )),
-    }
-    part
+        .await;
+    Part::from_pages(
+        ctx,
+        (SERVICE, "DescribeNetworkAcls", &["aws.ec2.network_acl"]),
+        pages,
+        |p| p.network_acls(),
+        normalize_network_acl,
+    )
 }
 
 pub fn normalize_network_acl(ctx: &Ctx, a: &t::NetworkAcl) -> Option<Resource> {

@@ -576,6 +576,31 @@ impl Part {
         self.resources.extend(other.resources);
         self.errors.extend(other.errors);
     }
+
+    /// One paginated read: every item of every page normalised (an item the normaliser cannot
+    /// name is skipped), or the failure as one collection error over `kinds`.
+    pub fn from_pages<P, I, E>(
+        ctx: &Ctx,
+        (service, operation, kinds): (&str, &str, &[&str]),
+        pages: Result<Vec<P>, SdkError<E, HttpResponse>>,
+        items: impl Fn(&P) -> &[I],
+        normalize: impl Fn(&Ctx, &I) -> Option<Resource>,
+    ) -> Part
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let mut part = Part::default();
+        match pages {
+            Ok(pages) => part.resources.extend(
+                pages
+                    .iter()
+                    .flat_map(|p| items(p).iter())
+                    .filter_map(|i| normalize(ctx, i)),
+            ),
+            Err(e) => part.errors.push(ctx.error(service, operation, kinds, &e)),
+        }
+        part
+    }
 }
 
 /// A [`CollectionError`] for a failed call.
