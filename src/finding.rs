@@ -331,6 +331,14 @@ impl Report {
         );
     }
 
+    /// Findings with `status`, in `gate` (all gates when `None`).
+    pub fn count(&self, status: Status, gate: Option<Gate>) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.status == status && gate.is_none_or(|g| f.gate == g))
+            .count()
+    }
+
     pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
         self.rules.iter().find(|r| r.id == id)
     }

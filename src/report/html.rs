@@ -106,13 +106,7 @@ pub fn render(report: &Report, opts: &RenderOptions) -> String {
         Status::Suppressed,
         Status::Pass,
     ] {
-        let n = |g: Option<Gate>| {
-            report
-                .findings
-                .iter()
-                .filter(|f| f.status == s && g.is_none_or(|g| f.gate == g))
-                .count()
-        };
+        let n = |g: Option<Gate>| report.count(s, g);
         let _ = writeln!(
             out,
             "<tr><td class=\"s-{0}\">{0}</td><td class=\"n\">{1}</td><td class=\"n\">{2}</td><td class=\"n\">{3}</td></tr>",

@@ -110,13 +110,7 @@ fn document(report: &Report, opts: &RenderOptions, list_passes: bool) -> String 
         Status::Suppressed,
         Status::Pass,
     ] {
-        let n = |g: Option<Gate>| {
-            report
-                .findings
-                .iter()
-                .filter(|f| f.status == s && g.is_none_or(|g| f.gate == g))
-                .count()
-        };
+        let n = |g: Option<Gate>| report.count(s, g);
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",
