@@ -717,10 +717,25 @@ where
         ),
         SdkError::DispatchFailure(_) => (
             ErrorKind::Other,
-            format!("could not send the request: {}", DisplayErrorContext(err)),
+            format!("could not send the request: {}", cause_chain(err)),
         ),
         _ => (ErrorKind::Other, format!("{}", DisplayErrorContext(err))),
     }
+}
+
+/// The `Display` texts of an error's causes, outermost first, without the repetitions and the
+/// `Debug` dump `DisplayErrorContext` adds: "dispatch failure: io error: … Connection refused".
+fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 fn is_html(resp: &HttpResponse) -> bool {
