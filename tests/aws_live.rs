@@ -43,6 +43,7 @@ fn tag_value(region: &str) -> String {
 
 async fn sdk(region: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(estate_audit::collect::aws::https_client())
         .region(Region::new(region.to_string()))
         .endpoint_url(moto::url())
         .credentials_provider(aws_sdk_sts::config::Credentials::new(

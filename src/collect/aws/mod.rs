@@ -333,6 +333,16 @@ impl Clients {
     }
 }
 
+/// The SDK's HTTPS client: hyper 1 + rustls on ring, the crypto stack reqwest (Cloudflare)
+/// already brings. The SDK's default client would bring aws-lc-sys as well, a second TLS
+/// stack to compile for nothing (issue #8). Public so the moto tests build their clients alike.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 /// Loads the SDK configuration: the default credential chain, the region (`--region`, else the
 /// estate's, else the chain's), adaptive retry and bounded timeouts so a dead endpoint ends as
 /// an error instead of a hang.
@@ -354,6 +364,7 @@ pub async fn load_sdk_config(opts: &AwsOptions, estate: &EstateConfig) -> SdkCon
         .operation_timeout(Duration::from_secs(180))
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(retry)
         .timeout_config(timeouts);
     if let Some(p) = &opts.profile {
