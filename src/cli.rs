@@ -17,7 +17,6 @@ use crate::config::{self, EstateConfig};
 use crate::diag::Diagnostics;
 use crate::finding::{RuleInfo, Severity};
 use crate::history;
-use crate::model::Inventory;
 use crate::policy::PolicySet;
 use crate::report::{self, Format, RenderOptions};
 use crate::stats::Stats;
@@ -143,13 +142,18 @@ impl AwsArgs {
                     .filter(|r| !r.is_empty())
                     .collect();
                 if regions.is_empty() {
-                    return Err(bad("--regions needs `all` or a list like eu-west-1,us-east-1".into()));
+                    return Err(bad(
+                        "--regions needs `all` or a list like eu-west-1,us-east-1".into(),
+                    ));
                 }
                 if let Some(r) = regions.iter().find(|r| {
                     !r.bytes()
                         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 }) {
-                    return Err(bad(format!("--regions: `{}` is not a region name", crate::diag::without_echoed_strings(r))));
+                    return Err(bad(format!(
+                        "--regions: `{}` is not a region name",
+                        crate::diag::without_echoed_strings(r)
+                    )));
                 }
                 match &estate.region {
                     Some(home) if !regions.contains(home) => {
@@ -169,7 +173,10 @@ impl AwsArgs {
                 arn: arn.trim().to_string(),
                 external_id: None,
             };
-            if !role.arn.starts_with("arn:") || !role.arn.contains(":role/") || role.account().is_none() {
+            if !role.arn.starts_with("arn:")
+                || !role.arn.contains(":role/")
+                || role.account().is_none()
+            {
                 return Err(bad(format!(
                     "--assume-role needs a role ARN like arn:aws:iam::111122223333:role/estate-audit, not `{}`",
                     crate::diag::without_echoed_strings(&role.arn)
@@ -180,7 +187,10 @@ impl AwsArgs {
         if let Some(name) = &self.org_role {
             let name = name.trim();
             if name.is_empty() || name.contains(':') {
-                return Err(bad("--org-role takes a role name (e.g. OrganizationAccountAccessRole), not an ARN".into()));
+                return Err(bad(
+                    "--org-role takes a role name (e.g. OrganizationAccountAccessRole), not an ARN"
+                        .into(),
+                ));
             }
             opts.org_role = Some(crate::collect::aws::AssumeRole {
                 arn: name.to_string(),
@@ -204,7 +214,11 @@ impl AwsArgs {
                 return Err(bad(format!(
                     "{n} --external-id for {m} --assume-role{}: give one for every role, or one \
                      per --assume-role in order",
-                    if opts.org_role.is_some() { " and --org-role" } else { "" }
+                    if opts.org_role.is_some() {
+                        " and --org-role"
+                    } else {
+                        ""
+                    }
                 )))
             }
         }
@@ -751,7 +765,11 @@ fn collect_live(
         );
     }
     if !errors.is_empty() {
-        let resources: usize = collected.inventories.iter().map(|i| i.resources.len()).sum();
+        let resources: usize = collected
+            .inventories
+            .iter()
+            .map(|i| i.resources.len())
+            .sum();
         let _ = writeln!(
             io.stderr,
             "collected {resources} resources; {} part(s) of the estate could not be read: their \
@@ -788,7 +806,10 @@ fn cmd_collect(c: CollectArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
             serde_json::to_string_pretty(&collected.inventories[0])
         } else {
             let n = collected.inventories.len();
-            let _ = writeln!(io.stderr, "collected {n} accounts into one inventory bundle");
+            let _ = writeln!(
+                io.stderr,
+                "collected {n} accounts into one inventory bundle"
+            );
             serde_json::to_string_pretty(&crate::model::InventoryBundle::new(std::mem::take(
                 &mut collected.inventories,
             )))

@@ -94,7 +94,6 @@ pub fn cmd_merge(m: MergeArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
         }
     };
     write_output(Some(&m.output), &text, io)?;
-    use std::io::Write;
     let _ = writeln!(
         io.stderr,
         "merged {} file(s) into {what}: {}",
@@ -122,9 +121,10 @@ pub fn merge_inventories(files: &[(String, String)]) -> Result<InventoryBundle, 
 fn parse_report(text: &str, origin: &str) -> Result<Report, Diagnostic> {
     let report: Report = serde_json::from_str(text).map_err(|e| {
         let msg = e.to_string();
-        let msg = crate::diag::without_echoed_strings(msg.split(" at line ").next().unwrap_or(&msg));
+        let msg =
+            crate::diag::without_echoed_strings(msg.split(" at line ").next().unwrap_or(&msg));
         Diagnostic::plain(
-            format!("{origin}:{}:{}", e.line(), e.column()),
+            &format!("{origin}:{}:{}", e.line(), e.column()),
             format!("JSON report does not match the report format: {msg}"),
         )
     })?;

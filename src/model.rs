@@ -231,7 +231,7 @@ pub struct InventoryBundle {
 
 impl InventoryBundle {
     pub fn new(mut inventories: Vec<Inventory>) -> Self {
-        inventories.sort_by(|a, b| a.shard_key().cmp(&b.shard_key()));
+        inventories.sort_by_key(Inventory::shard_key);
         InventoryBundle {
             schema_version: SCHEMA_VERSION,
             inventories,

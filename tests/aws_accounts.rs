@@ -10,6 +10,7 @@
 //! (DESIGN.md §10): every account carries that `Unsupported` error, as any live run on moto does.
 
 #[path = "aws_live/moto.rs"]
+#[allow(dead_code)] // the raw query helper serves aws_live only
 mod moto;
 
 use aws_config::retry::RetryConfig;
@@ -125,10 +126,18 @@ fn estate(region: &str, tag: &str) -> EstateConfig {
     }
 }
 
-fn tag_spec(kind: aws_sdk_ec2::types::ResourceType, tag: &str) -> aws_sdk_ec2::types::TagSpecification {
+fn tag_spec(
+    kind: aws_sdk_ec2::types::ResourceType,
+    tag: &str,
+) -> aws_sdk_ec2::types::TagSpecification {
     aws_sdk_ec2::types::TagSpecification::builder()
         .resource_type(kind)
-        .tags(aws_sdk_ec2::types::Tag::builder().key("estate").value(tag).build())
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("estate")
+                .value(tag)
+                .build(),
+        )
         .build()
 }
 
@@ -268,8 +277,15 @@ async fn two_accounts_and_a_role_that_cannot_be_assumed_in_one_report() {
             assert!(collector::is_allowed(service, name), "{op}");
         }
     }
-    assert!(collections[0].operations.iter().any(|o| o == "EC2:DescribeInstances"));
-    let sts = collections[0].services.get("aws.sts").copied().unwrap_or_default();
+    assert!(collections[0]
+        .operations
+        .iter()
+        .any(|o| o == "EC2:DescribeInstances"));
+    let sts = collections[0]
+        .services
+        .get("aws.sts")
+        .copied()
+        .unwrap_or_default();
     assert_eq!(
         sts.calls, 4,
         "3 AssumeRole (counted with the first account) + its GetCallerIdentity: {:?}",
@@ -279,8 +295,16 @@ async fn two_accounts_and_a_role_that_cannot_be_assumed_in_one_report() {
     assert_eq!(denied_error.len(), 1, "{denied_error:#?}");
     assert_eq!(denied_error[0].kind, ErrorKind::AccessDenied);
     assert_eq!(denied_error[0].account.as_deref(), Some(denied));
-    assert!(denied_error[0].message.contains("AssumeRole"), "{}", denied_error[0].message);
-    assert!(denied_error[0].message.contains("role/denied"), "{}", denied_error[0].message);
+    assert!(
+        denied_error[0].message.contains("AssumeRole"),
+        "{}",
+        denied_error[0].message
+    );
+    assert!(
+        denied_error[0].message.contains("role/denied"),
+        "{}",
+        denied_error[0].message
+    );
 
     let r = audit(collections, &estate);
     let good_arn = format!("arn:aws:ec2:{region}:{good}:instance/{good_i}");
@@ -318,11 +342,8 @@ async fn two_accounts_and_a_role_that_cannot_be_assumed_in_one_report() {
         estate_audit::audit::Outcome::Incomplete
     );
     // SARIF: one run per account, each with its own category.
-    let sarif = estate_audit::report::render(
-        &r,
-        estate_audit::report::Format::Sarif,
-        &Default::default(),
-    );
+    let sarif =
+        estate_audit::report::render(&r, estate_audit::report::Format::Sarif, &Default::default());
     let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
     let ids: Vec<&str> = sarif["runs"]
         .as_array()
@@ -331,7 +352,10 @@ async fn two_accounts_and_a_role_that_cannot_be_assumed_in_one_report() {
         .filter_map(|run| run["automationDetails"]["id"].as_str())
         .collect();
     for a in [good, bad, denied] {
-        assert!(ids.contains(&format!("estate-audit/aws/{a}/").as_str()), "{ids:?}");
+        assert!(
+            ids.contains(&format!("estate-audit/aws/{a}/").as_str()),
+            "{ids:?}"
+        );
     }
 }
 
@@ -380,10 +404,15 @@ async fn org_role_audits_every_active_account_of_the_organization() {
         .iter()
         .flat_map(|c| c.accounts.clone())
         .collect();
-    assert_eq!(accounts, expected, "one collection per ACTIVE account, in id order");
+    assert_eq!(
+        accounts, expected,
+        "one collection per ACTIVE account, in id order"
+    );
     let calls: Vec<&String> = collections.iter().flat_map(|c| &c.operations).collect();
     assert!(
-        !calls.iter().any(|o| o.starts_with("Organizations:") && !o.ends_with("ListAccounts")),
+        !calls
+            .iter()
+            .any(|o| o.starts_with("Organizations:") && !o.ends_with("ListAccounts")),
         "{calls:?}"
     );
     let orgs = collections[0]
@@ -444,7 +473,10 @@ async fn regions_lists_the_regions_scanned_besides_the_home_one() {
     let listed_only = run(Some(vec![home.into(), listed.into()])).await;
     assert_eq!(listed_only.regions, [home, listed]);
     assert!(
-        !listed_only.operations.iter().any(|o| o == "EC2:DescribeRegions"),
+        !listed_only
+            .operations
+            .iter()
+            .any(|o| o == "EC2:DescribeRegions"),
         "a listed scan does not ask for the regions"
     );
     let r = audit(vec![listed_only], &estate);
@@ -456,12 +488,18 @@ async fn regions_lists_the_regions_scanned_besides_the_home_one() {
     assert_eq!(f.status, Status::Fail);
     let evidence = format!("{:?}", f.evidence);
     assert!(evidence.contains(&stray[0]), "{evidence}");
-    assert!(!evidence.contains(&stray[1]), "unlisted region read: {evidence}");
+    assert!(
+        !evidence.contains(&stray[1]),
+        "unlisted region read: {evidence}"
+    );
 
     // `all`: every enabled region, so the unlisted one too.
     let everywhere = run(None).await;
     assert!(everywhere.regions.len() > 2);
-    assert!(everywhere.operations.iter().any(|o| o == "EC2:DescribeRegions"));
+    assert!(everywhere
+        .operations
+        .iter()
+        .any(|o| o == "EC2:DescribeRegions"));
     let r = audit(vec![everywhere], &estate);
     let f = finding(
         &r,
@@ -469,5 +507,8 @@ async fn regions_lists_the_regions_scanned_besides_the_home_one() {
         &format!("arn:aws:ec2:{home}:444444444444:vpc/{home_vpc}"),
     );
     let evidence = format!("{:?}", f.evidence);
-    assert!(evidence.contains(&stray[0]) && evidence.contains(&stray[1]), "{evidence}");
+    assert!(
+        evidence.contains(&stray[0]) && evidence.contains(&stray[1]),
+        "{evidence}"
+    );
 }

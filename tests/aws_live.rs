@@ -992,7 +992,19 @@ const MOTO_UNKNOWN: &[(&str, &str)] = &[
 
 /// Calls and retries per service for the compliant estate, its home region plus one scanned
 /// region (CloudWatch answers from the test's mock, through the guard).
-const EXPECTED_CALLS: [(&str, (u64, u64)); 0] = [];
+const EXPECTED_CALLS: [(&str, (u64, u64)); 9] = [
+    ("aws.application-autoscaling", (2, 0)),
+    ("aws.cloudwatch", (1, 0)),
+    // 9 in the home region, 1 DescribeTags in the scanned one.
+    ("aws.ec2", (10, 0)),
+    ("aws.ecs", (5, 0)),
+    ("aws.elasticache", (3, 0)),
+    ("aws.lambda", (3, 0)),
+    // 3 in the home region, 1 DescribeDBInstances in the scanned one.
+    ("aws.rds", (4, 0)),
+    ("aws.sns", (3, 0)),
+    ("aws.sts", (1, 0)),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compliant_estate_has_no_failing_aws_rule() {

@@ -234,10 +234,13 @@ fn a_bundle_of_the_fixtures_validates_against_the_published_bundle_schema() {
     let schema: serde_json::Value =
         serde_json::to_value(estate_audit::model::bundle_schema()).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the bundle schema compiles");
-    let inventories: Vec<serde_json::Value> = ["demo/inventory.json", "tests/fixtures/compliant.json"]
-        .iter()
-        .map(|f| serde_json::from_str(&std::fs::read_to_string(root().join(f)).unwrap()).unwrap())
-        .collect();
+    let inventories: Vec<serde_json::Value> =
+        ["demo/inventory.json", "tests/fixtures/compliant.json"]
+            .iter()
+            .map(|f| {
+                serde_json::from_str(&std::fs::read_to_string(root().join(f)).unwrap()).unwrap()
+            })
+            .collect();
     let doc = serde_json::json!({"schema_version": 1, "inventories": inventories});
     let errors: Vec<String> = validator
         .iter_errors(&doc)

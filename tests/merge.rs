@@ -90,7 +90,12 @@ fn merged_inventories_audit_as_one_report_with_a_sarif_run_per_account() {
     let imds: Vec<(&str, &str)> = findings
         .iter()
         .filter(|f| f["rule_id"] == "aws-ec2-imdsv2")
-        .map(|f| (f["account"].as_str().unwrap(), f["status"].as_str().unwrap()))
+        .map(|f| {
+            (
+                f["account"].as_str().unwrap(),
+                f["status"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(imds.len(), 2, "{imds:?}");
     assert!(imds.contains(&(ACCOUNT, "pass")) && imds.contains(&(OTHER, "fail")));
@@ -195,7 +200,13 @@ fn bad_merge_inputs_are_refused_with_the_file_named() {
     assert!(err.contains("broken.json"), "{err}");
     assert!(err.contains("cut off"), "{err}");
     // A missing file.
-    let o = run(&[&"merge", &a, &dir.path().join("nope.json"), &"--output", &out]);
+    let o = run(&[
+        &"merge",
+        &a,
+        &dir.path().join("nope.json"),
+        &"--output",
+        &out,
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("nope.json"), "{}", stderr(&o));
     // An empty bundle.
@@ -246,7 +257,10 @@ fn reports_merge_with_a_recomputed_summary_and_refuse_other_versions() {
     let total = |r: &serde_json::Value| r["summary"]["total"].as_u64().unwrap();
     assert_eq!(total(&m), total(&ra) + total(&rb) - cf(&rb));
     assert_eq!(m["summary"]["fail"], 1);
-    assert_eq!(m["summary"]["rules_evaluated"], ra["summary"]["rules_evaluated"]);
+    assert_eq!(
+        m["summary"]["rules_evaluated"],
+        ra["summary"]["rules_evaluated"]
+    );
     assert_eq!(m["scope"]["accounts"], serde_json::json!([ACCOUNT, OTHER]));
     assert_eq!(m["findings"].as_array().unwrap().len() as u64, total(&m));
     // The merged report is a report: it merges again and serves as a baseline.
@@ -288,7 +302,10 @@ fn reports_merge_with_a_recomputed_summary_and_refuse_other_versions() {
     let o = run(&[&"merge", &reports[0], &other_path, &"--output", &merged]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("aws-ec2-imdsv2") && err.contains("rule packs"), "{err}");
+    assert!(
+        err.contains("aws-ec2-imdsv2") && err.contains("rule packs"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -296,7 +313,10 @@ fn account_and_region_flags_are_checked_before_anything_is_called() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("inv.json");
     let cases: &[(&[&str], &str)] = &[
-        (&["--region", "eu-west-1", "--regions", "all"], "cannot be used with"),
+        (
+            &["--region", "eu-west-1", "--regions", "all"],
+            "cannot be used with",
+        ),
         (&["--regions", "eu-west-1,EU WEST"], "is not a region name"),
         (&["--assume-role", "not-an-arn"], "needs a role ARN"),
         (
@@ -314,9 +334,17 @@ fn account_and_region_flags_are_checked_before_anything_is_called() {
             ],
             "3 --external-id for 2 --assume-role",
         ),
-        (&["--org-role", "arn:aws:iam::1:role/x"], "takes a role name"),
         (
-            &["--org-role", "R", "--assume-role", "arn:aws:iam::111122223333:role/a"],
+            &["--org-role", "arn:aws:iam::1:role/x"],
+            "takes a role name",
+        ),
+        (
+            &[
+                "--org-role",
+                "R",
+                "--assume-role",
+                "arn:aws:iam::111122223333:role/a",
+            ],
             "cannot be used with",
         ),
     ];
@@ -328,7 +356,11 @@ fn account_and_region_flags_are_checked_before_anything_is_called() {
         let o = run(&args);
         assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(want), "{flags:?}: {}", stderr(&o));
-        assert!(!stderr(&o).contains("collecting"), "nothing collected: {}", stderr(&o));
+        assert!(
+            !stderr(&o).contains("collecting"),
+            "nothing collected: {}",
+            stderr(&o)
+        );
     }
     // The estate's region must be among --regions.
     let config = dir.path().join("estate.toml");

@@ -446,7 +446,7 @@ macro_rules! client {
     ($krate:ident, $sdk:expr, $guard:expr, $service:expr, $region:expr) => {{
         let mut b = $krate::config::Builder::from($sdk).interceptor($guard.clone());
         if let Some(http) = $sdk.http_client() {
-            b = b.http_client(capped(http, $service));
+            b = b.http_client($crate::collect::aws::capped(http, $service));
         }
         if let Some(r) = $region {
             b = b.region(::aws_config::Region::new(r));
@@ -520,12 +520,6 @@ impl aws_smithy_runtime_api::client::http::HttpClient for Capped {
             sem: self.sem.clone(),
         })
     }
-
-    fn connector_metadata(
-        &self,
-    ) -> Option<aws_smithy_runtime_api::client::http::ConnectorMetadata> {
-        self.inner.connector_metadata()
-    }
 }
 
 #[derive(Debug)]
@@ -539,7 +533,6 @@ impl aws_smithy_runtime_api::client::http::HttpConnector for CappedConnector {
         &self,
         request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
     ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
-        use aws_smithy_runtime_api::client::http::HttpConnector as _;
         let inner = self.inner.clone();
         let sem = self.sem.clone();
         aws_smithy_runtime_api::client::http::HttpConnectorFuture::new(async move {
@@ -765,9 +758,7 @@ async fn collect_as(
         Ok(creds) => {
             let assumed = sdk
                 .to_builder()
-                .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
-                    creds,
-                ))
+                .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(creds))
                 .build();
             let mut c = collect_account(&assumed, guard, opts, estate).await;
             // Every error of this collection is this account's.
