@@ -1,6 +1,6 @@
-//! Orchestration of one audit: load the inventory (demo or file), apply the estate configuration,
-//! link, evaluate the policy set, apply waivers and assemble the [`Report`]; then judge the report
-//! against a gate. It owns input loading with clear errors and the outcome rules of DESIGN.md §7;
+//! Orchestration of one audit: load the inventory (demo or file, one estate or a bundle of
+//! several), apply the estate configuration, link, evaluate the policy set (per estate), apply
+//! waivers and assemble the [`Report`]; then judge the report against a gate. It owns input loading with clear errors and the outcome rules of DESIGN.md §7;
 //! it must not print (the CLI does) nor read the clock (the caller passes `now`).
 
 use std::path::Path;
@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use crate::config::EstateConfig;
 use crate::diag::Diagnostic;
 use crate::engine;
-use crate::finding::{Gate, Report, Severity, Status, Tool, REPORT_SCHEMA_VERSION};
+use crate::finding::{Finding, Gate, Report, Severity, Status, Tool, REPORT_SCHEMA_VERSION};
 use crate::link;
-use crate::model::{Inventory, SCHEMA_VERSION};
+use crate::model::{CollectionError, Inventory, InventoryBundle, Resource, SCHEMA_VERSION};
 use crate::policy::PolicySet;
 use crate::stats::Stats;
 use crate::suppress::{self, WaiverSet};
@@ -39,38 +39,120 @@ pub fn demo_waivers() -> WaiverSet {
 
 /// Parses inventory JSON, pointing at line:column on error and checking the schema version.
 pub fn parse_inventory(text: &str, origin: &str) -> Result<Inventory, Diagnostic> {
-    let source: Arc<str> = Arc::from(text);
-    let inv: Inventory = serde_json::from_str(text).map_err(|e| {
+    let inv: Inventory = parse_json(text, origin, "inventory", "schema/inventory.schema.json")?;
+    check_version(inv.schema_version, origin)?;
+    Ok(inv)
+}
+
+/// Parses an inventory file of either form: one inventory, or a bundle of several
+/// (`{schema_version, inventories: [...]}`, written by `collect` with several accounts and by
+/// `merge`). A bundle must hold at least one inventory and no two of the same account and home
+/// region (they would audit one estate twice).
+pub fn parse_inventories(text: &str, origin: &str) -> Result<Vec<Inventory>, Diagnostic> {
+    match parse_inventory(text, origin) {
+        Ok(inv) => Ok(vec![inv]),
+        // A single inventory denies unknown fields, so a bundle fails at its `inventories` key,
+        // early and cheaply; it is then read as what it is, with its own error locations.
+        Err(d) if d.message.contains("unknown field `inventories`") => {
+            let bundle: InventoryBundle = parse_json(
+                text,
+                origin,
+                "inventory bundle",
+                "schema/inventory-bundle.schema.json",
+            )?;
+            check_version(bundle.schema_version, origin)?;
+            for inv in &bundle.inventories {
+                check_version(inv.schema_version, origin)?;
+            }
+            if bundle.inventories.is_empty() {
+                return Err(Diagnostic::plain(
+                    origin,
+                    "the inventory bundle holds no inventory",
+                ));
+            }
+            check_shards(bundle.inventories.iter().map(|i| (origin, i)))?;
+            Ok(bundle.inventories)
+        }
+        Err(d) => Err(d),
+    }
+}
+
+/// Refuses two inventories of the same account and home region: merged, the estate would be
+/// audited twice and every finding doubled. `origin` names the file each came from.
+pub fn check_shards<'a>(
+    shards: impl IntoIterator<Item = (&'a str, &'a Inventory)>,
+) -> Result<(), Diagnostic> {
+    let mut seen: std::collections::BTreeMap<(String, String), &str> = Default::default();
+    for (origin, inv) in shards {
+        let key = inv.shard_key();
+        if let Some(first) = seen.insert(key.clone(), origin) {
+            let what = match (key.0.as_str(), key.1.as_str()) {
+                ("", "") => "no AWS account or region".to_string(),
+                ("", r) => format!("an unknown AWS account in region {r}"),
+                (a, "") => format!("AWS account {a} (no region)"),
+                (a, r) => format!("AWS account {a} in region {r}"),
+            };
+            return Err(Diagnostic::plain(
+                origin,
+                format!("a second inventory of {what}: {first} already covers it"),
+            )
+            .with_note("each shard must collect a different account or home region"));
+        }
+    }
+    Ok(())
+}
+
+fn check_version(version: u32, origin: &str) -> Result<(), Diagnostic> {
+    if version != SCHEMA_VERSION {
+        return Err(Diagnostic::plain(
+            origin,
+            format!(
+                "inventory schema_version {version} is not supported (this build reads version {SCHEMA_VERSION})"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    origin: &str,
+    what: &str,
+    schema: &str,
+) -> Result<T, Diagnostic> {
+    serde_json::from_str(text).map_err(|e| {
+        let source: Arc<str> = Arc::from(text);
         let offset = offset_of(text, e.line(), e.column());
-        let what = match e.classify() {
-            serde_json::error::Category::Io => "cannot read inventory",
-            serde_json::error::Category::Syntax => "inventory is not valid JSON",
-            serde_json::error::Category::Data => "inventory does not match the schema",
-            serde_json::error::Category::Eof => "inventory is cut off",
+        let problem = match e.classify() {
+            serde_json::error::Category::Io => "cannot read",
+            serde_json::error::Category::Syntax => "is not valid JSON",
+            serde_json::error::Category::Data => "does not match the schema",
+            serde_json::error::Category::Eof => "is cut off",
+        };
+        let problem = if problem == "cannot read" {
+            format!("cannot read {what}")
+        } else {
+            format!("{what} {problem}")
         };
         // serde_json appends " at line L column C"; the location is ours to render.
         let msg = e.to_string();
         let msg =
             crate::diag::without_echoed_strings(msg.split(" at line ").next().unwrap_or(&msg));
-        Diagnostic::at(origin, &source, offset..offset, format!("{what}: {msg}"))
-            .with_note("the inventory format is described by schema/inventory.schema.json")
-    })?;
-    if inv.schema_version != SCHEMA_VERSION {
-        return Err(Diagnostic::plain(
-            origin,
-            format!(
-                "inventory schema_version {} is not supported (this build reads version {SCHEMA_VERSION})",
-                inv.schema_version
-            ),
-        ));
-    }
-    Ok(inv)
+        Diagnostic::at(origin, &source, offset..offset, format!("{problem}: {msg}"))
+            .with_note(format!("the {what} format is described by {schema}"))
+    })
 }
 
 /// Loads an inventory file: a regular file, size-checked, UTF-8, JSON, versioned.
 pub fn load_inventory(path: &Path) -> Result<Inventory, Diagnostic> {
     let text = crate::input::read_text(path, "inventory", MAX_INVENTORY_BYTES)?;
     parse_inventory(&text, &path.display().to_string())
+}
+
+/// Loads an inventory file of either form ([`parse_inventories`]).
+pub fn load_inventories(path: &Path) -> Result<Vec<Inventory>, Diagnostic> {
+    let text = crate::input::read_text(path, "inventory", MAX_INVENTORY_BYTES)?;
+    parse_inventories(&text, &path.display().to_string())
 }
 
 fn offset_of(text: &str, line: usize, column: usize) -> usize {
@@ -139,6 +221,149 @@ pub fn run_with_stats(
     stats.findings = report.findings.len();
     stats.threads = engine::threads();
     report
+}
+
+/// Runs the audit over several estates (one inventory per AWS account and home region, e.g. a
+/// bundle): each is linked and evaluated on its own, so no account's facts explain another's;
+/// the Cloudflare part, which belongs to no account, is shared by all of them and its findings
+/// are kept once. Waivers apply to the whole. Every AWS finding and collection error carries
+/// its account; an estate-level finding of an estate without a VPC is named
+/// `estate:<account>:<region>` so that two accounts never share a fingerprint. One inventory is
+/// exactly [`run_with_stats`].
+pub fn run_many(
+    mut invs: Vec<Inventory>,
+    config: Option<EstateConfig>,
+    policies: &PolicySet,
+    waivers: &WaiverSet,
+    now: DateTime<Utc>,
+    stats: &mut Stats,
+) -> Report {
+    if invs.len() == 1 {
+        let inv = invs.pop().expect("one inventory");
+        return run_with_stats(inv, config, policies, waivers, now, stats);
+    }
+    let is_shared = |kind: &str| kind.starts_with("cloudflare.");
+    let mut shared: Vec<Resource> = Vec::new();
+    let mut shared_ids = std::collections::HashSet::new();
+    let mut shared_errors: Vec<CollectionError> = Vec::new();
+    let mut scope = crate::model::Scope::default();
+    let mut estates: Vec<Inventory> = Vec::new();
+    // An inventory with no AWS part (a Cloudflare-only shard) is no estate of its own; if no
+    // inventory has one, the first still gives the estate identification to judge against.
+    let mut fallback: Option<Inventory> = None;
+    for mut inv in invs {
+        let (mine, theirs): (Vec<Resource>, Vec<Resource>) = std::mem::take(&mut inv.resources)
+            .into_iter()
+            .partition(|r| !is_shared(r.kind()));
+        for r in theirs {
+            if shared_ids.insert(r.id.clone()) {
+                shared.push(r);
+            }
+        }
+        let (mine_e, theirs_e): (Vec<CollectionError>, Vec<CollectionError>) =
+            std::mem::take(&mut inv.collection_errors)
+                .into_iter()
+                .partition(|e| e.provider == "aws");
+        for e in theirs_e {
+            push_unique(&mut shared_errors, e);
+        }
+        for z in std::mem::take(&mut inv.scope.cloudflare_zones) {
+            push_unique(&mut scope.cloudflare_zones, z);
+        }
+        for a in &inv.scope.accounts {
+            push_unique(&mut scope.accounts, a.clone());
+        }
+        for r in &inv.scope.regions {
+            push_unique(&mut scope.regions, r.clone());
+        }
+        inv.resources = mine;
+        inv.collection_errors = mine_e;
+        let has_aws = !inv.resources.is_empty()
+            || !inv.collection_errors.is_empty()
+            || !inv.scope.accounts.is_empty();
+        if has_aws {
+            estates.push(inv);
+        } else if fallback.is_none() {
+            fallback = Some(inv);
+        }
+    }
+    if estates.is_empty() {
+        estates.extend(fallback);
+    }
+    let mut link_time = std::time::Duration::ZERO;
+    let mut eval_time = std::time::Duration::ZERO;
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut errors: Vec<CollectionError> = Vec::new();
+    let mut cloudflare_seen = std::collections::HashSet::new();
+    let mut resources = shared.len();
+    for mut inv in estates {
+        if let Some(c) = &config {
+            inv.estate = c.clone();
+        }
+        let account = inv.scope.accounts.first().cloned();
+        resources += inv.resources.len();
+        inv.resources.extend(shared.iter().cloned());
+        inv.collection_errors.extend(shared_errors.iter().cloned());
+        inv.scope.cloudflare_zones = scope.cloudflare_zones.clone();
+        let started = std::time::Instant::now();
+        link::link(&mut inv);
+        link_time += started.elapsed();
+        let started = std::time::Instant::now();
+        let mut found = engine::evaluate(&inv, policies);
+        eval_time += started.elapsed();
+        for f in &mut found {
+            if is_shared(&f.kind) {
+                continue;
+            }
+            if f.account.is_none() {
+                f.account = account.clone();
+            }
+            if let (Some(a), Some(rest)) = (&account, f.resource_id.strip_prefix("estate:")) {
+                f.resource_id = format!("estate:{a}:{rest}");
+                f.fingerprint = crate::finding::fingerprint(&f.rule_id, &f.resource_id);
+            }
+        }
+        findings.extend(
+            found
+                .into_iter()
+                .filter(|f| !is_shared(&f.kind) || cloudflare_seen.insert(f.fingerprint.clone())),
+        );
+        for mut e in inv.collection_errors {
+            if e.provider == "aws" && e.account.is_none() {
+                e.account = account.clone();
+            }
+            push_unique(&mut errors, e);
+        }
+    }
+    stats.record("link", link_time);
+    stats.record("evaluate", eval_time);
+    let waiver_issues = stats.time("waivers", || {
+        suppress::apply(&mut findings, waivers, now.date_naive())
+    });
+    let mut report = Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool: Tool::default(),
+        generated_at: now,
+        scope,
+        summary: Default::default(),
+        findings,
+        collection_errors: errors,
+        waiver_issues,
+        diff: None,
+        rules: policies.infos(),
+    };
+    report.finish(resources);
+    stats.resources = resources;
+    stats.rules = report.rules.len();
+    stats.findings = report.findings.len();
+    stats.threads = engine::threads();
+    report
+}
+
+fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
+    if !v.contains(&x) {
+        v.push(x);
+    }
 }
 
 /// Which rules decide the exit code.

@@ -1,8 +1,8 @@
-//! The command line (DESIGN.md §7): argument parsing and the commands `audit`, `collect`, `rules`,
-//! `validate`, `init` and `iam-policy`. It owns what goes to stdout (only the report) and stderr
-//! (diagnostics, summaries), reads the environment for live collection (credentials, API base) and
-//! builds the runtime the asynchronous collectors run on; it returns an exit code and never calls
-//! `process::exit` itself, so tests can drive it.
+//! The command line (DESIGN.md §7): argument parsing and the commands `audit`, `collect`, `merge`
+//! (in `crate::merge`), `rules`, `validate`, `init` and `iam-policy`. It owns what goes to stdout
+//! (only the report) and stderr (diagnostics, summaries), reads the environment for live
+//! collection (credentials, API base) and builds the runtime the asynchronous collectors run on;
+//! it returns an exit code and never calls `process::exit` itself, so tests can drive it.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -17,7 +17,6 @@ use crate::config::{self, EstateConfig};
 use crate::diag::Diagnostics;
 use crate::finding::{RuleInfo, Severity};
 use crate::history;
-use crate::model::Inventory;
 use crate::policy::PolicySet;
 use crate::report::{self, Format, RenderOptions};
 use crate::stats::Stats;
@@ -55,6 +54,19 @@ pub enum Command {
     Init(InitArgs),
     /// Print the read-only permissions live collection needs (the Cloudflare API token's).
     IamPolicy,
+    /// Combine the inventories (or the JSON reports) of sharded runs into one.
+    Merge(MergeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// Inventories or inventory bundles (from `collect`), or JSON reports (from `audit
+    /// --format json`); not both kinds at once.
+    #[arg(required = true, num_args = 1.., value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Where to write the bundle (inventories) or the report (reports).
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -90,17 +102,127 @@ pub struct AwsArgs {
     /// Send every AWS call to this endpoint (also read from AWS_ENDPOINT_URL).
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// Regions to read: `all` enabled regions (the default) or a comma-separated list. The
+    /// estate's home region (estate.toml's `region`, else the first listed) is read in full;
+    /// the others are scanned for resources carrying the estate tag.
+    #[arg(long, value_name = "all|R,R", conflicts_with = "region")]
+    pub regions: Option<String>,
+    /// Audit the account of this role instead of the caller's (repeatable: one estate per
+    /// account, all in one report).
+    #[arg(long, value_name = "ARN")]
+    pub assume_role: Vec<String>,
+    /// External id for the roles: given once, it applies to every role (--assume-role and
+    /// --org-role); given once per --assume-role, the n-th goes with the n-th role.
+    #[arg(long, value_name = "ID")]
+    pub external_id: Vec<String>,
+    /// Audit every ACTIVE account of the caller's organization through the role of this name
+    /// (arn:aws:iam::<account>:role/NAME).
+    #[arg(long, value_name = "NAME", conflicts_with = "assume_role")]
+    pub org_role: Option<String>,
 }
 
 impl AwsArgs {
-    pub fn options(&self) -> crate::collect::aws::AwsOptions {
-        crate::collect::aws::AwsOptions {
+    /// The collection options these flags give, with the estate's region for `--regions`.
+    /// A flag combination that cannot be meant (external ids that do not pair with the roles,
+    /// a home region outside `--regions`, a malformed ARN or region) is refused.
+    pub fn options(&self, estate: &EstateConfig) -> Result<AwsOptions, Diagnostics> {
+        let bad = |msg: String| -> Diagnostics { plain("estate-audit", msg) };
+        let mut opts = AwsOptions {
             region: self.region.clone(),
             profile: self.profile.clone(),
             endpoint_url: self.endpoint_url.clone(),
-            max_attempts: None,
-            progress: false,
+            ..AwsOptions::default()
+        };
+        if let Some(list) = &self.regions {
+            let list = list.trim();
+            if list != "all" {
+                let regions: Vec<String> = list
+                    .split(',')
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty())
+                    .collect();
+                if regions.is_empty() {
+                    return Err(bad(
+                        "--regions needs `all` or a list like eu-west-1,us-east-1".into(),
+                    ));
+                }
+                if let Some(r) = regions.iter().find(|r| {
+                    !r.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                }) {
+                    return Err(bad(format!(
+                        "--regions: `{}` is not a region name",
+                        crate::diag::without_echoed_strings(r)
+                    )));
+                }
+                match &estate.region {
+                    Some(home) if !regions.contains(home) => {
+                        return Err(bad(format!(
+                            "--regions does not include the estate's region {home} (estate.toml): \
+                             list it, or use --region to audit another one"
+                        )))
+                    }
+                    Some(_) => {}
+                    None => opts.region = regions.first().cloned(),
+                }
+                opts.scan_regions = Some(regions);
+            }
         }
+        for arn in &self.assume_role {
+            let role = crate::collect::aws::AssumeRole {
+                arn: arn.trim().to_string(),
+                external_id: None,
+            };
+            if !role.arn.starts_with("arn:")
+                || !role.arn.contains(":role/")
+                || role.account().is_none()
+            {
+                return Err(bad(format!(
+                    "--assume-role needs a role ARN like arn:aws:iam::111122223333:role/estate-audit, not `{}`",
+                    crate::diag::without_echoed_strings(&role.arn)
+                )));
+            }
+            opts.roles.push(role);
+        }
+        if let Some(name) = &self.org_role {
+            let name = name.trim();
+            if name.is_empty() || name.contains(':') {
+                return Err(bad(
+                    "--org-role takes a role name (e.g. OrganizationAccountAccessRole), not an ARN"
+                        .into(),
+                ));
+            }
+            opts.org_role = Some(crate::collect::aws::AssumeRole {
+                arn: name.to_string(),
+                external_id: None,
+            });
+        }
+        match (self.external_id.len(), opts.roles.len()) {
+            (0, _) => {}
+            (1, _) if !opts.roles.is_empty() || opts.org_role.is_some() => {
+                let id = self.external_id[0].clone();
+                for r in opts.roles.iter_mut().chain(opts.org_role.as_mut()) {
+                    r.external_id = Some(id.clone());
+                }
+            }
+            (n, m) if n == m && opts.org_role.is_none() => {
+                for (r, id) in opts.roles.iter_mut().zip(&self.external_id) {
+                    r.external_id = Some(id.clone());
+                }
+            }
+            (n, m) => {
+                return Err(bad(format!(
+                    "{n} --external-id for {m} --assume-role{}: give one for every role, or one \
+                     per --assume-role in order",
+                    if opts.org_role.is_some() {
+                        " and --org-role"
+                    } else {
+                        ""
+                    }
+                )))
+            }
+        }
+        Ok(opts)
     }
 }
 
@@ -269,6 +391,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
         Command::Validate(v) => cmd_validate(v, io),
         Command::Init(i) => cmd_init(i, io),
         Command::IamPolicy => cmd_iam_policy(io),
+        Command::Merge(m) => crate::merge::cmd_merge(m, io),
     };
     match result {
         Ok(code) => code,
@@ -279,7 +402,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
     }
 }
 
-fn plain(origin: &str, msg: impl Into<String>) -> Diagnostics {
+pub(crate) fn plain(origin: &str, msg: impl Into<String>) -> Diagnostics {
     crate::diag::Diagnostic::plain(origin, msg).into()
 }
 
@@ -316,7 +439,11 @@ fn load_config(path: Option<&Path>) -> Result<Option<EstateConfig>, Diagnostics>
     }
 }
 
-fn write_output(path: Option<&Path>, text: &str, io: &mut Io<'_>) -> Result<(), Diagnostics> {
+pub(crate) fn write_output(
+    path: Option<&Path>,
+    text: &str,
+    io: &mut Io<'_>,
+) -> Result<(), Diagnostics> {
     match path {
         None => io
             .stdout
@@ -337,10 +464,14 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     let mut stats = Stats::default();
     let config = load_config(a.input.config.as_deref())?;
     let load_started = std::time::Instant::now();
-    let inv = match (&a.input.inventory, a.input.demo) {
-        (Some(p), _) => audit::load_inventory(p)?,
-        (None, true) => audit::demo_inventory(),
-        (None, false) => collect_live(config.clone().unwrap_or_default(), &a.aws, io)?,
+    let invs = match (&a.input.inventory, a.input.demo) {
+        (Some(p), _) => audit::load_inventories(p)?,
+        (None, true) => vec![audit::demo_inventory()],
+        (None, false) => {
+            let collected = collect_live(config.clone().unwrap_or_default(), &a.aws, io)?;
+            stats.services = collected.services;
+            collected.inventories
+        }
     };
     let live = a.input.inventory.is_none() && !a.input.demo;
     stats.record(
@@ -351,7 +482,7 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     let waivers = load_waivers(a.input.waivers.as_deref(), a.input.demo, &policies)?;
     // Read the baseline before auditing anything is written, so `latest.json` is the previous run.
     let baseline = outputs::baseline(a.baseline.as_deref(), a.output_dir.as_deref(), io)?;
-    let mut report = audit::run_with_stats(inv, config, &policies, &waivers, io.now, &mut stats);
+    let mut report = audit::run_many(invs, config, &policies, &waivers, io.now, &mut stats);
     match &baseline {
         Some(b) => report.diff = Some(history::diff(&report, b)),
         None if a.output_dir.is_some() || a.fail_on_new => {
@@ -561,7 +692,11 @@ mod outputs {
 
 /// Environment and defaults for live collection. The token is read here and handed on as a
 /// [`Secret`]; an empty variable counts as unset.
-fn collect_options(estate: EstateConfig, aws: &AwsArgs, now: DateTime<Utc>) -> CollectOptions {
+fn collect_options(
+    estate: EstateConfig,
+    aws: &AwsArgs,
+    now: DateTime<Utc>,
+) -> Result<CollectOptions, Diagnostics> {
     let token = std::env::var(cloudflare::TOKEN_VAR)
         .ok()
         .map(Secret::new)
@@ -571,7 +706,12 @@ fn collect_options(estate: EstateConfig, aws: &AwsArgs, now: DateTime<Utc>) -> C
         .map(|b| b.trim().to_string())
         .filter(|b| !b.is_empty())
         .unwrap_or_else(|| cloudflare::DEFAULT_API_BASE.to_string());
-    CollectOptions {
+    let aws = AwsOptions {
+        // A progress line only for a person watching stderr.
+        progress: std::io::stderr().is_terminal(),
+        ..aws.options(&estate)?
+    };
+    Ok(CollectOptions {
         estate,
         now,
         cloudflare: cloudflare::Options {
@@ -579,12 +719,8 @@ fn collect_options(estate: EstateConfig, aws: &AwsArgs, now: DateTime<Utc>) -> C
             api_base,
             ..cloudflare::Options::default()
         },
-        aws: AwsOptions {
-            // A progress line only for a person watching stderr.
-            progress: std::io::stderr().is_terminal(),
-            ..aws.options()
-        },
-    }
+        aws,
+    })
 }
 
 /// Runs the collectors on a single-threaded runtime (the work is waiting on the network, not
@@ -593,8 +729,8 @@ fn collect_live(
     estate: EstateConfig,
     aws: &AwsArgs,
     io: &mut Io<'_>,
-) -> Result<Inventory, Diagnostics> {
-    let opts = collect_options(estate, aws, io.now);
+) -> Result<collect::Collected, Diagnostics> {
+    let opts = collect_options(estate, aws, io.now)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -608,26 +744,40 @@ fn collect_live(
             .as_deref()
             .unwrap_or("none configured")
     );
-    let inv = runtime.block_on(collect::collect(&opts));
+    let collected = runtime.block_on(collect::collect(&opts));
     // Each error once on stderr too (endpoint, Cloudflare code, cf-ray): the log of a scheduled
     // run keeps them even when the report goes to a file.
-    for e in &inv.collection_errors {
+    let errors: Vec<_> = collected
+        .inventories
+        .iter()
+        .flat_map(|i| &i.collection_errors)
+        .collect();
+    for e in &errors {
+        let account = e
+            .account
+            .as_deref()
+            .map(|a| format!(" (account {a})"))
+            .unwrap_or_default();
         let _ = writeln!(
             io.stderr,
-            "warning: {} {} not collected ({:?}): {}",
+            "warning: {} {}{account} not collected ({:?}): {}",
             e.provider, e.service, e.kind, e.message
         );
     }
-    if !inv.collection_errors.is_empty() {
+    if !errors.is_empty() {
+        let resources: usize = collected
+            .inventories
+            .iter()
+            .map(|i| i.resources.len())
+            .sum();
         let _ = writeln!(
             io.stderr,
-            "collected {} resources; {} part(s) of the estate could not be read: their rules are \
-             unknown",
-            inv.resources.len(),
-            inv.collection_errors.len()
+            "collected {resources} resources; {} part(s) of the estate could not be read: their \
+             rules are unknown",
+            errors.len()
         );
     }
-    Ok(inv)
+    Ok(collected)
 }
 
 fn cmd_collect(c: CollectArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
@@ -646,19 +796,32 @@ fn cmd_collect(c: CollectArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     }
     if !c.demo {
         let config = load_config(c.config.as_deref())?.unwrap_or_default();
-        let inv = collect_live(config, &c.aws, io)?;
-        let mut text = serde_json::to_string_pretty(&inv)
-            .map_err(|e| plain("estate-audit collect", format!("cannot encode: {e}")))?;
+        let mut collected = collect_live(config, &c.aws, io)?;
+        let complete = collected
+            .inventories
+            .iter()
+            .all(|i| i.collection_errors.is_empty());
+        // One account keeps the single-inventory form; several are a bundle.
+        let encoded = if collected.inventories.len() == 1 {
+            serde_json::to_string_pretty(&collected.inventories[0])
+        } else {
+            let n = collected.inventories.len();
+            let _ = writeln!(
+                io.stderr,
+                "collected {n} accounts into one inventory bundle"
+            );
+            serde_json::to_string_pretty(&crate::model::InventoryBundle::new(std::mem::take(
+                &mut collected.inventories,
+            )))
+        };
+        let mut text =
+            encoded.map_err(|e| plain("estate-audit collect", format!("cannot encode: {e}")))?;
         text.push('\n');
         write_output(Some(&c.output), &text, io)?;
         let _ = writeln!(io.stderr, "wrote the inventory to {}", c.output.display());
         // An incomplete inventory is still written (it says what is missing), but the exit code
         // says it is incomplete.
-        return Ok(if inv.collection_errors.is_empty() {
-            EXIT_OK
-        } else {
-            EXIT_INCOMPLETE
-        });
+        return Ok(if complete { EXIT_OK } else { EXIT_INCOMPLETE });
     }
     let mut text = audit::DEMO_INVENTORY.to_string();
     if !text.ends_with('\n') {
@@ -746,8 +909,8 @@ fn cmd_validate(v: ValidateArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     }
     let mut resources = None;
     if let Some(p) = &v.inventory {
-        match audit::load_inventory(p) {
-            Ok(inv) => resources = Some(inv.resources.len()),
+        match audit::load_inventories(p) {
+            Ok(invs) => resources = Some(invs.iter().map(|i| i.resources.len()).sum::<usize>()),
             Err(d) => all.push(d),
         }
     }
@@ -823,7 +986,7 @@ mod aws_args_tests {
                 Command::Collect(c) => c.aws,
                 _ => unreachable!(),
             };
-            let o = aws.options();
+            let o = aws.options(&EstateConfig::default()).expect("valid flags");
             assert_eq!(o.region.as_deref(), Some("eu-west-1"));
             assert_eq!(o.profile.as_deref(), Some("auditor"));
             assert_eq!(o.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));

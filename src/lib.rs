@@ -19,6 +19,7 @@ pub mod finding;
 pub mod history;
 pub mod input;
 pub mod link;
+pub mod merge;
 pub mod model;
 pub mod policy;
 pub mod report;

@@ -84,6 +84,10 @@ pub struct CollectionError {
     /// Region, when the error is regional.
     #[serde(default)]
     pub region: Option<String>,
+    /// AWS account, when the error belongs to one account of a multi-account collection (a
+    /// role that could not be assumed, a service of that account). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 #[derive(
@@ -209,6 +213,54 @@ pub fn inventory_schema() -> schemars::Schema {
         .for_deserialize()
         .into_generator()
         .into_root_schema_for::<Inventory>()
+}
+
+/// Several estates in one file: one inventory per AWS account and home region, as written by
+/// `collect` with several accounts (`--assume-role`, `--org-role`) and by `merge`. Each inventory
+/// is linked and evaluated on its own (an account's facts never explain another's); Cloudflare,
+/// which belongs to no account, is shared by all of them and judged once. A single inventory
+/// file stays valid as it is: `audit --inventory` reads either form.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryBundle {
+    /// Must equal [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// One per account and home region, sorted by account then region.
+    pub inventories: Vec<Inventory>,
+}
+
+impl InventoryBundle {
+    pub fn new(mut inventories: Vec<Inventory>) -> Self {
+        inventories.sort_by_key(Inventory::shard_key);
+        InventoryBundle {
+            schema_version: SCHEMA_VERSION,
+            inventories,
+        }
+    }
+}
+
+impl Inventory {
+    /// What one shard of a sharded collection covers: its AWS account (empty when unknown or
+    /// when it holds no AWS part) and its home region (the estate's, else the first scanned).
+    /// Two shards with the same key would audit the same estate twice.
+    pub fn shard_key(&self) -> (String, String) {
+        let account = self.scope.accounts.first().cloned().unwrap_or_default();
+        let region = self
+            .estate
+            .region
+            .clone()
+            .or_else(|| self.scope.regions.first().cloned())
+            .unwrap_or_default();
+        (account, region)
+    }
+}
+
+/// JSON Schema of the multi-estate inventory file ([`InventoryBundle`]).
+pub fn bundle_schema() -> schemars::Schema {
+    schemars::generate::SchemaSettings::draft2020_12()
+        .for_deserialize()
+        .into_generator()
+        .into_root_schema_for::<InventoryBundle>()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -896,15 +896,28 @@ async fn collect_and_audit(
     estate: EstateConfig,
     alarms: Vec<aws_sdk_cloudwatch::types::MetricAlarm>,
 ) -> Audited {
+    collect_and_audit_scanning(sdk, region, estate, alarms, None).await
+}
+
+/// [`collect_and_audit`] scanning only `scan` besides the home region (`--regions`), or every
+/// region moto knows (`None`, `--regions all`).
+async fn collect_and_audit_scanning(
+    sdk: &SdkConfig,
+    region: &str,
+    estate: EstateConfig,
+    alarms: Vec<aws_sdk_cloudwatch::types::MetricAlarm>,
+    scan: Option<&[String]>,
+) -> Audited {
     let guard = ReadOnlyGuard::new();
     let mut clients = Clients::new(sdk, &guard);
     clients.cloudwatch = cloudwatch_answering(sdk, &guard, alarms);
-    let collection = collector::collect_with(
+    let collection = collector::collect_with_regions(
         &clients,
         &guard,
         Some(region.to_string()),
         &estate,
         Some(sdk),
+        scan,
     )
     .await;
     let mut inv = Inventory::new(estate);
@@ -977,19 +990,75 @@ const MOTO_UNKNOWN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Calls and retries per service for the compliant estate, its home region plus one scanned
+/// region (CloudWatch answers from the test's mock, through the guard).
+const EXPECTED_CALLS: [(&str, (u64, u64)); 9] = [
+    ("aws.application-autoscaling", (2, 0)),
+    ("aws.cloudwatch", (1, 0)),
+    // 9 in the home region, 1 DescribeTags in the scanned one.
+    ("aws.ec2", (10, 0)),
+    ("aws.ecs", (5, 0)),
+    ("aws.elasticache", (3, 0)),
+    ("aws.lambda", (3, 0)),
+    // 3 in the home region, 1 DescribeDBInstances in the scanned one.
+    ("aws.rds", (4, 0)),
+    ("aws.sns", (3, 0)),
+    ("aws.sts", (1, 0)),
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compliant_estate_has_no_failing_aws_rule() {
     let region = "eu-west-1";
     let sdk = sdk(region).await;
     let built = build(&sdk, region, false).await;
-    let a = collect_and_audit(&sdk, region, estate_config(region), alarms(&built, false)).await;
+    // `--regions eu-west-1,us-east-1`: the home region in full, one other region scanned.
+    let scan = [region.to_string(), "us-east-1".to_string()];
+    let a = collect_and_audit_scanning(
+        &sdk,
+        region,
+        estate_config(region),
+        alarms(&built, false),
+        Some(&scan),
+    )
+    .await;
     let r = &a.report;
     eprintln!(
-        "compliant estate: {} API calls, {} resources, {:?}",
+        "compliant estate: {} API calls, {} resources, {:?}, {:?}",
         a.collection.operations.len(),
         a.collection.resources.len(),
-        a.collection.elapsed
+        a.collection.elapsed,
+        a.collection.services
     );
+    // The calls per service (moto is deterministic; the estate is fixed): what `--stats`
+    // prints. A change here is a change in what the collector costs: look at it, then update.
+    let calls: BTreeMap<&str, (u64, u64)> = a
+        .collection
+        .services
+        .iter()
+        .map(|(k, v)| (k.as_str(), (v.calls, v.retries)))
+        .collect();
+    let expected: BTreeMap<&str, (u64, u64)> = BTreeMap::from(EXPECTED_CALLS);
+    assert_eq!(calls, expected, "{:#?}", a.collection.operations);
+    let total: u64 = a.collection.services.values().map(|c| c.calls).sum();
+    assert_eq!(total as usize, a.collection.operations.len(), "no retries");
+    assert!(total <= 60, "{total} calls: the issue's budget is 60");
+    // Every answer from moto has a body (CloudWatch's comes from the mock, without one).
+    assert!(a
+        .collection
+        .services
+        .iter()
+        .filter(|(name, _)| *name != "aws.cloudwatch")
+        .all(|(_, c)| c.bytes > 0));
+    // The same estate with every region moto knows scanned (`--regions all`): the figure for
+    // the README, not asserted beyond the home region's share.
+    let all = collect_and_audit(&sdk, region, estate_config(region), alarms(&built, false)).await;
+    eprintln!(
+        "compliant estate, all {} regions: {} API calls, {:?}",
+        all.collection.regions.len(),
+        all.collection.operations.len(),
+        all.collection.elapsed
+    );
+    assert!(all.collection.operations.len() > a.collection.operations.len());
     assert!(a.collection.errors.is_empty(), "{:#?}", a.collection.errors);
     assert_eq!(a.collection.accounts, [ACCOUNT]);
     let fails: Vec<_> = r

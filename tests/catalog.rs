@@ -222,6 +222,35 @@ fn published_inventory_schema_is_current() {
 }
 
 #[test]
+fn published_bundle_schema_is_current() {
+    let schema = estate_audit::model::bundle_schema();
+    let mut text = serde_json::to_string_pretty(&schema).unwrap();
+    text.push('\n');
+    check_generated(&root().join("schema/inventory-bundle.schema.json"), &text);
+}
+
+#[test]
+fn a_bundle_of_the_fixtures_validates_against_the_published_bundle_schema() {
+    let schema: serde_json::Value =
+        serde_json::to_value(estate_audit::model::bundle_schema()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the bundle schema compiles");
+    let inventories: Vec<serde_json::Value> =
+        ["demo/inventory.json", "tests/fixtures/compliant.json"]
+            .iter()
+            .map(|f| {
+                serde_json::from_str(&std::fs::read_to_string(root().join(f)).unwrap()).unwrap()
+            })
+            .collect();
+    let doc = serde_json::json!({"schema_version": 1, "inventories": inventories});
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(!validator.is_valid(&serde_json::json!({"schema_version": 1})));
+}
+
+#[test]
 fn the_demo_and_the_compliant_fixture_validate_against_the_published_schema() {
     let schema: serde_json::Value =
         serde_json::to_value(estate_audit::model::inventory_schema()).unwrap();

@@ -170,6 +170,7 @@ fn build(case: &Case) -> Inventory {
             kind: ErrorKind::AccessDenied,
             message: format!("User is not authorized to perform {}:Describe*", e.service),
             region: Some("eu-west-1".into()),
+            account: None,
         });
     }
     inv

@@ -230,6 +230,7 @@ fn error(service: &str, kinds: &[&str], kind: ErrorKind, message: String) -> Col
         kind,
         message,
         region: None,
+        account: None,
     }
 }
 

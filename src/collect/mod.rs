@@ -6,17 +6,19 @@
 //! message or `Debug` text.
 //!
 //! Each provider has its own submodule (`cloudflare`, and `aws` next to it) with an `async fn
-//! collect(...)`; [`collect`] runs them together and assembles the inventory.
+//! collect(...)`; [`collect`] runs them together and assembles one inventory per AWS account.
 
 pub mod aws;
 pub mod cloudflare;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 
 use crate::config::EstateConfig;
 use crate::model::Inventory;
+use crate::stats::ServiceCalls;
 
 /// A credential. `Debug` and `Display` print `***`; only the HTTP layer reads the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -61,27 +63,49 @@ pub struct CollectOptions {
     pub aws: aws::AwsOptions,
 }
 
-/// Collects the whole estate. Never fails: whatever could not be read is a collection error in
-/// the inventory.
-pub async fn collect(opts: &CollectOptions) -> Inventory {
-    let mut inv = Inventory::new(opts.estate.clone());
-    inv.generated_at = Some(opts.now);
-    if let Some(region) = &opts.estate.region {
-        inv.scope.regions.push(region.clone());
-    }
+/// What a live collection produced: one inventory per AWS account (the caller's alone unless
+/// roles were named), Cloudflare in the first, and the API usage per service (`--stats`).
+#[derive(Clone, Debug, Default)]
+pub struct Collected {
+    pub inventories: Vec<Inventory>,
+    pub services: BTreeMap<String, ServiceCalls>,
+}
 
+/// Collects the whole estate. Never fails: whatever could not be read is a collection error in
+/// the inventory of the account it belongs to.
+pub async fn collect(opts: &CollectOptions) -> Collected {
     // Both providers at once: the audit waits on the network, not on either collector.
     let (aws, cf) = tokio::join!(
-        aws::collect_aws(&opts.aws, &opts.estate),
+        aws::collect_accounts(&opts.aws, &opts.estate),
         cloudflare::collect(&opts.cloudflare, &opts.estate.cloudflare)
     );
-    aws.merge_into(&mut inv);
-    if let Some(zone) = &opts.estate.cloudflare.zone {
-        inv.scope.cloudflare_zones.push(zone.clone());
+    let mut out = Collected::default();
+    for collection in aws {
+        for (name, calls) in &collection.services {
+            out.services.entry(name.clone()).or_default().add(*calls);
+        }
+        let mut inv = Inventory::new(opts.estate.clone());
+        inv.generated_at = Some(opts.now);
+        if let Some(region) = &opts.estate.region {
+            inv.scope.regions.push(region.clone());
+        }
+        collection.merge_into(&mut inv);
+        out.inventories.push(inv);
     }
-    inv.resources.extend(cf.resources);
-    inv.collection_errors.extend(cf.errors);
-    inv
+    // Cloudflare belongs to no AWS account: it goes with the first inventory, and a bundle's
+    // audit shares it with every account.
+    if out.inventories.is_empty() {
+        let mut inv = Inventory::new(opts.estate.clone());
+        inv.generated_at = Some(opts.now);
+        out.inventories.push(inv);
+    }
+    let first = &mut out.inventories[0];
+    if let Some(zone) = &opts.estate.cloudflare.zone {
+        first.scope.cloudflare_zones.push(zone.clone());
+    }
+    first.resources.extend(cf.resources);
+    first.collection_errors.extend(cf.errors);
+    out
 }
 
 /// The read-only permissions live collection needs, per provider, for `estate-audit iam-policy`.

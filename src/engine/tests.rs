@@ -315,6 +315,7 @@ fn rds_denied() -> CollectionError {
         kind: ErrorKind::AccessDenied,
         message: "not authorized to perform rds:DescribeDBInstances".into(),
         region: Some("eu-west-1".into()),
+        account: None,
     }
 }
 

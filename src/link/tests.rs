@@ -27,6 +27,7 @@ fn error(kind: &str) -> CollectionError {
         kind: ErrorKind::AccessDenied,
         message: "denied".into(),
         region: None,
+        account: None,
     }
 }
 

@@ -215,6 +215,7 @@ pub fn sample_report() -> Report {
             kind: ErrorKind::AccessDenied,
             message: "User is not authorized to perform sns:ListSubscriptions\u{1b}[0m".into(),
             region: Some("eu-west-1".into()),
+            account: None,
         }],
         waiver_issues: vec![WaiverIssue {
             problem: "expired".into(),

@@ -100,6 +100,7 @@ fn unparsable(ctx: &Ctx, function: &str, why: &str) -> CollectionError {
         kind: ErrorKind::Other,
         message: format!("lambda GetPolicy: unparsable policy of {function}: {why}"),
         region: Some(ctx.region.clone()),
+        account: None,
     }
 }
 

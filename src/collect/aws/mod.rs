@@ -16,6 +16,7 @@ pub mod ec2;
 pub mod ecs;
 pub mod elasticache;
 pub mod lambda;
+pub mod organizations;
 pub mod rds;
 pub mod regions;
 pub mod sns;
@@ -29,7 +30,10 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
+    BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -40,6 +44,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::config::EstateConfig;
 use crate::model::{Attrs, CollectionError, ErrorKind, Resource};
+use crate::stats::ServiceCalls;
 
 /// How to reach AWS. Every field is optional: the SDK's default chain (environment, `~/.aws`
 /// profiles, SSO, web identity, IMDS; `AWS_ENDPOINT_URL`) fills what is not given.
@@ -56,7 +61,36 @@ pub struct AwsOptions {
     /// Show the calls being made on stderr, one line redrawn in place. The caller sets it only
     /// when stderr is a terminal: logs and pipes must not fill with control codes.
     pub progress: bool,
+    /// `--regions R,R`: the regions besides the home one to scan for estate resources; `None`
+    /// (`--regions all`, the default) scans every enabled region.
+    pub scan_regions: Option<Vec<String>>,
+    /// `--assume-role`: audit these accounts (each through its role) instead of the caller's.
+    pub roles: Vec<AssumeRole>,
+    /// `--org-role NAME`: audit every ACTIVE account of the caller's organization through the
+    /// role of this name, with this external id (`--external-id`), if any.
+    pub org_role: Option<AssumeRole>,
 }
+
+/// A role to audit an account through (`--assume-role ARN [--external-id ID]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AssumeRole {
+    /// The role's ARN (for `org_role`: the role's name).
+    pub arn: String,
+    pub external_id: Option<String>,
+}
+
+impl AssumeRole {
+    /// The account of `arn:<partition>:iam::<account>:role/<name>`, when the ARN says.
+    pub fn account(&self) -> Option<String> {
+        let account = self.arn.split(':').nth(4)?;
+        (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| account.to_string())
+    }
+}
+
+/// Accounts read side by side at most (each also reads its services and regions concurrently,
+/// under the per-service cap).
+pub const ACCOUNT_CONCURRENCY: usize = 4;
 
 /// What the AWS collection produced.
 #[derive(Clone, Debug, Default)]
@@ -69,6 +103,8 @@ pub struct AwsCollection {
     pub regions: Vec<String>,
     /// Every operation invoked, in order of invocation (for `--stats` and the read-only test).
     pub operations: Vec<String>,
+    /// Requests, retries and response bytes per `aws.<service>` (`--stats`).
+    pub services: BTreeMap<String, ServiceCalls>,
     pub elapsed: Duration,
 }
 
@@ -108,6 +144,15 @@ pub fn is_read_only(operation: &str) -> bool {
 /// user grants is exactly what the tool can call. `GetCallerIdentity` needs no permission.
 pub const ALLOWED_OPERATIONS: &[(&str, &str, &str)] = &[
     ("STS", "GetCallerIdentity", ""),
+    // `--assume-role` / `--org-role`: temporary credentials for another account. It writes
+    // nothing in the estate; the role it yields is itself read-only (this policy).
+    ("STS", "AssumeRole", "sts:AssumeRole"),
+    // `--org-role`: the organization's accounts, listed from the caller's account.
+    (
+        "Organizations",
+        "ListAccounts",
+        "organizations:ListAccounts",
+    ),
     ("EC2", "DescribeRegions", "ec2:DescribeRegions"),
     ("EC2", "DescribeVpcs", "ec2:DescribeVpcs"),
     ("EC2", "DescribeSubnets", "ec2:DescribeSubnets"),
@@ -126,6 +171,7 @@ pub const ALLOWED_OPERATIONS: &[(&str, &str, &str)] = &[
     ("EC2", "DescribeNetworkAcls", "ec2:DescribeNetworkAcls"),
     ("EC2", "DescribeInstances", "ec2:DescribeInstances"),
     ("EC2", "DescribeVolumes", "ec2:DescribeVolumes"),
+    ("EC2", "DescribeTags", "ec2:DescribeTags"),
     ("RDS", "DescribeDBInstances", "rds:DescribeDBInstances"),
     (
         "RDS",
@@ -180,12 +226,29 @@ pub const ALLOWED_OPERATIONS: &[(&str, &str, &str)] = &[
     ("SNS", "ListSubscriptions", "sns:ListSubscriptions"),
 ];
 
+/// Operations on the allowlist that are not named Describe/List/Get yet change nothing:
+/// `sts:AssumeRole` only hands out temporary credentials of a (read-only) role.
+pub const NON_MUTATING: &[(&str, &str)] = &[("STS", "AssumeRole")];
+
 /// Whether `service:operation` is on the collector's allowlist (and so read-only).
 pub fn is_allowed(service: &str, operation: &str) -> bool {
-    is_read_only(operation)
+    (is_read_only(operation) || NON_MUTATING.contains(&(service, operation)))
         && ALLOWED_OPERATIONS
             .iter()
             .any(|(s, o, _)| *s == service && *o == operation)
+}
+
+/// The `--stats` name of an SDK service: `aws.` and the IAM prefix of its actions
+/// (`aws.ec2`, `aws.application-autoscaling`), else the SDK name in lower case.
+pub fn stats_name(service: &str) -> String {
+    let prefix = ALLOWED_OPERATIONS
+        .iter()
+        .filter(|(s, _, _)| *s == service)
+        .find_map(|(_, _, action)| action.split_once(':').map(|(p, _)| p));
+    match prefix {
+        Some(p) => format!("aws.{p}"),
+        None => format!("aws.{}", service.to_ascii_lowercase().replace(' ', "-")),
+    }
 }
 
 /// The least-privilege IAM policy for exactly the operations the collector calls.
@@ -225,6 +288,7 @@ pub fn permissions_section() -> String {
 #[derive(Clone, Default)]
 pub struct ReadOnlyGuard {
     calls: Arc<Mutex<Vec<String>>>,
+    usage: Arc<Mutex<BTreeMap<String, ServiceCalls>>>,
     observer: Option<Observer>,
 }
 
@@ -248,14 +312,36 @@ impl ReadOnlyGuard {
     /// A guard that also tells `observer` about each call.
     pub fn observed(observer: Observer) -> Self {
         ReadOnlyGuard {
-            calls: Arc::default(),
             observer: Some(observer),
+            ..Self::default()
+        }
+    }
+
+    /// A guard with its own record that tells the same observer (one per account).
+    pub fn sibling(&self) -> Self {
+        ReadOnlyGuard {
+            observer: self.observer.clone(),
+            ..Self::default()
         }
     }
 
     /// `Service:Operation` of every call so far.
     pub fn calls(&self) -> Vec<String> {
         self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Requests sent (retries included), retries and response bytes per `aws.<service>`.
+    pub fn usage(&self) -> BTreeMap<String, ServiceCalls> {
+        self.usage.lock().map(|u| u.clone()).unwrap_or_default()
+    }
+
+    fn count(&self, cfg: &ConfigBag, f: impl FnOnce(&mut ServiceCalls)) {
+        let Some(meta) = cfg.load::<Metadata>() else {
+            return;
+        };
+        if let Ok(mut usage) = self.usage.lock() {
+            f(usage.entry(stats_name(meta.service())).or_default());
+        }
     }
 }
 
@@ -290,6 +376,50 @@ impl Intercept for ReadOnlyGuard {
             Err(format!("estate-audit is read-only and refuses to call {entry}").into())
         }
     }
+
+    // Once per attempt: the first attempt of an operation is a call, every later one a retry.
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // The orchestrator numbers each attempt (from 1) before this hook runs.
+        let attempts = cfg
+            .load::<aws_smithy_runtime_api::client::retries::RequestAttempts>()
+            .map_or(1, |a| a.attempts());
+        self.count(cfg, |c| {
+            c.calls += 1;
+            if attempts > 1 {
+                c.retries += 1;
+            }
+        });
+        Ok(())
+    }
+
+    // After deserialization the orchestrator holds the whole body in memory; a streamed body
+    // (none of the operations we call) is counted by its Content-Length.
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        let bytes = response
+            .body()
+            .bytes()
+            .map(|b| b.len() as u64)
+            .or_else(|| {
+                response
+                    .headers()
+                    .get("content-length")
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0);
+        self.count(cfg, |c| c.bytes += bytes);
+        Ok(())
+    }
 }
 
 /// One SDK client per service, each carrying the read-only guard. Fields are public so tests
@@ -307,29 +437,109 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
 }
 
+/// A client of `$krate` with the read-only guard and the per-service concurrency cap, optionally
+/// in another region than the configuration's.
 macro_rules! client {
-    ($krate:ident, $sdk:expr, $guard:expr) => {
-        $krate::Client::from_conf(
-            $krate::config::Builder::from($sdk)
-                .interceptor($guard.clone())
-                .build(),
-        )
+    ($krate:ident, $sdk:expr, $guard:expr, $service:expr) => {
+        client!($krate, $sdk, $guard, $service, None::<String>)
     };
+    ($krate:ident, $sdk:expr, $guard:expr, $service:expr, $region:expr) => {{
+        let mut b = $krate::config::Builder::from($sdk).interceptor($guard.clone());
+        if let Some(http) = $sdk.http_client() {
+            b = b.http_client($crate::collect::aws::capped(http, $service));
+        }
+        if let Some(r) = $region {
+            b = b.region(::aws_config::Region::new(r));
+        }
+        $krate::Client::from_conf(b.build())
+    }};
 }
+pub(crate) use client;
 
 impl Clients {
     pub fn new(sdk: &SdkConfig, guard: &ReadOnlyGuard) -> Self {
         Clients {
-            sts: client!(aws_sdk_sts, sdk, guard),
-            ec2: client!(aws_sdk_ec2, sdk, guard),
-            rds: client!(aws_sdk_rds, sdk, guard),
-            elasticache: client!(aws_sdk_elasticache, sdk, guard),
-            lambda: client!(aws_sdk_lambda, sdk, guard),
-            ecs: client!(aws_sdk_ecs, sdk, guard),
-            autoscaling: client!(aws_sdk_applicationautoscaling, sdk, guard),
-            cloudwatch: client!(aws_sdk_cloudwatch, sdk, guard),
-            sns: client!(aws_sdk_sns, sdk, guard),
+            sts: client!(aws_sdk_sts, sdk, guard, "sts"),
+            ec2: client!(aws_sdk_ec2, sdk, guard, "ec2"),
+            rds: client!(aws_sdk_rds, sdk, guard, "rds"),
+            elasticache: client!(aws_sdk_elasticache, sdk, guard, "elasticache"),
+            lambda: client!(aws_sdk_lambda, sdk, guard, "lambda"),
+            ecs: client!(aws_sdk_ecs, sdk, guard, "ecs"),
+            autoscaling: client!(
+                aws_sdk_applicationautoscaling,
+                sdk,
+                guard,
+                "application-autoscaling"
+            ),
+            cloudwatch: client!(aws_sdk_cloudwatch, sdk, guard, "cloudwatch"),
+            sns: client!(aws_sdk_sns, sdk, guard, "sns"),
         }
+    }
+}
+
+/// Requests in flight per service, across every region and account of a run. AWS throttles per
+/// API (EC2's request-rate buckets, RDS's and ECS's per-call limits); the regions scan alone
+/// would otherwise start two EC2 calls per region at once. Services still run side by side.
+pub const PER_SERVICE_CONCURRENCY: usize = 8;
+
+/// `http` with a process-wide cap of [`PER_SERVICE_CONCURRENCY`] requests in flight for `service`.
+pub fn capped(
+    http: aws_smithy_runtime_api::client::http::SharedHttpClient,
+    service: &'static str,
+) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static CAPS: OnceLock<Mutex<HashMap<&'static str, Arc<tokio::sync::Semaphore>>>> =
+        OnceLock::new();
+    let sem = CAPS
+        .get_or_init(Mutex::default)
+        .lock()
+        .map(|mut m| {
+            m.entry(service)
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(PER_SERVICE_CONCURRENCY)))
+                .clone()
+        })
+        .unwrap_or_else(|_| Arc::new(tokio::sync::Semaphore::new(PER_SERVICE_CONCURRENCY)));
+    aws_smithy_runtime_api::client::http::SharedHttpClient::new(Capped { inner: http, sem })
+}
+
+#[derive(Debug)]
+struct Capped {
+    inner: aws_smithy_runtime_api::client::http::SharedHttpClient,
+    sem: Arc<tokio::sync::Semaphore>,
+}
+
+impl aws_smithy_runtime_api::client::http::HttpClient for Capped {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(CappedConnector {
+            inner: self.inner.http_connector(settings, components),
+            sem: self.sem.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct CappedConnector {
+    inner: aws_smithy_runtime_api::client::http::SharedHttpConnector,
+    sem: Arc<tokio::sync::Semaphore>,
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for CappedConnector {
+    fn call(
+        &self,
+        request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        let inner = self.inner.clone();
+        let sem = self.sem.clone();
+        aws_smithy_runtime_api::client::http::HttpConnectorFuture::new(async move {
+            // The semaphore is never closed; if it were, the call goes out uncapped.
+            let _permit = sem.acquire_owned().await.ok();
+            inner.call(request).await
+        })
     }
 }
 
@@ -379,30 +589,227 @@ pub async fn load_sdk_config(opts: &AwsOptions, estate: &EstateConfig) -> SdkCon
     loader.load().await
 }
 
-/// Collects the estate with the default credential chain.
+/// Collects the estate with the default credential chain (one account: the caller's).
 pub async fn collect_aws(opts: &AwsOptions, estate: &EstateConfig) -> AwsCollection {
     let sdk = load_sdk_config(opts, estate).await;
-    let guard = if opts.progress {
+    let guard = new_guard(opts);
+    let out = collect_account(&sdk, &guard, opts, estate).await;
+    report_progress(opts, &out);
+    out
+}
+
+fn new_guard(opts: &AwsOptions) -> ReadOnlyGuard {
+    if opts.progress {
         ReadOnlyGuard::observed(stderr_progress())
     } else {
         ReadOnlyGuard::new()
-    };
-    let clients = Clients::new(&sdk, &guard);
-    let region = sdk.region().map(|r| r.to_string());
-    let out = collect_with(&clients, &guard, region, estate, Some(&sdk)).await;
+    }
+}
+
+fn report_progress(opts: &AwsOptions, out: &AwsCollection) {
     if opts.progress {
         use std::io::Write;
         let mut e = std::io::stderr().lock();
         let _ = writeln!(
             e,
-            "\r\x1b[2Kread AWS: {} calls in {:.1} s, {} resources, {} errors",
+            "\r\x1b[2Kread AWS{}: {} calls in {:.1} s, {} resources, {} errors",
+            out.accounts
+                .first()
+                .map(|a| format!(" account {a}"))
+                .unwrap_or_default(),
             out.operations.len(),
             out.elapsed.as_secs_f64(),
             out.resources.len(),
             out.errors.len()
         );
     }
+}
+
+/// One account with the credentials of `sdk`: its home region in full, the other regions
+/// scanned (`opts.scan_regions`).
+async fn collect_account(
+    sdk: &SdkConfig,
+    guard: &ReadOnlyGuard,
+    opts: &AwsOptions,
+    estate: &EstateConfig,
+) -> AwsCollection {
+    let clients = Clients::new(sdk, guard);
+    let region = sdk.region().map(|r| r.to_string());
+    collect_with_regions(
+        &clients,
+        guard,
+        region,
+        estate,
+        Some(sdk),
+        opts.scan_regions.as_deref(),
+    )
+    .await
+}
+
+/// Collects every account the options name: the caller's alone, or each `--assume-role`
+/// account, or each ACTIVE account of the organization (`--org-role`). One collection per
+/// account, in the order of the roles (the organization's: by account id), at most
+/// [`ACCOUNT_CONCURRENCY`] at a time. An account that cannot be reached (its role cannot be
+/// assumed, the organization cannot be listed) is a collection with one error over every AWS
+/// kind: its rules are `unknown`, never silently absent.
+pub async fn collect_accounts(opts: &AwsOptions, estate: &EstateConfig) -> Vec<AwsCollection> {
+    if opts.roles.is_empty() && opts.org_role.is_none() {
+        return vec![collect_aws(opts, estate).await];
+    }
+    let sdk = load_sdk_config(opts, estate).await;
+    collect_accounts_with(&sdk, opts, estate).await
+}
+
+/// [`collect_accounts`] with a loaded configuration (the caller's credentials, region, HTTP
+/// client): what tests drive against moto.
+pub async fn collect_accounts_with(
+    sdk: &SdkConfig,
+    opts: &AwsOptions,
+    estate: &EstateConfig,
+) -> Vec<AwsCollection> {
+    if opts.roles.is_empty() && opts.org_role.is_none() {
+        let guard = new_guard(opts);
+        return vec![collect_account(sdk, &guard, opts, estate).await];
+    }
+    let sdk = sdk.clone();
+    let base_guard = new_guard(opts);
+    let region = sdk.region().map(|r| r.to_string());
+    let mut roles = opts.roles.clone();
+    let mut out = Vec::new();
+    if let Some(org) = &opts.org_role {
+        let orgs = client!(aws_sdk_organizations, &sdk, base_guard, "organizations");
+        match organizations::active_accounts(&orgs).await {
+            Ok(accounts) => roles.extend(accounts.into_iter().map(|id| AssumeRole {
+                arn: format!("arn:aws:iam::{id}:role/{}", org.arn),
+                external_id: org.external_id.clone(),
+            })),
+            Err(e) => {
+                let (kind, cause) = classify(&e);
+                let mut c = AwsCollection::default();
+                c.regions.extend(region.clone());
+                c.errors.push(account_error(
+                    "organizations",
+                    None,
+                    region.as_deref(),
+                    kind,
+                    format!("organizations ListAccounts: {cause}"),
+                ));
+                out.push(c);
+            }
+        }
+    }
+    let sem = Arc::new(tokio::sync::Semaphore::new(ACCOUNT_CONCURRENCY));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, role) in roles.into_iter().enumerate() {
+        let (sdk, opts, estate, sem) = (sdk.clone(), opts.clone(), estate.clone(), sem.clone());
+        let guard = base_guard.sibling();
+        let base_guard = base_guard.clone();
+        tasks.spawn(async move {
+            let _permit = sem.acquire_owned().await.ok();
+            let c = collect_as(&sdk, &base_guard, &guard, &role, &opts, &estate).await;
+            report_progress(&opts, &c);
+            (i, c)
+        });
+    }
+    let mut done: Vec<(usize, AwsCollection)> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(c) => done.push(c),
+            Err(e) => {
+                let mut c = AwsCollection::default();
+                c.errors.push(account_error(
+                    "sts",
+                    None,
+                    region.as_deref(),
+                    ErrorKind::Other,
+                    format!("collecting an account failed: {e}"),
+                ));
+                done.push((usize::MAX, c));
+            }
+        }
+    }
+    done.sort_by_key(|(i, _)| *i);
+    out.extend(done.into_iter().map(|(_, c)| c));
+    // The organization listing and the role assumptions are calls too: counted once, with the
+    // first collection (the totals are what `--stats` shows).
+    let base = base_guard.usage();
+    if let Some(first) = out.first_mut() {
+        for (name, calls) in base {
+            first.services.entry(name).or_default().add(calls);
+        }
+    }
     out
+}
+
+/// One account through `role`: AssumeRole with the guarded STS client of the caller, then the
+/// account's collection with clients built on the role's credentials (each with the guard).
+async fn collect_as(
+    sdk: &SdkConfig,
+    base_guard: &ReadOnlyGuard,
+    guard: &ReadOnlyGuard,
+    role: &AssumeRole,
+    opts: &AwsOptions,
+    estate: &EstateConfig,
+) -> AwsCollection {
+    let started = Instant::now();
+    let sts = client!(aws_sdk_sts, sdk, base_guard, "sts");
+    let region = sdk.region().map(|r| r.to_string());
+    match sts::assume(&sts, role).await {
+        Ok(creds) => {
+            let assumed = sdk
+                .to_builder()
+                .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(creds))
+                .build();
+            let mut c = collect_account(&assumed, guard, opts, estate).await;
+            // Every error of this collection is this account's.
+            let account = c.accounts.first().cloned().or_else(|| role.account());
+            for e in &mut c.errors {
+                e.account = account.clone();
+            }
+            c
+        }
+        Err(e) => {
+            let (kind, cause) = classify(&e);
+            let mut c = AwsCollection::default();
+            if let Some(a) = role.account() {
+                c.accounts.push(a);
+            }
+            c.regions.extend(region.clone());
+            c.errors.push(account_error(
+                "sts",
+                role.account(),
+                region.as_deref(),
+                kind,
+                format!("sts AssumeRole {}: {cause}", role.arn),
+            ));
+            c.elapsed = started.elapsed();
+            c
+        }
+    }
+}
+
+/// An error that leaves a whole account unread: every AWS kind is incomplete, and so are the
+/// estate's own facts (its regions, its components).
+fn account_error(
+    service: &str,
+    account: Option<String>,
+    region: Option<&str>,
+    kind: ErrorKind,
+    message: String,
+) -> CollectionError {
+    CollectionError {
+        provider: "aws".into(),
+        service: service.into(),
+        kinds: crate::model::KINDS
+            .iter()
+            .filter(|k| k.starts_with("aws.") || **k == "estate")
+            .map(|k| k.to_string())
+            .collect(),
+        kind,
+        message,
+        region: region.map(str::to_string),
+        account,
+    }
 }
 
 /// A one-line progress display on stderr: the number of calls so far and the latest service and
@@ -429,6 +836,19 @@ pub async fn collect_with(
     estate: &EstateConfig,
     other_regions: Option<&SdkConfig>,
 ) -> AwsCollection {
+    collect_with_regions(clients, guard, region, estate, other_regions, None).await
+}
+
+/// [`collect_with`], scanning only `scan` (the regions besides the home one) when given,
+/// instead of every enabled region.
+pub async fn collect_with_regions(
+    clients: &Clients,
+    guard: &ReadOnlyGuard,
+    region: Option<String>,
+    estate: &EstateConfig,
+    other_regions: Option<&SdkConfig>,
+    scan: Option<&[String]>,
+) -> AwsCollection {
     let started = Instant::now();
     let mut out = AwsCollection::default();
     let Some(region) = region else {
@@ -444,6 +864,7 @@ pub async fn collect_with(
             message: "no AWS region: set `region` in estate.toml, pass --region or set AWS_REGION"
                 .into(),
             region: None,
+            account: None,
         });
         return out;
     };
@@ -490,7 +911,7 @@ pub async fn collect_with(
 
     let scan_regions = async {
         match other_regions {
-            Some(sdk) => regions::collect(sdk, guard, &ctx).await,
+            Some(sdk) => regions::collect(sdk, guard, &ctx, scan).await,
             None => (Part::default(), Vec::new()),
         }
     };
@@ -511,6 +932,7 @@ pub async fn collect_with(
         out.errors.extend(part.errors);
     }
     out.operations = guard.calls();
+    out.services = guard.usage();
     out.elapsed = started.elapsed();
     out
 }
@@ -633,6 +1055,7 @@ where
         kind,
         message: format!("{service} {operation}: {cause}"),
         region: Some(region.to_string()),
+        account: None,
     }
 }
 

@@ -1,17 +1,19 @@
-//! The other enabled regions, for `aws-region-single`: resources there that carry the estate tag.
-//! Only with `estate.tag` configured (without it nothing says what belongs to the estate). Each
-//! region is read with server-side tag filters (EC2) or tagged answers (RDS), all regions
-//! concurrently. It reads only VPCs, instances and DB instances there: enough to show that the
-//! estate has spread, without a full second inventory per region. What it finds is estate
-//! inventory like any other (the other rules judge it too).
+//! The other regions, for `aws-region-single`: resources there that carry the estate tag. Every
+//! enabled region by default (`--regions all`), or those `--regions R,R` lists. Only with
+//! `estate.tag` configured (without it nothing says what belongs to the estate). Each region is
+//! read with one server-side tag search (EC2 DescribeTags; the VPCs and instances it names are
+//! then described by id) and one DB instance list (RDS answers carry their tags), all regions
+//! concurrently under the per-service cap. It reads only VPCs, instances and DB instances there:
+//! enough to show that the estate has spread, without a full second inventory per region. What
+//! it finds is estate inventory like any other (the other rules judge it too).
 //!
 //! A region that cannot be read is a collection error of kind `estate`: the region facts are
 //! incomplete, so `aws-region-single` is unknown, while the rules over the home region's
 //! resources keep their answers.
 
-use aws_config::{Region, SdkConfig};
+use aws_config::SdkConfig;
 
-use super::{ec2, rds, Ctx, Part, ReadOnlyGuard};
+use super::{client, ec2, rds, Ctx, Part, ReadOnlyGuard};
 use crate::model::{Attrs, Resource};
 
 const KINDS: &[&str] = &["estate"];
@@ -36,8 +38,15 @@ pub async fn other_regions(client: &aws_sdk_ec2::Client, ctx: &Ctx) -> Result<Ve
     }
 }
 
-/// Estate-tagged resources of every other enabled region.
-pub async fn collect(sdk: &SdkConfig, guard: &ReadOnlyGuard, home: &Ctx) -> (Part, Vec<String>) {
+/// Estate-tagged resources of every other enabled region, or of the regions of `scan`
+/// (`--regions R,R`: no DescribeRegions then; a listed region that is not enabled answers with
+/// an error, which is reported like any other).
+pub async fn collect(
+    sdk: &SdkConfig,
+    guard: &ReadOnlyGuard,
+    home: &Ctx,
+    scan: Option<&[String]>,
+) -> (Part, Vec<String>) {
     let Some((key, value)) = home
         .estate
         .estate
@@ -47,10 +56,24 @@ pub async fn collect(sdk: &SdkConfig, guard: &ReadOnlyGuard, home: &Ctx) -> (Par
     else {
         return (Part::default(), Vec::new());
     };
-    let home_ec2 = client_ec2(sdk, guard, &home.region);
-    let regions = match other_regions(&home_ec2, home).await {
-        Ok(r) => r,
-        Err(part) => return (part, Vec::new()),
+    let regions = match scan {
+        Some(list) => {
+            let mut v: Vec<String> = list
+                .iter()
+                .filter(|r| **r != home.region)
+                .cloned()
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        }
+        None => {
+            let home_ec2 = client!(aws_sdk_ec2, sdk, guard, "ec2", Some(home.region.clone()));
+            match other_regions(&home_ec2, home).await {
+                Ok(r) => r,
+                Err(part) => return (part, Vec::new()),
+            }
+        }
     };
     let mut tasks = tokio::task::JoinSet::new();
     for region in regions.clone() {
@@ -60,13 +83,8 @@ pub async fn collect(sdk: &SdkConfig, guard: &ReadOnlyGuard, home: &Ctx) -> (Par
             estate_subnets: None,
             ..home.clone()
         };
-        let ec2 = client_ec2(sdk, guard, &region);
-        let rds = aws_sdk_rds::Client::from_conf(
-            aws_sdk_rds::config::Builder::from(sdk)
-                .region(Region::new(region.clone()))
-                .interceptor(guard.clone())
-                .build(),
-        );
+        let ec2 = client!(aws_sdk_ec2, sdk, guard, "ec2", Some(region.clone()));
+        let rds = client!(aws_sdk_rds, sdk, guard, "rds", Some(region.clone()));
         let (key, value) = (key.trim().to_string(), value.trim().to_string());
         tasks.spawn(async move { one_region(&ec2, &rds, &ctx, &key, &value).await });
     }
@@ -82,19 +100,11 @@ pub async fn collect(sdk: &SdkConfig, guard: &ReadOnlyGuard, home: &Ctx) -> (Par
                 kind: crate::model::ErrorKind::Other,
                 message: format!("reading another region failed: {e}"),
                 region: None,
+                account: None,
             }),
         }
     }
     (part, regions)
-}
-
-fn client_ec2(sdk: &SdkConfig, guard: &ReadOnlyGuard, region: &str) -> aws_sdk_ec2::Client {
-    aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::config::Builder::from(sdk)
-            .region(Region::new(region.to_string()))
-            .interceptor(guard.clone())
-            .build(),
-    )
 }
 
 async fn one_region(
@@ -104,20 +114,24 @@ async fn one_region(
     key: &str,
     value: &str,
 ) -> Part {
-    let tag = || {
-        aws_sdk_ec2::types::Filter::builder()
-            .name(format!("tag:{key}"))
-            .values(value)
+    use aws_sdk_ec2::types::{Filter, ResourceType};
+    let filter = |name: &str, values: Vec<String>| {
+        Filter::builder()
+            .name(name)
+            .set_values(Some(values))
             .build()
     };
-    let (vpcs, instances, dbs) = tokio::join!(
-        ec2c.describe_vpcs()
-            .filters(tag())
-            .into_paginator()
-            .send()
-            .try_collect(),
-        ec2c.describe_instances()
-            .filters(tag())
+    // One DescribeTags finds every EC2 resource carrying the estate tag; only when it finds
+    // VPCs or instances are they described (by id). The usual answer, nothing here, costs one
+    // EC2 call per region instead of one per resource type.
+    let (tagged, dbs) = tokio::join!(
+        ec2c.describe_tags()
+            .filters(filter("key", vec![key.to_string()]))
+            .filters(filter("value", vec![value.to_string()]))
+            .filters(filter(
+                "resource-type",
+                vec!["vpc".to_string(), "instance".to_string()]
+            ))
             .into_paginator()
             .send()
             .try_collect(),
@@ -127,28 +141,65 @@ async fn one_region(
             .try_collect(),
     );
     let mut part = Part::default();
-    match vpcs {
-        Ok(pages) => part.resources.extend(
-            pages
-                .iter()
-                .flat_map(|p| p.vpcs())
-                .filter_map(|v| ec2::normalize_vpc(ctx, v)),
-        ),
+    let (mut vpc_ids, mut instance_ids) = (Vec::new(), Vec::new());
+    match tagged {
+        Ok(pages) => {
+            for t in pages.iter().flat_map(|p| p.tags()) {
+                // The filters are the server's; the tag is checked here anyway.
+                if t.key() != Some(key) || t.value() != Some(value) {
+                    continue;
+                }
+                match (t.resource_type(), t.resource_id()) {
+                    (Some(ResourceType::Vpc), Some(id)) => vpc_ids.push(id.to_string()),
+                    (Some(ResourceType::Instance), Some(id)) => instance_ids.push(id.to_string()),
+                    _ => {}
+                }
+            }
+        }
         Err(e) => part
             .errors
-            .push(ctx.error("ec2", "DescribeVpcs", KINDS, &e)),
+            .push(ctx.error("ec2", "DescribeTags", KINDS, &e)),
     }
-    match instances {
-        Ok(pages) => part.resources.extend(
-            pages
-                .iter()
-                .flat_map(|p| p.reservations())
-                .flat_map(|r| r.instances())
-                .filter_map(|i| ec2::normalize_instance(ctx, i)),
-        ),
-        Err(e) => part
-            .errors
-            .push(ctx.error("ec2", "DescribeInstances", KINDS, &e)),
+    vpc_ids.sort();
+    vpc_ids.dedup();
+    instance_ids.sort();
+    instance_ids.dedup();
+    if !vpc_ids.is_empty() {
+        let pages = ec2c
+            .describe_vpcs()
+            .filters(filter("vpc-id", vpc_ids))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await;
+        part.extend(Part::from_pages(
+            ctx,
+            ("ec2", "DescribeVpcs", KINDS),
+            pages,
+            |p| p.vpcs(),
+            ec2::normalize_vpc,
+        ));
+    }
+    if !instance_ids.is_empty() {
+        match ec2c
+            .describe_instances()
+            .filters(filter("instance-id", instance_ids))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+        {
+            Ok(pages) => part.resources.extend(
+                pages
+                    .iter()
+                    .flat_map(|p| p.reservations())
+                    .flat_map(|r| r.instances())
+                    .filter_map(|i| ec2::normalize_instance(ctx, i)),
+            ),
+            Err(e) => part
+                .errors
+                .push(ctx.error("ec2", "DescribeInstances", KINDS, &e)),
+        }
     }
     match dbs {
         Ok(pages) => part.resources.extend(

@@ -1325,7 +1325,10 @@ fn the_allowlist_is_read_only_and_is_what_iam_policy_grants() {
         .map(|a| a.as_str().unwrap())
         .collect();
     for (service, op, action) in ALLOWED_OPERATIONS {
-        assert!(is_read_only(op), "{service}:{op}");
+        assert!(
+            is_read_only(op) || NON_MUTATING.contains(&(*service, *op)),
+            "{service}:{op}"
+        );
         assert!(is_allowed(service, op));
         if !action.is_empty() {
             assert!(granted.contains(action), "{action} missing from the policy");
@@ -1334,6 +1337,13 @@ fn the_allowlist_is_read_only_and_is_what_iam_policy_grants() {
     }
     assert_eq!(policy["Statement"][0]["Effect"], "Allow");
     assert!(granted.iter().all(|a| !a.contains('*')), "no wildcards");
+    // The one exception to the prefixes hands out credentials and writes nothing.
+    assert_eq!(NON_MUTATING, [("STS", "AssumeRole")]);
+    for action in ["sts:AssumeRole", "organizations:ListAccounts"] {
+        assert!(granted.contains(&action), "{action}");
+    }
+    assert!(!is_allowed("STS", "AssumeRoleWithWebIdentity"));
+    assert!(!is_allowed("Organizations", "CreateAccount"));
     // Read-only by name but not a call the collector makes: refused, like any write.
     assert!(!is_allowed("EC2", "DescribeKeyPairs"));
     assert!(!is_allowed("EC2", "CreateVpc"));
@@ -1341,4 +1351,35 @@ fn the_allowlist_is_read_only_and_is_what_iam_policy_grants() {
         !is_allowed("RDS", "DescribeVpcs"),
         "the service must match too"
     );
+}
+
+#[test]
+fn stats_names_are_the_iam_prefixes() {
+    assert_eq!(stats_name("EC2"), "aws.ec2");
+    assert_eq!(stats_name("STS"), "aws.sts");
+    assert_eq!(
+        stats_name("Application Auto Scaling"),
+        "aws.application-autoscaling"
+    );
+    assert_eq!(stats_name("Organizations"), "aws.organizations");
+    assert_eq!(stats_name("Some New Thing"), "aws.some-new-thing");
+}
+
+#[tokio::test]
+async fn the_guard_counts_calls_retries_and_response_bytes_per_service() {
+    let guard = ReadOnlyGuard::new();
+    let rule = mock!(aws_sdk_ec2::Client::describe_vpcs)
+        .sequence()
+        .http_response(|| http(503, EC2_THROTTLED))
+        .output(|| aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput::builder().build())
+        .build();
+    let client = mocked!(aws_sdk_ec2, guard, [&rule]);
+    let part = ec2::collect_vpcs(&client, &ctx()).await;
+    assert!(part.errors.is_empty(), "{:?}", part.errors);
+    let usage = guard.usage();
+    let ec2 = usage.get("aws.ec2").copied().unwrap_or_default();
+    assert_eq!((ec2.calls, ec2.retries), (2, 1), "{usage:?}");
+    assert!(ec2.bytes >= EC2_THROTTLED.len() as u64, "{usage:?}");
+    assert_eq!(usage.len(), 1, "{usage:?}");
+    assert_eq!(guard.calls(), ["EC2:DescribeVpcs"]);
 }
