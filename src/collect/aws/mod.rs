@@ -16,6 +16,7 @@ pub mod ec2;
 pub mod ecs;
 pub mod elasticache;
 pub mod lambda;
+pub mod progress;
 pub mod rds;
 pub mod regions;
 pub mod sns;
@@ -178,6 +179,11 @@ pub const ALLOWED_OPERATIONS: &[(&str, &str, &str)] = &[
     ("SNS", "ListTopics", "sns:ListTopics"),
     ("SNS", "GetTopicAttributes", "sns:GetTopicAttributes"),
     ("SNS", "ListSubscriptions", "sns:ListSubscriptions"),
+    (
+        "Resource Groups Tagging API",
+        "GetResources",
+        "tag:GetResources",
+    ),
 ];
 
 /// Whether `service:operation` is on the collector's allowlist (and so read-only).
@@ -226,6 +232,8 @@ pub fn permissions_section() -> String {
 pub struct ReadOnlyGuard {
     calls: Arc<Mutex<Vec<String>>>,
     observer: Option<Observer>,
+    /// Told when a call has ended (answered, failed or refused).
+    finished: Option<Observer>,
 }
 
 /// Told `(service, operation)` of every call as it starts: what a progress display shows.
@@ -250,6 +258,17 @@ impl ReadOnlyGuard {
         ReadOnlyGuard {
             calls: Arc::default(),
             observer: Some(observer),
+            finished: None,
+        }
+    }
+
+    /// A guard that reports each call's start and end to a progress display.
+    pub fn with_progress(progress: &Arc<progress::Progress>) -> Self {
+        let (started, finished) = progress.observers();
+        ReadOnlyGuard {
+            calls: Arc::default(),
+            observer: Some(started),
+            finished: Some(finished),
         }
     }
 
@@ -289,6 +308,18 @@ impl Intercept for ReadOnlyGuard {
         } else {
             Err(format!("estate-audit is read-only and refuses to call {entry}").into())
         }
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let (Some(done), Some(meta)) = (&self.finished, cfg.load::<Metadata>()) {
+            done(meta.service(), meta.name());
+        }
+        Ok(())
     }
 }
 
@@ -383,7 +414,7 @@ pub async fn load_sdk_config(opts: &AwsOptions, estate: &EstateConfig) -> SdkCon
 pub async fn collect_aws(opts: &AwsOptions, estate: &EstateConfig) -> AwsCollection {
     let sdk = load_sdk_config(opts, estate).await;
     let guard = if opts.progress {
-        ReadOnlyGuard::observed(stderr_progress())
+        ReadOnlyGuard::with_progress(&progress::Progress::stderr())
     } else {
         ReadOnlyGuard::new()
     };
@@ -403,19 +434,6 @@ pub async fn collect_aws(opts: &AwsOptions, estate: &EstateConfig) -> AwsCollect
         );
     }
     out
-}
-
-/// A one-line progress display on stderr: the number of calls so far and the latest service and
-/// operation, redrawn in place.
-pub fn stderr_progress() -> Observer {
-    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    Arc::new(move |service: &str, operation: &str| {
-        use std::io::Write;
-        let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        let mut e = std::io::stderr().lock();
-        let _ = write!(e, "\r\x1b[2Kreading AWS: {n} calls · {service} {operation}");
-        let _ = e.flush();
-    })
 }
 
 /// Collects with given clients (tests pass mocked or moto-bound ones). `region` is the one the
@@ -612,6 +630,59 @@ impl Part {
         }
         part
     }
+}
+
+/// Follow-up calls per listed item (describe, get-attributes, get-policy) run this many at a
+/// time: enough to hide the round trips of a long list, few enough that one service's answers
+/// do not run into its rate limit (adaptive retry absorbs what remains).
+pub const PER_ITEM_CONCURRENCY: usize = 8;
+
+impl Part {
+    /// The list-then-describe shape every service repeats: `call` for each listed item, at most
+    /// [`PER_ITEM_CONCURRENCY`] at once, resources kept in list order. Failures alike (same
+    /// service, operation and kind) are reported once with the number of calls they hit: 200
+    /// denied GetPolicy calls say nothing that one does not.
+    pub async fn from_each<T, F, Fut>(items: impl IntoIterator<Item = T>, call: F) -> Part
+    where
+        F: FnMut(T) -> Fut,
+        Fut: std::future::Future<Output = Part>,
+    {
+        use futures_util::StreamExt;
+        let parts: Vec<Part> = futures_util::stream::iter(items)
+            .map(call)
+            .buffered(PER_ITEM_CONCURRENCY)
+            .collect()
+            .await;
+        let mut out = Part::default();
+        let mut alike: Vec<usize> = Vec::new();
+        for p in parts {
+            out.resources.extend(p.resources);
+            for e in p.errors {
+                match out.errors.iter().position(|x| same_failure(x, &e)) {
+                    Some(i) => alike[i] += 1,
+                    None => {
+                        out.errors.push(e);
+                        alike.push(1);
+                    }
+                }
+            }
+        }
+        for (e, n) in out.errors.iter_mut().zip(alike) {
+            if n > 1 {
+                e.message.push_str(&format!(" ({n} calls failed alike)"));
+            }
+        }
+        out
+    }
+}
+
+/// Same service, kind, kinds and operation (messages start `"<service> <Operation>:"`).
+fn same_failure(a: &CollectionError, b: &CollectionError) -> bool {
+    let operation = |m: &str| m.split(':').next().unwrap_or("").to_string();
+    a.service == b.service
+        && a.kind == b.kind
+        && a.kinds == b.kinds
+        && operation(&a.message) == operation(&b.message)
 }
 
 /// A [`CollectionError`] for a failed call.

@@ -1,18 +1,23 @@
 //! The other enabled regions, for `aws-region-single`: resources there that carry the estate tag.
 //! Only with `estate.tag` configured (without it nothing says what belongs to the estate). Each
-//! region is read with server-side tag filters (EC2) or tagged answers (RDS), all regions
-//! concurrently. It reads only VPCs, instances and DB instances there: enough to show that the
-//! estate has spread, without a full second inventory per region. What it finds is estate
-//! inventory like any other (the other rules judge it too).
+//! region costs one paginated call, the Resource Groups Tagging API's `GetResources` filtered
+//! server-side by the estate tag, all regions concurrently. It finds every taggable kind
+//! (VPCs, instances, databases, caches, functions, clusters, topics, …), not only the kinds the
+//! home region's collectors read, and learns only ARNs and tags: a found resource becomes an
+//! `aws.tagging.resource` that the estate record lists, with its region taken from the ARN
+//! (global resources, whose ARNs name no region, are left out).
 //!
 //! A region that cannot be read is a collection error of kind `estate`: the region facts are
 //! incomplete, so `aws-region-single` is unknown, while the rules over the home region's
 //! resources keep their answers.
 
-use aws_config::{Region, SdkConfig};
+use std::collections::BTreeMap;
 
-use super::{ec2, rds, Ctx, Part, ReadOnlyGuard};
-use crate::model::{Attrs, Resource};
+use aws_config::{Region, SdkConfig};
+use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, TagFilter};
+
+use super::{tags, Ctx, Part, ReadOnlyGuard};
+use crate::model::{Attrs, Resource, TaggedResource};
 
 const KINDS: &[&str] = &["estate"];
 
@@ -60,15 +65,14 @@ pub async fn collect(sdk: &SdkConfig, guard: &ReadOnlyGuard, home: &Ctx) -> (Par
             estate_subnets: None,
             ..home.clone()
         };
-        let ec2 = client_ec2(sdk, guard, &region);
-        let rds = aws_sdk_rds::Client::from_conf(
-            aws_sdk_rds::config::Builder::from(sdk)
+        let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
+            aws_sdk_resourcegroupstagging::config::Builder::from(sdk)
                 .region(Region::new(region.clone()))
                 .interceptor(guard.clone())
                 .build(),
         );
         let (key, value) = (key.trim().to_string(), value.trim().to_string());
-        tasks.spawn(async move { one_region(&ec2, &rds, &ctx, &key, &value).await });
+        tasks.spawn(async move { one_region(&tagging, &ctx, &key, &value).await });
     }
     let mut part = Part::default();
     while let Some(done) = tasks.join_next().await {
@@ -77,7 +81,7 @@ pub async fn collect(sdk: &SdkConfig, guard: &ReadOnlyGuard, home: &Ctx) -> (Par
             // A task that panicked or was cancelled read nothing we can trust.
             Err(e) => part.errors.push(crate::model::CollectionError {
                 provider: "aws".into(),
-                service: "ec2".into(),
+                service: "tagging".into(),
                 kinds: KINDS.iter().map(|k| k.to_string()).collect(),
                 kind: crate::model::ErrorKind::Other,
                 message: format!("reading another region failed: {e}"),
@@ -98,73 +102,68 @@ fn client_ec2(sdk: &SdkConfig, guard: &ReadOnlyGuard, region: &str) -> aws_sdk_e
 }
 
 async fn one_region(
-    ec2c: &aws_sdk_ec2::Client,
-    rdsc: &aws_sdk_rds::Client,
+    client: &aws_sdk_resourcegroupstagging::Client,
     ctx: &Ctx,
     key: &str,
     value: &str,
 ) -> Part {
-    let tag = || {
-        aws_sdk_ec2::types::Filter::builder()
-            .name(format!("tag:{key}"))
-            .values(value)
-            .build()
-    };
-    let (vpcs, instances, dbs) = tokio::join!(
-        ec2c.describe_vpcs()
-            .filters(tag())
-            .into_paginator()
-            .send()
-            .try_collect(),
-        ec2c.describe_instances()
-            .filters(tag())
-            .into_paginator()
-            .send()
-            .try_collect(),
-        rdsc.describe_db_instances()
-            .into_paginator()
-            .send()
-            .try_collect(),
+    let pages = client
+        .get_resources()
+        .tag_filters(TagFilter::builder().key(key).values(value).build())
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await;
+    let mut part = Part::from_pages(
+        ctx,
+        ("tagging", "GetResources", KINDS),
+        pages,
+        |p| p.resource_tag_mapping_list(),
+        normalize_tagged,
     );
-    let mut part = Part::default();
-    match vpcs {
-        Ok(pages) => part.resources.extend(
-            pages
-                .iter()
-                .flat_map(|p| p.vpcs())
-                .filter_map(|v| ec2::normalize_vpc(ctx, v)),
-        ),
-        Err(e) => part
-            .errors
-            .push(ctx.error("ec2", "DescribeVpcs", KINDS, &e)),
-    }
-    match instances {
-        Ok(pages) => part.resources.extend(
-            pages
-                .iter()
-                .flat_map(|p| p.reservations())
-                .flat_map(|r| r.instances())
-                .filter_map(|i| ec2::normalize_instance(ctx, i)),
-        ),
-        Err(e) => part
-            .errors
-            .push(ctx.error("ec2", "DescribeInstances", KINDS, &e)),
-    }
-    match dbs {
-        Ok(pages) => part.resources.extend(
-            pages
-                .iter()
-                .flat_map(|p| p.db_instances())
-                .filter_map(|d| rds::normalize_db_instance(ctx, d))
-                .filter(|r| has_tag(r, key, value)),
-        ),
-        Err(e) => part
-            .errors
-            .push(ctx.error("rds", "DescribeDBInstances", KINDS, &e)),
-    }
+    // The filter is the server's; what it answers is checked all the same.
+    part.resources
+        .retain(|r| r.tags.get(key).is_some_and(|v| v == value));
     part
 }
 
-fn has_tag(r: &Resource, key: &str, value: &str) -> bool {
-    r.tags.get(key).is_some_and(|v| v == value) && !matches!(r.attrs, Attrs::Estate(_))
+/// A resource the Tagging API lists: its ARN, its tags and the region and account its ARN names.
+/// `None` for an ARN without a region (a global resource has no region to compare) or one that
+/// cannot be read.
+pub fn normalize_tagged(ctx: &Ctx, m: &ResourceTagMapping) -> Option<Resource> {
+    let arn = m.resource_arn()?;
+    // arn:partition:service:region:account:resource
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some(service), Some(region), Some(account), Some(rest)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    if region.is_empty() {
+        return None;
+    }
+    // `vpc/vpc-1`, `function:webhook`, `db:estate-db`; a bare name (SNS topics) has no type.
+    let kind = rest
+        .split_once(['/', ':'])
+        .map(|(k, _)| format!("{service}:{k}"))
+        .unwrap_or_else(|| service.to_string());
+    let tags: BTreeMap<String, String> =
+        tags(m.tags().iter().map(|t| (Some(t.key()), Some(t.value()))));
+    Some(Resource {
+        id: arn.to_string(),
+        name: tags.get("Name").cloned(),
+        region: Some(region.to_string()),
+        account: Some(account.to_string())
+            .filter(|a| !a.is_empty())
+            .or_else(|| (!ctx.account.is_empty()).then(|| ctx.account.clone())),
+        tags,
+        attrs: Attrs::TaggedResource(TaggedResource {
+            resource_type: Some(kind),
+        }),
+    })
 }
