@@ -957,8 +957,12 @@ async fn compliant_estate_has_no_failing_aws_rule() {
     put_alarms(&sdk, &built, false).await;
     let a = collect_and_audit(&sdk, region, estate_config(region)).await;
     let r = &a.report;
+    let mut per_operation = BTreeMap::new();
+    for op in &a.collection.operations {
+        *per_operation.entry(op.as_str()).or_insert(0) += 1;
+    }
     eprintln!(
-        "compliant estate: {} API calls, {} resources, {:?}",
+        "compliant estate: {} API calls, {} resources, {:?}; {per_operation:?}",
         a.collection.operations.len(),
         a.collection.resources.len(),
         a.collection.elapsed
