@@ -202,6 +202,9 @@ kinds! {
     Alarm(Alarm) = "aws.cloudwatch.alarm",
     SnsTopic(SnsTopic) = "aws.sns.topic",
     SnsSubscription(SnsSubscription) = "aws.sns.subscription",
+    /// A resource known only by its ARN and tags (Resource Groups Tagging API): what the scan of
+    /// the other regions finds carrying the estate tag.
+    TaggedResource(TaggedResource) = "aws.tagging.resource",
     CloudflareZone(CloudflareZone) = "cloudflare.zone",
     DnsRecord(DnsRecord) = "cloudflare.dns_record",
     CloudflareIpRanges(CloudflareIpRanges) = "cloudflare.ip_ranges",
@@ -1053,6 +1056,16 @@ pub struct DnsRecord {
     /// *Derived*: this record serves the configured webhook host.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub is_webhook_host: Option<bool>,
+}
+
+/// Found by its tags in another region (`aws-region-single`): the ARN is the resource id and the
+/// tags are the resource's; nothing else is read, so no rule judges its configuration.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TaggedResource {
+    /// `service:type` taken from the ARN, e.g. `ec2:vpc`, `lambda:function`, `sns` (a topic).
+    #[serde(default)]
+    pub resource_type: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]

@@ -4,10 +4,15 @@
 //! `$CARGO_TARGET_DIR` (else the crate's `target/`) as `moto-venv`, with a pinned moto, and one
 //! server is started per test binary on a free port.
 //!
+//! The server runs `moto_server.py` (beside this file): moto behind a test-only bridge for the
+//! rpc-v2-cbor protocol the SDK speaks to CloudWatch, with the cache-cluster fields moto leaves
+//! out filled in. A server given by `MOTO_URL` must be that script (`python
+//! tests/aws_live/moto_server.py 5000` in the venv), or the tests relying on them fail.
+//!
 //! Stopping: statics are never dropped at process exit, so the server cannot be stopped by a
-//! `Drop`. Instead it runs under a small Python wrapper that blocks reading its stdin, a pipe
+//! `Drop`. Instead it runs under that script, which blocks reading its stdin, a pipe
 //! whose write end only this test process holds. When the test process ends, however it ends
-//! (pass, panic, abort, kill -9), the OS closes the pipe, the wrapper reads EOF and exits with
+//! (pass, panic, abort, kill -9), the OS closes the pipe, the script reads EOF and exits with
 //! the server. No process group tricks, no leftover servers.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -20,15 +25,10 @@ use std::time::{Duration, Instant};
 /// The pinned moto release the tests are written against (DESIGN.md §10 lists its gaps).
 pub const MOTO_VERSION: &str = "5.2.5";
 
-const WRAPPER: &str = r#"
-import os, sys
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
-server.start()
-print("ready", flush=True)
-sys.stdin.read()  # EOF: the test process has ended
-os._exit(0)
-"#;
+/// The server script: moto behind a small test-only bridge for the rpc-v2-cbor protocol, with
+/// ElastiCache's missing cluster fields filled in (its docstring says what and why). It runs
+/// until its standard input closes.
+const SERVER_SCRIPT: &str = include_str!("moto_server.py");
 
 struct Running {
     url: String,
@@ -65,7 +65,7 @@ fn start() -> Result<Running, String> {
         .port();
     let mut child = Command::new(venv.join("bin/python"))
         .arg("-c")
-        .arg(WRAPPER)
+        .arg(SERVER_SCRIPT)
         .arg(port.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -1,5 +1,6 @@
 //! ECS: clusters, their services (described 10 at a time, the API's limit) and the task
-//! definitions those services run (for the network mode). `normalize_*` are pure.
+//! definitions those services run (for the network mode). The per-cluster and per-definition
+//! calls run several at once ([`Part::from_each`]). `normalize_*` are pure.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,8 +12,9 @@ use crate::model::*;
 
 const SERVICE: &str = "ecs";
 
+const SERVICE_KINDS: &[&str] = &["aws.ecs.service", "aws.ecs.task_definition"];
+
 pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
-    let mut part = Part::default();
     let cluster_arns: Vec<String> = match client
         .list_clusters()
         .into_paginator()
@@ -25,116 +27,135 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
             .flat_map(|p| p.cluster_arns.unwrap_or_default())
             .collect(),
         Err(e) => {
-            part.errors.push(ctx.error(
-                SERVICE,
-                "ListClusters",
-                &[
-                    "aws.ecs.cluster",
-                    "aws.ecs.service",
-                    "aws.ecs.task_definition",
-                ],
-                &e,
-            ));
+            return Part {
+                resources: Vec::new(),
+                errors: vec![ctx.error(
+                    SERVICE,
+                    "ListClusters",
+                    &[
+                        "aws.ecs.cluster",
+                        "aws.ecs.service",
+                        "aws.ecs.task_definition",
+                    ],
+                    &e,
+                )],
+            }
+        }
+    };
+    // DescribeClusters takes up to 100 clusters per call; each cluster's services are listed
+    // and described on their own, several clusters at once.
+    let (mut part, services) = tokio::join!(
+        Part::from_each(cluster_arns.chunks(100), |chunk| clusters(
+            client, ctx, chunk
+        )),
+        Part::from_each(&cluster_arns, |cluster| services(client, ctx, cluster)),
+    );
+    let task_defs: BTreeSet<String> = services
+        .resources
+        .iter()
+        .filter_map(|r| match &r.attrs {
+            Attrs::EcsService(s) => s.task_definition_arn.clone(),
+            _ => None,
+        })
+        .collect();
+    part.extend(services);
+    part.extend(Part::from_each(task_defs, |td| task_definition(client, ctx, td)).await);
+    part
+}
+
+async fn clusters(client: &Client, ctx: &Ctx, arns: &[String]) -> Part {
+    let mut part = Part::default();
+    match client
+        .describe_clusters()
+        .set_clusters(Some(arns.to_vec()))
+        .include(t::ClusterField::Tags)
+        .send()
+        .await
+    {
+        Ok(out) => part.resources.extend(
+            out.clusters()
+                .iter()
+                .filter_map(|c| normalize_cluster(ctx, c)),
+        ),
+        Err(e) => {
+            part.errors
+                .push(ctx.error(SERVICE, "DescribeClusters", &["aws.ecs.cluster"], &e))
+        }
+    }
+    part
+}
+
+/// One cluster's services in the estate's subnets, described 10 at a time (the API's limit).
+async fn services(client: &Client, ctx: &Ctx, cluster: &str) -> Part {
+    let mut part = Part::default();
+    let arns: Vec<String> = match client
+        .list_services()
+        .cluster(cluster)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(pages) => pages
+            .into_iter()
+            .flat_map(|p| p.service_arns.unwrap_or_default())
+            .collect(),
+        Err(e) => {
+            part.errors
+                .push(ctx.error(SERVICE, "ListServices", SERVICE_KINDS, &e));
             return part;
         }
     };
-    let mut task_defs = BTreeSet::new();
-    // DescribeClusters takes up to 100 clusters per call.
-    for chunk in cluster_arns.chunks(100) {
+    for chunk in arns.chunks(10) {
         match client
-            .describe_clusters()
-            .set_clusters(Some(chunk.to_vec()))
-            .include(t::ClusterField::Tags)
-            .send()
-            .await
-        {
-            Ok(out) => part.resources.extend(
-                out.clusters()
-                    .iter()
-                    .filter_map(|c| normalize_cluster(ctx, c)),
-            ),
-            Err(e) => {
-                part.errors
-                    .push(ctx.error(SERVICE, "DescribeClusters", &["aws.ecs.cluster"], &e))
-            }
-        }
-    }
-    const SERVICE_KINDS: &[&str] = &["aws.ecs.service", "aws.ecs.task_definition"];
-    'clusters: for cluster in &cluster_arns {
-        let service_arns: Vec<String> = match client
-            .list_services()
+            .describe_services()
             .cluster(cluster)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-        {
-            Ok(pages) => pages
-                .into_iter()
-                .flat_map(|p| p.service_arns.unwrap_or_default())
-                .collect(),
-            Err(e) => {
-                part.errors
-                    .push(ctx.error(SERVICE, "ListServices", SERVICE_KINDS, &e));
-                break 'clusters;
-            }
-        };
-        for chunk in service_arns.chunks(10) {
-            match client
-                .describe_services()
-                .cluster(cluster)
-                .set_services(Some(chunk.to_vec()))
-                .include(t::ServiceField::Tags)
-                .send()
-                .await
-            {
-                Ok(out) => {
-                    for s in out.services() {
-                        let Some(r) = normalize_service(ctx, s) else {
-                            continue;
-                        };
-                        if let Attrs::EcsService(svc) = &r.attrs {
-                            let subnets = svc
-                                .network_configuration
-                                .as_ref()
-                                .map_or(&[][..], |n| &n.subnet_ids[..]);
-                            if !ctx.in_scope(subnets) {
-                                continue;
-                            }
-                            task_defs.extend(svc.task_definition_arn.clone());
-                        }
-                        part.resources.push(r);
-                    }
-                }
-                Err(e) => {
-                    part.errors
-                        .push(ctx.error(SERVICE, "DescribeServices", SERVICE_KINDS, &e));
-                    break 'clusters;
-                }
-            }
-        }
-    }
-    for td in task_defs {
-        match client
-            .describe_task_definition()
-            .task_definition(&td)
+            .set_services(Some(chunk.to_vec()))
+            .include(t::ServiceField::Tags)
             .send()
             .await
         {
             Ok(out) => part.resources.extend(
-                out.task_definition()
-                    .and_then(|d| normalize_task_definition(ctx, d)),
+                out.services()
+                    .iter()
+                    .filter_map(|s| normalize_service(ctx, s))
+                    .filter(|r| match &r.attrs {
+                        Attrs::EcsService(svc) => ctx.in_scope(
+                            svc.network_configuration
+                                .as_ref()
+                                .map_or(&[][..], |n| &n.subnet_ids[..]),
+                        ),
+                        _ => true,
+                    }),
             ),
             Err(e) => {
-                part.errors.push(ctx.error(
-                    SERVICE,
-                    "DescribeTaskDefinition",
-                    &["aws.ecs.task_definition"],
-                    &e,
-                ));
+                part.errors
+                    .push(ctx.error(SERVICE, "DescribeServices", SERVICE_KINDS, &e));
                 break;
             }
         }
+    }
+    part
+}
+
+async fn task_definition(client: &Client, ctx: &Ctx, arn: String) -> Part {
+    let mut part = Part::default();
+    match client
+        .describe_task_definition()
+        .task_definition(&arn)
+        .send()
+        .await
+    {
+        Ok(out) => part.resources.extend(
+            out.task_definition()
+                .and_then(|d| normalize_task_definition(ctx, d)),
+        ),
+        Err(e) => part.errors.push(ctx.error(
+            SERVICE,
+            "DescribeTaskDefinition",
+            &["aws.ecs.task_definition"],
+            &e,
+        )),
     }
     part
 }

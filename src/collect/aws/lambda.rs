@@ -1,7 +1,14 @@
 //! Lambda: functions with their VPC placement, function URL configuration and resource-based
-//! policy (GetPolicy) parsed into statements with principals, actions and conditions.
+//! policy (GetPolicy) parsed into statements with principals, actions and conditions. The two
+//! per-function calls run together, for several functions at once ([`Part::from_each`]).
 //! "Not found" for the URL or the policy is a value (no URL, no policy); any other failure
 //! leaves the field unknown and is reported. `normalize_*` and [`parse_policy`] are pure.
+//!
+//! The SDK also has the newer `GetResourcePolicy` (by function ARN). It is not called: a
+//! function has one resource-based policy, which AddPermission and PutResourcePolicy both
+//! write and GetPolicy returns whole, with every statement's principals and conditions, which
+//! is all the rules read. A second call per function would double the calls and ask the user
+//! for one more permission (`lambda:GetResourcePolicy`) for the same document.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +24,6 @@ const SERVICE: &str = "lambda";
 const KINDS: &[&str] = &["aws.lambda.function"];
 
 pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
-    let mut part = Part::default();
     let functions: Vec<t::FunctionConfiguration> = match client
         .list_functions()
         .into_paginator()
@@ -30,64 +36,66 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
             .flat_map(|p| p.functions.unwrap_or_default())
             .collect(),
         Err(e) => {
-            part.errors
-                .push(ctx.error(SERVICE, "ListFunctions", KINDS, &e));
-            return part;
+            return Part {
+                resources: Vec::new(),
+                errors: vec![ctx.error(SERVICE, "ListFunctions", KINDS, &e)],
+            }
         }
     };
-    for f in &functions {
-        let Some(mut r) = normalize_function(ctx, f) else {
-            continue;
-        };
-        let Attrs::LambdaFunction(attrs) = &mut r.attrs else {
-            continue;
-        };
-        if !ctx.in_scope(
-            attrs
-                .vpc_config
-                .as_ref()
-                .map_or(&[][..], |v| &v.subnet_ids[..]),
-        ) {
-            continue;
-        }
-        let name = attrs.function_name.clone().unwrap_or_default();
-        // Every function in scope gets its URL and policy read: which one is the webhook is
-        // `link`'s decision, made from the configuration.
-        match client
-            .get_function_url_config()
-            .function_name(&name)
-            .send()
-            .await
+    let in_scope = functions
+        .iter()
+        .filter_map(|f| normalize_function(ctx, f))
+        .filter(|r| match &r.attrs {
+            Attrs::LambdaFunction(l) => {
+                ctx.in_scope(l.vpc_config.as_ref().map_or(&[][..], |v| &v.subnet_ids[..]))
+            }
+            _ => false,
+        });
+    // Every function in scope gets its URL and policy read: which one is the webhook is
+    // `link`'s decision, made from the configuration.
+    Part::from_each(in_scope, |r| url_and_policy(client, ctx, r)).await
+}
+
+/// The function's URL configuration and resource-based policy, read together.
+async fn url_and_policy(client: &Client, ctx: &Ctx, mut r: Resource) -> Part {
+    let mut part = Part::default();
+    let Attrs::LambdaFunction(attrs) = &mut r.attrs else {
+        return part;
+    };
+    let name = attrs.function_name.clone().unwrap_or_default();
+    let (url, policy) = tokio::join!(
+        client.get_function_url_config().function_name(&name).send(),
+        client.get_policy().function_name(&name).send(),
+    );
+    match url {
+        Ok(out) => attrs.function_url = Some(normalize_function_url(Some(&out))),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
         {
-            Ok(out) => attrs.function_url = Some(normalize_function_url(Some(&out))),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                attrs.function_url = Some(normalize_function_url(None))
-            }
-            Err(e) => part
-                .errors
-                .push(ctx.error(SERVICE, "GetFunctionUrlConfig", KINDS, &e)),
+            attrs.function_url = Some(normalize_function_url(None))
         }
-        match client.get_policy().function_name(&name).send().await {
-            Ok(out) => match out.policy().map(parse_policy) {
-                Some(Ok(statements)) => attrs.policy_statements = Some(statements),
-                Some(Err(why)) => part.errors.push(unparsable(ctx, &name, &why)),
-                None => part
-                    .errors
-                    .push(unparsable(ctx, &name, "the answer holds no policy")),
-            },
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                attrs.policy_statements = Some(Vec::new())
-            }
-            Err(e) => part.errors.push(ctx.error(SERVICE, "GetPolicy", KINDS, &e)),
-        }
-        part.resources.push(r);
+        Err(e) => part
+            .errors
+            .push(ctx.error(SERVICE, "GetFunctionUrlConfig", KINDS, &e)),
     }
+    match policy {
+        Ok(out) => match out.policy().map(parse_policy) {
+            Some(Ok(statements)) => attrs.policy_statements = Some(statements),
+            Some(Err(why)) => part.errors.push(unparsable(ctx, &name, &why)),
+            None => part
+                .errors
+                .push(unparsable(ctx, &name, "the answer holds no policy")),
+        },
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            attrs.policy_statements = Some(Vec::new())
+        }
+        Err(e) => part.errors.push(ctx.error(SERVICE, "GetPolicy", KINDS, &e)),
+    }
+    part.resources.push(r);
     part
 }
 

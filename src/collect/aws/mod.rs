@@ -17,6 +17,7 @@ pub mod ecs;
 pub mod elasticache;
 pub mod lambda;
 pub mod organizations;
+pub mod progress;
 pub mod rds;
 pub mod regions;
 pub mod sns;
@@ -171,7 +172,6 @@ pub const ALLOWED_OPERATIONS: &[(&str, &str, &str)] = &[
     ("EC2", "DescribeNetworkAcls", "ec2:DescribeNetworkAcls"),
     ("EC2", "DescribeInstances", "ec2:DescribeInstances"),
     ("EC2", "DescribeVolumes", "ec2:DescribeVolumes"),
-    ("EC2", "DescribeTags", "ec2:DescribeTags"),
     ("RDS", "DescribeDBInstances", "rds:DescribeDBInstances"),
     (
         "RDS",
@@ -224,6 +224,11 @@ pub const ALLOWED_OPERATIONS: &[(&str, &str, &str)] = &[
     ("SNS", "ListTopics", "sns:ListTopics"),
     ("SNS", "GetTopicAttributes", "sns:GetTopicAttributes"),
     ("SNS", "ListSubscriptions", "sns:ListSubscriptions"),
+    (
+        "Resource Groups Tagging API",
+        "GetResources",
+        "tag:GetResources",
+    ),
 ];
 
 /// Operations on the allowlist that are not named Describe/List/Get yet change nothing:
@@ -290,6 +295,8 @@ pub struct ReadOnlyGuard {
     calls: Arc<Mutex<Vec<String>>>,
     usage: Arc<Mutex<BTreeMap<String, ServiceCalls>>>,
     observer: Option<Observer>,
+    /// Told when a call has ended (answered, failed or refused).
+    finished: Option<Observer>,
 }
 
 /// Told `(service, operation)` of every call as it starts: what a progress display shows.
@@ -317,10 +324,21 @@ impl ReadOnlyGuard {
         }
     }
 
-    /// A guard with its own record that tells the same observer (one per account).
+    /// A guard with its own record that tells the same observers (one per account).
     pub fn sibling(&self) -> Self {
         ReadOnlyGuard {
             observer: self.observer.clone(),
+            finished: self.finished.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// A guard that reports each call's start and end to a progress display.
+    pub fn with_progress(progress: &Arc<progress::Progress>) -> Self {
+        let (started, finished) = progress.observers();
+        ReadOnlyGuard {
+            observer: Some(started),
+            finished: Some(finished),
             ..Self::default()
         }
     }
@@ -418,6 +436,18 @@ impl Intercept for ReadOnlyGuard {
             })
             .unwrap_or(0);
         self.count(cfg, |c| c.bytes += bytes);
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let (Some(done), Some(meta)) = (&self.finished, cfg.load::<Metadata>()) {
+            done(meta.service(), meta.name());
+        }
         Ok(())
     }
 }
@@ -600,7 +630,7 @@ pub async fn collect_aws(opts: &AwsOptions, estate: &EstateConfig) -> AwsCollect
 
 fn new_guard(opts: &AwsOptions) -> ReadOnlyGuard {
     if opts.progress {
-        ReadOnlyGuard::observed(stderr_progress())
+        ReadOnlyGuard::with_progress(&progress::Progress::stderr())
     } else {
         ReadOnlyGuard::new()
     }
@@ -812,19 +842,6 @@ fn account_error(
     }
 }
 
-/// A one-line progress display on stderr: the number of calls so far and the latest service and
-/// operation, redrawn in place.
-pub fn stderr_progress() -> Observer {
-    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    Arc::new(move |service: &str, operation: &str| {
-        use std::io::Write;
-        let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        let mut e = std::io::stderr().lock();
-        let _ = write!(e, "\r\x1b[2Kreading AWS: {n} calls · {service} {operation}");
-        let _ = e.flush();
-    })
-}
-
 /// Collects with given clients (tests pass mocked or moto-bound ones). `region` is the one the
 /// clients talk to; without it nothing can be read and that is itself a collection error.
 /// `other_regions`: the configuration to scan the other enabled regions with (for
@@ -1034,6 +1051,76 @@ impl Part {
         }
         part
     }
+}
+
+/// Follow-up calls per listed item (describe, get-attributes, get-policy) run this many at a
+/// time: enough to hide the round trips of a long list, few enough that one service's answers
+/// do not run into its rate limit (adaptive retry absorbs what remains).
+pub const PER_ITEM_CONCURRENCY: usize = 8;
+
+impl Part {
+    /// The list-then-describe shape every service repeats: `call` for each listed item, at most
+    /// [`PER_ITEM_CONCURRENCY`] at once, resources kept in list order. Failures alike (same
+    /// service, operation and kind) are reported once with the number of calls they hit: 200
+    /// denied GetPolicy calls say nothing that one does not.
+    ///
+    /// The future is boxed as `Send` here, where the closures' types are concrete: left as an
+    /// opaque type, proving it `Send` inside `tokio::spawn` (the accounts run as tasks) trips
+    /// rustc's "FnOnce is not general enough" over the closures' higher-ranked lifetimes.
+    pub fn from_each<'a, I, F, Fut>(
+        items: I,
+        call: F,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Part> + Send + 'a>>
+    where
+        I: IntoIterator + 'a,
+        I::IntoIter: Send + 'a,
+        F: FnMut(I::Item) -> Fut + Send + 'a,
+        Fut: std::future::Future<Output = Part> + Send + 'a,
+    {
+        let items = items.into_iter();
+        Box::pin(async move {
+            use futures_util::StreamExt;
+            let parts: Vec<Part> = futures_util::stream::iter(items)
+                .map(call)
+                .buffered(PER_ITEM_CONCURRENCY)
+                .collect()
+                .await;
+            Part::alike_once(parts)
+        })
+    }
+
+    /// The parts of [`Part::from_each`] as one, failures alike reported once.
+    fn alike_once(parts: Vec<Part>) -> Part {
+        let mut out = Part::default();
+        let mut alike: Vec<usize> = Vec::new();
+        for p in parts {
+            out.resources.extend(p.resources);
+            for e in p.errors {
+                match out.errors.iter().position(|x| same_failure(x, &e)) {
+                    Some(i) => alike[i] += 1,
+                    None => {
+                        out.errors.push(e);
+                        alike.push(1);
+                    }
+                }
+            }
+        }
+        for (e, n) in out.errors.iter_mut().zip(alike) {
+            if n > 1 {
+                e.message.push_str(&format!(" ({n} calls failed alike)"));
+            }
+        }
+        out
+    }
+}
+
+/// Same service, kind, kinds and operation (messages start `"<service> <Operation>:"`).
+fn same_failure(a: &CollectionError, b: &CollectionError) -> bool {
+    let operation = |m: &str| m.split(':').next().unwrap_or("").to_string();
+    a.service == b.service
+        && a.kind == b.kind
+        && a.kinds == b.kinds
+        && operation(&a.message) == operation(&b.message)
 }
 
 /// A [`CollectionError`] for a failed call.

@@ -1,5 +1,6 @@
 //! RDS: DB instances of the estate and the parameter groups they use, with the parameters the
-//! rules read (`require_secure_transport`). `normalize_*` are pure and unit-tested.
+//! rules read (`require_secure_transport`), several groups at once ([`Part::from_each`]).
+//! `normalize_*` are pure and unit-tested.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,15 +52,21 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
         .flatten()
         .collect();
     part.resources.extend(instances);
-    for name in groups {
-        match parameter_group(client, ctx, &name).await {
-            Ok(r) => part.resources.push(r),
-            Err(e) => {
-                part.errors.push(e);
-                break;
+    part.extend(
+        Part::from_each(groups, |name| async move {
+            match parameter_group(client, ctx, &name).await {
+                Ok(r) => Part {
+                    resources: vec![r],
+                    errors: Vec::new(),
+                },
+                Err(e) => Part {
+                    resources: Vec::new(),
+                    errors: vec![e],
+                },
             }
-        }
-    }
+        })
+        .await,
+    );
     part
 }
 

@@ -1,20 +1,24 @@
 //! The other regions, for `aws-region-single`: resources there that carry the estate tag. Every
 //! enabled region by default (`--regions all`), or those `--regions R,R` lists. Only with
-//! `estate.tag` configured (without it nothing says what belongs to the estate). Each region is
-//! read with one server-side tag search (EC2 DescribeTags; the VPCs and instances it names are
-//! then described by id) and one DB instance list (RDS answers carry their tags), all regions
-//! concurrently under the per-service cap. It reads only VPCs, instances and DB instances there:
-//! enough to show that the estate has spread, without a full second inventory per region. What
-//! it finds is estate inventory like any other (the other rules judge it too).
+//! `estate.tag` configured (without it nothing says what belongs to the estate). Each region
+//! costs one paginated call, the Resource Groups Tagging API's `GetResources` filtered
+//! server-side by the estate tag, all regions concurrently under the per-service cap. It finds
+//! every taggable kind (VPCs, instances, databases, caches, functions, clusters, topics, …), not
+//! only the kinds the home region's collectors read, and learns only ARNs and tags: a found
+//! resource becomes an `aws.tagging.resource` that the estate record lists, with its region taken
+//! from the ARN (global resources, whose ARNs name no region, are left out).
 //!
 //! A region that cannot be read is a collection error of kind `estate`: the region facts are
 //! incomplete, so `aws-region-single` is unknown, while the rules over the home region's
 //! resources keep their answers.
 
-use aws_config::SdkConfig;
+use std::collections::BTreeMap;
 
-use super::{client, ec2, rds, Ctx, Part, ReadOnlyGuard};
-use crate::model::{Attrs, Resource};
+use aws_config::SdkConfig;
+use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, TagFilter};
+
+use super::{client, tags, Ctx, Part, ReadOnlyGuard};
+use crate::model::{Attrs, Resource, TaggedResource};
 
 const KINDS: &[&str] = &["estate"];
 
@@ -83,10 +87,15 @@ pub async fn collect(
             estate_subnets: None,
             ..home.clone()
         };
-        let ec2 = client!(aws_sdk_ec2, sdk, guard, "ec2", Some(region.clone()));
-        let rds = client!(aws_sdk_rds, sdk, guard, "rds", Some(region.clone()));
+        let tagging = client!(
+            aws_sdk_resourcegroupstagging,
+            sdk,
+            guard,
+            "tagging",
+            Some(region.clone())
+        );
         let (key, value) = (key.trim().to_string(), value.trim().to_string());
-        tasks.spawn(async move { one_region(&ec2, &rds, &ctx, &key, &value).await });
+        tasks.spawn(async move { one_region(&tagging, &ctx, &key, &value).await });
     }
     let mut part = Part::default();
     while let Some(done) = tasks.join_next().await {
@@ -95,7 +104,7 @@ pub async fn collect(
             // A task that panicked or was cancelled read nothing we can trust.
             Err(e) => part.errors.push(crate::model::CollectionError {
                 provider: "aws".into(),
-                service: "ec2".into(),
+                service: "tagging".into(),
                 kinds: KINDS.iter().map(|k| k.to_string()).collect(),
                 kind: crate::model::ErrorKind::Other,
                 message: format!("reading another region failed: {e}"),
@@ -108,114 +117,68 @@ pub async fn collect(
 }
 
 async fn one_region(
-    ec2c: &aws_sdk_ec2::Client,
-    rdsc: &aws_sdk_rds::Client,
+    client: &aws_sdk_resourcegroupstagging::Client,
     ctx: &Ctx,
     key: &str,
     value: &str,
 ) -> Part {
-    use aws_sdk_ec2::types::{Filter, ResourceType};
-    let filter = |name: &str, values: Vec<String>| {
-        Filter::builder()
-            .name(name)
-            .set_values(Some(values))
-            .build()
-    };
-    // One DescribeTags finds every EC2 resource carrying the estate tag; only when it finds
-    // VPCs or instances are they described (by id). The usual answer, nothing here, costs one
-    // EC2 call per region instead of one per resource type.
-    let (tagged, dbs) = tokio::join!(
-        ec2c.describe_tags()
-            .filters(filter("key", vec![key.to_string()]))
-            .filters(filter("value", vec![value.to_string()]))
-            .filters(filter(
-                "resource-type",
-                vec!["vpc".to_string(), "instance".to_string()]
-            ))
-            .into_paginator()
-            .send()
-            .try_collect(),
-        rdsc.describe_db_instances()
-            .into_paginator()
-            .send()
-            .try_collect(),
+    let pages = client
+        .get_resources()
+        .tag_filters(TagFilter::builder().key(key).values(value).build())
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await;
+    let mut part = Part::from_pages(
+        ctx,
+        ("tagging", "GetResources", KINDS),
+        pages,
+        |p| p.resource_tag_mapping_list(),
+        normalize_tagged,
     );
-    let mut part = Part::default();
-    let (mut vpc_ids, mut instance_ids) = (Vec::new(), Vec::new());
-    match tagged {
-        Ok(pages) => {
-            for t in pages.iter().flat_map(|p| p.tags()) {
-                // The filters are the server's; the tag is checked here anyway.
-                if t.key() != Some(key) || t.value() != Some(value) {
-                    continue;
-                }
-                match (t.resource_type(), t.resource_id()) {
-                    (Some(ResourceType::Vpc), Some(id)) => vpc_ids.push(id.to_string()),
-                    (Some(ResourceType::Instance), Some(id)) => instance_ids.push(id.to_string()),
-                    _ => {}
-                }
-            }
-        }
-        Err(e) => part
-            .errors
-            .push(ctx.error("ec2", "DescribeTags", KINDS, &e)),
-    }
-    vpc_ids.sort();
-    vpc_ids.dedup();
-    instance_ids.sort();
-    instance_ids.dedup();
-    if !vpc_ids.is_empty() {
-        let pages = ec2c
-            .describe_vpcs()
-            .filters(filter("vpc-id", vpc_ids))
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await;
-        part.extend(Part::from_pages(
-            ctx,
-            ("ec2", "DescribeVpcs", KINDS),
-            pages,
-            |p| p.vpcs(),
-            ec2::normalize_vpc,
-        ));
-    }
-    if !instance_ids.is_empty() {
-        match ec2c
-            .describe_instances()
-            .filters(filter("instance-id", instance_ids))
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-        {
-            Ok(pages) => part.resources.extend(
-                pages
-                    .iter()
-                    .flat_map(|p| p.reservations())
-                    .flat_map(|r| r.instances())
-                    .filter_map(|i| ec2::normalize_instance(ctx, i)),
-            ),
-            Err(e) => part
-                .errors
-                .push(ctx.error("ec2", "DescribeInstances", KINDS, &e)),
-        }
-    }
-    match dbs {
-        Ok(pages) => part.resources.extend(
-            pages
-                .iter()
-                .flat_map(|p| p.db_instances())
-                .filter_map(|d| rds::normalize_db_instance(ctx, d))
-                .filter(|r| has_tag(r, key, value)),
-        ),
-        Err(e) => part
-            .errors
-            .push(ctx.error("rds", "DescribeDBInstances", KINDS, &e)),
-    }
+    // The filter is the server's; what it answers is checked all the same.
+    part.resources
+        .retain(|r| r.tags.get(key).is_some_and(|v| v == value));
     part
 }
 
-fn has_tag(r: &Resource, key: &str, value: &str) -> bool {
-    r.tags.get(key).is_some_and(|v| v == value) && !matches!(r.attrs, Attrs::Estate(_))
+/// A resource the Tagging API lists: its ARN, its tags and the region and account its ARN names.
+/// `None` for an ARN without a region (a global resource has no region to compare) or one that
+/// cannot be read.
+pub fn normalize_tagged(ctx: &Ctx, m: &ResourceTagMapping) -> Option<Resource> {
+    let arn = m.resource_arn()?;
+    // arn:partition:service:region:account:resource
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some(service), Some(region), Some(account), Some(rest)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    if region.is_empty() {
+        return None;
+    }
+    // `vpc/vpc-1`, `function:webhook`, `db:estate-db`; a bare name (SNS topics) has no type.
+    let kind = rest
+        .split_once(['/', ':'])
+        .map(|(k, _)| format!("{service}:{k}"))
+        .unwrap_or_else(|| service.to_string());
+    let tags: BTreeMap<String, String> =
+        tags(m.tags().iter().map(|t| (Some(t.key()), Some(t.value()))));
+    Some(Resource {
+        id: arn.to_string(),
+        name: tags.get("Name").cloned(),
+        region: Some(region.to_string()),
+        account: Some(account.to_string())
+            .filter(|a| !a.is_empty())
+            .or_else(|| (!ctx.account.is_empty()).then(|| ctx.account.clone())),
+        tags,
+        attrs: Attrs::TaggedResource(TaggedResource {
+            resource_type: Some(kind),
+        }),
+    })
 }

@@ -1,5 +1,5 @@
-//! SNS: topics (with their at-rest encryption key) and subscriptions (protocol, endpoint,
-//! confirmation). Endpoints are redacted here, before anything is stored: a PagerDuty URL's
+//! SNS: topics (with their at-rest encryption key, read several topics at once) and
+//! subscriptions (protocol, endpoint, confirmation). Endpoints are redacted here, before anything is stored: a PagerDuty URL's
 //! path carries the integration key. `normalize_*` and [`redact_endpoint`] are pure.
 
 use std::collections::BTreeMap;
@@ -29,22 +29,25 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
                 .flat_map(|p| p.topics())
                 .filter_map(|t| t.topic_arn().map(str::to_string))
                 .collect();
-            for arn in arns {
-                match client.get_topic_attributes().topic_arn(&arn).send().await {
-                    Ok(out) => part
-                        .resources
-                        .push(normalize_topic(ctx, &arn, out.attributes())),
-                    Err(e) => {
-                        part.errors.push(ctx.error(
+            part.extend(
+                Part::from_each(arns, |arn| async move {
+                    let mut part = Part::default();
+                    match client.get_topic_attributes().topic_arn(&arn).send().await {
+                        Ok(out) => {
+                            part.resources
+                                .push(normalize_topic(ctx, &arn, out.attributes()))
+                        }
+                        Err(e) => part.errors.push(ctx.error(
                             SERVICE,
                             "GetTopicAttributes",
                             &["aws.sns.topic"],
                             &e,
-                        ));
-                        break;
+                        )),
                     }
-                }
-            }
+                    part
+                })
+                .await,
+            );
         }
         Err(e) => part
             .errors

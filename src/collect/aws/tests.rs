@@ -1383,3 +1383,141 @@ async fn the_guard_counts_calls_retries_and_response_bytes_per_service() {
     assert_eq!(usage.len(), 1, "{usage:?}");
     assert_eq!(guard.calls(), ["EC2:DescribeVpcs"]);
 }
+
+#[test]
+fn tagged_resources_of_other_regions() {
+    use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, Tag};
+    let mapping = |arn: &str| {
+        ResourceTagMapping::builder()
+            .resource_arn(arn)
+            .tags(
+                Tag::builder()
+                    .key("estate")
+                    .value("prod")
+                    .build()
+                    .expect("tag"),
+            )
+            .tags(
+                Tag::builder()
+                    .key("Name")
+                    .value("stray")
+                    .build()
+                    .expect("tag"),
+            )
+            .build()
+    };
+    let r = regions::normalize_tagged(
+        &ctx(),
+        &mapping("arn:aws:ec2:us-west-2:111122223333:vpc/vpc-9"),
+    )
+    .expect("a vpc");
+    assert_eq!(r.id, "arn:aws:ec2:us-west-2:111122223333:vpc/vpc-9");
+    assert_eq!(r.region.as_deref(), Some("us-west-2"), "the ARN's region");
+    assert_eq!(r.account.as_deref(), Some("111122223333"));
+    assert_eq!(r.name.as_deref(), Some("stray"));
+    assert_eq!(r.tags.get("estate").map(String::as_str), Some("prod"));
+    assert_eq!(
+        r.attrs,
+        Attrs::TaggedResource(crate::model::TaggedResource {
+            resource_type: Some("ec2:vpc".into())
+        })
+    );
+    let kind = |arn: &str| match regions::normalize_tagged(&ctx(), &mapping(arn)).map(|r| r.attrs) {
+        Some(Attrs::TaggedResource(t)) => t.resource_type,
+        _ => None,
+    };
+    assert_eq!(
+        kind("arn:aws:lambda:us-west-2:111122223333:function:webhook").as_deref(),
+        Some("lambda:function")
+    );
+    assert_eq!(
+        kind("arn:aws:sns:us-west-2:111122223333:estate-alerts").as_deref(),
+        Some("sns")
+    );
+    assert_eq!(
+        kind("arn:aws:ecs:us-west-2:111122223333:service/estate/worker").as_deref(),
+        Some("ecs:service")
+    );
+    // Global resources (no region in the ARN) and unreadable ARNs are left out.
+    assert!(
+        regions::normalize_tagged(&ctx(), &mapping("arn:aws:iam::111122223333:role/x")).is_none()
+    );
+    assert!(regions::normalize_tagged(&ctx(), &mapping("not-an-arn")).is_none());
+}
+
+#[tokio::test]
+async fn per_function_calls_all_run_and_failures_alike_are_reported_once() {
+    use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutput;
+    use aws_sdk_lambda::operation::get_policy::GetPolicyError;
+    use aws_sdk_lambda::operation::list_functions::ListFunctionsOutput;
+    use aws_sdk_lambda::types::{FunctionConfiguration, FunctionUrlAuthType};
+    let guard = ReadOnlyGuard::new();
+    let names: Vec<String> = (0..20).map(|i| format!("f{i:02}")).collect();
+    let listed = names.clone();
+    let list = mock!(aws_sdk_lambda::Client::list_functions).then_output(move || {
+        ListFunctionsOutput::builder()
+            .set_functions(Some(
+                listed
+                    .iter()
+                    .map(|n| FunctionConfiguration::builder().function_name(n).build())
+                    .collect(),
+            ))
+            .build()
+    });
+    let url = mock!(aws_sdk_lambda::Client::get_function_url_config).then_compute_output(|r| {
+        GetFunctionUrlConfigOutput::builder()
+            .function_url(format!(
+                "https://{}.lambda-url.eu-west-1.on.aws/",
+                r.function_name().unwrap_or("")
+            ))
+            .function_arn("arn")
+            .auth_type(FunctionUrlAuthType::AwsIam)
+            .creation_time("2026-01-01T00:00:00Z")
+            .last_modified_time("2026-01-01T00:00:00Z")
+            .build()
+            .expect("url config")
+    });
+    let denied = mock!(aws_sdk_lambda::Client::get_policy).then_error(|| {
+        GetPolicyError::generic(
+            aws_smithy_types::error::ErrorMetadata::builder()
+                .code("AccessDeniedException")
+                .message("not authorized to perform lambda:GetPolicy")
+                .build(),
+        )
+    });
+    let client = mocked!(aws_sdk_lambda, guard, [&list, &url, &denied]);
+    let part = lambda::collect(&client, &ctx()).await;
+    // Every function, in list order, each with its own URL and an unknown policy.
+    let got: Vec<(String, Option<String>, bool)> = part
+        .resources
+        .iter()
+        .map(|r| match &r.attrs {
+            Attrs::LambdaFunction(f) => (
+                f.function_name.clone().unwrap_or_default(),
+                f.function_url.as_ref().and_then(|u| u.url.clone()),
+                f.policy_statements.is_none(),
+            ),
+            _ => panic!("a function"),
+        })
+        .collect();
+    let want: Vec<(String, Option<String>, bool)> = names
+        .iter()
+        .map(|n| {
+            (
+                n.clone(),
+                Some(format!("https://{n}.lambda-url.eu-west-1.on.aws/")),
+                true,
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(url.num_calls(), 20);
+    assert_eq!(denied.num_calls(), 20);
+    assert_eq!(part.errors.len(), 1, "{:?}", part.errors);
+    assert_eq!(part.errors[0].kind, ErrorKind::AccessDenied);
+    assert!(
+        part.errors[0].message.ends_with("(20 calls failed alike)"),
+        "{}",
+        part.errors[0].message
+    );
+}
