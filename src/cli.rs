@@ -119,6 +119,22 @@ pub struct AwsArgs {
     /// (arn:aws:iam::<account>:role/NAME).
     #[arg(long, value_name = "NAME", conflicts_with = "assume_role")]
     pub org_role: Option<String>,
+    /// Give live collection at most SECS seconds (default 900): a service still unanswered then
+    /// is reported as not collected and its rules are unknown (exit 2).
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// `--timeout`: positive seconds, fractions allowed.
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 7.0 * 24.0 * 3600.0 => {
+            Ok(std::time::Duration::from_secs_f64(v))
+        }
+        _ => Err(format!(
+            "{s:?} is not a number of seconds between 0 and 604800"
+        )),
+    }
 }
 
 impl AwsArgs {
@@ -706,6 +722,7 @@ fn collect_options(
         .map(|b| b.trim().to_string())
         .filter(|b| !b.is_empty())
         .unwrap_or_else(|| cloudflare::DEFAULT_API_BASE.to_string());
+    let timeout = aws.timeout;
     let aws = AwsOptions {
         // A progress line only for a person watching stderr.
         progress: std::io::stderr().is_terminal(),
@@ -720,6 +737,7 @@ fn collect_options(
             ..cloudflare::Options::default()
         },
         aws,
+        timeout,
     })
 }
 

@@ -333,10 +333,13 @@ pub struct Ingress {
     pub source_is_internet: bool,
     /// Tiers the source belongs to: for a security group, the subnet tiers of the resources using
     /// it; for a CIDR, the tiers of the estate subnets it covers, plus `external` when it reaches
-    /// beyond the VPC.
-    pub source_tiers: Vec<String>,
-    /// Spec components the source is (`webhook`, `ecs_service`, `rabbitmq`, `rds`, `redis`).
-    pub source_components: Vec<String>,
+    /// beyond the VPC. Null when unknown: a resource that may use the group, or a subnet, could
+    /// not be read (a short list would read as the whole truth).
+    pub source_tiers: Option<Vec<String>>,
+    /// Spec components the source is (`webhook`, `ecs_service`, `rabbitmq`, `rds`, `redis`);
+    /// empty for a CIDR or prefix list. Null when a resource that may use the group could not be
+    /// read.
+    pub source_components: Option<Vec<String>>,
 }
 
 /// *Derived*: whether the internet can open a connection to a resource, with the evidence.

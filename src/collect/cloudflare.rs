@@ -156,6 +156,9 @@ pub struct Options {
     pub retry_budget: u32,
     /// Longest wait honoured from `Retry-After`.
     pub max_retry_wait: Duration,
+    /// The collection's deadline (`--timeout`): the ranges and the zone are read under it, and
+    /// one still pending when it passes is a collection error while the other keeps its data.
+    pub deadline: Option<super::Deadline>,
 }
 
 impl Default for Options {
@@ -168,6 +171,7 @@ impl Default for Options {
             max_retries: 3,
             retry_budget: 6,
             max_retry_wait: Duration::from_secs(60),
+            deadline: None,
         }
     }
 }
@@ -211,13 +215,28 @@ pub async fn collect(opts: &Options, cfg: &CloudflareConfig) -> Collected {
         }
     };
 
-    let (ips, zone) = tokio::join!(collect_ips(&api), collect_zone(&api, cfg));
+    let deadline = opts.deadline.as_ref();
+    let (ips, zone) = tokio::join!(
+        super::within(deadline, collect_ips(&api)),
+        super::within(deadline, collect_zone(&api, cfg))
+    );
+    let cut_off = |service: &str, kinds: &[&str]| {
+        deadline
+            .map(|d| d.error("cloudflare", service, kinds, None))
+            .into_iter()
+    };
     match ips {
-        Ok(r) => out.resources.push(r),
-        Err(e) => out.errors.push(e),
+        Some(Ok(r)) => out.resources.push(r),
+        Some(Err(e)) => out.errors.push(e),
+        None => out.errors.extend(cut_off("ips", &[K_IPS])),
     }
-    out.resources.extend(zone.0);
-    out.errors.extend(zone.1);
+    match zone {
+        Some((resources, errors)) => {
+            out.resources.extend(resources);
+            out.errors.extend(errors);
+        }
+        None => out.errors.extend(cut_off("zones", &[K_ZONE, K_DNS])),
+    }
     out.requests = api.requests();
     out
 }
@@ -343,11 +362,22 @@ async fn collect_zone(api: &Api, cfg: &CloudflareConfig) -> (Vec<Resource>, Vec<
     }
 
     let zid = zone.attrs.zone_id.clone().unwrap_or_default();
+    // Each part under the deadline, so a stalled one leaves the others their data.
+    let deadline = api.deadline.as_ref();
+    let cut_off = |service: &str, kinds: &[&str]| match deadline {
+        Some(d) => d.error("cloudflare", service, kinds, None),
+        None => error(service, kinds, ErrorKind::Other, "cut off".into()),
+    };
     let (dns, settings, phases) = tokio::join!(
-        collect_dns(api, &zid, cfg),
-        collect_settings(api, &zid),
-        collect_phases(api, &zid),
+        super::within(deadline, collect_dns(api, &zid, cfg)),
+        super::within(deadline, collect_settings(api, &zid)),
+        super::within(deadline, collect_phases(api, &zid)),
     );
+    let dns = dns.unwrap_or_else(|| Err(cut_off("dns_records", &[K_DNS])));
+    // Settings and phases that were not read stay unknown (`None`, absent phase); the error
+    // names no kind, as for one that failed.
+    let settings = settings.unwrap_or_else(|| (Vec::new(), vec![cut_off("settings", &[])]));
+    let phases = phases.unwrap_or_else(|| (BTreeMap::new(), vec![cut_off("rulesets", &[])]));
 
     let mut attrs = zone.attrs;
     for (name, value) in settings.0 {
@@ -801,6 +831,7 @@ struct Api {
     retry_budget: AtomicU32,
     max_retry_wait: Duration,
     requests: AtomicUsize,
+    deadline: Option<super::Deadline>,
 }
 
 impl fmt::Debug for Api {
@@ -861,6 +892,7 @@ impl Api {
             retry_budget: AtomicU32::new(opts.retry_budget),
             max_retry_wait: opts.max_retry_wait,
             requests: AtomicUsize::new(0),
+            deadline: opts.deadline,
         })
     }
 
@@ -964,7 +996,7 @@ impl Api {
                 Err(e) => Err(fail(
                     Some(status),
                     kind_of(status),
-                    format!("the response body is not valid JSON ({e})"),
+                    format!("unreadable answer: the response body is not valid JSON ({e})"),
                     ray,
                 )),
                 Ok(v) if success && v.get("success") == Some(&Value::Bool(true)) => {
@@ -1025,7 +1057,9 @@ impl Api {
                 str_at(&env.result_info, "/cursors/after").filter(|a| !a.is_empty())
             {
                 if cursor.as_deref() == Some(after) {
-                    return Err(env.malformed("the cursor did not advance".into()));
+                    return Err(env.malformed(
+                        "the pagination cursor did not end: the cursor did not advance".into(),
+                    ));
                 }
                 cursor = Some(after.to_string());
                 continue;
@@ -1051,7 +1085,10 @@ impl Api {
             kind: ErrorKind::Other,
             status: None,
             codes: Vec::new(),
-            detail: format!("more than {MAX_PAGES} pages; refusing to read a partial list"),
+            detail: format!(
+                "the pagination did not end after {MAX_PAGES} pages; refusing to read a partial \
+                 list"
+            ),
             ray: None,
         })
     }
@@ -1166,7 +1203,12 @@ async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
                 body.extend_from_slice(&c);
             }
             Ok(None) => return Ok(body),
-            Err(e) => return Err(format!("reading the response failed: {}", source_chain(&e))),
+            Err(e) => {
+                return Err(format!(
+                    "unreadable answer: reading the response failed (cut off): {}",
+                    source_chain(&e)
+                ))
+            }
         }
     }
 }

@@ -13,12 +13,84 @@ pub mod cloudflare;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::config::EstateConfig;
-use crate::model::Inventory;
+use crate::model::{CollectionError, ErrorKind, Inventory};
 use crate::stats::ServiceCalls;
+
+/// `--timeout` when none is given: generous for a large estate read through throttled APIs, and
+/// still a bound, so a scheduled job can never hang on an endpoint that stops answering.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The end of the collection's time (`--timeout`). Each service is read under it; one still
+/// pending when it passes is abandoned and becomes a [`CollectionError`] (its rules `unknown`),
+/// while the services that finished keep what they read. The per-request timeouts of each
+/// client stay: this bounds the whole, they bound each call.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    at: tokio::time::Instant,
+    /// The `--timeout` it came from, for the message.
+    timeout: Duration,
+}
+
+impl Deadline {
+    /// `timeout` from now.
+    pub fn after(timeout: Duration) -> Self {
+        Deadline {
+            at: tokio::time::Instant::now() + timeout,
+            timeout,
+        }
+    }
+
+    /// Runs `fut` until it ends or the deadline passes (`None`).
+    pub async fn run<T>(&self, fut: impl Future<Output = T>) -> Option<T> {
+        tokio::time::timeout_at(self.at, fut).await.ok()
+    }
+
+    /// The collection error of a read the deadline cut off.
+    pub fn error(
+        &self,
+        provider: &str,
+        service: &str,
+        kinds: &[&str],
+        region: Option<&str>,
+    ) -> CollectionError {
+        CollectionError {
+            provider: provider.into(),
+            service: service.into(),
+            kinds: kinds.iter().map(|k| k.to_string()).collect(),
+            kind: ErrorKind::Other,
+            message: format!(
+                "{service} timed out: it did not answer within the audit's {} --timeout",
+                human_secs(self.timeout)
+            ),
+            region: region.map(str::to_string),
+            account: None,
+        }
+    }
+}
+
+/// `5 s`, `1.5 s`.
+fn human_secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// Runs `fut` under `deadline` (when there is one); `None` when the deadline cut it off.
+pub async fn within<T>(deadline: Option<&Deadline>, fut: impl Future<Output = T>) -> Option<T> {
+    match deadline {
+        Some(d) => d.run(fut).await,
+        None => Some(fut.await),
+    }
+}
 
 /// A credential. `Debug` and `Display` print `***`; only the HTTP layer reads the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -61,6 +133,8 @@ pub struct CollectOptions {
     pub now: DateTime<Utc>,
     pub cloudflare: cloudflare::Options,
     pub aws: aws::AwsOptions,
+    /// The whole collection's time (`--timeout`); [`DEFAULT_TIMEOUT`] when `None`.
+    pub timeout: Option<Duration>,
 }
 
 /// What a live collection produced: one inventory per AWS account (the caller's alone unless
@@ -74,10 +148,20 @@ pub struct Collected {
 /// Collects the whole estate. Never fails: whatever could not be read is a collection error in
 /// the inventory of the account it belongs to.
 pub async fn collect(opts: &CollectOptions) -> Collected {
+    // One deadline for both providers, from the start of the collection.
+    let deadline = Deadline::after(opts.timeout.unwrap_or(DEFAULT_TIMEOUT));
+    let aws_opts = aws::AwsOptions {
+        deadline: Some(deadline),
+        ..opts.aws.clone()
+    };
+    let cf_opts = cloudflare::Options {
+        deadline: Some(deadline),
+        ..opts.cloudflare.clone()
+    };
     // Both providers at once: the audit waits on the network, not on either collector.
     let (aws, cf) = tokio::join!(
-        aws::collect_accounts(&opts.aws, &opts.estate),
-        cloudflare::collect(&opts.cloudflare, &opts.estate.cloudflare)
+        aws::collect_accounts(&aws_opts, &opts.estate),
+        cloudflare::collect(&cf_opts, &opts.estate.cloudflare)
     );
     let mut out = Collected::default();
     for collection in aws {
@@ -141,6 +225,7 @@ mod tests {
                 ..Default::default()
             },
             aws: aws::AwsOptions::default(),
+            timeout: None,
         };
         let dbg = format!("{opts:?} {opts:#?}");
         assert!(!dbg.contains("cf-test-token-5f1a9c"), "{dbg}");

@@ -90,6 +90,17 @@ struct SubnetInfo<'a> {
     in_estate: bool,
 }
 
+/// Security groups whose users are not all known (see `Ctx::sg_unknown`).
+#[derive(Default)]
+struct SgUnknown<'a> {
+    /// Every group's tiers are unknown.
+    all_tiers: bool,
+    /// Every group's components are unknown.
+    all_components: bool,
+    tiers: HashSet<&'a str>,
+    components: HashSet<&'a str>,
+}
+
 /// Read-only indexes over one inventory.
 struct Ctx<'a> {
     cfg: &'a EstateConfig,
@@ -111,6 +122,11 @@ struct Ctx<'a> {
     sg_tiers: HashMap<&'a str, BTreeSet<Tier>>,
     /// Spec components using each security group.
     sg_components: HashMap<&'a str, BTreeSet<&'static str>>,
+    /// Which groups' users, or their tiers or components, are not all known: a user's groups,
+    /// subnets or role could not be read, or (all groups) a kind that uses groups was not
+    /// collected. Their `source_tiers` / `source_components` are null, never a short list that
+    /// a rule would read as the whole truth.
+    sg_unknown: SgUnknown<'a>,
     /// `kind:id` of the workloads placed in each subnet.
     workloads: HashMap<&'a str, Vec<String>>,
     alarms: alarms::AlarmIndex<'a>,
@@ -264,6 +280,7 @@ impl<'a> Ctx<'a> {
             scaling_policies: HashMap::new(),
             sg_tiers: HashMap::new(),
             sg_components: HashMap::new(),
+            sg_unknown: SgUnknown::default(),
             workloads: HashMap::new(),
             alarms: alarms::AlarmIndex::default(),
             topics: HashMap::new(),
@@ -424,60 +441,115 @@ impl<'a> Ctx<'a> {
         let mut sg_tiers: HashMap<&str, BTreeSet<Tier>> = HashMap::new();
         let mut sg_components: HashMap<&str, BTreeSet<&'static str>> = HashMap::new();
         let mut workloads: HashMap<&str, Vec<String>> = HashMap::new();
+        // Every kind whose resources use security groups: one not collected leaves every
+        // group's users unknown (tiers also need the subnets, and a cache's subnet groups).
+        let mut sg_unknown = SgUnknown {
+            all_components: ctx.any_errored(&[K_INSTANCE, K_DB, K_CACHE, K_ECS_SERVICE, K_LAMBDA]),
+            ..SgUnknown::default()
+        };
+        sg_unknown.all_tiers =
+            sg_unknown.all_components || ctx.any_errored(&[K_SUBNET, K_CACHE_SUBNETS]);
         for r in resources {
-            let (subnets, sgs, component): (Vec<&str>, Vec<&str>, Option<&'static str>) =
-                match &r.attrs {
-                    Attrs::Instance(i) => (
-                        i.subnet_id.as_deref().into_iter().collect(),
-                        strs(i.security_group_ids.as_ref()),
-                        (ctx.is_rabbitmq(r, i) == Some(true)).then_some("rabbitmq"),
-                    ),
-                    Attrs::DbInstance(d) => (
-                        strs(d.subnet_ids.as_ref()),
-                        strs(d.security_group_ids.as_ref()),
-                        Some("rds"),
-                    ),
-                    Attrs::CacheCluster(c) => (
-                        strs(ctx.cache_subnets(c)),
-                        strs(c.security_group_ids.as_ref()),
-                        Some("redis"),
-                    ),
-                    Attrs::EcsService(s) => (
+            // `None` for sgs: the resource's groups are unknown, so any group may be its.
+            let (subnets, sgs, component): (
+                Option<Vec<&str>>,
+                Option<Vec<&str>>,
+                Option<&'static str>,
+            ) = match &r.attrs {
+                Attrs::Instance(i) => (
+                    i.subnet_id.as_deref().map(|s| vec![s]),
+                    i.security_group_ids.as_ref().map(|v| strs(Some(v))),
+                    match ctx.is_rabbitmq(r, i) {
+                        Some(true) => Some("rabbitmq"),
+                        Some(false) => Some(""),
+                        None => None,
+                    },
+                ),
+                Attrs::DbInstance(d) => (
+                    d.subnet_ids.as_ref().map(|v| strs(Some(v))),
+                    d.security_group_ids.as_ref().map(|v| strs(Some(v))),
+                    Some("rds"),
+                ),
+                Attrs::CacheCluster(c) => (
+                    ctx.cache_subnets(c).map(|v| strs(Some(v))),
+                    c.security_group_ids.as_ref().map(|v| strs(Some(v))),
+                    Some("redis"),
+                ),
+                // Without a network configuration (or a VPC configuration) the service or
+                // function sits in no subnet of ours and uses no group.
+                Attrs::EcsService(s) => (
+                    Some(
                         s.network_configuration
                             .as_ref()
                             .map(|n| n.subnet_ids.iter().map(String::as_str).collect())
                             .unwrap_or_default(),
+                    ),
+                    Some(
                         s.network_configuration
                             .as_ref()
                             .map(|n| n.security_group_ids.iter().map(String::as_str).collect())
                             .unwrap_or_default(),
-                        (ctx.is_processor(s) == Some(true)).then_some("ecs_service"),
                     ),
-                    Attrs::LambdaFunction(l) => (
+                    ctx.is_processor(s)
+                        .map(|p| if p { "ecs_service" } else { "" }),
+                ),
+                Attrs::LambdaFunction(l) => (
+                    Some(
                         l.vpc_config
                             .as_ref()
                             .map(|v| v.subnet_ids.iter().map(String::as_str).collect())
                             .unwrap_or_default(),
+                    ),
+                    Some(
                         l.vpc_config
                             .as_ref()
                             .map(|v| v.security_group_ids.iter().map(String::as_str).collect())
                             .unwrap_or_default(),
-                        (ctx.is_webhook(l) == Some(true)).then_some("webhook"),
                     ),
-                    _ => continue,
-                };
-            let tiers: Vec<Tier> = subnets
-                .iter()
-                .filter_map(|s| ctx.subnets.get(s).map(|i| i.tier))
-                .collect();
+                    ctx.is_webhook(l).map(|w| if w { "webhook" } else { "" }),
+                ),
+                _ => continue,
+            };
+            let Some(sgs) = sgs else {
+                sg_unknown.all_tiers = true;
+                sg_unknown.all_components = true;
+                let mut seen = HashSet::new();
+                for s in subnets.into_iter().flatten() {
+                    if seen.insert(s) {
+                        workloads
+                            .entry(s)
+                            .or_default()
+                            .push(format!("{}:{}", r.kind(), r.id));
+                    }
+                }
+                continue;
+            };
+            // A subnet we did not read (or no subnet list at all) has no tier we know.
+            let tiers: Option<Vec<Tier>> = subnets.as_ref().and_then(|subnets| {
+                subnets
+                    .iter()
+                    .map(|s| ctx.subnets.get(s).map(|i| i.tier))
+                    .collect()
+            });
             for g in &sgs {
-                sg_tiers.entry(g).or_default().extend(tiers.iter().copied());
-                if let Some(c) = component {
-                    sg_components.entry(g).or_default().insert(c);
+                match &tiers {
+                    Some(t) => sg_tiers.entry(g).or_default().extend(t.iter().copied()),
+                    None => {
+                        sg_unknown.tiers.insert(g);
+                    }
+                }
+                match component {
+                    Some("") => {}
+                    Some(c) => {
+                        sg_components.entry(g).or_default().insert(c);
+                    }
+                    None => {
+                        sg_unknown.components.insert(g);
+                    }
                 }
             }
             let mut seen = HashSet::new();
-            for s in subnets {
+            for s in subnets.into_iter().flatten() {
                 if seen.insert(s) {
                     workloads
                         .entry(s)
@@ -488,6 +560,7 @@ impl<'a> Ctx<'a> {
         }
         ctx.sg_tiers = sg_tiers;
         ctx.sg_components = sg_components;
+        ctx.sg_unknown = sg_unknown;
         ctx.workloads = workloads;
         ctx
     }
@@ -777,7 +850,11 @@ fn strs(v: Option<&Vec<String>>) -> Vec<&str> {
 }
 
 impl SourceFacts for Ctx<'_> {
-    fn cidr_tiers(&self, cidr: &str) -> Vec<String> {
+    fn cidr_tiers(&self, cidr: &str) -> Option<Vec<String>> {
+        // The tiers are those of the estate subnets the CIDR covers: unknown without them.
+        if self.any_errored(&["aws.ec2.vpc", K_SUBNET]) {
+            return None;
+        }
         // A poisoned lock only means another thread panicked mid-insert: the map is still a
         // valid cache, so keep using it.
         let cached = self
@@ -787,7 +864,7 @@ impl SourceFacts for Ctx<'_> {
             .get(cidr)
             .cloned();
         if let Some(t) = cached {
-            return t;
+            return Some(t);
         }
         let tiers = match net::parse_span(cidr) {
             None => vec!["external".to_string()],
@@ -816,21 +893,31 @@ impl SourceFacts for Ctx<'_> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(cidr.to_string(), tiers.clone());
-        tiers
+        Some(tiers)
     }
 
-    fn sg_tiers(&self, sg: &str) -> Vec<String> {
-        self.sg_tiers
-            .get(sg)
-            .map(|s| s.iter().map(|t| t.as_str().to_string()).collect())
-            .unwrap_or_default()
+    fn sg_tiers(&self, sg: &str) -> Option<Vec<String>> {
+        if self.sg_unknown.all_tiers || self.sg_unknown.tiers.contains(sg) {
+            return None;
+        }
+        Some(
+            self.sg_tiers
+                .get(sg)
+                .map(|s| s.iter().map(|t| t.as_str().to_string()).collect())
+                .unwrap_or_default(),
+        )
     }
 
-    fn sg_components(&self, sg: &str) -> Vec<String> {
-        self.sg_components
-            .get(sg)
-            .map(|s| s.iter().map(|c| c.to_string()).collect())
-            .unwrap_or_default()
+    fn sg_components(&self, sg: &str) -> Option<Vec<String>> {
+        if self.sg_unknown.all_components || self.sg_unknown.components.contains(sg) {
+            return None;
+        }
+        Some(
+            self.sg_components
+                .get(sg)
+                .map(|s| s.iter().map(|c| c.to_string()).collect())
+                .unwrap_or_default(),
+        )
     }
 }
 

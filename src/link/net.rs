@@ -163,11 +163,13 @@ fn protocol_number(name: &str) -> String {
 /// What the caller knows about the source of an ingress entry beyond the permission itself.
 pub trait SourceFacts {
     /// Tiers of a source CIDR (estate subnets it overlaps, plus `external`).
-    fn cidr_tiers(&self, cidr: &str) -> Vec<String>;
-    /// Tiers of the subnets of resources using a security group.
-    fn sg_tiers(&self, sg: &str) -> Vec<String>;
-    /// Spec components using a security group.
-    fn sg_components(&self, sg: &str) -> Vec<String>;
+    /// `None` when they are unknown (the subnets could not be read).
+    fn cidr_tiers(&self, cidr: &str) -> Option<Vec<String>>;
+    /// Tiers of the subnets of resources using a security group; `None` when a user of the
+    /// group, or its subnets, could not be read.
+    fn sg_tiers(&self, sg: &str) -> Option<Vec<String>>;
+    /// Spec components using a security group; `None` when a possible user could not be read.
+    fn sg_components(&self, sg: &str) -> Option<Vec<String>>;
 }
 
 /// One entry per source of each permission. `None` when a permission's protocol is unknown
@@ -202,6 +204,8 @@ pub fn ingress_entries(
                 source: c.clone(),
                 source_is_internet: is_internet(c),
                 source_tiers: facts.cidr_tiers(c),
+                // A CIDR names no component (components are told by their groups).
+                source_components: Some(Vec::new()),
                 ..base.clone()
             });
         }
@@ -211,6 +215,8 @@ pub fn ingress_entries(
                 source: c.clone(),
                 source_is_internet: is_internet(c),
                 source_tiers: facts.cidr_tiers(c),
+                // A CIDR names no component (components are told by their groups).
+                source_components: Some(Vec::new()),
                 ..base.clone()
             });
         }
@@ -230,7 +236,8 @@ pub fn ingress_entries(
                 source_type: "prefix_list".into(),
                 source: pl.clone(),
                 source_is_internet: true,
-                source_tiers: vec!["external".into()],
+                source_tiers: Some(vec!["external".into()]),
+                source_components: Some(Vec::new()),
                 ..base.clone()
             });
         }

@@ -95,8 +95,8 @@ fn compliant_estate_workload_facts() {
     assert_eq!(ing.len(), 2);
     let from_lambda = ing.iter().find(|i| i.source == "sg-lambda").unwrap();
     assert_eq!(from_lambda.source_type, "security_group");
-    assert_eq!(from_lambda.source_components, vec!["webhook"]);
-    assert_eq!(from_lambda.source_tiers, vec!["compute"]);
+    assert_eq!(from_lambda.source_components, Some(vec!["webhook".into()]));
+    assert_eq!(from_lambda.source_tiers, Some(vec!["compute".into()]));
     assert_eq!((from_lambda.from_port, from_lambda.to_port), (5671, 5671));
     assert!(!from_lambda.source_is_internet);
     let net = mq.internet.unwrap();
@@ -108,7 +108,7 @@ fn compliant_estate_workload_facts() {
     assert_eq!(db.require_secure_transport, Some(true));
     assert_eq!(
         db.ingress.as_ref().unwrap()[0].source_components,
-        vec!["ecs_service"]
+        Some(vec!["ecs_service".into()])
     );
     assert_eq!(db.internet.unwrap().path, vec!["not publicly accessible"]);
     assert_eq!(db.alarm_names, Some(vec!["db-cpu".to_string()]));
@@ -233,8 +233,8 @@ fn public_rds_is_reachable_with_the_path_as_evidence() {
         .unwrap();
     assert!(open.source_is_internet);
     assert_eq!(
-        open.source_tiers,
-        vec!["public", "compute", "database", "external"]
+        open.source_tiers.as_deref(),
+        Some(&["public", "compute", "database", "external"].map(String::from)[..])
     );
 }
 
@@ -859,7 +859,7 @@ fn prefix_list_and_all_protocol_ingress() {
         .unwrap();
     assert_eq!(ing[0].protocol, "all");
     assert_eq!((ing[0].from_port, ing[0].to_port), (0, 65535));
-    assert_eq!(ing[0].source_tiers, vec!["compute"]);
+    assert_eq!(ing[0].source_tiers, Some(vec!["compute".into()]));
     assert!(!ing[0].source_is_internet);
     assert_eq!(ing[1].source_type, "prefix_list");
     assert!(ing[1].source_is_internet);
@@ -934,4 +934,49 @@ fn links_eighty_thousand_resources() {
     link(&mut inv);
     let took = t.elapsed();
     eprintln!("linked {} resources in {took:?}", inv.resources.len());
+}
+
+#[test]
+fn group_users_unread_make_source_tiers_and_components_unknown_not_short() {
+    // Any kind whose resources use security groups, unread: the webhook (or another user) of
+    // `sg-lambda` may be missing, so who the source is cannot be told.
+    // (The instance itself is judged, so it stays; its kind is what the error names.)
+    for kind in [K_LAMBDA, K_ECS_SERVICE, K_INSTANCE, K_DB, K_CACHE] {
+        let mut inv = estate();
+        inv.resources
+            .retain(|r| r.kind() != kind || r.id.ends_with("instance/i-mq"));
+        inv.collection_errors.push(error(kind));
+        let inv = linked(inv);
+        let ing = get!(inv, "instance/i-mq", Instance).ingress.unwrap();
+        let from_lambda = ing.iter().find(|i| i.source == "sg-lambda").unwrap();
+        assert_eq!(from_lambda.source_components, None, "{kind} unread");
+        assert_eq!(from_lambda.source_tiers, None, "{kind} unread");
+    }
+    // The subnets unread: tiers unknown (of groups and CIDRs alike), components still known.
+    let mut inv = estate();
+    inv.resources.retain(|r| r.kind() != K_SUBNET);
+    inv.collection_errors.push(error(K_SUBNET));
+    let inv = linked(inv);
+    let ing = get!(inv, "instance/i-mq", Instance).ingress.unwrap();
+    let from_lambda = ing.iter().find(|i| i.source == "sg-lambda").unwrap();
+    assert_eq!(from_lambda.source_tiers, None);
+    assert_eq!(
+        from_lambda.source_components,
+        Some(vec!["webhook".to_string()])
+    );
+}
+
+#[test]
+fn a_user_whose_groups_are_unknown_leaves_every_group_unknown() {
+    let mut inv = estate();
+    for r in &mut inv.resources {
+        if let Attrs::DbInstance(d) = &mut r.attrs {
+            d.security_group_ids = None;
+        }
+    }
+    let inv = linked(inv);
+    let ing = get!(inv, "instance/i-mq", Instance).ingress.unwrap();
+    let from_lambda = ing.iter().find(|i| i.source == "sg-lambda").unwrap();
+    assert_eq!(from_lambda.source_components, None);
+    assert_eq!(from_lambda.source_tiers, None);
 }

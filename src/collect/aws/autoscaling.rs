@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use aws_sdk_applicationautoscaling::types as t;
 use aws_sdk_applicationautoscaling::Client;
 
-use super::{Ctx, Part};
+use super::{AllPages, Ctx, Part};
 use crate::model::*;
 
 const SERVICE: &str = "application-autoscaling";
@@ -19,13 +19,13 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
             .service_namespace(t::ServiceNamespace::Ecs)
             .into_paginator()
             .send()
-            .try_collect(),
+            .all_pages(|p| p.next_token()),
         client
             .describe_scaling_policies()
             .service_namespace(t::ServiceNamespace::Ecs)
             .into_paginator()
             .send()
-            .try_collect(),
+            .all_pages(|p| p.next_token()),
     );
     match targets {
         Ok(pages) => part.resources.extend(

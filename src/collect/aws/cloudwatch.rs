@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_cloudwatch::types as t;
 use aws_sdk_cloudwatch::Client;
 
-use super::{Ctx, Part};
+use super::{AllPages, Ctx, Part};
 use crate::model::*;
 
 const SERVICE: &str = "cloudwatch";
@@ -19,7 +19,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
         .alarm_types(t::AlarmType::MetricAlarm)
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.next_token())
         .await
     {
         Ok(pages) => part.resources.extend(

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::types as t;
 use aws_sdk_ec2::Client;
 
-use super::{tags, Ctx, Part};
+use super::{tags, AllPages, Ctx, Part};
 use crate::config::EstateConfig;
 use crate::model::*;
 
@@ -38,7 +38,7 @@ pub async fn collect_vpcs(client: &Client, ctx: &Ctx) -> Part {
         .describe_vpcs()
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.next_token())
         .await;
     Part::from_pages(
         ctx,
@@ -90,7 +90,7 @@ pub async fn collect_subnets(client: &Client, ctx: &Ctx) -> Part {
         .set_filters(vpc_filter(ctx, "vpc-id"))
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.next_token())
         .await;
     Part::from_pages(
         ctx,
@@ -149,7 +149,7 @@ async fn route_tables(client: &Client, ctx: &Ctx) -> Part {
         .set_filters(vpc_filter(ctx, "vpc-id"))
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.next_token())
         .await;
     Part::from_pages(
         ctx,
@@ -232,7 +232,7 @@ async fn internet_gateways(client: &Client, ctx: &Ctx) -> Part {
         .set_filters(vpc_filter(ctx, "attachment.vpc-id"))
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.next_token())
         .await;
     Part::from_pages(
         ctx,
@@ -273,7 +273,7 @@ async fn nat_gateways(client: &Client, ctx: &Ctx) -> Part {
         .set_filter(vpc_filter(ctx, "vpc-id"))
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.next_token())
         .await;
     Part::from_pages(
         ctx,
@@ -319,7 +319,7 @@ async fn security_groups(client: &Client, ctx: &Ctx) -> Part {
         .set_filters(vpc_filter(ctx, "vpc-id"))
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.next_token())
         .await;
     Part::from_pages(
         ctx,
@@ -406,7 +406,7 @@ async fn network_acls(client: &Client, ctx: &Ctx) -> Part {
         .set_filters(vpc_filter(ctx, "vpc-id"))
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.next_token())
         .await;
     Part::from_pages(
         ctx,
@@ -464,7 +464,7 @@ async fn instances_and_volumes(client: &Client, ctx: &Ctx) -> Part {
         .set_filters(vpc_filter(ctx, "vpc-id"))
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.next_token())
         .await
     {
         Ok(pages) => pages
@@ -498,7 +498,7 @@ async fn instances_and_volumes(client: &Client, ctx: &Ctx) -> Part {
             .filters(filter("attachment.instance-id", chunk.iter().cloned()))
             .into_paginator()
             .send()
-            .try_collect()
+            .all_pages(|p| p.next_token())
             .await
         {
             Ok(pages) => part.resources.extend(

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_ecs::types as t;
 use aws_sdk_ecs::Client;
 
-use super::{tags, Ctx, Part};
+use super::{tags, AllPages, Ctx, Part};
 use crate::model::*;
 
 const SERVICE: &str = "ecs";
@@ -19,7 +19,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
         .list_clusters()
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.next_token())
         .await
     {
         Ok(pages) => pages
@@ -93,7 +93,7 @@ async fn services(client: &Client, ctx: &Ctx, cluster: &str) -> Part {
         .cluster(cluster)
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.next_token())
         .await
     {
         Ok(pages) => pages

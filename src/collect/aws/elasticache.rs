@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use aws_sdk_elasticache::types as t;
 use aws_sdk_elasticache::Client;
 
-use super::{Ctx, Part};
+use super::{AllPages, Ctx, Part};
 use crate::model::*;
 
 const SERVICE: &str = "elasticache";
@@ -18,17 +18,17 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
             .describe_replication_groups()
             .into_paginator()
             .send()
-            .try_collect(),
+            .all_pages(|p| p.marker()),
         client
             .describe_cache_clusters()
             .into_paginator()
             .send()
-            .try_collect(),
+            .all_pages(|p| p.marker()),
         client
             .describe_cache_subnet_groups()
             .into_paginator()
             .send()
-            .try_collect(),
+            .all_pages(|p| p.marker()),
     );
     let mut part = Part::default();
     // Subnet groups first: they decide which clusters are the estate's.

@@ -17,7 +17,7 @@ use aws_sdk_lambda::types as t;
 use aws_sdk_lambda::Client;
 use serde_json::Value;
 
-use super::{Ctx, Part};
+use super::{AllPages, Ctx, Part};
 use crate::model::*;
 
 const SERVICE: &str = "lambda";
@@ -28,7 +28,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
         .list_functions()
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.next_marker())
         .await
     {
         Ok(pages) => pages

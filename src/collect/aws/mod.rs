@@ -40,7 +40,6 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::config::EstateConfig;
@@ -70,6 +69,9 @@ pub struct AwsOptions {
     /// `--org-role NAME`: audit every ACTIVE account of the caller's organization through the
     /// role of this name, with this external id (`--external-id`), if any.
     pub org_role: Option<AssumeRole>,
+    /// The collection's deadline (`--timeout`): a service still pending then is a collection
+    /// error, the others keep their data.
+    pub deadline: Option<crate::collect::Deadline>,
 }
 
 /// A role to audit an account through (`--assume-role ARN [--external-id ID]`).
@@ -474,7 +476,9 @@ macro_rules! client {
         client!($krate, $sdk, $guard, $service, None::<String>)
     };
     ($krate:ident, $sdk:expr, $guard:expr, $service:expr, $region:expr) => {{
-        let mut b = $krate::config::Builder::from($sdk).interceptor($guard.clone());
+        let mut b = $krate::config::Builder::from($sdk)
+            .interceptor($guard.clone())
+            .interceptor($crate::collect::aws::AnswerCheck);
         if let Some(http) = $sdk.http_client() {
             b = b.http_client($crate::collect::aws::capped(http, $service));
         }
@@ -583,6 +587,16 @@ pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient 
         .build_https()
 }
 
+/// Connecting to an AWS endpoint.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One attempt of a call: the request, the answer's headers and its whole body.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// One call, its retries and their back-off included.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(180);
+/// Attempts per call when neither the caller nor `AWS_MAX_ATTEMPTS` says (the SDK's default
+/// for adaptive retry is 3; one more rides out a short throttling burst).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
+
 /// Loads the SDK configuration: the default credential chain, the region (`--region`, else the
 /// estate's, else the chain's), adaptive retry and bounded timeouts so a dead endpoint ends as
 /// an error instead of a hang.
@@ -595,13 +609,15 @@ pub async fn load_sdk_config(opts: &AwsOptions, estate: &EstateConfig) -> SdkCon
                 .ok()
                 .and_then(|v| v.trim().parse().ok())
         })
-        .unwrap_or(4)
+        .unwrap_or(DEFAULT_MAX_ATTEMPTS)
         .max(1);
     let retry = RetryConfig::adaptive().with_max_attempts(attempts);
+    // Per call: 10 s to connect, 60 s for one attempt (sending, the answer's headers and its
+    // whole body), 180 s for the call with its retries. `--timeout` bounds the whole collection.
     let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .operation_attempt_timeout(Duration::from_secs(60))
-        .operation_timeout(Duration::from_secs(180))
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
@@ -665,14 +681,15 @@ async fn collect_account(
 ) -> AwsCollection {
     let clients = Clients::new(sdk, guard);
     let region = sdk.region().map(|r| r.to_string());
-    collect_with_regions(
+    Box::pin(collect_within(
         &clients,
         guard,
         region,
         estate,
         Some(sdk),
         opts.scan_regions.as_deref(),
-    )
+        opts.deadline.as_ref(),
+    ))
     .await
 }
 
@@ -853,7 +870,16 @@ pub async fn collect_with(
     estate: &EstateConfig,
     other_regions: Option<&SdkConfig>,
 ) -> AwsCollection {
-    collect_with_regions(clients, guard, region, estate, other_regions, None).await
+    Box::pin(collect_within(
+        clients,
+        guard,
+        region,
+        estate,
+        other_regions,
+        None,
+        None,
+    ))
+    .await
 }
 
 /// [`collect_with`], scanning only `scan` (the regions besides the home one) when given,
@@ -865,6 +891,30 @@ pub async fn collect_with_regions(
     estate: &EstateConfig,
     other_regions: Option<&SdkConfig>,
     scan: Option<&[String]>,
+) -> AwsCollection {
+    Box::pin(collect_within(
+        clients,
+        guard,
+        region,
+        estate,
+        other_regions,
+        scan,
+        None,
+    ))
+    .await
+}
+
+/// [`collect_with_regions`] under a deadline: each stage (STS, VPCs, subnets, then every
+/// service at once) runs until it ends or the deadline passes; one cut off becomes a collection
+/// error over its kinds, and what finished is kept.
+pub async fn collect_within(
+    clients: &Clients,
+    guard: &ReadOnlyGuard,
+    region: Option<String>,
+    estate: &EstateConfig,
+    other_regions: Option<&SdkConfig>,
+    scan: Option<&[String]>,
+    deadline: Option<&crate::collect::Deadline>,
 ) -> AwsCollection {
     let started = Instant::now();
     let mut out = AwsCollection::default();
@@ -889,11 +939,28 @@ pub async fn collect_with_regions(
 
     // The account id names every ARN built from bare ids; without it the ids would be wrong,
     // so a failed STS call leaves the account empty (`arn:aws:ec2:<region>::…`) and is reported.
-    let account = match sts::account(&clients.sts).await {
-        Ok(a) => a,
-        Err(e) => {
-            out.errors
-                .push(error_for("sts", "GetCallerIdentity", &[], &region, &e));
+    // What the retry budget is, for messages: "throttled after 4 attempts".
+    let attempts = clients
+        .sts
+        .config()
+        .retry_config()
+        .map(|r| r.max_attempts())
+        .unwrap_or(1);
+    let account = match crate::collect::within(deadline, sts::account(&clients.sts)).await {
+        Some(Ok(a)) => a,
+        Some(Err(e)) => {
+            out.errors.push(error_for(
+                ("sts", "GetCallerIdentity", &[]),
+                &region,
+                attempts,
+                &e,
+            ));
+            String::new()
+        }
+        None => {
+            if let Some(d) = deadline {
+                out.errors.push(d.error("aws", "sts", &[], Some(&region)));
+            }
             String::new()
         }
     };
@@ -908,10 +975,22 @@ pub async fn collect_with_regions(
         estate: estate.clone(),
         estate_vpc: None,
         estate_subnets: None,
+        attempts,
     };
-    let mut net = ec2::collect_vpcs(&clients.ec2, &ctx).await;
+    // Every stage under the deadline; one cut off is an error over the kinds it would have read.
+    let t = |service, kinds| Timed {
+        deadline,
+        region: &region,
+        service,
+        kinds,
+    };
+    let mut net = t("ec2", vec!["aws.ec2.vpc"])
+        .run(ec2::collect_vpcs(&clients.ec2, &ctx))
+        .await;
     ctx.estate_vpc = ec2::estate_vpc_id(&net.resources, estate);
-    let subnets = ec2::collect_subnets(&clients.ec2, &ctx).await;
+    let subnets = t("ec2", vec!["aws.ec2.subnet"])
+        .run(ec2::collect_subnets(&clients.ec2, &ctx))
+        .await;
     if ctx.estate_vpc.is_some() && subnets.errors.is_empty() {
         ctx.estate_subnets = Some(
             subnets
@@ -927,21 +1006,39 @@ pub async fn collect_with_regions(
     net.extend(subnets);
 
     let scan_regions = async {
-        match other_regions {
-            Some(sdk) => regions::collect(sdk, guard, &ctx, scan).await,
-            None => (Part::default(), Vec::new()),
+        let scan = async {
+            match other_regions {
+                Some(sdk) => regions::collect(sdk, guard, &ctx, scan).await,
+                None => (Part::default(), Vec::new()),
+            }
+        };
+        match crate::collect::within(deadline, Box::pin(scan)).await {
+            Some(done) => done,
+            // The scan reads every other region: named as the scan.
+            None => (t("regions", vec!["estate"]).cut_off(), Vec::new()),
         }
     };
+    let ec2_rest: Vec<&str> = crate::model::KINDS
+        .iter()
+        .copied()
+        .filter(|k| k.starts_with("aws.ec2.") && !["aws.ec2.vpc", "aws.ec2.subnet"].contains(k))
+        .collect();
     let ((elsewhere, scanned), e, r, c, l, s, a, w, n) = tokio::join!(
         scan_regions,
-        ec2::collect_rest(&clients.ec2, &ctx),
-        rds::collect(&clients.rds, &ctx),
-        elasticache::collect(&clients.elasticache, &ctx),
-        lambda::collect(&clients.lambda, &ctx),
-        ecs::collect(&clients.ecs, &ctx),
-        autoscaling::collect(&clients.autoscaling, &ctx),
-        cloudwatch::collect(&clients.cloudwatch, &ctx),
-        sns::collect(&clients.sns, &ctx),
+        t("ec2", ec2_rest).run(ec2::collect_rest(&clients.ec2, &ctx)),
+        t("rds", kinds_of("aws.rds.")).run(rds::collect(&clients.rds, &ctx)),
+        t("elasticache", kinds_of("aws.elasticache."))
+            .run(elasticache::collect(&clients.elasticache, &ctx)),
+        t("lambda", kinds_of("aws.lambda.")).run(lambda::collect(&clients.lambda, &ctx)),
+        t("ecs", kinds_of("aws.ecs.")).run(ecs::collect(&clients.ecs, &ctx)),
+        t(
+            "application-autoscaling",
+            kinds_of("aws.application_autoscaling.")
+        )
+        .run(autoscaling::collect(&clients.autoscaling, &ctx)),
+        t("cloudwatch", kinds_of("aws.cloudwatch."))
+            .run(cloudwatch::collect(&clients.cloudwatch, &ctx)),
+        t("sns", kinds_of("aws.sns.")).run(sns::collect(&clients.sns, &ctx)),
     );
     out.regions.extend(scanned);
     for part in [net, elsewhere, e, r, c, l, s, a, w, n] {
@@ -952,6 +1049,46 @@ pub async fn collect_with_regions(
     out.services = guard.usage();
     out.elapsed = started.elapsed();
     out
+}
+
+/// Every kind whose name starts with `prefix` (`aws.rds.`).
+fn kinds_of(prefix: &str) -> Vec<&'static str> {
+    crate::model::KINDS
+        .iter()
+        .copied()
+        .filter(|k| k.starts_with(prefix))
+        .collect()
+}
+
+/// One stage of the collection under the deadline.
+struct Timed<'a> {
+    deadline: Option<&'a crate::collect::Deadline>,
+    region: &'a str,
+    service: &'a str,
+    kinds: Vec<&'static str>,
+}
+
+impl Timed<'_> {
+    async fn run(self, fut: impl std::future::Future<Output = Part>) -> Part {
+        // On the heap: the services' futures are large, and all of them are joined at once
+        // (inline, they overflowed a 2 MiB test thread's stack in debug builds).
+        match crate::collect::within(self.deadline, Box::pin(fut)).await {
+            Some(part) => part,
+            None => self.cut_off(),
+        }
+    }
+
+    /// The stage's error when the deadline cut it off.
+    fn cut_off(&self) -> Part {
+        Part {
+            resources: Vec::new(),
+            errors: self
+                .deadline
+                .map(|d| d.error("aws", self.service, &self.kinds, Some(self.region)))
+                .into_iter()
+                .collect(),
+        }
+    }
 }
 
 /// What every service collector knows about the scope.
@@ -965,6 +1102,8 @@ pub struct Ctx {
     /// Its subnets, when they were read; workloads all of whose subnets are elsewhere are out of
     /// scope.
     pub estate_subnets: Option<HashSet<String>>,
+    /// Attempts per call (the retry budget), for the messages of throttled calls.
+    pub attempts: u32,
 }
 
 impl Ctx {
@@ -1010,7 +1149,12 @@ impl Ctx {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        error_for(service, operation, kinds, &self.region, err)
+        error_for(
+            (service, operation, kinds),
+            &self.region,
+            self.attempts,
+            err,
+        )
     }
 }
 
@@ -1123,26 +1267,209 @@ fn same_failure(a: &CollectionError, b: &CollectionError) -> bool {
         && operation(&a.message) == operation(&b.message)
 }
 
-/// A [`CollectionError`] for a failed call.
+/// A [`CollectionError`] for a failed call: the service, the operation and the cause, with what
+/// to do about it: the IAM action a refused call needs, the retry budget a throttled one used.
+/// `attempts` is the retry budget the call ran with.
 pub fn error_for<E>(
-    service: &str,
-    operation: &str,
-    kinds: &[&str],
+    (service, operation, kinds): (&str, &str, &[&str]),
     region: &str,
+    attempts: u32,
     err: &SdkError<E, HttpResponse>,
 ) -> CollectionError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let (kind, cause) = classify(err);
+    let advice = match kind {
+        ErrorKind::AccessDenied => match iam_action(operation) {
+            Some(action) => format!(
+                "; the credentials need the IAM permission {action} (`estate-audit iam-policy` \
+                 prints the whole read-only policy)"
+            ),
+            None => "; the credentials were refused".to_string(),
+        },
+        ErrorKind::Unsupported if !cause.contains("does not implement") => {
+            "; the endpoint does not implement this call".to_string()
+        }
+        ErrorKind::Throttled => format!(
+            "; still throttled after {attempts} attempt{} (the retry budget: AWS_MAX_ATTEMPTS)",
+            if attempts == 1 { "" } else { "s" }
+        ),
+        _ => String::new(),
+    };
     CollectionError {
         provider: "aws".into(),
         service: service.into(),
         kinds: kinds.iter().map(|k| k.to_string()).collect(),
         kind,
-        message: format!("{service} {operation}: {cause}"),
+        message: format!("{service} {operation}: {cause}{advice}"),
         region: Some(region.to_string()),
         account: None,
+    }
+}
+
+/// The IAM action of an allowlisted operation (`None` for one that needs no permission).
+pub fn iam_action(operation: &str) -> Option<&'static str> {
+    ALLOWED_OPERATIONS
+        .iter()
+        .find(|(_, o, a)| *o == operation && !a.is_empty())
+        .map(|(_, _, a)| *a)
+}
+
+/// Pages one paginated call may take before its token counts as one that never ends. A real
+/// listing this long (a million EC2 instances at 1,000 a page) is far beyond any estate; a
+/// service that keeps answering with a next token would otherwise be read until `--timeout`.
+pub const MAX_PAGES: usize = 1000;
+
+/// Why a paginated read was abandoned: the service kept answering with a next-page token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndlessPagination {
+    /// Pages read when it was abandoned.
+    pub pages: usize,
+    /// The token repeated the previous page's (else: more than [`MAX_PAGES`] pages).
+    pub repeated: bool,
+}
+
+impl std::fmt::Display for EndlessPagination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.repeated {
+            write!(
+                f,
+                "the pagination token did not end: page {} repeated the previous page's token; \
+                 refusing to read a partial list",
+                self.pages
+            )
+        } else {
+            write!(
+                f,
+                "the pagination token did not end after {} pages; refusing to read a partial list",
+                self.pages
+            )
+        }
+    }
+}
+
+impl std::error::Error for EndlessPagination {}
+
+/// [`all_pages`] as a method of the SDK's page stream: `….into_paginator().send().all_pages(|p|
+/// p.next_token())`.
+pub trait AllPages<O, E> {
+    fn all_pages(
+        self,
+        token: impl Fn(&O) -> Option<&str>,
+    ) -> impl std::future::Future<Output = Result<Vec<O>, SdkError<E, HttpResponse>>>;
+}
+
+impl<O, E> AllPages<O, E>
+    for aws_smithy_async::future::pagination_stream::PaginationStream<
+        Result<O, SdkError<E, HttpResponse>>,
+    >
+{
+    fn all_pages(
+        self,
+        token: impl Fn(&O) -> Option<&str>,
+    ) -> impl std::future::Future<Output = Result<Vec<O>, SdkError<E, HttpResponse>>> {
+        all_pages(self, token)
+    }
+}
+
+/// Every page of a paginated call, or its error. A token that repeats the previous page's (the
+/// SDK would stop there silently, with a partial list) or pages beyond [`MAX_PAGES`] are an
+/// error too: an incomplete listing must never read as a complete one.
+pub async fn all_pages<O, E>(
+    mut pages: aws_smithy_async::future::pagination_stream::PaginationStream<
+        Result<O, SdkError<E, HttpResponse>>,
+    >,
+    token: impl Fn(&O) -> Option<&str>,
+) -> Result<Vec<O>, SdkError<E, HttpResponse>> {
+    let mut out = Vec::new();
+    let mut last: Option<String> = None;
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        let next = token(&page).filter(|t| !t.is_empty()).map(str::to_string);
+        let endless = match &next {
+            Some(t) if last.as_deref() == Some(t.as_str()) => Some(true),
+            Some(_) if out.len() + 1 >= MAX_PAGES => Some(false),
+            _ => None,
+        };
+        if let Some(repeated) = endless {
+            return Err(SdkError::construction_failure(EndlessPagination {
+                pages: out.len() + 1,
+                repeated,
+            }));
+        }
+        out.push(page);
+        last = next;
+    }
+    Ok(out)
+}
+
+/// SDK interceptor on every client: a successful answer whose XML document is cut off (the
+/// SDK's XML reader takes a missing end as the end of the lists, so a half answer would read as
+/// a short, complete one) becomes an unreadable answer. JSON and CBOR readers refuse a cut-off
+/// document themselves.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AnswerCheck;
+
+impl Intercept for AnswerCheck {
+    fn name(&self) -> &'static str {
+        "estate-audit answer check"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let resp = context.response();
+        if !resp.status().is_success() {
+            return Ok(());
+        }
+        match resp.body().bytes() {
+            Some(body) => xml_complete(body).map_err(Into::into),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `Err(why)` when `body` starts an XML document that does not end with its root's end tag.
+/// Anything else (JSON, CBOR, empty) is left to the SDK's readers.
+pub fn xml_complete(body: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(body);
+    let mut rest = text.trim_start();
+    if !rest.starts_with('<') {
+        return Ok(());
+    }
+    // Skip the declaration, comments and a doctype.
+    while let Some(after) = rest.strip_prefix("<?").or_else(|| rest.strip_prefix("<!")) {
+        let Some(end) = after.find('>') else {
+            return Err("the XML answer is cut off".into());
+        };
+        rest = after[end + 1..].trim_start();
+    }
+    let Some(open) = rest.strip_prefix('<') else {
+        return Err("the XML answer has no root element".into());
+    };
+    let name: String = open
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
+        .collect();
+    if name.is_empty() {
+        return Err("the XML answer has no root element".into());
+    }
+    let Some(tag_end) = open.find('>') else {
+        return Err("the XML answer is cut off".into());
+    };
+    if open[..tag_end].ends_with('/') && open[tag_end + 1..].trim().is_empty() {
+        return Ok(());
+    }
+    if text.trim_end().ends_with(&format!("</{name}>")) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the XML answer is cut off: it does not end with </{name}>"
+        ))
     }
 }
 
@@ -1205,11 +1532,24 @@ where
                 None if status == 404 || status == 501 || html => ErrorKind::Unsupported,
                 _ => ErrorKind::Other,
             };
+            // A success status that still ended as an error: the answer could not be read.
+            if code.is_none() && (200..300).contains(&status) {
+                return (
+                    ErrorKind::Other,
+                    format!(
+                        "unreadable answer (HTTP {status}, cut off or malformed): {}",
+                        cause_chain(se.err())
+                    ),
+                );
+            }
             let text = match code {
                 Some(c) if !message.is_empty() => format!("{c}: {message} (HTTP {status})"),
                 Some(c) => format!("{c} (HTTP {status})"),
                 None if html => {
                     format!("HTTP {status} with an HTML page instead of an API answer (the endpoint does not implement this call)")
+                }
+                None if status == 404 || status == 501 => {
+                    format!("HTTP {status}: the endpoint does not implement this call")
                 }
                 None => format!("HTTP {status} without an error code"),
             };
@@ -1217,7 +1557,10 @@ where
         }
         SdkError::ResponseError(re) => {
             let status = re.raw().status().as_u16();
-            if is_html(re.raw()) || status == 404 || status == 501 {
+            // A success status is an answer, whatever its content type says (moto labels JSON
+            // as text/html): cut off or garbled, not unimplemented.
+            let success = (200..300).contains(&status);
+            if status == 404 || status == 501 || (!success && is_html(re.raw())) {
                 (
                     ErrorKind::Unsupported,
                     format!("HTTP {status}: the endpoint does not implement this call"),
@@ -1226,21 +1569,36 @@ where
                 (
                     ErrorKind::Other,
                     format!(
-                        "unparsable answer (HTTP {status}): {}",
-                        DisplayErrorContext(err)
+                        "unreadable answer (HTTP {status}, cut off or malformed): {}",
+                        cause_chain(err)
                     ),
                 )
             }
         }
         SdkError::TimeoutError(_) => (
             ErrorKind::Other,
-            "timed out waiting for the answer".to_string(),
+            format!(
+                "timed out waiting for the answer (each attempt may take {} s, the call {} s)",
+                ATTEMPT_TIMEOUT.as_secs(),
+                OPERATION_TIMEOUT.as_secs()
+            ),
         ),
+        SdkError::ConstructionFailure(_) => {
+            match std::error::Error::source(err).and_then(|s| s.downcast_ref::<EndlessPagination>())
+            {
+                Some(endless) => (ErrorKind::Other, endless.to_string()),
+                None => (ErrorKind::Other, cause_chain(err)),
+            }
+        }
+        // Refused, reset, or closed before the answer's headers: the transport's own words.
         SdkError::DispatchFailure(_) => (
             ErrorKind::Other,
-            format!("could not send the request: {}", cause_chain(err)),
+            format!(
+                "no answer (the connection failed or closed before the answer): {}",
+                cause_chain(err)
+            ),
         ),
-        _ => (ErrorKind::Other, format!("{}", DisplayErrorContext(err))),
+        _ => (ErrorKind::Other, cause_chain(err)),
     }
 }
 

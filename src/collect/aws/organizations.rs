@@ -4,6 +4,8 @@
 
 use aws_sdk_organizations::operation::list_accounts::ListAccountsError;
 use aws_sdk_organizations::Client;
+
+use super::AllPages;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
@@ -16,7 +18,7 @@ pub async fn active_accounts(
         .list_accounts()
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.next_token())
         .await?;
     let mut ids: Vec<String> = pages
         .iter()

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_rds::types as t;
 use aws_sdk_rds::Client;
 
-use super::{tags, Ctx, Part};
+use super::{tags, AllPages, Ctx, Part};
 use crate::model::*;
 
 const SERVICE: &str = "rds";
@@ -21,7 +21,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
         .describe_db_instances()
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.marker())
         .await
     {
         Ok(pages) => pages
@@ -95,7 +95,7 @@ async fn parameter_group(
         )
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.marker())
         .await
         .map_err(|e| ctx.error(SERVICE, "DescribeDBParameters", KINDS, &e))?;
     let params: Vec<&t::Parameter> = pages.iter().flat_map(|p| p.parameters()).collect();

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use aws_config::SdkConfig;
 use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, TagFilter};
 
-use super::{client, tags, Ctx, Part, ReadOnlyGuard};
+use super::{client, tags, AllPages, Ctx, Part, ReadOnlyGuard};
 use crate::model::{Attrs, Resource, TaggedResource};
 
 const KINDS: &[&str] = &["estate"];
@@ -26,12 +26,33 @@ const KINDS: &[&str] = &["estate"];
 pub async fn other_regions(client: &aws_sdk_ec2::Client, ctx: &Ctx) -> Result<Vec<String>, Part> {
     match client.describe_regions().send().await {
         Ok(out) => {
-            let mut v: Vec<String> = out
+            let all: Vec<String> = out
                 .regions()
                 .iter()
                 .filter_map(|r| r.region_name().map(str::to_string))
-                .filter(|r| *r != ctx.region)
                 .collect();
+            // The home region is always enabled: a list without it is a garbled or cut-off
+            // answer, and reading it as "no other region" would let aws-region-single pass.
+            if !all.contains(&ctx.region) {
+                return Err(Part {
+                    resources: Vec::new(),
+                    errors: vec![crate::model::CollectionError {
+                        provider: "aws".into(),
+                        service: "ec2".into(),
+                        kinds: KINDS.iter().map(|k| k.to_string()).collect(),
+                        kind: crate::model::ErrorKind::Other,
+                        message: format!(
+                            "ec2 DescribeRegions: unreadable answer: the region list ({} \
+                             entries) does not include the home region {}",
+                            all.len(),
+                            ctx.region
+                        ),
+                        region: Some(ctx.region.clone()),
+                        account: (!ctx.account.is_empty()).then(|| ctx.account.clone()),
+                    }],
+                });
+            }
+            let mut v: Vec<String> = all.into_iter().filter(|r| *r != ctx.region).collect();
             v.sort();
             Ok(v)
         }
@@ -127,7 +148,7 @@ async fn one_region(
         .tag_filters(TagFilter::builder().key(key).values(value).build())
         .into_paginator()
         .send()
-        .try_collect()
+        .all_pages(|p| p.pagination_token())
         .await;
     let mut part = Part::from_pages(
         ctx,

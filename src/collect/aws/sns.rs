@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_sns::types as t;
 use aws_sdk_sns::Client;
 
-use super::{Ctx, Part};
+use super::{AllPages, Ctx, Part};
 use crate::model::*;
 
 const SERVICE: &str = "sns";
@@ -15,12 +15,16 @@ const SERVICE: &str = "sns";
 pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
     let mut part = Part::default();
     let (topics, subs) = tokio::join!(
-        client.list_topics().into_paginator().send().try_collect(),
+        client
+            .list_topics()
+            .into_paginator()
+            .send()
+            .all_pages(|p| p.next_token()),
         client
             .list_subscriptions()
             .into_paginator()
             .send()
-            .try_collect(),
+            .all_pages(|p| p.next_token()),
     );
     match topics {
         Ok(pages) => {

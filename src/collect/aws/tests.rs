@@ -9,6 +9,7 @@ use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, R
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::*;
 use crate::model::{Attrs, EcsNetworkConfiguration, ErrorKind, LambdaVpcConfig};
@@ -20,6 +21,7 @@ fn ctx() -> Ctx {
         estate: EstateConfig::default(),
         estate_vpc: None,
         estate_subnets: None,
+        attempts: 2,
     }
 }
 
@@ -1517,6 +1519,162 @@ async fn per_function_calls_all_run_and_failures_alike_are_reported_once() {
     assert_eq!(part.errors[0].kind, ErrorKind::AccessDenied);
     assert!(
         part.errors[0].message.ends_with("(20 calls failed alike)"),
+        "{}",
+        part.errors[0].message
+    );
+}
+// ------------------------------------------------------------------------------------------
+// Fault paths: pagination that never ends, cut-off answers, messages that say what to do
+
+#[tokio::test]
+async fn a_repeated_page_token_is_an_error_not_a_short_list() {
+    let guard = ReadOnlyGuard::new();
+    let rule = mock!(aws_sdk_ec2::Client::describe_vpcs).then_output(|| {
+        aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput::builder()
+            .vpcs(aws_sdk_ec2::types::Vpc::builder().vpc_id("vpc-1").build())
+            .next_token("same-token")
+            .build()
+    });
+    let client = mocked!(aws_sdk_ec2, guard, [&rule]);
+    let part = ec2::collect_vpcs(&client, &ctx()).await;
+    assert!(part.resources.is_empty(), "{:?}", part.resources);
+    assert_eq!(part.errors.len(), 1);
+    let e = &part.errors[0];
+    assert_eq!(e.kinds, ["aws.ec2.vpc"]);
+    assert!(
+        e.message
+            .contains("ec2 DescribeVpcs: the pagination token did not end: page 2 repeated"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test]
+async fn a_token_that_keeps_changing_stops_at_the_page_limit() {
+    let guard = ReadOnlyGuard::new();
+    let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = n.clone();
+    let rule = mock!(aws_sdk_sns::Client::list_topics).then_output(move || {
+        let i = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        aws_sdk_sns::operation::list_topics::ListTopicsOutput::builder()
+            .next_token(format!("token-{i}"))
+            .build()
+    });
+    let subs = mock!(aws_sdk_sns::Client::list_subscriptions).then_output(|| {
+        aws_sdk_sns::operation::list_subscriptions::ListSubscriptionsOutput::builder().build()
+    });
+    let client = mocked!(aws_sdk_sns, guard, [&rule, &subs]);
+    let part = sns::collect(&client, &ctx()).await;
+    assert_eq!(part.errors.len(), 1, "{:?}", part.errors);
+    assert_eq!(part.errors[0].kinds, ["aws.sns.topic"]);
+    assert!(
+        part.errors[0]
+            .message
+            .contains(&format!("did not end after {MAX_PAGES} pages")),
+        "{}",
+        part.errors[0].message
+    );
+    assert_eq!(
+        n.load(std::sync::atomic::Ordering::Relaxed),
+        MAX_PAGES,
+        "reads exactly the page limit"
+    );
+}
+
+#[test]
+fn a_cut_off_xml_answer_is_told_from_a_whole_one() {
+    let whole = "<?xml version=\"1.0\"?>\n<DescribeDBInstancesResponse xmlns=\"x\"><DescribeDBInstancesResult>\
+                 <DBInstances/></DescribeDBInstancesResult></DescribeDBInstancesResponse>\n";
+    assert_eq!(xml_complete(whole.as_bytes()), Ok(()));
+    assert_eq!(xml_complete(b"<Empty/>"), Ok(()));
+    assert_eq!(
+        xml_complete(b"{\"json\": true}"),
+        Ok(()),
+        "not XML: the SDK judges"
+    );
+    assert_eq!(xml_complete(b""), Ok(()));
+    for cut in [40, 80, whole.len() - 10] {
+        let e = xml_complete(&whole.as_bytes()[..cut]).unwrap_err();
+        assert!(e.contains("cut off"), "{cut}: {e}");
+    }
+    assert!(xml_complete(b"<?xml version").is_err());
+}
+
+#[test]
+fn messages_say_which_permission_and_which_retry_budget() {
+    use aws_sdk_rds::operation::describe_db_instances::DescribeDBInstancesError;
+    use aws_smithy_types::error::ErrorMetadata;
+    let err = |code: &str, status: u16| {
+        SdkError::<DescribeDBInstancesError, HttpResponse>::service_error(
+            DescribeDBInstancesError::generic(
+                ErrorMetadata::builder().code(code).message("m").build(),
+            ),
+            http(status, ""),
+        )
+    };
+    let kinds: &[&str] = &["aws.rds.db_instance"];
+    let denied = error_for(
+        ("rds", "DescribeDBInstances", kinds),
+        "eu-west-1",
+        4,
+        &err("AccessDenied", 403),
+    );
+    assert!(
+        denied
+            .message
+            .contains("IAM permission rds:DescribeDBInstances"),
+        "{}",
+        denied.message
+    );
+    let throttled = error_for(
+        ("rds", "DescribeDBInstances", kinds),
+        "eu-west-1",
+        4,
+        &err("Throttling", 400),
+    );
+    assert_eq!(throttled.kind, ErrorKind::Throttled);
+    assert!(
+        throttled.message.contains("throttled after 4 attempts"),
+        "{}",
+        throttled.message
+    );
+    let sts = error_for(
+        ("sts", "GetCallerIdentity", &[]),
+        "eu-west-1",
+        1,
+        &err("InvalidClientTokenId", 403),
+    );
+    assert!(
+        sts.message.ends_with("the credentials were refused"),
+        "{}",
+        sts.message
+    );
+    // A success status whose body could not be read is an unreadable answer, not a vague one.
+    let unreadable = SdkError::<DescribeDBInstancesError, HttpResponse>::service_error(
+        DescribeDBInstancesError::unhandled("unexpected end of input"),
+        http(200, "{"),
+    );
+    let (kind, text) = classify(&unreadable);
+    assert_eq!(kind, ErrorKind::Other);
+    assert!(text.starts_with("unreadable answer (HTTP 200"), "{text}");
+    assert!(text.contains("unexpected end of input"), "{text}");
+}
+
+#[tokio::test]
+async fn a_region_list_without_the_home_region_is_unreadable_not_empty() {
+    let guard = ReadOnlyGuard::new();
+    let rule = mock!(aws_sdk_ec2::Client::describe_regions).then_output(|| {
+        aws_sdk_ec2::operation::describe_regions::DescribeRegionsOutput::builder().build()
+    });
+    let client = mocked!(aws_sdk_ec2, guard, [&rule]);
+    let Err(part) = regions::other_regions(&client, &ctx()).await else {
+        panic!("an empty region list must not read as 'no other region'")
+    };
+    assert_eq!(part.errors[0].kinds, ["estate"]);
+    assert!(
+        part.errors[0]
+            .message
+            .contains("does not include the home region eu-west-1"),
         "{}",
         part.errors[0].message
     );

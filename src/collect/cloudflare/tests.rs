@@ -300,6 +300,7 @@ fn opts(server: &MockServer) -> Options {
         max_retries: 3,
         retry_budget: 6,
         max_retry_wait: Duration::from_secs(1),
+        deadline: None,
     }
 }
 

@@ -1,0 +1,678 @@
+//! The spec-shaped test estate, built in moto through the AWS SDK for Rust: shared by the live
+//! AWS tests (`tests/aws_live.rs`) and the fault suite (`tests/faults.rs`). `broken` builds the
+//! variant that violates the AWS rules. Moto's gaps are worked around here (see
+//! `tests/aws_live.rs`), never in the product.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::collections::BTreeMap;
+
+use aws_config::SdkConfig;
+
+use crate::moto;
+
+pub const ACCOUNT: &str = "123456789012";
+pub const TAG_KEY: &str = "estate";
+
+/// Each test's estate carries its own tag value: the region scan must not see the other tests'.
+pub fn tag_value(region: &str) -> String {
+    format!("audit-{region}")
+}
+
+// ------------------------------------------------------------------------------------------
+// Building estates through the SDK
+
+pub fn tags(
+    region: &str,
+    kind: aws_sdk_ec2::types::ResourceType,
+    pairs: &[(&str, &str)],
+) -> aws_sdk_ec2::types::TagSpecification {
+    let mut b = aws_sdk_ec2::types::TagSpecification::builder().resource_type(kind);
+    let estate = tag_value(region);
+    for (k, v) in pairs.iter().chain([&(TAG_KEY, estate.as_str())]) {
+        b = b.tags(aws_sdk_ec2::types::Tag::builder().key(*k).value(*v).build());
+    }
+    b.build()
+}
+
+/// Ids of what was built, for the assertions.
+#[derive(Default, Debug)]
+pub struct Built {
+    pub region: String,
+    pub vpc: String,
+    pub public: Vec<String>,
+    pub compute: Vec<String>,
+    pub database: Vec<String>,
+    pub nat: Option<String>,
+    pub instance: String,
+    pub topic: String,
+    pub policies: BTreeMap<&'static str, String>,
+}
+
+impl Built {
+    pub fn arn(&self, rest: &str) -> String {
+        format!("arn:aws:ec2:{}:{ACCOUNT}:{rest}", self.region)
+    }
+}
+
+/// The spec-shaped estate; `broken` builds the variant that violates the AWS rules.
+pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
+    use aws_sdk_ec2::types::*;
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let mut b = Built {
+        region: region.to_string(),
+        ..Default::default()
+    };
+    b.vpc = ec2
+        .create_vpc()
+        .cidr_block("10.20.0.0/16")
+        .tag_specifications(tags(region, ResourceType::Vpc, &[("Name", "estate-vpc")]))
+        .send()
+        .await
+        .expect("vpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_string();
+    let az = |s: &str| format!("{region}{s}");
+    // (tier, az, cidr): the broken estate has its database tier in one AZ only.
+    let layout: Vec<(&str, String, &str)> = vec![
+        ("public", az("a"), "10.20.0.0/24"),
+        ("public", az("b"), "10.20.1.0/24"),
+        ("compute", az("a"), "10.20.10.0/24"),
+        ("compute", az("b"), "10.20.11.0/24"),
+        ("database", az("a"), "10.20.20.0/24"),
+        (
+            "database",
+            az(if broken { "a" } else { "b" }),
+            "10.20.21.0/24",
+        ),
+    ];
+    for (tier, zone, cidr) in &layout {
+        let id = ec2
+            .create_subnet()
+            .vpc_id(&b.vpc)
+            .cidr_block(*cidr)
+            .availability_zone(zone)
+            .tag_specifications(tags(
+                region,
+                ResourceType::Subnet,
+                &[("Tier", tier), ("Name", &format!("estate-{tier}-{zone}"))],
+            ))
+            .send()
+            .await
+            .expect("subnet")
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .expect("subnet id")
+            .to_string();
+        match *tier {
+            "public" => b.public.push(id),
+            "compute" => b.compute.push(id),
+            _ => b.database.push(id),
+        }
+    }
+    let mut public_ip_subnets = b.public.clone();
+    if broken {
+        public_ip_subnets.push(b.compute[1].clone());
+    }
+    for s in &public_ip_subnets {
+        ec2.modify_subnet_attribute()
+            .subnet_id(s)
+            .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build())
+            .send()
+            .await
+            .expect("map public ip");
+    }
+    let igw = ec2
+        .create_internet_gateway()
+        .tag_specifications(tags(region, ResourceType::InternetGateway, &[]))
+        .send()
+        .await
+        .expect("igw")
+        .internet_gateway()
+        .and_then(|g| g.internet_gateway_id())
+        .expect("igw id")
+        .to_string();
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(&igw)
+        .vpc_id(&b.vpc)
+        .send()
+        .await
+        .expect("attach igw");
+    let route_table = |name: &'static str| {
+        let ec2 = ec2.clone();
+        let vpc = b.vpc.clone();
+        async move {
+            ec2.create_route_table()
+                .vpc_id(vpc)
+                .tag_specifications(tags(region, ResourceType::RouteTable, &[("Name", name)]))
+                .send()
+                .await
+                .expect("route table")
+                .route_table()
+                .and_then(|t| t.route_table_id())
+                .expect("rtb id")
+                .to_string()
+        }
+    };
+    let public_rt = route_table("estate-public").await;
+    ec2.create_route()
+        .route_table_id(&public_rt)
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(&igw)
+        .send()
+        .await
+        .expect("igw route");
+    let mut public_rt_subnets = b.public.clone();
+    if broken {
+        // A "private" compute subnet routed to the internet gateway.
+        public_rt_subnets.push(b.compute[1].clone());
+    }
+    for s in &public_rt_subnets {
+        ec2.associate_route_table()
+            .route_table_id(&public_rt)
+            .subnet_id(s)
+            .send()
+            .await
+            .expect("associate public");
+    }
+    let private_rt = route_table("estate-private").await;
+    if !broken {
+        let eip = ec2
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .send()
+            .await
+            .expect("eip");
+        let nat = ec2
+            .create_nat_gateway()
+            .subnet_id(&b.public[0])
+            .set_allocation_id(eip.allocation_id().map(str::to_string))
+            .tag_specifications(tags(
+                region,
+                ResourceType::Natgateway,
+                &[("Name", "estate-nat")],
+            ))
+            .send()
+            .await
+            .expect("nat")
+            .nat_gateway()
+            .and_then(|n| n.nat_gateway_id())
+            .expect("nat id")
+            .to_string();
+        ec2.create_route()
+            .route_table_id(&private_rt)
+            .destination_cidr_block("0.0.0.0/0")
+            .nat_gateway_id(&nat)
+            .send()
+            .await
+            .expect("nat route");
+        b.nat = Some(nat);
+    }
+    let private_subnets: Vec<String> = if broken {
+        vec![b.compute[0].clone()]
+    } else {
+        b.compute.clone()
+    }
+    .into_iter()
+    .chain(b.database.clone())
+    .collect();
+    for s in &private_subnets {
+        ec2.associate_route_table()
+            .route_table_id(&private_rt)
+            .subnet_id(s)
+            .send()
+            .await
+            .expect("associate private");
+    }
+
+    // Security groups: webhook and workers reach the queue (TLS only), workers reach the data.
+    let sg = |name: &'static str| {
+        let ec2 = ec2.clone();
+        let vpc = b.vpc.clone();
+        async move {
+            ec2.create_security_group()
+                .group_name(name)
+                .description(name)
+                .vpc_id(vpc)
+                .tag_specifications(tags(region, ResourceType::SecurityGroup, &[("Name", name)]))
+                .send()
+                .await
+                .expect("sg")
+                .group_id()
+                .expect("sg id")
+                .to_string()
+        }
+    };
+    let webhook_sg = sg("estate-webhook").await;
+    let workers_sg = sg("estate-workers").await;
+    let rabbit_sg = sg("estate-rabbitmq").await;
+    let mysql_sg = sg("estate-mysql").await;
+    let redis_sg = sg("estate-redis").await;
+    let from_groups = |port: i32, groups: &[&String]| {
+        let mut p = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(port)
+            .to_port(port);
+        for g in groups {
+            p = p.user_id_group_pairs(UserIdGroupPair::builder().group_id(*g).build());
+        }
+        p.build()
+    };
+    let from_anywhere = |port: i32| {
+        IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(port)
+            .to_port(port)
+            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+            .build()
+    };
+    let (rabbit_rules, db_rules, cache_rules) = if broken {
+        (
+            vec![from_anywhere(5672), from_anywhere(15672)],
+            vec![from_anywhere(5432)],
+            vec![from_anywhere(6379)],
+        )
+    } else {
+        (
+            vec![from_groups(5671, &[&webhook_sg, &workers_sg])],
+            vec![from_groups(3306, &[&workers_sg])],
+            vec![from_groups(6379, &[&workers_sg])],
+        )
+    };
+    for (group, rules) in [
+        (&rabbit_sg, rabbit_rules),
+        (&mysql_sg, db_rules),
+        (&redis_sg, cache_rules),
+    ] {
+        ec2.authorize_security_group_ingress()
+            .group_id(group)
+            .set_ip_permissions(Some(rules))
+            .send()
+            .await
+            .expect("ingress");
+    }
+
+    // RabbitMQ on EC2.
+    let image = ec2
+        .describe_images()
+        .owners("amazon")
+        .send()
+        .await
+        .expect("images")
+        .images()
+        .first()
+        .and_then(|i| i.image_id())
+        .expect("an image")
+        .to_string();
+    let mut run = ec2
+        .run_instances()
+        .image_id(image)
+        .instance_type(InstanceType::M6iLarge)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(if broken { &b.public[0] } else { &b.compute[0] })
+        .security_group_ids(&rabbit_sg)
+        .metadata_options(
+            InstanceMetadataOptionsRequest::builder()
+                .http_tokens(if broken {
+                    HttpTokensState::Optional
+                } else {
+                    HttpTokensState::Required
+                })
+                .http_endpoint(InstanceMetadataEndpointState::Enabled)
+                .build(),
+        )
+        .block_device_mappings(
+            BlockDeviceMapping::builder()
+                .device_name("/dev/xvda")
+                .ebs(
+                    EbsBlockDevice::builder()
+                        .volume_size(20)
+                        .encrypted(!broken)
+                        .build(),
+                )
+                .build(),
+        )
+        .tag_specifications(tags(
+            region,
+            ResourceType::Instance,
+            &[("Name", "rabbitmq-1"), ("role", "rabbitmq")],
+        ));
+    if broken {
+        run = run.network_interfaces(
+            InstanceNetworkInterfaceSpecification::builder()
+                .device_index(0)
+                .subnet_id(&b.public[0])
+                .groups(&rabbit_sg)
+                .associate_public_ip_address(true)
+                .build(),
+        );
+        run = run.set_subnet_id(None).set_security_group_ids(None);
+    }
+    b.instance = run
+        .send()
+        .await
+        .expect("instance")
+        .instances()
+        .first()
+        .and_then(|i| i.instance_id())
+        .expect("instance id")
+        .to_string();
+
+    // RDS.
+    let rds = aws_sdk_rds::Client::new(sdk);
+    let db_subnets: Vec<String> = if broken {
+        vec![b.public[0].clone(), b.database[0].clone()]
+    } else {
+        b.database.clone()
+    };
+    rds.create_db_subnet_group()
+        .db_subnet_group_name("estate-db")
+        .db_subnet_group_description("estate database subnets")
+        .set_subnet_ids(Some(db_subnets))
+        .send()
+        .await
+        .expect("db subnet group");
+    let mut db = rds
+        .create_db_instance()
+        .db_instance_identifier("estate-db")
+        .db_instance_class("db.t3.medium")
+        .master_username("admin")
+        .master_user_password("not-a-real-password-1")
+        .allocated_storage(20)
+        .db_subnet_group_name("estate-db")
+        .vpc_security_group_ids(&mysql_sg)
+        .publicly_accessible(broken)
+        .storage_encrypted(!broken)
+        .tags(
+            aws_sdk_rds::types::Tag::builder()
+                .key(TAG_KEY)
+                .value(tag_value(region))
+                .build(),
+        );
+    if broken {
+        db = db.engine("postgres");
+    } else {
+        rds.create_db_parameter_group()
+            .db_parameter_group_name("estate-mysql80")
+            .db_parameter_group_family("mysql8.0")
+            .description("TLS required")
+            .send()
+            .await
+            .expect("parameter group");
+        rds.modify_db_parameter_group()
+            .db_parameter_group_name("estate-mysql80")
+            .parameters(
+                aws_sdk_rds::types::Parameter::builder()
+                    .parameter_name("require_secure_transport")
+                    .parameter_value("1")
+                    .apply_method(aws_sdk_rds::types::ApplyMethod::Immediate)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("require_secure_transport");
+        db = db.engine("mysql").db_parameter_group_name("estate-mysql80");
+    }
+    db.send().await.expect("db instance");
+
+    // ElastiCache Redis.
+    let cache = aws_sdk_elasticache::Client::new(sdk);
+    let cache_subnets = if broken {
+        vec![b.compute[0].clone(), b.database[0].clone()]
+    } else {
+        b.database.clone()
+    };
+    cache
+        .create_cache_subnet_group()
+        .cache_subnet_group_name("estate-cache")
+        .cache_subnet_group_description("estate cache subnets")
+        .set_subnet_ids(Some(cache_subnets))
+        .send()
+        .await
+        .expect("cache subnet group");
+    let mut rg = cache
+        .create_replication_group()
+        .replication_group_id("estate-redis")
+        .replication_group_description("estate redis")
+        .engine("redis")
+        .cache_node_type("cache.t4g.medium")
+        .cache_subnet_group_name("estate-cache")
+        .security_group_ids(&redis_sg)
+        .num_cache_clusters(1)
+        .at_rest_encryption_enabled(!broken)
+        .transit_encryption_enabled(!broken);
+    if !broken {
+        rg = rg.auth_token("a-long-enough-redis-auth-token");
+    }
+    rg.send().await.expect("replication group");
+    // Moto gap: the member cluster is not listed unless created on its own.
+    let mut cc = cache
+        .create_cache_cluster()
+        .cache_cluster_id("estate-redis-001")
+        .replication_group_id("estate-redis")
+        .engine("redis")
+        .cache_node_type("cache.t4g.medium")
+        .cache_subnet_group_name("estate-cache")
+        .security_group_ids(&redis_sg)
+        .transit_encryption_enabled(!broken);
+    if !broken {
+        cc = cc.auth_token("a-long-enough-redis-auth-token");
+    }
+    cc.send().await.expect("cache cluster");
+
+    // The webhook Lambda with a function URL.
+    create_webhook(
+        sdk,
+        region,
+        (!broken).then(|| {
+            aws_sdk_lambda::types::VpcConfig::builder()
+                .set_subnet_ids(Some(b.compute.clone()))
+                .security_group_ids(&webhook_sg)
+                .build()
+        }),
+    )
+    .await;
+    let lambda = aws_sdk_lambda::Client::new(sdk);
+    let auth = if broken {
+        aws_sdk_lambda::types::FunctionUrlAuthType::None
+    } else {
+        aws_sdk_lambda::types::FunctionUrlAuthType::AwsIam
+    };
+    lambda
+        .create_function_url_config()
+        .function_name("webhook")
+        .auth_type(auth.clone())
+        .send()
+        .await
+        .expect("function url");
+    if broken {
+        lambda
+            .add_permission()
+            .function_name("webhook")
+            .statement_id("FunctionURLAllowPublicAccess")
+            .action("lambda:InvokeFunctionUrl")
+            .principal("*")
+            .function_url_auth_type(auth)
+            .send()
+            .await
+            .expect("public permission");
+    }
+
+    // ECS processors with autoscaling.
+    let ecs = aws_sdk_ecs::Client::new(sdk);
+    ecs.create_cluster()
+        .cluster_name("estate")
+        .send()
+        .await
+        .expect("cluster");
+    let td = ecs
+        .register_task_definition()
+        .family("worker")
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("worker")
+                .image("worker:1")
+                .essential(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("task definition")
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .expect("td arn")
+        .to_string();
+    ecs.create_service()
+        .cluster("estate")
+        .service_name("worker")
+        .task_definition(td)
+        .desired_count(2)
+        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+        .network_configuration(
+            aws_sdk_ecs::types::NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+                        .set_subnets(Some(if broken {
+                            b.public.clone()
+                        } else {
+                            b.compute.clone()
+                        }))
+                        .security_groups(&workers_sg)
+                        .assign_public_ip(if broken {
+                            aws_sdk_ecs::types::AssignPublicIp::Enabled
+                        } else {
+                            aws_sdk_ecs::types::AssignPublicIp::Disabled
+                        })
+                        .build()
+                        .expect("awsvpc"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("service");
+    if !broken {
+        use aws_sdk_applicationautoscaling::types::*;
+        let aas = aws_sdk_applicationautoscaling::Client::new(sdk);
+        aas.register_scalable_target()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id("service/estate/worker")
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .min_capacity(2)
+            .max_capacity(12)
+            .send()
+            .await
+            .expect("scalable target");
+        for (name, adjustment) in [
+            ("queue-scale-out", 2),
+            ("queue-scale-in", -1),
+            ("cpu-scale-out", 1),
+        ] {
+            let step = if adjustment > 0 {
+                StepAdjustment::builder().metric_interval_lower_bound(0.0)
+            } else {
+                StepAdjustment::builder().metric_interval_upper_bound(0.0)
+            };
+            let arn = aas
+                .put_scaling_policy()
+                .policy_name(name)
+                .service_namespace(ServiceNamespace::Ecs)
+                .resource_id("service/estate/worker")
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .policy_type(PolicyType::StepScaling)
+                .step_scaling_policy_configuration(
+                    StepScalingPolicyConfiguration::builder()
+                        .adjustment_type(AdjustmentType::ChangeInCapacity)
+                        .step_adjustments(
+                            step.scaling_adjustment(adjustment).build().expect("step"),
+                        )
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("scaling policy")
+                .policy_arn()
+                .to_string();
+            b.policies.insert(name, arn);
+        }
+    }
+
+    // PagerDuty through SNS.
+    let sns = aws_sdk_sns::Client::new(sdk);
+    b.topic = sns
+        .create_topic()
+        .name("estate-pagerduty")
+        .attributes("KmsMasterKeyId", "alias/aws/sns")
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn()
+        .expect("topic arn")
+        .to_string();
+    sns.subscribe()
+        .topic_arn(&b.topic)
+        .protocol(if broken { "email" } else { "https" })
+        .endpoint(if broken {
+            "ops@example.com"
+        } else {
+            "https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue"
+        })
+        .send()
+        .await
+        .expect("subscription");
+    b
+}
+
+/// The webhook function (an empty archive: moto stores the code, nothing runs it), tagged as
+/// the estate's, with its IAM role.
+pub async fn create_webhook(
+    sdk: &SdkConfig,
+    region: &str,
+    vpc: Option<aws_sdk_lambda::types::VpcConfig>,
+) {
+    let role = "arn:aws:iam::123456789012:role/webhook";
+    let created = moto::query_call(
+        &moto::url(),
+        "iam.amazonaws.com",
+        &[
+            ("Action", "CreateRole"),
+            ("Version", "2010-05-08"),
+            ("RoleName", "webhook"),
+            (
+                "AssumeRolePolicyDocument",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+            ),
+        ],
+    );
+    assert!(
+        created.contains("CreateRoleResponse") || created.contains("EntityAlreadyExists"),
+        "{created}"
+    );
+    let empty_zip = {
+        let mut z = b"PK\x05\x06".to_vec();
+        z.extend([0u8; 18]);
+        z
+    };
+    aws_sdk_lambda::Client::new(sdk)
+        .create_function()
+        .function_name("webhook")
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .role(role)
+        .handler("index.handler")
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_smithy_types::Blob::new(empty_zip))
+                .build(),
+        )
+        .tags(TAG_KEY, tag_value(region))
+        .set_vpc_config(vpc)
+        .send()
+        .await
+        .expect("function");
+}
