@@ -39,8 +39,9 @@ pub fn demo_waivers() -> WaiverSet {
 
 /// Parses inventory JSON, pointing at line:column on error and checking the schema version.
 pub fn parse_inventory(text: &str, origin: &str) -> Result<Inventory, Diagnostic> {
-    let source: Arc<str> = Arc::from(text);
     let inv: Inventory = serde_json::from_str(text).map_err(|e| {
+        // Copied only on error: an inventory can be hundreds of megabytes.
+        let source: Arc<str> = Arc::from(text);
         let offset = offset_of(text, e.line(), e.column());
         let what = match e.classify() {
             serde_json::error::Category::Io => "cannot read inventory",

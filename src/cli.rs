@@ -331,6 +331,26 @@ fn write_output(path: Option<&Path>, text: &str, io: &mut Io<'_>) -> Result<(), 
     }
 }
 
+/// Writes the report to `path` (stdout when `None`) as it is rendered.
+fn write_report(
+    path: Option<&Path>,
+    report: &crate::finding::Report,
+    format: Format,
+    opts: &RenderOptions,
+    io: &mut Io<'_>,
+) -> Result<(), Diagnostics> {
+    let fail =
+        |origin: &str, e: std::io::Error| plain(origin, format!("cannot write the report: {e}"));
+    match path {
+        None => report::write(report, format, opts, io.stdout).map_err(|e| fail("<stdout>", e)),
+        Some(p) => {
+            let origin = p.display().to_string();
+            let mut file = std::fs::File::create(p).map_err(|e| fail(&origin, e))?;
+            report::write(report, format, opts, &mut file).map_err(|e| fail(&origin, e))
+        }
+    }
+}
+
 fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     // Wall time for the metrics only; every timestamp in the reports is `io.now`.
     let started = std::time::Instant::now();
@@ -394,9 +414,8 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
         stats: a.stats.then(|| stats.clone()),
     };
     let render_started = std::time::Instant::now();
-    let text = report::render(&report, format, &opts);
+    write_report(a.output.as_deref(), &report, format, &opts, io)?;
     stats.record("render", render_started.elapsed());
-    write_output(a.output.as_deref(), &text, io)?;
     if a.stats {
         let _ = write!(io.stderr, "{}", stats.render());
     }

@@ -9,6 +9,7 @@
 //! resource is converted to a CEL value once and shared by every rule over its kind; large
 //! inventories are split across scoped threads (results are put back in a fixed order).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use cel::common::types::{
@@ -41,15 +42,19 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
             }
         }
     }
+    let plans: HashMap<&str, KindPlan<'_>> = rules_by_kind
+        .into_iter()
+        .map(|(kind, ids)| (kind, KindPlan::new(rules, ids)))
+        .collect();
     let work: Vec<usize> = inv
         .resources
         .iter()
         .enumerate()
-        .filter(|(_, r)| rules_by_kind.contains_key(r.kind()))
+        .filter(|(_, r)| plans.contains_key(r.kind()))
         .map(|(i, _)| i)
         .collect();
 
-    let mut parts = evaluate_resources(inv, rules, &rules_by_kind, &work);
+    let mut parts = evaluate_resources(inv, rules, &plans, &work);
 
     // Per rule: whether `when` matched anything, and where its findings are. Findings are large:
     // they are moved once, from the thread's output into the result, in (rule, resource) order.
@@ -151,7 +156,7 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
             // duplicate a fingerprint.
             match out[first..]
                 .iter_mut()
-                .find(|f| f.resource_id == estate.res.id)
+                .find(|f| f.resource_id == *estate.res.id)
             {
                 Some(f) => {
                     f.status = f.status.min(status);
@@ -186,34 +191,35 @@ struct Outcome {
     finding: Option<Finding>,
 }
 
-/// The identity fields a finding copies from its resource.
-struct ResRef {
-    id: String,
-    name: String,
-    kind: String,
-    region: Option<String>,
-    account: Option<String>,
+/// The identity fields a finding copies from its resource (borrowed: copied once, into the
+/// finding).
+struct ResRef<'a> {
+    id: Cow<'a, str>,
+    name: Cow<'a, str>,
+    kind: &'static str,
+    region: Option<Cow<'a, str>>,
+    account: Option<Cow<'a, str>>,
 }
 
-impl ResRef {
-    fn of(r: &Resource) -> ResRef {
+impl<'a> ResRef<'a> {
+    fn of(r: &'a Resource) -> ResRef<'a> {
         ResRef {
-            id: r.id.clone(),
-            name: r.display_name().to_string(),
-            kind: r.kind().to_string(),
-            region: r.region.clone(),
-            account: r.account.clone(),
+            id: Cow::Borrowed(&r.id),
+            name: Cow::Borrowed(r.display_name()),
+            kind: r.kind(),
+            region: r.region.as_deref().map(Cow::Borrowed),
+            account: r.account.as_deref().map(Cow::Borrowed),
         }
     }
 }
 
 /// Where estate-level findings go: the `estate` record `link` creates, else a synthetic one.
-struct EstateRef {
-    res: ResRef,
+struct EstateRef<'a> {
+    res: ResRef<'a>,
 }
 
-impl EstateRef {
-    fn of(inv: &Inventory) -> EstateRef {
+impl<'a> EstateRef<'a> {
+    fn of(inv: &'a Inventory) -> EstateRef<'a> {
         if let Some(r) = inv.resources.iter().find(|r| r.kind() == "estate") {
             return EstateRef { res: ResRef::of(r) };
         }
@@ -224,11 +230,15 @@ impl EstateRef {
             .or_else(|| inv.scope.regions.first().cloned());
         EstateRef {
             res: ResRef {
-                id: format!("estate:{}", region.as_deref().unwrap_or("unknown")),
-                name: "estate".to_string(),
-                kind: "estate".to_string(),
-                region,
-                account: inv.scope.accounts.first().cloned(),
+                id: Cow::Owned(format!("estate:{}", region.as_deref().unwrap_or("unknown"))),
+                name: Cow::Borrowed("estate"),
+                kind: "estate",
+                region: region.map(Cow::Owned),
+                account: inv
+                    .scope
+                    .accounts
+                    .first()
+                    .map(|a| Cow::Borrowed(a.as_str())),
             },
         }
     }
@@ -243,11 +253,11 @@ fn finding(
 ) -> Finding {
     Finding {
         rule_id: rule.info.id.clone(),
-        resource_id: res.id.clone(),
-        resource_name: res.name.clone(),
-        kind: res.kind.clone(),
-        region: res.region.clone(),
-        account: res.account.clone(),
+        resource_id: res.id.to_string(),
+        resource_name: res.name.to_string(),
+        kind: res.kind.to_string(),
+        region: res.region.as_deref().map(str::to_string),
+        account: res.account.as_deref().map(str::to_string),
         status,
         severity: rule.info.severity,
         gate: rule.info.gate,
@@ -299,33 +309,63 @@ fn describe_selection(rule: &Rule) -> String {
 // ---------------------------------------------------------------------------------------------
 // Evaluation proper
 
+/// What evaluation needs of every resource of one kind, worked out once per kind.
+struct KindPlan<'r> {
+    /// Rules over the kind, in pack order.
+    rules: Vec<usize>,
+    /// Top-level fields CEL reads; `None`: the whole object (see [`fields_read`]).
+    cel: Option<HashSet<&'r str>>,
+    /// Top-level fields the JSON object must hold: CEL's, the evidence paths' and the fields
+    /// named when a read fails. `None`: the whole object.
+    json: Option<HashSet<&'r str>>,
+}
+
+impl<'r> KindPlan<'r> {
+    fn new(rules: &'r [Rule], ids: Vec<usize>) -> KindPlan<'r> {
+        let cel = fields_read(rules, &ids);
+        let json = cel.as_ref().map(|cel| {
+            let mut json = cel.clone();
+            for rule in ids.iter().filter_map(|&ri| rules.get(ri)) {
+                let exprs = rule.when.iter().chain(std::iter::once(&rule.assert));
+                let paths = exprs.flat_map(|e| &e.paths).chain(&rule.evidence);
+                for p in paths {
+                    // As `lookup` splits (dots), and as `fields_read` does.
+                    json.insert(p.split('.').next().unwrap_or(p));
+                    json.insert(p.split(['.', '[', '{']).next().unwrap_or(p));
+                }
+            }
+            json
+        });
+        KindPlan {
+            rules: ids,
+            cel,
+            json,
+        }
+    }
+}
+
 fn evaluate_resources(
     inv: &Inventory,
     rules: &[Rule],
-    rules_by_kind: &HashMap<&str, Vec<usize>>,
+    plans: &HashMap<&str, KindPlan<'_>>,
     work: &[usize],
 ) -> Vec<Vec<Outcome>> {
     let threads = threads();
     if threads <= 1 || work.len() < PARALLEL_THRESHOLD {
-        return vec![evaluate_chunk(inv, rules, rules_by_kind, work)];
+        return vec![evaluate_chunk(inv, rules, plans, work)];
     }
     let chunk = work.len().div_ceil(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = work
             .chunks(chunk)
-            .map(|c| {
-                (
-                    c,
-                    s.spawn(move || evaluate_chunk(inv, rules, rules_by_kind, c)),
-                )
-            })
+            .map(|c| (c, s.spawn(move || evaluate_chunk(inv, rules, plans, c))))
             .collect();
         handles
             .into_iter()
             .map(|(c, h)| {
                 // A thread that died is retried here, so no finding is ever lost silently.
                 h.join()
-                    .unwrap_or_else(|_| evaluate_chunk(inv, rules, rules_by_kind, c))
+                    .unwrap_or_else(|_| evaluate_chunk(inv, rules, plans, c))
             })
             .collect()
     })
@@ -351,31 +391,33 @@ impl cel::context::VariableResolver for ResourceVar<'_> {
 fn evaluate_chunk(
     inv: &Inventory,
     rules: &[Rule],
-    rules_by_kind: &HashMap<&str, Vec<usize>>,
+    plans: &HashMap<&str, KindPlan<'_>>,
     work: &[usize],
 ) -> Vec<Outcome> {
     let env = crate::policy::cel_env();
     let expected: usize = work
         .iter()
         .filter_map(|&i| inv.resources.get(i))
-        .filter_map(|r| rules_by_kind.get(r.kind()).map(Vec::len))
+        .filter_map(|r| plans.get(r.kind()).map(|p| p.rules.len()))
         .sum();
     let mut out = Vec::with_capacity(expected);
-    // Per kind, the top-level fields CEL needs (computed once per kind and chunk).
-    let mut cel_fields: HashMap<&str, Option<HashSet<&str>>> = HashMap::new();
     for &i in work {
         let Some(resource) = inv.resources.get(i) else {
             continue;
         };
-        let Some(rule_ids) = rules_by_kind.get(resource.kind()) else {
+        let Some(plan) = plans.get(resource.kind()) else {
             continue;
         };
         let res = ResRef::of(resource);
         // Converted once, shared by every rule over this kind.
-        let json = match resource_object(resource) {
+        let json = match &plan.json {
+            Some(keep) => resource_fields(resource, keep).map_err(|e| e.to_string()),
+            None => resource_object(resource).map_err(|e| e.to_string()),
+        };
+        let json = match json {
             Ok(j) => j,
             Err(e) => {
-                for &ri in rule_ids {
+                for &ri in &plan.rules {
                     let msg = format!("unknown: the resource could not be read: {e}");
                     out.push(Outcome {
                         rule: ri,
@@ -393,17 +435,14 @@ fn evaluate_chunk(
                 continue;
             }
         };
-        let fields = cel_fields
-            .entry(resource.kind())
-            .or_insert_with(|| fields_read(rules, rule_ids));
-        let value = match fields {
+        let value = match &plan.cel {
             Some(keep) => object_to_val_only(&json, keep),
             None => object_to_val(&json),
         };
         let var = ResourceVar(value.as_ref());
         let mut ctx = Context::with_env(env.clone());
         ctx.set_variable_resolver(&var);
-        for &ri in rule_ids {
+        for &ri in &plan.rules {
             let rule = &rules[ri];
             out.push(evaluate_one(rule, ri, i, &res, &json, &ctx));
         }
@@ -550,12 +589,8 @@ fn short(v: &Json) -> String {
 /// `region`, `account`, `tags`, `kind`. Nulls are dropped at every depth so that reading an
 /// unknown field is a CEL error (`unknown`), never a comparison with null.
 pub fn resource_object(r: &Resource) -> Result<Map<String, Json>, serde_json::Error> {
-    let attrs = serde_json::to_value(&r.attrs)?;
-    let mut obj = match attrs {
-        Json::Object(mut m) => match m.remove("attrs") {
-            Some(Json::Object(a)) => a,
-            _ => Map::new(),
-        },
+    let mut obj = match serde_json::to_value(r.attrs.fields())? {
+        Json::Object(m) => m,
         _ => Map::new(),
     };
     prune_nulls_in(&mut obj);
@@ -580,6 +615,44 @@ pub fn resource_object(r: &Resource) -> Result<Map<String, Json>, serde_json::Er
                 .collect(),
         ),
     );
+    Ok(obj)
+}
+
+/// [`resource_object`] restricted to the top-level fields in `keep` (the same values, without
+/// converting the fields no rule over the kind reads).
+fn resource_fields(
+    r: &Resource,
+    keep: &HashSet<&str>,
+) -> Result<Map<String, Json>, pick::PickError> {
+    let mut obj = pick::pick(&r.attrs.fields(), keep)?;
+    prune_nulls_in(&mut obj);
+    let mut set = |k: &str, v: Json| {
+        if keep.contains(k) {
+            obj.insert(k.to_string(), v);
+        }
+    };
+    set("id", Json::String(r.id.clone()));
+    set("kind", Json::String(r.kind().to_string()));
+    for (k, v) in [
+        ("name", &r.name),
+        ("region", &r.region),
+        ("account", &r.account),
+    ] {
+        if let Some(v) = v {
+            set(k, Json::String(v.clone()));
+        }
+    }
+    if keep.contains("tags") {
+        set(
+            "tags",
+            Json::Object(
+                r.tags
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+                    .collect(),
+            ),
+        );
+    }
     Ok(obj)
 }
 
@@ -694,5 +767,6 @@ fn json_to_val(v: &Json) -> Box<dyn Val + '_> {
     }
 }
 
+mod pick;
 #[cfg(test)]
 mod tests;

@@ -479,17 +479,19 @@ fn parallel_and_sequential_evaluation_agree() {
     let b = evaluate(&inv, &p);
     assert_eq!(a, b);
     // Sequential reference, same order.
-    let rules_by_kind = {
+    let plans = {
         let mut m: HashMap<&str, Vec<usize>> = HashMap::new();
         for (ri, r) in p.rules().iter().enumerate() {
             for k in r.kinds() {
                 m.entry(k.as_str()).or_default().push(ri);
             }
         }
-        m
+        m.into_iter()
+            .map(|(k, ids)| (k, KindPlan::new(p.rules(), ids)))
+            .collect::<HashMap<_, _>>()
     };
     let work: Vec<usize> = (0..inv.resources.len()).collect();
-    let seq = evaluate_chunk(&inv, p.rules(), &rules_by_kind, &work);
+    let seq = evaluate_chunk(&inv, p.rules(), &plans, &work);
     let seq_findings = seq.iter().filter(|o| o.finding.is_some()).count();
     assert_eq!(seq_findings, a.len());
 }
@@ -599,18 +601,20 @@ fn evaluation_cost_realistic() {
         took.as_secs_f64() * 1e6 / f.len() as f64
     );
     drop(f);
-    let rules_by_kind = {
+    let plans = {
         let mut m: HashMap<&str, Vec<usize>> = HashMap::new();
         for (ri, r) in p.rules().iter().enumerate() {
             for k in r.kinds() {
                 m.entry(k.as_str()).or_default().push(ri);
             }
         }
-        m
+        m.into_iter()
+            .map(|(k, ids)| (k, KindPlan::new(p.rules(), ids)))
+            .collect::<HashMap<_, _>>()
     };
     let work: Vec<usize> = (0..inv.resources.len()).collect();
     let start = std::time::Instant::now();
-    let seq = evaluate_chunk(&inv, p.rules(), &rules_by_kind, &work);
+    let seq = evaluate_chunk(&inv, p.rules(), &plans, &work);
     println!(
         "  one thread, evaluation proper: {:?} for {} outcomes",
         start.elapsed(),
