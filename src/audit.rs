@@ -113,15 +113,18 @@ pub fn run_with_stats(
         inv.estate = c;
     }
     stats.time("link", || link::link(&mut inv));
-    let mut findings = stats.time("evaluate", || engine::evaluate(&inv, policies));
-    let waiver_issues = stats.time("waivers", || {
-        suppress::apply(&mut findings, waivers, now.date_naive())
-    });
     let resources = inv
         .resources
         .iter()
         .filter(|r| r.kind() != "estate")
         .count();
+    let mut findings = stats.time("evaluate", || {
+        engine::retain_evaluated(&mut inv, policies);
+        engine::evaluate(&inv, policies)
+    });
+    let waiver_issues = stats.time("waivers", || {
+        suppress::apply(&mut findings, waivers, now.date_naive())
+    });
     let mut report = Report {
         schema_version: REPORT_SCHEMA_VERSION,
         tool: Tool::default(),

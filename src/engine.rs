@@ -10,7 +10,7 @@
 //! inventories are split across scoped threads (results are put back in a fixed order).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use cel::common::types::{
     CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
@@ -19,7 +19,7 @@ use cel::common::value::{CowVal, Val};
 use cel::{Context, ExecutionError, Value};
 use serde_json::{Map, Value as Json};
 
-use crate::finding::{fingerprint, Finding, Status};
+use crate::finding::{fingerprint, Evidence, Finding, Status};
 use crate::model::{CollectionError, Inventory, Resource};
 use crate::policy::{Expression, PolicySet, Rule};
 
@@ -91,7 +91,7 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
                 .and_then(|p| p.get_mut(oi))
                 .and_then(|o| o.finding.take())
             {
-                out.push(f);
+                out.push(*f);
             }
         }
         let mut estate_issue: Option<(Status, Vec<String>)> = None;
@@ -121,7 +121,7 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
                         &ResRef::of(r),
                         Status::Unknown,
                         format!("unknown: {why}"),
-                        BTreeMap::new(),
+                        Evidence::new(),
                     );
                     out.push(f);
                 }
@@ -162,11 +162,27 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
                     f.status = f.status.min(status);
                     f.message = format!("{}; {message}", f.message);
                 }
-                None => out.push(finding(rule, &estate.res, status, message, BTreeMap::new())),
+                None => out.push(finding(rule, &estate.res, status, message, Evidence::new())),
             }
         }
     }
     out
+}
+
+/// Drops, from a linked inventory, the resources [`evaluate`] will not read: those of kinds no
+/// rule is over (route tables, security groups, scaling policies, topics… served `link` and are
+/// summed up in the derived fields now). The `estate` record stays whatever the rules: it is where
+/// estate-level findings go. Releasing them before evaluation lowers an audit's peak memory; the
+/// findings are the same as over the whole inventory.
+pub fn retain_evaluated(inv: &mut Inventory, policies: &PolicySet) {
+    let kinds: HashSet<&str> = policies
+        .rules()
+        .iter()
+        .flat_map(|r| r.kinds().iter().map(String::as_str))
+        .chain(["estate"])
+        .collect();
+    inv.resources.retain(|r| kinds.contains(r.kind()));
+    inv.resources.shrink_to_fit();
 }
 
 #[derive(Default)]
@@ -187,8 +203,10 @@ struct Outcome {
     rule: usize,
     resource: usize,
     when: When,
-    /// `None` when `when` is false.
-    finding: Option<Finding>,
+    /// `None` when `when` is false. Boxed: outcomes wait for the merge in one vector per thread,
+    /// sized for every (rule, resource) pair, most of which are findings; inline, that vector and
+    /// the merged result would both hold every finding at once.
+    finding: Option<Box<Finding>>,
 }
 
 /// The identity fields a finding copies from its resource (borrowed: copied once, into the
@@ -249,7 +267,7 @@ fn finding(
     res: &ResRef,
     status: Status,
     message: String,
-    evidence: BTreeMap<String, Json>,
+    evidence: Evidence,
 ) -> Finding {
     Finding {
         rule_id: rule.info.id.clone(),
@@ -423,13 +441,13 @@ fn evaluate_chunk(
                         rule: ri,
                         resource: i,
                         when: When::Unknown,
-                        finding: Some(finding(
+                        finding: Some(Box::new(finding(
                             &rules[ri],
                             &res,
                             Status::Unknown,
                             msg,
-                            BTreeMap::new(),
-                        )),
+                            Evidence::new(),
+                        ))),
                     });
                 }
                 continue;
@@ -458,7 +476,7 @@ fn evaluate_one(
     json: &Map<String, Json>,
     ctx: &Context<'_, '_>,
 ) -> Outcome {
-    let evidence = || -> BTreeMap<String, Json> {
+    let evidence = || -> Evidence {
         rule.evidence
             .iter()
             .map(|p| (p.clone(), lookup(json, p).cloned().unwrap_or(Json::Null)))
@@ -468,7 +486,7 @@ fn evaluate_one(
         rule: ri,
         resource: i,
         when,
-        finding: Some(finding(rule, res, status, message, evidence())),
+        finding: Some(Box::new(finding(rule, res, status, message, evidence()))),
     };
     if let Some(w) = &rule.when {
         match run(w, ctx, json) {
@@ -506,13 +524,13 @@ fn evaluate_one(
                 rule: ri,
                 resource: i,
                 when: When::Matched,
-                finding: Some(finding(
+                finding: Some(Box::new(finding(
                     rule,
                     res,
                     Status::Fail,
                     format!("expected: {}; found: {found}", rule.info.title),
                     ev,
-                )),
+                ))),
             }
         }
         Err(why) => make(When::Matched, Status::Unknown, format!("unknown: {why}")),

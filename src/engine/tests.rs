@@ -663,3 +663,16 @@ fn whole_resource_rules_get_the_whole_object() {
     assert!(!f.is_empty());
     assert!(f.iter().all(|f| f.status == Status::Pass), "{f:?}");
 }
+
+#[test]
+fn releasing_unread_kinds_before_evaluation_changes_no_finding() {
+    let mut inv = crate::synth::spec_shaped(300, 7);
+    crate::link::link(&mut inv);
+    let p = PolicySet::builtin().expect("builtin");
+    let whole = evaluate(&inv, &p);
+    let before = inv.resources.len();
+    retain_evaluated(&mut inv, &p);
+    assert!(inv.resources.len() < before);
+    assert!(inv.resources.iter().any(|r| r.kind() == "estate"));
+    assert_eq!(evaluate(&inv, &p), whole);
+}
