@@ -122,6 +122,12 @@ pub fn run_with_stats(
         engine::retain_evaluated(&mut inv, policies);
         engine::evaluate(&inv, policies)
     });
+    // The resources are done with: release them before the report is sorted and rendered.
+    let Inventory {
+        scope,
+        collection_errors,
+        ..
+    } = inv;
     let waiver_issues = stats.time("waivers", || {
         suppress::apply(&mut findings, waivers, now.date_naive())
     });
@@ -129,10 +135,10 @@ pub fn run_with_stats(
         schema_version: REPORT_SCHEMA_VERSION,
         tool: Tool::default(),
         generated_at: now,
-        scope: inv.scope.clone(),
+        scope,
         summary: Default::default(),
         findings,
-        collection_errors: inv.collection_errors.clone(),
+        collection_errors,
         waiver_issues,
         diff: None,
         rules: policies.infos(),

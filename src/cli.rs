@@ -448,6 +448,10 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     } else {
         audit::outcome(&report, gate, fail_on)
     };
+    // `run` is the process's last act (`main` exits with its code): freeing every finding one by
+    // one would only delay the exit (~0.2 s at 100,000 findings), so the memory goes back with
+    // the process instead.
+    std::mem::forget(report);
     Ok(match outcome {
         Outcome::Clean => EXIT_OK,
         Outcome::Failing => EXIT_FAIL,

@@ -290,6 +290,25 @@ impl Finding {
     }
 }
 
+/// A stable sort of `v` by `cmp` that moves the elements in place: it sorts their indices
+/// (ties broken by index, hence stable) and then applies the permutation by swaps. A merge sort
+/// of the elements themselves needs a buffer of half of them (~18 MB at 100,000 findings).
+fn sort_stable_in_place<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_unstable_by(|&a, &b| cmp(&v[a], &v[b]).then(a.cmp(&b)));
+    // Position i must receive the element now at order[i]; follow each cycle once.
+    for start in 0..order.len() {
+        let mut cur = start;
+        while order[cur] != start {
+            let next = order[cur];
+            v.swap(cur, next);
+            order[cur] = cur;
+            cur = next;
+        }
+        order[cur] = cur;
+    }
+}
+
 /// Stable identity of a finding across runs (hex SHA-256 of rule id and resource id).
 pub fn fingerprint(rule_id: &str, resource_id: &str) -> String {
     let mut h = Sha256::new();
@@ -419,7 +438,7 @@ pub struct Report {
 impl Report {
     /// Sorts findings into their canonical order and recomputes the summary.
     pub fn finish(&mut self, resources: usize) {
-        self.findings.sort_by(Finding::canonical_order);
+        sort_stable_in_place(&mut self.findings, Finding::canonical_order);
         self.rules.sort_by(|a, b| a.id.cmp(&b.id));
         self.summary = Summary::compute(
             &self.findings,
@@ -493,5 +512,21 @@ mod tests {
         let back: Evidence = serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
         assert_eq!(back, ev);
         assert_eq!(Evidence::from(map), ev);
+    }
+
+    #[test]
+    fn in_place_sort_is_stable_and_sorted() {
+        let mut v: Vec<(u8, usize)> = [3u8, 1, 2, 1, 3, 0, 2, 1]
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| (k, i))
+            .collect();
+        let mut expected = v.clone();
+        expected.sort_by_key(|a| a.0);
+        sort_stable_in_place(&mut v, |a, b| a.0.cmp(&b.0));
+        assert_eq!(v, expected);
+        let mut empty: Vec<u8> = Vec::new();
+        sort_stable_in_place(&mut empty, |a, b| a.cmp(b));
+        assert!(empty.is_empty());
     }
 }

@@ -70,19 +70,24 @@ fn derive_all(ctx: &Ctx<'_>, resources: &[Resource]) -> Vec<Vec<(usize, Attrs)>>
         return vec![derive_range(0, resources)];
     }
     let chunk = resources.len().div_ceil(threads);
+    let mut chunks = resources.chunks(chunk).enumerate();
+    let first = chunks.next().map_or(&[][..], |(_, c)| c);
     std::thread::scope(|s| {
-        let handles: Vec<_> = resources
-            .chunks(chunk)
-            .enumerate()
+        let handles: Vec<_> = chunks
             .map(|(n, c)| {
                 let start = n * chunk;
                 (start, c, s.spawn(move || derive_range(start, c)))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|(start, c, h)| h.join().unwrap_or_else(|_| derive_range(start, c)))
-            .collect()
+        // The first chunk on this thread, whose allocator arena holds the inventory (memory it
+        // frees there is reused rather than another arena growing).
+        let mut parts = vec![derive_range(0, first)];
+        parts.extend(
+            handles
+                .into_iter()
+                .map(|(start, c, h)| h.join().unwrap_or_else(|_| derive_range(start, c))),
+        );
+        parts
     })
 }
 
