@@ -6,8 +6,9 @@
 //!
 //! It is pure and synchronous: no I/O, no clock, no waivers (`suppress` applies those after).
 //! Cross-resource facts are `link`'s job; here each resource is judged on its own fields. Each
-//! resource is converted to a CEL value once and shared by every rule over its kind; large
-//! inventories are split across scoped threads (results are put back in a fixed order).
+//! resource is converted to a CEL value once and shared by every rule over its kind, and only the
+//! fields those rules read or cite are converted at all (`pick`); large inventories are split
+//! across scoped threads (results are put back in a fixed order).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
