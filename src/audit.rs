@@ -121,6 +121,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(
     schema: &str,
 ) -> Result<T, Diagnostic> {
     serde_json::from_str(text).map_err(|e| {
+        // Copied only on error: an inventory can be hundreds of megabytes.
         let source: Arc<str> = Arc::from(text);
         let offset = offset_of(text, e.line(), e.column());
         let problem = match e.classify() {
@@ -194,23 +195,32 @@ pub fn run_with_stats(
         inv.estate = c;
     }
     stats.time("link", || link::link(&mut inv));
-    let mut findings = stats.time("evaluate", || engine::evaluate(&inv, policies));
-    let waiver_issues = stats.time("waivers", || {
-        suppress::apply(&mut findings, waivers, now.date_naive())
-    });
     let resources = inv
         .resources
         .iter()
         .filter(|r| r.kind() != "estate")
         .count();
+    let mut findings = stats.time("evaluate", || {
+        engine::retain_evaluated(&mut inv, policies);
+        engine::evaluate(&inv, policies)
+    });
+    // The resources are done with: release them before the report is sorted and rendered.
+    let Inventory {
+        scope,
+        collection_errors,
+        ..
+    } = inv;
+    let waiver_issues = stats.time("waivers", || {
+        suppress::apply(&mut findings, waivers, now.date_naive())
+    });
     let mut report = Report {
         schema_version: REPORT_SCHEMA_VERSION,
         tool: Tool::default(),
         generated_at: now,
-        scope: inv.scope.clone(),
+        scope,
         summary: Default::default(),
         findings,
-        collection_errors: inv.collection_errors.clone(),
+        collection_errors,
         waiver_issues,
         diff: None,
         rules: policies.infos(),

@@ -474,6 +474,26 @@ pub(crate) fn write_output(
     }
 }
 
+/// Writes the report to `path` (stdout when `None`) as it is rendered.
+fn write_report(
+    path: Option<&Path>,
+    report: &crate::finding::Report,
+    format: Format,
+    opts: &RenderOptions,
+    io: &mut Io<'_>,
+) -> Result<(), Diagnostics> {
+    let fail =
+        |origin: &str, e: std::io::Error| plain(origin, format!("cannot write the report: {e}"));
+    match path {
+        None => report::write(report, format, opts, io.stdout).map_err(|e| fail("<stdout>", e)),
+        Some(p) => {
+            let origin = p.display().to_string();
+            let mut file = std::fs::File::create(p).map_err(|e| fail(&origin, e))?;
+            report::write(report, format, opts, &mut file).map_err(|e| fail(&origin, e))
+        }
+    }
+}
+
 fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     // Wall time for the metrics only; every timestamp in the reports is `io.now`.
     let started = std::time::Instant::now();
@@ -541,9 +561,8 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
         stats: a.stats.then(|| stats.clone()),
     };
     let render_started = std::time::Instant::now();
-    let text = report::render(&report, format, &opts);
+    write_report(a.output.as_deref(), &report, format, &opts, io)?;
     stats.record("render", render_started.elapsed());
-    write_output(a.output.as_deref(), &text, io)?;
     if a.stats {
         let _ = write!(io.stderr, "{}", stats.render());
     }
@@ -576,6 +595,10 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     } else {
         audit::outcome(&report, gate, fail_on)
     };
+    // `run` is the process's last act (`main` exits with its code): freeing every finding one by
+    // one would only delay the exit (~0.2 s at 100,000 findings), so the memory goes back with
+    // the process instead.
+    std::mem::forget(report);
     Ok(match outcome {
         Outcome::Clean => EXIT_OK,
         Outcome::Failing => EXIT_FAIL,

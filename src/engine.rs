@@ -6,10 +6,12 @@
 //!
 //! It is pure and synchronous: no I/O, no clock, no waivers (`suppress` applies those after).
 //! Cross-resource facts are `link`'s job; here each resource is judged on its own fields. Each
-//! resource is converted to a CEL value once and shared by every rule over its kind; large
-//! inventories are split across scoped threads (results are put back in a fixed order).
+//! resource is converted to a CEL value once and shared by every rule over its kind, and only the
+//! fields those rules read or cite are converted at all (`pick`); large inventories are split
+//! across scoped threads (results are put back in a fixed order).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 use cel::common::types::{
     CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
@@ -18,7 +20,7 @@ use cel::common::value::{CowVal, Val};
 use cel::{Context, ExecutionError, Value};
 use serde_json::{Map, Value as Json};
 
-use crate::finding::{fingerprint, Finding, Status};
+use crate::finding::{fingerprint, Evidence, Finding, Status};
 use crate::model::{CollectionError, Inventory, Resource};
 use crate::policy::{Expression, PolicySet, Rule};
 
@@ -41,15 +43,19 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
             }
         }
     }
+    let plans: HashMap<&str, KindPlan<'_>> = rules_by_kind
+        .into_iter()
+        .map(|(kind, ids)| (kind, KindPlan::new(rules, ids)))
+        .collect();
     let work: Vec<usize> = inv
         .resources
         .iter()
         .enumerate()
-        .filter(|(_, r)| rules_by_kind.contains_key(r.kind()))
+        .filter(|(_, r)| plans.contains_key(r.kind()))
         .map(|(i, _)| i)
         .collect();
 
-    let mut parts = evaluate_resources(inv, rules, &rules_by_kind, &work);
+    let mut parts = evaluate_resources(inv, rules, &plans, &work);
 
     // Per rule: whether `when` matched anything, and where its findings are. Findings are large:
     // they are moved once, from the thread's output into the result, in (rule, resource) order.
@@ -86,7 +92,7 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
                 .and_then(|p| p.get_mut(oi))
                 .and_then(|o| o.finding.take())
             {
-                out.push(f);
+                out.push(*f);
             }
         }
         let mut estate_issue: Option<(Status, Vec<String>)> = None;
@@ -116,7 +122,7 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
                         &ResRef::of(r),
                         Status::Unknown,
                         format!("unknown: {why}"),
-                        BTreeMap::new(),
+                        Evidence::new(),
                     );
                     out.push(f);
                 }
@@ -151,17 +157,33 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
             // duplicate a fingerprint.
             match out[first..]
                 .iter_mut()
-                .find(|f| f.resource_id == estate.res.id)
+                .find(|f| f.resource_id == *estate.res.id)
             {
                 Some(f) => {
                     f.status = f.status.min(status);
                     f.message = format!("{}; {message}", f.message);
                 }
-                None => out.push(finding(rule, &estate.res, status, message, BTreeMap::new())),
+                None => out.push(finding(rule, &estate.res, status, message, Evidence::new())),
             }
         }
     }
     out
+}
+
+/// Drops, from a linked inventory, the resources [`evaluate`] will not read: those of kinds no
+/// rule is over (route tables, security groups, scaling policies, topics… served `link` and are
+/// summed up in the derived fields now). The `estate` record stays whatever the rules: it is where
+/// estate-level findings go. Releasing them before evaluation lowers an audit's peak memory; the
+/// findings are the same as over the whole inventory.
+pub fn retain_evaluated(inv: &mut Inventory, policies: &PolicySet) {
+    let kinds: HashSet<&str> = policies
+        .rules()
+        .iter()
+        .flat_map(|r| r.kinds().iter().map(String::as_str))
+        .chain(["estate"])
+        .collect();
+    inv.resources.retain(|r| kinds.contains(r.kind()));
+    inv.resources.shrink_to_fit();
 }
 
 #[derive(Default)]
@@ -182,38 +204,41 @@ struct Outcome {
     rule: usize,
     resource: usize,
     when: When,
-    /// `None` when `when` is false.
-    finding: Option<Finding>,
+    /// `None` when `when` is false. Boxed: outcomes wait for the merge in one vector per thread,
+    /// sized for every (rule, resource) pair, most of which are findings; inline, that vector and
+    /// the merged result would both hold every finding at once.
+    finding: Option<Box<Finding>>,
 }
 
-/// The identity fields a finding copies from its resource.
-struct ResRef {
-    id: String,
-    name: String,
-    kind: String,
-    region: Option<String>,
-    account: Option<String>,
+/// The identity fields a finding copies from its resource (borrowed: copied once, into the
+/// finding).
+struct ResRef<'a> {
+    id: Cow<'a, str>,
+    name: Cow<'a, str>,
+    kind: &'static str,
+    region: Option<Cow<'a, str>>,
+    account: Option<Cow<'a, str>>,
 }
 
-impl ResRef {
-    fn of(r: &Resource) -> ResRef {
+impl<'a> ResRef<'a> {
+    fn of(r: &'a Resource) -> ResRef<'a> {
         ResRef {
-            id: r.id.clone(),
-            name: r.display_name().to_string(),
-            kind: r.kind().to_string(),
-            region: r.region.clone(),
-            account: r.account.clone(),
+            id: Cow::Borrowed(&r.id),
+            name: Cow::Borrowed(r.display_name()),
+            kind: r.kind(),
+            region: r.region.as_deref().map(Cow::Borrowed),
+            account: r.account.as_deref().map(Cow::Borrowed),
         }
     }
 }
 
 /// Where estate-level findings go: the `estate` record `link` creates, else a synthetic one.
-struct EstateRef {
-    res: ResRef,
+struct EstateRef<'a> {
+    res: ResRef<'a>,
 }
 
-impl EstateRef {
-    fn of(inv: &Inventory) -> EstateRef {
+impl<'a> EstateRef<'a> {
+    fn of(inv: &'a Inventory) -> EstateRef<'a> {
         if let Some(r) = inv.resources.iter().find(|r| r.kind() == "estate") {
             return EstateRef { res: ResRef::of(r) };
         }
@@ -224,11 +249,15 @@ impl EstateRef {
             .or_else(|| inv.scope.regions.first().cloned());
         EstateRef {
             res: ResRef {
-                id: format!("estate:{}", region.as_deref().unwrap_or("unknown")),
-                name: "estate".to_string(),
-                kind: "estate".to_string(),
-                region,
-                account: inv.scope.accounts.first().cloned(),
+                id: Cow::Owned(format!("estate:{}", region.as_deref().unwrap_or("unknown"))),
+                name: Cow::Borrowed("estate"),
+                kind: "estate",
+                region: region.map(Cow::Owned),
+                account: inv
+                    .scope
+                    .accounts
+                    .first()
+                    .map(|a| Cow::Borrowed(a.as_str())),
             },
         }
     }
@@ -239,15 +268,15 @@ fn finding(
     res: &ResRef,
     status: Status,
     message: String,
-    evidence: BTreeMap<String, Json>,
+    evidence: Evidence,
 ) -> Finding {
     Finding {
         rule_id: rule.info.id.clone(),
-        resource_id: res.id.clone(),
-        resource_name: res.name.clone(),
-        kind: res.kind.clone(),
-        region: res.region.clone(),
-        account: res.account.clone(),
+        resource_id: res.id.to_string(),
+        resource_name: res.name.to_string(),
+        kind: res.kind.to_string(),
+        region: res.region.as_deref().map(str::to_string),
+        account: res.account.as_deref().map(str::to_string),
         status,
         severity: rule.info.severity,
         gate: rule.info.gate,
@@ -299,35 +328,67 @@ fn describe_selection(rule: &Rule) -> String {
 // ---------------------------------------------------------------------------------------------
 // Evaluation proper
 
+/// What evaluation needs of every resource of one kind, worked out once per kind.
+struct KindPlan<'r> {
+    /// Rules over the kind, in pack order.
+    rules: Vec<usize>,
+    /// Top-level fields CEL reads; `None`: the whole object (see [`fields_read`]).
+    cel: Option<HashSet<&'r str>>,
+    /// Top-level fields the JSON object must hold: CEL's, the evidence paths' and the fields
+    /// named when a read fails. `None`: the whole object.
+    json: Option<HashSet<&'r str>>,
+}
+
+impl<'r> KindPlan<'r> {
+    fn new(rules: &'r [Rule], ids: Vec<usize>) -> KindPlan<'r> {
+        let cel = fields_read(rules, &ids);
+        let json = cel.as_ref().map(|cel| {
+            let mut json = cel.clone();
+            for rule in ids.iter().filter_map(|&ri| rules.get(ri)) {
+                let exprs = rule.when.iter().chain(std::iter::once(&rule.assert));
+                let paths = exprs.flat_map(|e| &e.paths).chain(&rule.evidence);
+                for p in paths {
+                    // As `lookup` splits (dots), and as `fields_read` does.
+                    json.insert(p.split('.').next().unwrap_or(p));
+                    json.insert(p.split(['.', '[', '{']).next().unwrap_or(p));
+                }
+            }
+            json
+        });
+        KindPlan {
+            rules: ids,
+            cel,
+            json,
+        }
+    }
+}
+
 fn evaluate_resources(
     inv: &Inventory,
     rules: &[Rule],
-    rules_by_kind: &HashMap<&str, Vec<usize>>,
+    plans: &HashMap<&str, KindPlan<'_>>,
     work: &[usize],
 ) -> Vec<Vec<Outcome>> {
     let threads = threads();
     if threads <= 1 || work.len() < PARALLEL_THRESHOLD {
-        return vec![evaluate_chunk(inv, rules, rules_by_kind, work)];
+        return vec![evaluate_chunk(inv, rules, plans, work)];
     }
     let chunk = work.len().div_ceil(threads);
+    let mut chunks = work.chunks(chunk);
+    let first = chunks.next().unwrap_or_default();
     std::thread::scope(|s| {
-        let handles: Vec<_> = work
-            .chunks(chunk)
-            .map(|c| {
-                (
-                    c,
-                    s.spawn(move || evaluate_chunk(inv, rules, rules_by_kind, c)),
-                )
-            })
+        let handles: Vec<_> = chunks
+            .map(|c| (c, s.spawn(move || evaluate_chunk(inv, rules, plans, c))))
             .collect();
-        handles
-            .into_iter()
-            .map(|(c, h)| {
-                // A thread that died is retried here, so no finding is ever lost silently.
-                h.join()
-                    .unwrap_or_else(|_| evaluate_chunk(inv, rules, rules_by_kind, c))
-            })
-            .collect()
+        // The first chunk on this thread: its findings then come from the allocator arena that
+        // holds the memory `link` and the released kinds just freed, instead of growing another.
+        let mut parts = vec![evaluate_chunk(inv, rules, plans, first)];
+        parts.extend(handles.into_iter().map(|(c, h)| {
+            // A thread that died is retried here, so no finding is ever lost silently.
+            h.join()
+                .unwrap_or_else(|_| evaluate_chunk(inv, rules, plans, c))
+        }));
+        parts
     })
 }
 
@@ -351,59 +412,58 @@ impl cel::context::VariableResolver for ResourceVar<'_> {
 fn evaluate_chunk(
     inv: &Inventory,
     rules: &[Rule],
-    rules_by_kind: &HashMap<&str, Vec<usize>>,
+    plans: &HashMap<&str, KindPlan<'_>>,
     work: &[usize],
 ) -> Vec<Outcome> {
     let env = crate::policy::cel_env();
     let expected: usize = work
         .iter()
         .filter_map(|&i| inv.resources.get(i))
-        .filter_map(|r| rules_by_kind.get(r.kind()).map(Vec::len))
+        .filter_map(|r| plans.get(r.kind()).map(|p| p.rules.len()))
         .sum();
     let mut out = Vec::with_capacity(expected);
-    // Per kind, the top-level fields CEL needs (computed once per kind and chunk).
-    let mut cel_fields: HashMap<&str, Option<HashSet<&str>>> = HashMap::new();
     for &i in work {
         let Some(resource) = inv.resources.get(i) else {
             continue;
         };
-        let Some(rule_ids) = rules_by_kind.get(resource.kind()) else {
+        let Some(plan) = plans.get(resource.kind()) else {
             continue;
         };
         let res = ResRef::of(resource);
         // Converted once, shared by every rule over this kind.
-        let json = match resource_object(resource) {
+        let json = match &plan.json {
+            Some(keep) => resource_fields(resource, keep).map_err(|e| e.to_string()),
+            None => resource_object(resource).map_err(|e| e.to_string()),
+        };
+        let json = match json {
             Ok(j) => j,
             Err(e) => {
-                for &ri in rule_ids {
+                for &ri in &plan.rules {
                     let msg = format!("unknown: the resource could not be read: {e}");
                     out.push(Outcome {
                         rule: ri,
                         resource: i,
                         when: When::Unknown,
-                        finding: Some(finding(
+                        finding: Some(Box::new(finding(
                             &rules[ri],
                             &res,
                             Status::Unknown,
                             msg,
-                            BTreeMap::new(),
-                        )),
+                            Evidence::new(),
+                        ))),
                     });
                 }
                 continue;
             }
         };
-        let fields = cel_fields
-            .entry(resource.kind())
-            .or_insert_with(|| fields_read(rules, rule_ids));
-        let value = match fields {
+        let value = match &plan.cel {
             Some(keep) => object_to_val_only(&json, keep),
             None => object_to_val(&json),
         };
         let var = ResourceVar(value.as_ref());
         let mut ctx = Context::with_env(env.clone());
         ctx.set_variable_resolver(&var);
-        for &ri in rule_ids {
+        for &ri in &plan.rules {
             let rule = &rules[ri];
             out.push(evaluate_one(rule, ri, i, &res, &json, &ctx));
         }
@@ -419,7 +479,7 @@ fn evaluate_one(
     json: &Map<String, Json>,
     ctx: &Context<'_, '_>,
 ) -> Outcome {
-    let evidence = || -> BTreeMap<String, Json> {
+    let evidence = || -> Evidence {
         rule.evidence
             .iter()
             .map(|p| (p.clone(), lookup(json, p).cloned().unwrap_or(Json::Null)))
@@ -429,7 +489,7 @@ fn evaluate_one(
         rule: ri,
         resource: i,
         when,
-        finding: Some(finding(rule, res, status, message, evidence())),
+        finding: Some(Box::new(finding(rule, res, status, message, evidence()))),
     };
     if let Some(w) = &rule.when {
         match run(w, ctx, json) {
@@ -467,13 +527,13 @@ fn evaluate_one(
                 rule: ri,
                 resource: i,
                 when: When::Matched,
-                finding: Some(finding(
+                finding: Some(Box::new(finding(
                     rule,
                     res,
                     Status::Fail,
                     format!("expected: {}; found: {found}", rule.info.title),
                     ev,
-                )),
+                ))),
             }
         }
         Err(why) => make(When::Matched, Status::Unknown, format!("unknown: {why}")),
@@ -550,12 +610,8 @@ fn short(v: &Json) -> String {
 /// `region`, `account`, `tags`, `kind`. Nulls are dropped at every depth so that reading an
 /// unknown field is a CEL error (`unknown`), never a comparison with null.
 pub fn resource_object(r: &Resource) -> Result<Map<String, Json>, serde_json::Error> {
-    let attrs = serde_json::to_value(&r.attrs)?;
-    let mut obj = match attrs {
-        Json::Object(mut m) => match m.remove("attrs") {
-            Some(Json::Object(a)) => a,
-            _ => Map::new(),
-        },
+    let mut obj = match serde_json::to_value(r.attrs.fields())? {
+        Json::Object(m) => m,
         _ => Map::new(),
     };
     prune_nulls_in(&mut obj);
@@ -580,6 +636,44 @@ pub fn resource_object(r: &Resource) -> Result<Map<String, Json>, serde_json::Er
                 .collect(),
         ),
     );
+    Ok(obj)
+}
+
+/// [`resource_object`] restricted to the top-level fields in `keep` (the same values, without
+/// converting the fields no rule over the kind reads).
+fn resource_fields(
+    r: &Resource,
+    keep: &HashSet<&str>,
+) -> Result<Map<String, Json>, pick::PickError> {
+    let mut obj = pick::pick(&r.attrs.fields(), keep)?;
+    prune_nulls_in(&mut obj);
+    let mut set = |k: &str, v: Json| {
+        if keep.contains(k) {
+            obj.insert(k.to_string(), v);
+        }
+    };
+    set("id", Json::String(r.id.clone()));
+    set("kind", Json::String(r.kind().to_string()));
+    for (k, v) in [
+        ("name", &r.name),
+        ("region", &r.region),
+        ("account", &r.account),
+    ] {
+        if let Some(v) = v {
+            set(k, Json::String(v.clone()));
+        }
+    }
+    if keep.contains("tags") {
+        set(
+            "tags",
+            Json::Object(
+                r.tags
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+                    .collect(),
+            ),
+        );
+    }
     Ok(obj)
 }
 
@@ -694,5 +788,6 @@ fn json_to_val(v: &Json) -> Box<dyn Val + '_> {
     }
 }
 
+mod pick;
 #[cfg(test)]
 mod tests;

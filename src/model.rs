@@ -101,7 +101,9 @@ pub enum ErrorKind {
 }
 
 /// One resource. `kind` and `attrs` come from [`Attrs`].
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+// Deserialized by hand (`ResourceVisitor`): the derived form of a flattened, adjacently tagged
+// enum buffers every resource into an intermediate tree first, most of an inventory's parse time.
+#[derive(Serialize, JsonSchema, Clone, Debug, PartialEq)]
 pub struct Resource {
     /// AWS ARN; Cloudflare `cloudflare:zone/<id>[/dns_record/<id>]`; `estate:<vpc arn or name>` for
     /// the estate record `link` creates.
@@ -158,6 +160,31 @@ macro_rules! kinds {
             pub fn kind(&self) -> &'static str {
                 match self { $( Attrs::$variant(_) => $kind, )* }
             }
+
+            /// The kind's struct alone (the `attrs` object), for serialising it without the tag.
+            pub fn fields(&self) -> AttrFields<'_> {
+                AttrFields(self)
+            }
+        }
+
+        /// See [`Attrs::fields`].
+        pub struct AttrFields<'a>(&'a Attrs);
+
+        impl Serialize for AttrFields<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self.0 { $( Attrs::$variant(x) => x.serialize(s), )* }
+            }
+        }
+
+        /// The attrs of kind `kind` (one of [`KINDS`]), read straight into its struct.
+        fn deserialize_kind<'de, D: serde::Deserializer<'de>>(
+            kind: &'static str,
+            d: D,
+        ) -> Result<Attrs, D::Error> {
+            match kind {
+                $( $kind => <$ty>::deserialize(d).map(Attrs::$variant), )*
+                other => Err(serde::de::Error::unknown_variant(other, KINDS)),
+            }
         }
 
         /// Every kind the model knows, in catalog order.
@@ -208,6 +235,186 @@ kinds! {
     CloudflareZone(CloudflareZone) = "cloudflare.zone",
     DnsRecord(DnsRecord) = "cloudflare.dns_record",
     CloudflareIpRanges(CloudflareIpRanges) = "cloudflare.ip_ranges",
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading a resource
+
+impl<'de> Deserialize<'de> for Resource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ResourceVisitor)
+    }
+}
+
+/// The keys of a resource object. Others are ignored, as the derived form did.
+enum ResourceKey {
+    Id,
+    Name,
+    Region,
+    Account,
+    Tags,
+    Kind,
+    Attrs,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for ResourceKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ResourceKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("field identifier")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ResourceKey, E> {
+                Ok(match v {
+                    "id" => ResourceKey::Id,
+                    "name" => ResourceKey::Name,
+                    "region" => ResourceKey::Region,
+                    "account" => ResourceKey::Account,
+                    "tags" => ResourceKey::Tags,
+                    "kind" => ResourceKey::Kind,
+                    "attrs" => ResourceKey::Attrs,
+                    _ => ResourceKey::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+/// The `kind` value: one of [`KINDS`] (by name, or by index as serde's enums accept).
+struct KindSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KindSeed {
+    type Value = &'static str;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<&'static str, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for KindSeed {
+    type Value = &'static str;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("variant identifier")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<&'static str, E> {
+        KINDS
+            .iter()
+            .find(|k| **k == v)
+            .copied()
+            .ok_or_else(|| E::unknown_variant(v, KINDS))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<&'static str, E> {
+        usize::try_from(v)
+            .ok()
+            .and_then(|i| KINDS.get(i))
+            .copied()
+            .ok_or_else(|| {
+                E::invalid_value(
+                    serde::de::Unexpected::Unsigned(v),
+                    &format!("variant index 0 <= i < {}", KINDS.len()).as_str(),
+                )
+            })
+    }
+}
+
+/// The `attrs` of a known kind, read straight into the kind's struct.
+struct AttrsSeed(&'static str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for AttrsSeed {
+    type Value = Attrs;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Attrs, D::Error> {
+        deserialize_kind(self.0, d)
+    }
+}
+
+/// Reads a resource object in one pass. `attrs` is read straight into the kind's struct when
+/// `kind` comes first (as every writer of this crate puts it); otherwise it is kept as a JSON
+/// tree until `kind` is known. Accepts and rejects what the derived, flattened form did (unknown
+/// keys beside these are ignored; missing or repeated `kind`/`attrs` are errors); errors inside
+/// `attrs` now point at the offending value rather than at the end of the resource.
+struct ResourceVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ResourceVisitor {
+    type Value = Resource;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("struct Resource")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Resource, A::Error> {
+        use serde::de::Error;
+        fn once<T, E: Error>(slot: &Option<T>, name: &'static str) -> Result<(), E> {
+            match slot {
+                Some(_) => Err(E::duplicate_field(name)),
+                None => Ok(()),
+            }
+        }
+        let mut id: Option<String> = None;
+        let mut name: Option<Option<String>> = None;
+        let mut region: Option<Option<String>> = None;
+        let mut account: Option<Option<String>> = None;
+        let mut tags: Option<BTreeMap<String, String>> = None;
+        let mut kind: Option<&'static str> = None;
+        let mut attrs: Option<Attrs> = None;
+        let mut pending: Option<serde_json::Value> = None;
+        while let Some(key) = map.next_key::<ResourceKey>()? {
+            match key {
+                ResourceKey::Id => {
+                    once(&id, "id")?;
+                    id = Some(map.next_value()?);
+                }
+                ResourceKey::Name => {
+                    once(&name, "name")?;
+                    name = Some(map.next_value()?);
+                }
+                ResourceKey::Region => {
+                    once(&region, "region")?;
+                    region = Some(map.next_value()?);
+                }
+                ResourceKey::Account => {
+                    once(&account, "account")?;
+                    account = Some(map.next_value()?);
+                }
+                ResourceKey::Tags => {
+                    once(&tags, "tags")?;
+                    tags = Some(map.next_value()?);
+                }
+                ResourceKey::Kind => {
+                    once(&kind, "kind")?;
+                    kind = Some(map.next_value_seed(KindSeed)?);
+                }
+                ResourceKey::Attrs => {
+                    if attrs.is_some() || pending.is_some() {
+                        return Err(A::Error::duplicate_field("attrs"));
+                    }
+                    match kind {
+                        Some(k) => attrs = Some(map.next_value_seed(AttrsSeed(k))?),
+                        None => pending = Some(map.next_value()?),
+                    }
+                }
+                ResourceKey::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        let id = id.ok_or_else(|| A::Error::missing_field("id"))?;
+        let kind = kind.ok_or_else(|| A::Error::missing_field("kind"))?;
+        let attrs = match (attrs, pending) {
+            (Some(a), _) => a,
+            (None, Some(v)) => deserialize_kind(kind, v).map_err(A::Error::custom)?,
+            (None, None) => return Err(A::Error::missing_field("attrs")),
+        };
+        Ok(Resource {
+            id,
+            name: name.flatten(),
+            region: region.flatten(),
+            account: account.flatten(),
+            tags: tags.unwrap_or_default(),
+            attrs,
+        })
+    }
 }
 
 /// JSON Schema of the inventory file (deserialize form: what a source must provide).
@@ -1132,5 +1339,57 @@ mod tests {
             assert!(schema.as_value().get("properties").is_some(), "{kind}");
         }
         assert!(kind_schema("aws.s3.bucket").is_none());
+    }
+
+    #[test]
+    fn resource_reads_attrs_before_or_after_kind_and_ignores_other_keys() {
+        let kind_first: Resource = serde_json::from_str(
+            r#"{"id": "v", "kind": "aws.ec2.volume", "attrs": {"encrypted": true}, "x": [1]}"#,
+        )
+        .unwrap();
+        let attrs_first: Resource = serde_json::from_str(
+            r#"{"x": {"y": 1}, "attrs": {"encrypted": true}, "tags": {"a": "b"}, "kind": "aws.ec2.volume", "id": "v"}"#,
+        )
+        .unwrap();
+        assert_eq!(kind_first.kind(), "aws.ec2.volume");
+        match &kind_first.attrs {
+            Attrs::Volume(v) => assert_eq!(v.encrypted, Some(true)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(kind_first.attrs, attrs_first.attrs);
+        assert_eq!(attrs_first.tags.get("a").map(String::as_str), Some("b"));
+        assert_eq!(attrs_first.name, None);
+    }
+
+    #[test]
+    fn resource_errors_name_the_problem() {
+        let err = |text: &str| {
+            serde_json::from_str::<Resource>(text)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(r#"{"id": "x", "attrs": {}}"#).starts_with("missing field `kind`"));
+        assert!(err(r#"{"id": "x", "kind": "estate"}"#).starts_with("missing field `attrs`"));
+        assert!(err(r#"{"kind": "aws.ec2.volume", "attrs": {}}"#).starts_with("missing field `id`"));
+        assert!(err(r#"{"id": "x", "id": "y"}"#).starts_with("duplicate field `id`"));
+        assert!(
+            err(r#"{"id": "x", "kind": "aws.ec2.volume", "attrs": {}, "attrs": {}}"#)
+                .starts_with("duplicate field `attrs`")
+        );
+        assert!(err(r#"{"id": "x", "kind": "aws.nope", "attrs": {}}"#)
+            .starts_with("unknown variant `aws.nope`, expected one of `estate`"));
+        // Inside attrs, wherever `kind` is: the kind's own message; when `kind` came first it points
+        // at the offending key rather than at the end of the resource.
+        let after = err(r#"{"id": "x", "kind": "aws.ec2.volume", "attrs": {"zzz": 1}}"#);
+        assert!(
+            after.starts_with("unknown field `zzz`, expected one of"),
+            "{after}"
+        );
+        assert!(after.ends_with("line 1 column 53"), "{after}");
+        let before = err(r#"{"id": "x", "attrs": {"encrypted": "yes"}, "kind": "aws.ec2.volume"}"#);
+        assert!(
+            before.starts_with("invalid type: string \"yes\", expected a boolean"),
+            "{before}"
+        );
     }
 }

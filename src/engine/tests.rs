@@ -480,17 +480,19 @@ fn parallel_and_sequential_evaluation_agree() {
     let b = evaluate(&inv, &p);
     assert_eq!(a, b);
     // Sequential reference, same order.
-    let rules_by_kind = {
+    let plans = {
         let mut m: HashMap<&str, Vec<usize>> = HashMap::new();
         for (ri, r) in p.rules().iter().enumerate() {
             for k in r.kinds() {
                 m.entry(k.as_str()).or_default().push(ri);
             }
         }
-        m
+        m.into_iter()
+            .map(|(k, ids)| (k, KindPlan::new(p.rules(), ids)))
+            .collect::<HashMap<_, _>>()
     };
     let work: Vec<usize> = (0..inv.resources.len()).collect();
-    let seq = evaluate_chunk(&inv, p.rules(), &rules_by_kind, &work);
+    let seq = evaluate_chunk(&inv, p.rules(), &plans, &work);
     let seq_findings = seq.iter().filter(|o| o.finding.is_some()).count();
     assert_eq!(seq_findings, a.len());
 }
@@ -600,18 +602,20 @@ fn evaluation_cost_realistic() {
         took.as_secs_f64() * 1e6 / f.len() as f64
     );
     drop(f);
-    let rules_by_kind = {
+    let plans = {
         let mut m: HashMap<&str, Vec<usize>> = HashMap::new();
         for (ri, r) in p.rules().iter().enumerate() {
             for k in r.kinds() {
                 m.entry(k.as_str()).or_default().push(ri);
             }
         }
-        m
+        m.into_iter()
+            .map(|(k, ids)| (k, KindPlan::new(p.rules(), ids)))
+            .collect::<HashMap<_, _>>()
     };
     let work: Vec<usize> = (0..inv.resources.len()).collect();
     let start = std::time::Instant::now();
-    let seq = evaluate_chunk(&inv, p.rules(), &rules_by_kind, &work);
+    let seq = evaluate_chunk(&inv, p.rules(), &plans, &work);
     println!(
         "  one thread, evaluation proper: {:?} for {} outcomes",
         start.elapsed(),
@@ -659,4 +663,17 @@ fn whole_resource_rules_get_the_whole_object() {
     let f = evaluate(&inv, &whole);
     assert!(!f.is_empty());
     assert!(f.iter().all(|f| f.status == Status::Pass), "{f:?}");
+}
+
+#[test]
+fn releasing_unread_kinds_before_evaluation_changes_no_finding() {
+    let mut inv = crate::synth::spec_shaped(300, 7);
+    crate::link::link(&mut inv);
+    let p = PolicySet::builtin().expect("builtin");
+    let whole = evaluate(&inv, &p);
+    let before = inv.resources.len();
+    retain_evaluated(&mut inv, &p);
+    assert!(inv.resources.len() < before);
+    assert!(inv.resources.iter().any(|r| r.kind() == "estate"));
+    assert_eq!(evaluate(&inv, &p), whole);
 }

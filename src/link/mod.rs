@@ -40,9 +40,11 @@ pub fn link(inv: &mut Inventory) {
         let updates = derive_all(&ctx, &inv.resources);
         (updates, ctx.estate_record())
     };
-    for (r, u) in inv.resources.iter_mut().zip(updates) {
-        if let Some(a) = u {
-            r.attrs = a;
+    for part in updates {
+        for (i, a) in part {
+            if let Some(r) = inv.resources.get_mut(i) {
+                r.attrs = a;
+            }
         }
     }
     inv.resources.push(estate);
@@ -51,33 +53,41 @@ pub fn link(inv: &mut Inventory) {
 /// Below this many resources, threads cost more than deriving on one.
 const PARALLEL_THRESHOLD: usize = 4096;
 
-/// Every resource's derived attrs, in order. Derivation reads only the shared indexes, so large
+/// The derived attrs of every resource that has derived fields, by index, in order (one list per
+/// thread). Only those are kept: a slot for every resource (most kinds derive nothing) cost more
+/// memory than the inventory's own list. Derivation reads only the shared indexes, so large
 /// inventories are split across threads (as evaluation is); a thread that died is redone here,
 /// so no resource is ever left underived.
-fn derive_all(ctx: &Ctx<'_>, resources: &[Resource]) -> Vec<Option<Attrs>> {
+fn derive_all(ctx: &Ctx<'_>, resources: &[Resource]) -> Vec<Vec<(usize, Attrs)>> {
+    let derive_range = |start: usize, c: &[Resource]| -> Vec<(usize, Attrs)> {
+        c.iter()
+            .enumerate()
+            .filter_map(|(i, r)| ctx.derive(r).map(|a| (start + i, a)))
+            .collect()
+    };
     let threads = crate::engine::threads();
     if threads <= 1 || resources.len() < PARALLEL_THRESHOLD {
-        return resources.iter().map(|r| ctx.derive(r)).collect();
+        return vec![derive_range(0, resources)];
     }
     let chunk = resources.len().div_ceil(threads);
+    let mut chunks = resources.chunks(chunk).enumerate();
+    let first = chunks.next().map_or(&[][..], |(_, c)| c);
     std::thread::scope(|s| {
-        let handles: Vec<_> = resources
-            .chunks(chunk)
-            .map(|c| {
-                (
-                    c,
-                    s.spawn(move || c.iter().map(|r| ctx.derive(r)).collect::<Vec<_>>()),
-                )
+        let handles: Vec<_> = chunks
+            .map(|(n, c)| {
+                let start = n * chunk;
+                (start, c, s.spawn(move || derive_range(start, c)))
             })
             .collect();
-        let mut out = Vec::with_capacity(resources.len());
-        for (c, h) in handles {
-            match h.join() {
-                Ok(v) => out.extend(v),
-                Err(_) => out.extend(c.iter().map(|r| ctx.derive(r))),
-            }
-        }
-        out
+        // The first chunk on this thread, whose allocator arena holds the inventory (memory it
+        // frees there is reused rather than another arena growing).
+        let mut parts = vec![derive_range(0, first)];
+        parts.extend(
+            handles
+                .into_iter()
+                .map(|(start, c, h)| h.join().unwrap_or_else(|_| derive_range(start, c))),
+        );
+        parts
     })
 }
 

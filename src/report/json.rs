@@ -3,6 +3,8 @@
 //! `finding::Report`'s, so changing it there changes the contract (bump `REPORT_SCHEMA_VERSION`).
 //! With `--stats`, an additive `stats` object (`crate::stats::Stats`) follows the report's keys.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::finding::Report;
@@ -15,6 +17,29 @@ struct WithStats<'a> {
     #[serde(flatten)]
     report: &'a Report,
     stats: &'a Stats,
+}
+
+/// [`render`] written straight to `w` as it is produced (no copy of the whole report in memory:
+/// at 100,000 findings the text is ~90 MB). Errors are the writer's.
+pub fn write(report: &Report, stats: Option<&Stats>, w: &mut dyn Write) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+    let done = match stats {
+        None => serde_json::to_writer_pretty(&mut w, report),
+        Some(stats) => serde_json::to_writer_pretty(&mut w, &WithStats { report, stats }),
+    };
+    match done {
+        Ok(()) => {}
+        // An I/O error is the writer's; anything else cannot happen with the types in `finding`
+        // (string map keys only): say so in the output rather than leave it cut off silently.
+        Err(e) if e.is_io() => return Err(std::io::Error::other(e)),
+        Err(e) => write!(
+            w,
+            "{}",
+            serde_json::json!({"error": format!("cannot serialise the report: {e}")})
+        )?,
+    }
+    w.write_all(b"\n")?;
+    w.flush()
 }
 
 /// Pretty-printed JSON with a trailing newline; `stats` adds the `stats` object.

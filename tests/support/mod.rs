@@ -59,7 +59,7 @@ pub fn finding(
         gate: rule.gate,
         spec: rule.spec.clone(),
         message: message.into(),
-        evidence: BTreeMap::from([("publicly_accessible".into(), serde_json::json!(true))]),
+        evidence: BTreeMap::from([("publicly_accessible".into(), serde_json::json!(true))]).into(),
         waiver: None,
         fingerprint: fingerprint(&rule.id, resource_id),
     }
