@@ -4,15 +4,19 @@
 //! collection (credentials, API base) and builds the runtime the asynchronous collectors run on;
 //! it returns an exit code and never calls `process::exit` itself, so tests can drive it.
 
-use std::io::{IsTerminal, Write};
+#[cfg(feature = "live")]
+use std::io::IsTerminal;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::audit::{self, GateSelection, Outcome};
+#[cfg(feature = "live")]
 use crate::collect::aws::AwsOptions;
-use crate::collect::{self, cloudflare, CollectOptions, Secret};
+#[cfg(feature = "live")]
+use crate::collect::{self, cloudflare, CollectOptions, Collected, Secret};
 use crate::config::{self, EstateConfig};
 use crate::diag::Diagnostics;
 use crate::finding::{RuleInfo, Severity};
@@ -137,6 +141,7 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+#[cfg(feature = "live")]
 impl AwsArgs {
     /// The collection options these flags give, with the estate's region for `--regions`.
     /// A flag combination that cannot be meant (external ids that do not pair with the roles,
@@ -731,6 +736,7 @@ mod outputs {
 
 /// Environment and defaults for live collection. The token is read here and handed on as a
 /// [`Secret`]; an empty variable counts as unset.
+#[cfg(feature = "live")]
 fn collect_options(
     estate: EstateConfig,
     aws: &AwsArgs,
@@ -764,13 +770,43 @@ fn collect_options(
     })
 }
 
+/// What a build without the `live` feature has in place of a collection: nothing, ever.
+#[cfg(not(feature = "live"))]
+struct Collected {
+    inventories: Vec<crate::model::Inventory>,
+    services: std::collections::BTreeMap<String, crate::stats::ServiceCalls>,
+}
+
+/// A build without the `live` feature (the offline auditor the fuzz targets use) refuses every
+/// command that would read the estate, saying what still works.
+#[cfg(not(feature = "live"))]
+fn no_live(what: &str) -> Diagnostics {
+    plain(
+        "estate-audit",
+        format!(
+            "{what} needs the `live` feature, which this build was compiled without: \
+             audit an inventory (--inventory FILE) or the demo (--demo) instead"
+        ),
+    )
+}
+
+#[cfg(not(feature = "live"))]
+fn collect_live(
+    _estate: EstateConfig,
+    _aws: &AwsArgs,
+    _io: &mut Io<'_>,
+) -> Result<Collected, Diagnostics> {
+    Err(no_live("live collection"))
+}
+
 /// Runs the collectors on a single-threaded runtime (the work is waiting on the network, not
 /// computing); everything after this is synchronous.
+#[cfg(feature = "live")]
 fn collect_live(
     estate: EstateConfig,
     aws: &AwsArgs,
     io: &mut Io<'_>,
-) -> Result<collect::Collected, Diagnostics> {
+) -> Result<Collected, Diagnostics> {
     let opts = collect_options(estate, aws, io.now)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -989,9 +1025,17 @@ fn cmd_init(i: InitArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     Ok(EXIT_OK)
 }
 
+#[cfg(feature = "live")]
 fn cmd_iam_policy(io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     write_output(None, &collect::required_permissions(), io)?;
     Ok(EXIT_OK)
+}
+
+#[cfg(not(feature = "live"))]
+fn cmd_iam_policy(_io: &mut Io<'_>) -> Result<i32, Diagnostics> {
+    Err(no_live(
+        "iam-policy (the permissions of the live collectors)",
+    ))
 }
 
 /// For tests and docs: the rule infos of the built-in pack, sorted by id.
@@ -1001,7 +1045,7 @@ pub fn builtin_rule_infos() -> Result<Vec<RuleInfo>, Diagnostics> {
     Ok(infos)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "live"))]
 mod aws_args_tests {
     use super::*;
 

@@ -11,6 +11,8 @@
 
 pub mod audit;
 pub mod cli;
+// Live collection: the only asynchronous, networked code (the `live` feature, on by default).
+#[cfg(feature = "live")]
 pub mod collect;
 pub mod config;
 pub mod diag;

@@ -567,6 +567,23 @@ async fn broken_estate_fails_the_aws_rules_by_resource() {
         .filter(|f| f.rule_id == "aws-ec2-ebs-encrypted" && f.status == Status::Fail)
         .count();
     assert!(volume_fails >= 1, "{}", status_table(r));
+    // Between them, this estate and the webhook without a URL (next test) fail every AWS rule
+    // of the catalog: a rule added without a live failing case fails here.
+    let infos = PolicySet::builtin().expect("rules").infos();
+    let never_failed: Vec<&str> = infos
+        .iter()
+        .map(|i| i.id.as_str())
+        .filter(|id| id.starts_with("aws-") && *id != "aws-lambda-webhook-url")
+        .filter(|id| {
+            !r.findings
+                .iter()
+                .any(|f| f.rule_id == *id && f.status == Status::Fail)
+        })
+        .collect();
+    assert!(
+        never_failed.is_empty(),
+        "AWS rules without a live failing case: {never_failed:?}"
+    );
 }
 
 /// The webhook without its HTTPS endpoint: GetFunctionUrlConfig answers "not found", which is

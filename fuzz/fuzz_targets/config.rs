@@ -1,0 +1,34 @@
+//! estate.toml: arbitrary bytes as the estate configuration; one that loads selects the estate
+//! in the demo inventory (tiers, components, Cloudflare host), which is then audited.
+#![no_main]
+
+use estate_audit::audit;
+use estate_audit::config::EstateConfig;
+use estate_audit::input;
+use estate_audit::policy::PolicySet;
+use estate_audit::suppress::WaiverSet;
+use libfuzzer_sys::fuzz_target;
+
+#[path = "common.rs"]
+mod common;
+
+fuzz_target!(|data: &[u8]| {
+    let text = match input::decode(data.to_vec(), "estate.toml", "configuration") {
+        Ok(t) => t,
+        Err(d) => return common::check(&d),
+    };
+    match EstateConfig::parse(&text, "estate.toml") {
+        Err(d) => common::check(&d),
+        Ok(config) => {
+            let policies = PolicySet::builtin().expect("built-in rules");
+            let r = audit::run(
+                audit::demo_inventory(),
+                Some(config),
+                &policies,
+                &WaiverSet::empty(),
+                common::now(),
+            );
+            common::check_report(&r);
+        }
+    }
+});

@@ -1,0 +1,35 @@
+//! Policy files: arbitrary bytes as a rule file; a rule set that loads is evaluated over the
+//! demo inventory (arbitrary CEL against real facts) and rendered.
+#![no_main]
+
+use estate_audit::audit;
+use estate_audit::input;
+use estate_audit::policy::PolicySet;
+use estate_audit::suppress::WaiverSet;
+use libfuzzer_sys::fuzz_target;
+
+#[path = "common.rs"]
+mod common;
+
+fuzz_target!(|data: &[u8]| {
+    let text = match input::decode(data.to_vec(), "fuzz.toml", "policy file") {
+        Ok(t) => t,
+        Err(d) => return common::check(&d),
+    };
+    match PolicySet::parse(&text, "fuzz.toml") {
+        Err(ds) => {
+            assert!(!ds.is_empty());
+            ds.0.iter().for_each(common::check);
+        }
+        Ok(policies) => {
+            let r = audit::run(
+                audit::demo_inventory(),
+                None,
+                &policies,
+                &WaiverSet::empty(),
+                common::now(),
+            );
+            common::check_report(&r);
+        }
+    }
+});
