@@ -274,7 +274,7 @@ async fn audit(api: &Api, token: Option<&str>) -> Run {
     let server = api.serve().await;
     let dir = tempfile::tempdir().unwrap();
     let mut c = bin();
-    c.args(["audit", "--format", "json", "--config"])
+    c.args(["audit", "--format", "json", "--stats", "--config"])
         .arg(estate_toml(dir.path()))
         .env("CLOUDFLARE_API_BASE", format!("{}{PREFIX}", server.uri()));
     if let Some(t) = token {
@@ -340,6 +340,11 @@ async fn compliant_zone_passes_every_cloudflare_rule() {
     );
     // Token check, /ips, zone, DNS, six settings, six phases.
     assert_eq!(run.requests.len(), 16, "requests per audit");
+    // `--stats` counts what the server saw, and the bodies read.
+    let cf = &run.report["stats"]["services"]["cloudflare"];
+    assert_eq!(cf["calls"], json!(16), "{cf}");
+    assert_eq!(cf["retries"], json!(0), "{cf}");
+    assert!(cf["bytes"].as_u64().unwrap_or(0) > 1000, "{cf}");
     assert_eq!(
         run.report["scope"]["cloudflare_zones"],
         json!(["example.com"])

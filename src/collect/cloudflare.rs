@@ -183,6 +183,8 @@ pub struct Collected {
     pub errors: Vec<CollectionError>,
     /// HTTP requests sent (retries included).
     pub requests: usize,
+    /// The same with the retries and response bytes, for `--stats` (`stats.services.cloudflare`).
+    pub usage: crate::stats::ServiceCalls,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -238,6 +240,7 @@ pub async fn collect(opts: &Options, cfg: &CloudflareConfig) -> Collected {
         None => out.errors.extend(cut_off("zones", &[K_ZONE, K_DNS])),
     }
     out.requests = api.requests();
+    out.usage = api.usage();
     out
 }
 
@@ -831,6 +834,10 @@ struct Api {
     retry_budget: AtomicU32,
     max_retry_wait: Duration,
     requests: AtomicUsize,
+    /// Requests that repeated a rate-limited one.
+    retries: AtomicUsize,
+    /// Response body bytes read.
+    bytes: std::sync::atomic::AtomicU64,
     deadline: Option<super::Deadline>,
 }
 
@@ -892,12 +899,22 @@ impl Api {
             retry_budget: AtomicU32::new(opts.retry_budget),
             max_retry_wait: opts.max_retry_wait,
             requests: AtomicUsize::new(0),
+            retries: AtomicUsize::new(0),
+            bytes: std::sync::atomic::AtomicU64::new(0),
             deadline: opts.deadline,
         })
     }
 
     fn requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    fn usage(&self) -> crate::stats::ServiceCalls {
+        crate::stats::ServiceCalls {
+            calls: self.requests() as u64,
+            retries: self.retries.load(Ordering::Relaxed) as u64,
+            bytes: self.bytes.load(Ordering::Relaxed),
+        }
     }
 
     /// Takes one retry from the shared budget.
@@ -929,6 +946,9 @@ impl Api {
         let mut attempt = 0;
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
+            if attempt > 0 {
+                self.retries.fetch_add(1, Ordering::Relaxed);
+            }
             let mut req = self.http.get(&url).query(query);
             if auth == Auth::Token {
                 req = req.header(AUTHORIZATION, self.auth.clone());
@@ -986,7 +1006,10 @@ impl Api {
                 ));
             }
             let body = match read_capped(resp).await {
-                Ok(b) => b,
+                Ok(b) => {
+                    self.bytes.fetch_add(b.len() as u64, Ordering::Relaxed);
+                    b
+                }
                 Err(why) => return Err(fail(Some(status), ErrorKind::Other, why, ray)),
             };
             let json: Result<Value, _> = serde_json::from_slice(&body);

@@ -183,6 +183,13 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
         inv.generated_at = Some(opts.now);
         out.inventories.push(inv);
     }
+    // Cloudflare's requests count as one service of `--stats`, beside each AWS service.
+    if cf.usage.calls > 0 {
+        out.services
+            .entry("cloudflare".into())
+            .or_default()
+            .add(cf.usage);
+    }
     let first = &mut out.inventories[0];
     if let Some(zone) = &opts.estate.cloudflare.zone {
         first.scope.cloudflare_zones.push(zone.clone());

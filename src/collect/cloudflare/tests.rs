@@ -431,6 +431,9 @@ async fn endless_throttling_gives_up_and_the_budget_is_shared() {
         .get("/zones/z1/settings/always_use_https", &[], Auth::Token)
         .await;
     assert_eq!(a.requests(), 4 + 4 + 1);
+    // `--stats`: nine requests, six of them retries; a 429's body is never read.
+    let usage = a.usage();
+    assert_eq!((usage.calls, usage.retries, usage.bytes), (9, 6, 0));
 }
 
 #[tokio::test]
