@@ -6,12 +6,15 @@
 //! a separate moto account with its own small estate (a tagged VPC, a subnet and an instance).
 //! Moto assumes any role, so the role that "cannot be assumed" is made so by the test's HTTP
 //! client, which answers its AssumeRole with the AccessDenied error AWS sends (a test-side
-//! fault, never in the product). Moto does not serve CloudWatch in the SDK's protocol
-//! (DESIGN.md §10): every account carries that `Unsupported` error, as any live run on moto does.
+//! fault, never in the product). CloudWatch answers through the harness's server script (its
+//! rpc-v2-cbor bridge, see `tests/aws_live.rs`), so a reachable account reads without error.
 
 #[path = "aws_live/moto.rs"]
 #[allow(dead_code)] // the raw query helper serves aws_live only
 mod moto;
+
+#[path = "common/offline.rs"]
+mod offline;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -291,6 +294,16 @@ async fn two_accounts_and_a_role_that_cannot_be_assumed_in_one_report() {
         "3 AssumeRole (counted with the first account) + its GetCallerIdentity: {:?}",
         collections[0].services
     );
+    assert!(
+        collections[0].errors.is_empty(),
+        "{:#?}",
+        collections[0].errors
+    );
+    assert!(
+        collections[1].errors.is_empty(),
+        "{:#?}",
+        collections[1].errors
+    );
     let denied_error = &collections[2].errors;
     assert_eq!(denied_error.len(), 1, "{denied_error:#?}");
     assert_eq!(denied_error[0].kind, ErrorKind::AccessDenied);
@@ -422,12 +435,7 @@ async fn org_role_audits_every_active_account_of_the_organization() {
         .unwrap_or_default();
     assert_eq!(orgs.calls, 1, "{:?}", collections[0].services);
     for c in &collections {
-        // Moto's only gap here: CloudWatch (DESIGN.md §10).
-        assert!(
-            c.errors.iter().all(|e| e.service == "cloudwatch"),
-            "{:#?}",
-            c.errors
-        );
+        assert!(c.errors.is_empty(), "{:#?}", c.errors);
     }
     let r = audit(collections, &estate);
     assert_eq!(r.scope.accounts, expected);
@@ -511,4 +519,74 @@ async fn regions_lists_the_regions_scanned_besides_the_home_one() {
         evidence.contains(&stray[0]) && evidence.contains(&stray[1]),
         "{evidence}"
     );
+}
+
+/// The same through the binary: `audit --assume-role A --assume-role B --external-id X` against
+/// moto, one JSON report with both accounts, every finding carrying its account, and the API
+/// counts of `--stats` (two AssumeRole, two GetCallerIdentity).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_audits_the_accounts_of_its_roles_in_one_report() {
+    let region = "ca-central-1";
+    let base = sdk(region).await;
+    let (good, bad) = ("444444444444", "555555555555");
+    let tag = "cli-accounts";
+    let (_, good_i) = small_estate(&as_account(&base, good).await, tag, true).await;
+    let (_, bad_i) = small_estate(&as_account(&base, bad).await, tag, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("estate.toml");
+    std::fs::write(
+        &config,
+        format!("region = \"{region}\"\n\n[estate]\ntag = \"estate={tag}\"\n"),
+    )
+    .unwrap();
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_estate-audit"));
+    offline::offline(&mut c);
+    c.env("AWS_ENDPOINT_URL", moto::url())
+        .env("AWS_REGION", region)
+        .args(["audit", "--format", "json", "--stats", "--regions", region])
+        .arg("--config")
+        .arg(&config)
+        .args(["--external-id", "estate-audit-test"])
+        .args([
+            "--assume-role",
+            &format!("arn:aws:iam::{good}:role/auditor"),
+        ])
+        .args(["--assume-role", &format!("arn:aws:iam::{bad}:role/auditor")]);
+    let out = c.output().expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not a JSON report ({e}): {stderr}"));
+    // Cloudflare has no token here, so the audit is incomplete whatever AWS says.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(r["scope"]["accounts"], serde_json::json!([good, bad]));
+    let aws_errors: Vec<_> = r["collection_errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["provider"] == "aws")
+        .collect();
+    assert!(aws_errors.is_empty(), "{aws_errors:#?}");
+    let imdsv2 = |account: &str, instance: &str| {
+        let id = format!("arn:aws:ec2:{region}:{account}:instance/{instance}");
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule_id"] == "aws-ec2-imdsv2" && f["resource_id"] == id.as_str())
+            .map(|f| (f["status"].clone(), f["account"].clone()))
+            .unwrap_or_else(|| panic!("no aws-ec2-imdsv2 finding on {id}"))
+    };
+    assert_eq!(
+        imdsv2(good, &good_i),
+        (serde_json::json!("pass"), serde_json::json!(good))
+    );
+    assert_eq!(
+        imdsv2(bad, &bad_i),
+        (serde_json::json!("fail"), serde_json::json!(bad))
+    );
+    let sts = &r["stats"]["services"]["aws.sts"];
+    assert_eq!(sts["calls"], serde_json::json!(4), "{sts}");
+    // No secret of the caller's in anything the run printed.
+    let all = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
+    assert!(!all.contains("test-only-not-a-secret"));
 }
