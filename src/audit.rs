@@ -200,7 +200,7 @@ pub fn run_with_stats(
         .iter()
         .filter(|r| r.kind() != "estate")
         .count();
-    let mut findings = stats.time("evaluate", || {
+    let findings = stats.time("evaluate", || {
         engine::retain_evaluated(&mut inv, policies);
         engine::evaluate(&inv, policies)
     });
@@ -210,27 +210,18 @@ pub fn run_with_stats(
         collection_errors,
         ..
     } = inv;
-    let waiver_issues = stats.time("waivers", || {
-        suppress::apply(&mut findings, waivers, now.date_naive())
-    });
-    let mut report = Report {
-        schema_version: REPORT_SCHEMA_VERSION,
-        tool: Tool::default(),
-        generated_at: now,
-        scope,
-        summary: Default::default(),
+    assemble(
         findings,
-        collection_errors,
-        waiver_issues,
-        diff: None,
-        rules: policies.infos(),
-    };
-    report.finish(resources);
-    stats.resources = resources;
-    stats.rules = report.rules.len();
-    stats.findings = report.findings.len();
-    stats.threads = engine::threads();
-    report
+        Parts {
+            scope,
+            collection_errors,
+            resources,
+        },
+        policies,
+        waivers,
+        now,
+        stats,
+    )
 }
 
 /// Runs the audit over several estates (one inventory per AWS account and home region, e.g. a
@@ -347,6 +338,38 @@ pub fn run_many(
     }
     stats.record("link", link_time);
     stats.record("evaluate", eval_time);
+    assemble(
+        findings,
+        Parts {
+            scope,
+            collection_errors: errors,
+            resources,
+        },
+        policies,
+        waivers,
+        now,
+        stats,
+    )
+}
+
+/// What a report says besides its findings.
+struct Parts {
+    scope: crate::model::Scope,
+    collection_errors: Vec<CollectionError>,
+    /// Resources audited (the estate records not counted).
+    resources: usize,
+}
+
+/// The report of evaluated `findings`: waivers applied, summary computed, and the run's sizes
+/// recorded in `stats`. One place for both [`run_with_stats`] and [`run_many`].
+fn assemble(
+    mut findings: Vec<Finding>,
+    parts: Parts,
+    policies: &PolicySet,
+    waivers: &WaiverSet,
+    now: DateTime<Utc>,
+    stats: &mut Stats,
+) -> Report {
     let waiver_issues = stats.time("waivers", || {
         suppress::apply(&mut findings, waivers, now.date_naive())
     });
@@ -354,16 +377,16 @@ pub fn run_many(
         schema_version: REPORT_SCHEMA_VERSION,
         tool: Tool::default(),
         generated_at: now,
-        scope,
+        scope: parts.scope,
         summary: Default::default(),
         findings,
-        collection_errors: errors,
+        collection_errors: parts.collection_errors,
         waiver_issues,
         diff: None,
         rules: policies.infos(),
     };
-    report.finish(resources);
-    stats.resources = resources;
+    report.finish(parts.resources);
+    stats.resources = parts.resources;
     stats.rules = report.rules.len();
     stats.findings = report.findings.len();
     stats.threads = engine::threads();

@@ -17,7 +17,7 @@ mod moto;
 mod offline;
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
@@ -77,19 +77,10 @@ impl HttpConnector for DenyRoleConnector {
 }
 
 async fn sdk(region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    moto::sdk_loader(region)
         .http_client(SharedHttpClient::new(DenyRole {
             inner: collector::https_client(),
         }))
-        .region(Region::new(region.to_string()))
-        .endpoint_url(moto::url())
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            "AKIDMOTOTESTING",
-            "secret",
-            None,
-            None,
-            "static",
-        ))
         .retry_config(RetryConfig::standard().with_max_attempts(1))
         .load()
         .await

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor};
 use chrono::{TimeZone, Utc};
 use estate_audit::collect::aws::{self as collector, Clients, ReadOnlyGuard};
@@ -40,17 +40,7 @@ mod estate;
 use estate::{build, create_webhook, tag_value, tags, Built, ACCOUNT, TAG_KEY};
 
 async fn sdk(region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(estate_audit::collect::aws::https_client())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(moto::url())
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            "AKIDMOTOTESTING",
-            "secret",
-            None,
-            None,
-            "static",
-        ))
+    moto::sdk_loader(region)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
         .load()
         .await

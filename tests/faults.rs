@@ -37,7 +37,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use aws_config::{BehaviorVersion, Region};
 use proxy::{Fault, Proxy, Rule};
 use serde_json::Value;
 
@@ -94,19 +93,7 @@ fn estate() -> String {
         .get_or_init(|| {
             let url = moto::url();
             runtime().block_on(async {
-                let sdk = aws_config::defaults(BehaviorVersion::latest())
-                    .http_client(estate_audit::collect::aws::https_client())
-                    .region(Region::new(REGION))
-                    .endpoint_url(&url)
-                    .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                        "AKIDMOTOTESTING",
-                        "secret",
-                        None,
-                        None,
-                        "static",
-                    ))
-                    .load()
-                    .await;
+                let sdk = moto::sdk_loader(REGION).load().await;
                 estate::build(&sdk, REGION, false).await;
             });
             url

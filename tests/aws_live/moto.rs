@@ -39,6 +39,23 @@ struct Running {
 
 static SERVER: OnceLock<Mutex<Result<Running, String>>> = OnceLock::new();
 
+/// The SDK configuration every moto test starts from: the product's HTTPS client, `region`,
+/// the server's URL as the endpoint and static fake credentials (no IMDS, no profile, no real
+/// AWS). Callers add what their test needs (retries, another HTTP client) before `load()`.
+pub fn sdk_loader(region: &str) -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(estate_audit::collect::aws::https_client())
+        .region(aws_config::Region::new(region.to_string()))
+        .endpoint_url(url())
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            "AKIDMOTOTESTING",
+            "secret",
+            None,
+            None,
+            "static",
+        ))
+}
+
 /// The server's URL, starting it on first use. Panics (failing the test) with the reason when
 /// moto cannot be installed or started.
 pub fn url() -> String {
