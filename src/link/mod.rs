@@ -460,7 +460,8 @@ impl<'a> Ctx<'a> {
         sg_unknown.all_tiers =
             sg_unknown.all_components || ctx.any_errored(&[K_SUBNET, K_CACHE_SUBNETS]);
         for r in resources {
-            // `None` for sgs: the resource's groups are unknown, so any group may be its.
+            // `None` for sgs: the resource's groups are unknown, so any group may be its. The
+            // component: its name, `Some("")` when it is known to be none, `None` when unknown.
             let (subnets, sgs, component): (
                 Option<Vec<&str>>,
                 Option<Vec<&str>>,
@@ -520,20 +521,6 @@ impl<'a> Ctx<'a> {
                 ),
                 _ => continue,
             };
-            let Some(sgs) = sgs else {
-                sg_unknown.all_tiers = true;
-                sg_unknown.all_components = true;
-                let mut seen = HashSet::new();
-                for s in subnets.into_iter().flatten() {
-                    if seen.insert(s) {
-                        workloads
-                            .entry(s)
-                            .or_default()
-                            .push(format!("{}:{}", r.kind(), r.id));
-                    }
-                }
-                continue;
-            };
             // A subnet we did not read (or no subnet list at all) has no tier we know.
             let tiers: Option<Vec<Tier>> = subnets.as_ref().and_then(|subnets| {
                 subnets
@@ -541,20 +528,29 @@ impl<'a> Ctx<'a> {
                     .map(|s| ctx.subnets.get(s).map(|i| i.tier))
                     .collect()
             });
-            for g in &sgs {
-                match &tiers {
-                    Some(t) => sg_tiers.entry(g).or_default().extend(t.iter().copied()),
-                    None => {
-                        sg_unknown.tiers.insert(g);
-                    }
+            match &sgs {
+                // Its groups unknown: any group may be its, so no group's users are all known.
+                None => {
+                    sg_unknown.all_tiers = true;
+                    sg_unknown.all_components = true;
                 }
-                match component {
-                    Some("") => {}
-                    Some(c) => {
-                        sg_components.entry(g).or_default().insert(c);
-                    }
-                    None => {
-                        sg_unknown.components.insert(g);
+                Some(sgs) => {
+                    for g in sgs {
+                        match &tiers {
+                            Some(t) => sg_tiers.entry(g).or_default().extend(t.iter().copied()),
+                            None => {
+                                sg_unknown.tiers.insert(g);
+                            }
+                        }
+                        match component {
+                            Some("") => {}
+                            Some(c) => {
+                                sg_components.entry(g).or_default().insert(c);
+                            }
+                            None => {
+                                sg_unknown.components.insert(g);
+                            }
+                        }
                     }
                 }
             }
