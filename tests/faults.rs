@@ -136,14 +136,7 @@ fn cloudflare() -> String {
                         fixture("errors/404_entrypoint_not_found_10003.json"),
                     ),
                 ];
-                for s in [
-                    "ssl",
-                    "ssl_automatic_mode",
-                    "min_tls_version",
-                    "always_use_https",
-                    "tls_1_3",
-                    "security_level",
-                ] {
+                for s in estate_audit::collect::cloudflare::SETTINGS {
                     m.push((
                         format!("/zones/{ZID}/settings/{s}"),
                         200,
