@@ -72,6 +72,10 @@ impl HttpConnector for DenyRoleConnector {
             resp.headers_mut().insert("content-type", "text/xml");
             return HttpConnectorFuture::ready(Ok(resp));
         }
+        // A role whose STS never answers: only the collection's deadline ends the wait.
+        if body.contains("Action=AssumeRole") && body.contains("role%2Fstalled") {
+            return HttpConnectorFuture::new(std::future::pending());
+        }
         self.inner.call(request)
     }
 }
@@ -580,4 +584,42 @@ async fn the_cli_audits_the_accounts_of_its_roles_in_one_report() {
     // No secret of the caller's in anything the run printed.
     let all = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
     assert!(!all.contains("test-only-not-a-secret"));
+}
+
+/// `--timeout` covers the role assumptions too: a role whose STS never answers becomes that
+/// account's timed-out collection error when the deadline passes. (Without it the wait ends
+/// at the SDK's stalled-stream protection, ~5 s, or the call's own 180 s timeout; the deadline
+/// here is shorter than both.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_assumption_that_never_answers_ends_at_the_timeout() {
+    let region = "eu-south-1";
+    let base = sdk(region).await;
+    let stalled = "777777777777";
+    let opts = AwsOptions {
+        roles: vec![AssumeRole {
+            arn: format!("arn:aws:iam::{stalled}:role/stalled"),
+            external_id: None,
+        }],
+        scan_regions: Some(vec![]),
+        deadline: Some(estate_audit::collect::Deadline::after(
+            std::time::Duration::from_secs(2),
+        )),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let collections = collector::collect_accounts_with(&base, &opts, &estate(region, "x")).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert_eq!(collections.len(), 1);
+    let e = &collections[0].errors;
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!(e[0].account.as_deref(), Some(stalled));
+    assert_eq!(e[0].kind, ErrorKind::Other);
+    assert!(
+        e[0].message.starts_with(&format!(
+            "sts AssumeRole arn:aws:iam::{stalled}:role/stalled: sts timed out"
+        )) && e[0].message.contains("2 s --timeout"),
+        "{}",
+        e[0].message
+    );
+    assert!(e[0].kinds.iter().any(|k| k == "aws.ec2.instance"));
 }

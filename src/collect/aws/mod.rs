@@ -725,24 +725,39 @@ pub async fn collect_accounts_with(
     let mut out = Vec::new();
     if let Some(org) = &opts.org_role {
         let orgs = client!(aws_sdk_organizations, &sdk, base_guard, "organizations");
-        match organizations::active_accounts(&orgs).await {
-            Ok(accounts) => roles.extend(accounts.into_iter().map(|id| AssumeRole {
-                arn: format!("arn:aws:iam::{id}:role/{}", org.arn),
-                external_id: org.external_id.clone(),
-            })),
-            Err(e) => {
-                let (kind, cause) = classify(&e);
-                let mut c = AwsCollection::default();
-                c.regions.extend(region.clone());
-                c.errors.push(account_error(
-                    "organizations",
-                    None,
-                    region.as_deref(),
-                    kind,
-                    format!("organizations ListAccounts: {cause}"),
-                ));
-                out.push(c);
+        let listed = crate::collect::within(
+            opts.deadline.as_ref(),
+            organizations::active_accounts(&orgs),
+        )
+        .await;
+        let failed = match listed {
+            Some(Ok(accounts)) => {
+                roles.extend(accounts.into_iter().map(|id| AssumeRole {
+                    arn: format!("arn:aws:iam::{id}:role/{}", org.arn),
+                    external_id: org.external_id.clone(),
+                }));
+                None
             }
+            Some(Err(e)) => {
+                let (kind, cause) = classify(&e);
+                Some((kind, format!("organizations ListAccounts: {cause}")))
+            }
+            None => Some((
+                ErrorKind::Other,
+                timed_out(opts, "organizations", "ListAccounts"),
+            )),
+        };
+        if let Some((kind, message)) = failed {
+            let mut c = AwsCollection::default();
+            c.regions.extend(region.clone());
+            c.errors.push(account_error(
+                "organizations",
+                None,
+                region.as_deref(),
+                kind,
+                message,
+            ));
+            out.push(c);
         }
     }
     let sem = Arc::new(tokio::sync::Semaphore::new(ACCOUNT_CONCURRENCY));
@@ -801,7 +816,20 @@ async fn collect_as(
     let started = Instant::now();
     let sts = client!(aws_sdk_sts, sdk, base_guard, "sts");
     let region = sdk.region().map(|r| r.to_string());
-    match sts::assume(&sts, role).await {
+    // Under the collection's deadline like every other call: a stuck STS must not hold an
+    // organization's accounts beyond `--timeout`, each up to the per-call timeout in turn.
+    let assumed =
+        match crate::collect::within(opts.deadline.as_ref(), sts::assume(&sts, role)).await {
+            Some(r) => r.map_err(|e| {
+                let (kind, cause) = classify(&e);
+                (kind, format!("sts AssumeRole {}: {cause}", role.arn))
+            }),
+            None => Err((
+                ErrorKind::Other,
+                timed_out(opts, "sts", &format!("AssumeRole {}", role.arn)),
+            )),
+        };
+    match assumed {
         Ok(creds) => {
             let assumed = sdk
                 .to_builder()
@@ -815,8 +843,7 @@ async fn collect_as(
             }
             c
         }
-        Err(e) => {
-            let (kind, cause) = classify(&e);
+        Err((kind, message)) => {
             let mut c = AwsCollection::default();
             if let Some(a) = role.account() {
                 c.accounts.push(a);
@@ -827,12 +854,22 @@ async fn collect_as(
                 role.account(),
                 region.as_deref(),
                 kind,
-                format!("sts AssumeRole {}: {cause}", role.arn),
+                message,
             ));
             c.elapsed = started.elapsed();
             c
         }
     }
+}
+
+/// The message of a call `--timeout` cut off: `sts AssumeRole …: sts timed out: it did not
+/// answer within the audit's 900 s --timeout` (only a deadline cuts a call off).
+fn timed_out(opts: &AwsOptions, service: &str, call: &str) -> String {
+    let why = opts
+        .deadline
+        .map(|d| d.error("aws", service, &[], None).message)
+        .unwrap_or_else(|| format!("{service} timed out"));
+    format!("{service} {call}: {why}")
 }
 
 /// An error that leaves a whole account unread: every AWS kind is incomplete, and so are the
