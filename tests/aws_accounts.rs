@@ -16,6 +16,9 @@ mod moto;
 #[path = "common/offline.rs"]
 mod offline;
 
+#[path = "aws_live/estate.rs"]
+mod estate;
+
 use aws_config::retry::RetryConfig;
 use aws_config::{Region, SdkConfig};
 use aws_smithy_runtime_api::client::http::{
@@ -167,17 +170,7 @@ async fn small_estate(sdk: &SdkConfig, tag: &str, imds_required: bool) -> (Strin
         .and_then(|s| s.subnet_id())
         .expect("subnet id")
         .to_string();
-    let image = ec2
-        .describe_images()
-        .owners("amazon")
-        .send()
-        .await
-        .expect("images")
-        .images()
-        .first()
-        .and_then(|i| i.image_id())
-        .expect("an image")
-        .to_string();
+    let image = estate::amazon_image(&ec2).await;
     let instance = ec2
         .run_instances()
         .image_id(image)

@@ -294,17 +294,7 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
     }
 
     // RabbitMQ on EC2.
-    let image = ec2
-        .describe_images()
-        .owners("amazon")
-        .send()
-        .await
-        .expect("images")
-        .images()
-        .first()
-        .and_then(|i| i.image_id())
-        .expect("an image")
-        .to_string();
+    let image = amazon_image(&ec2).await;
     let mut run = ec2
         .run_instances()
         .image_id(image)
@@ -675,4 +665,18 @@ pub async fn create_webhook(
         .send()
         .await
         .expect("function");
+}
+
+/// An image moto offers (any will do: nothing runs).
+pub async fn amazon_image(ec2: &aws_sdk_ec2::Client) -> String {
+    ec2.describe_images()
+        .owners("amazon")
+        .send()
+        .await
+        .expect("images")
+        .images()
+        .first()
+        .and_then(|i| i.image_id())
+        .expect("an image")
+        .to_string()
 }

@@ -907,16 +907,7 @@ pub async fn collect_with(
     estate: &EstateConfig,
     other_regions: Option<&SdkConfig>,
 ) -> AwsCollection {
-    Box::pin(collect_within(
-        clients,
-        guard,
-        region,
-        estate,
-        other_regions,
-        None,
-        None,
-    ))
-    .await
+    collect_with_regions(clients, guard, region, estate, other_regions, None).await
 }
 
 /// [`collect_with`], scanning only `scan` (the regions besides the home one) when given,
