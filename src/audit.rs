@@ -202,7 +202,7 @@ pub fn run_with_stats(
         .count();
     let findings = stats.time("evaluate", || {
         engine::retain_evaluated(&mut inv, policies);
-        engine::evaluate(&inv, policies)
+        engine::evaluate_releasing(&mut inv, policies)
     });
     // The resources are done with: release them before the report is sorted and rendered.
     let Inventory {
@@ -310,7 +310,7 @@ pub fn run_many(
         link::link(&mut inv);
         link_time += started.elapsed();
         let started = std::time::Instant::now();
-        let mut found = engine::evaluate(&inv, policies);
+        let mut found = engine::evaluate_releasing(&mut inv, policies);
         eval_time += started.elapsed();
         for f in &mut found {
             if is_shared(&f.kind) {

@@ -31,8 +31,63 @@ const MESSAGE_VALUE_MAX: usize = 160;
 
 /// Evaluates every rule over the (linked) inventory.
 pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
+    let estate = EstateRef::of(inv);
+    let mut slots: Vec<&Resource> = inv.resources.iter().collect();
+    evaluate_slots(&mut slots, &inv.collection_errors, &estate.res, policies)
+}
+
+/// [`evaluate`], releasing each resource as soon as its findings are made: an audit's peak
+/// memory is then the inventory *or* the findings, not both (the findings of a resource reuse
+/// the memory of the ones before it). What stays in `inv.resources` afterwards is only what was
+/// not evaluated (kinds no rule is over, kinds whose service failed to collect). Same findings,
+/// same order as [`evaluate`].
+pub fn evaluate_releasing(inv: &mut Inventory, policies: &PolicySet) -> Vec<Finding> {
+    let estate = EstateRef::of(inv).res.into_owned();
+    let mut slots: Vec<Option<Resource>> = std::mem::take(&mut inv.resources)
+        .into_iter()
+        .map(Some)
+        .collect();
+    let findings = evaluate_slots(&mut slots, &inv.collection_errors, &estate, policies);
+    inv.resources = slots.into_iter().flatten().collect();
+    findings
+}
+
+/// A resource as evaluation holds it: borrowed (the inventory stays whole) or owned, and then
+/// released once its findings are made.
+trait Slot: Send {
+    fn get(&self) -> Option<&Resource>;
+    fn release(&mut self);
+}
+
+impl Slot for &Resource {
+    fn get(&self) -> Option<&Resource> {
+        Some(self)
+    }
+    fn release(&mut self) {}
+}
+
+impl Slot for Option<Resource> {
+    fn get(&self) -> Option<&Resource> {
+        self.as_ref()
+    }
+    fn release(&mut self) {
+        *self = None;
+    }
+}
+
+/// Where a finding goes in the result: rule (pack order), then group (0: the rule over a
+/// resource; 1: a resource of a kind whose service failed; 2: the estate-level finding), then the
+/// resource's index or the order it was made in. Unique per finding.
+type Key = (usize, u8, usize);
+
+fn evaluate_slots<S: Slot>(
+    slots: &mut [S],
+    errors: &[CollectionError],
+    estate: &ResRef,
+    policies: &PolicySet,
+) -> Vec<Finding> {
     let rules = policies.rules();
-    let errors_by_kind = collection_errors_by_kind(&inv.collection_errors);
+    let errors_by_kind = collection_errors_by_kind(errors);
 
     // kind → rules to evaluate on it (kinds blocked by a collection error are not evaluated).
     let mut rules_by_kind: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -47,54 +102,41 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
         .into_iter()
         .map(|(kind, ids)| (kind, KindPlan::new(rules, ids)))
         .collect();
-    let work: Vec<usize> = inv
-        .resources
+    // The estate record (where `EstateRef` points when there is one): a rule over `estate` may
+    // judge it and also have an estate-level issue, which is then merged into that finding.
+    let estate_index = slots
         .iter()
-        .enumerate()
-        .filter(|(_, r)| plans.contains_key(r.kind()))
-        .map(|(i, _)| i)
-        .collect();
+        .position(|s| s.get().is_some_and(|r| r.kind() == "estate"));
 
-    let mut parts = evaluate_resources(inv, rules, &plans, &work);
-
-    // Per rule: whether `when` matched anything, and where its findings are. Findings are large:
-    // they are moved once, from the thread's output into the result, in (rule, resource) order.
     let mut per_rule: Vec<RuleTally> = (0..rules.len()).map(|_| RuleTally::default()).collect();
-    let mut order: Vec<(usize, usize, usize, usize)> = Vec::new();
-    for (pi, part) in parts.iter().enumerate() {
-        for (oi, o) in part.iter().enumerate() {
-            let tally = &mut per_rule[o.rule];
-            match o.when {
-                When::Matched => tally.matched += 1,
-                When::Unknown => tally.when_unknown += 1,
-                When::NotMatched => {}
-            }
-            if o.finding.is_some() {
-                order.push((o.rule, o.resource, pi, oi));
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut keys: Vec<Key> = Vec::new();
+    // The parts are appended to the first, and each is freed as soon as it is moved: the
+    // findings are never held twice.
+    for mut part in evaluate_resources(slots, rules, &plans) {
+        for (total, t) in per_rule.iter_mut().zip(&part.tally) {
+            total.matched += t.matched;
+            total.when_unknown += t.when_unknown;
+        }
+        if findings.is_empty() {
+            findings = std::mem::take(&mut part.findings);
+            keys = std::mem::take(&mut part.keys);
+        } else {
+            findings.append(&mut part.findings);
+            keys.append(&mut part.keys);
+        }
+    }
+    let mut estate_finding: HashMap<usize, usize> = HashMap::new();
+    if let Some(ei) = estate_index {
+        for (pos, &(ri, _, i)) in keys.iter().enumerate() {
+            if i == ei {
+                estate_finding.insert(ri, pos);
             }
         }
     }
-    order.sort_unstable();
-    let mut out: Vec<Finding> = Vec::with_capacity(order.len() + rules.len());
-    let mut next = order.into_iter().peekable();
 
-    let estate = EstateRef::of(inv);
     for (ri, rule) in rules.iter().enumerate() {
         let tally = &per_rule[ri];
-        let first = out.len();
-        while let Some(&(r, _, pi, oi)) = next.peek() {
-            if r != ri {
-                break;
-            }
-            next.next();
-            if let Some(f) = parts
-                .get_mut(pi)
-                .and_then(|p| p.get_mut(oi))
-                .and_then(|o| o.finding.take())
-            {
-                out.push(*f);
-            }
-        }
         let mut estate_issue: Option<(Status, Vec<String>)> = None;
         let mut add_issue = |status: Status, msg: String| match &mut estate_issue {
             Some((s, msgs)) => {
@@ -114,17 +156,17 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
             blocked = true;
             let why = describe_errors(errs);
             let mut any = false;
-            for r in &inv.resources {
+            for r in slots.iter().filter_map(|s| s.get()) {
                 if r.kind() == kind {
                     any = true;
-                    let f = finding(
+                    keys.push((ri, 1, keys.len()));
+                    findings.push(finding(
                         rule,
                         &ResRef::of(r),
                         Status::Unknown,
                         format!("unknown: {why}"),
                         Evidence::new(),
-                    );
-                    out.push(f);
+                    ));
                 }
             }
             if !any {
@@ -155,19 +197,43 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
             let message = msgs.join("; ");
             // A rule over `estate` may already have judged the estate record: merge, never
             // duplicate a fingerprint.
-            match out[first..]
-                .iter_mut()
-                .find(|f| f.resource_id == *estate.res.id)
+            match estate_finding
+                .get(&ri)
+                .and_then(|&pos| findings.get_mut(pos))
             {
                 Some(f) => {
                     f.status = f.status.min(status);
                     f.message = format!("{}; {message}", f.message);
                 }
-                None => out.push(finding(rule, &estate.res, status, message, Evidence::new())),
+                None => {
+                    keys.push((ri, 2, 0));
+                    findings.push(finding(rule, estate, status, message, Evidence::new()));
+                }
             }
         }
     }
-    out
+
+    // Into (rule, resource) order, in place: a finding is large, and a sorted copy would hold
+    // every finding twice at the audit's peak.
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_unstable_by_key(|&pos| keys[pos]);
+    permute(&mut findings, order);
+    findings
+}
+
+/// Reorders `v` in place so that position `i` holds what was at `order[i]` (a permutation of
+/// `0..v.len()`): every element is moved once, and no second vector is allocated. The cycle walk
+/// is the one the standard library's `sort_by_cached_key` uses.
+fn permute<T>(v: &mut [T], mut order: Vec<usize>) {
+    for i in 0..v.len().min(order.len()) {
+        let mut j = order[i];
+        // Positions before `i` are final; what was there has moved to where the walk leads.
+        while j < i {
+            j = order[j];
+        }
+        order[i] = j;
+        v.swap(i, j);
+    }
 }
 
 /// Drops, from a linked inventory, the resources [`evaluate`] will not read: those of kinds no
@@ -199,15 +265,13 @@ enum When {
     Unknown,
 }
 
-/// One rule over one resource.
-struct Outcome {
-    rule: usize,
-    resource: usize,
-    when: When,
-    /// `None` when `when` is false. Boxed: outcomes wait for the merge in one vector per thread,
-    /// sized for every (rule, resource) pair, most of which are findings; inline, that vector and
-    /// the merged result would both hold every finding at once.
-    finding: Option<Box<Finding>>,
+/// What one chunk of resources gave: its findings with their [`Key`]s, and per rule how often
+/// `when` matched or could not be decided.
+#[derive(Default)]
+struct Part {
+    findings: Vec<Finding>,
+    keys: Vec<Key>,
+    tally: Vec<RuleTally>,
 }
 
 /// The identity fields a finding copies from its resource (borrowed: copied once, into the
@@ -228,6 +292,17 @@ impl<'a> ResRef<'a> {
             kind: r.kind(),
             region: r.region.as_deref().map(Cow::Borrowed),
             account: r.account.as_deref().map(Cow::Borrowed),
+        }
+    }
+
+    /// A copy that outlives the resource (for [`evaluate_releasing`], which frees it).
+    fn into_owned(self) -> ResRef<'static> {
+        ResRef {
+            id: Cow::Owned(self.id.into_owned()),
+            name: Cow::Owned(self.name.into_owned()),
+            kind: self.kind,
+            region: self.region.map(|r| Cow::Owned(r.into_owned())),
+            account: self.account.map(|a| Cow::Owned(a.into_owned())),
         }
     }
 }
@@ -363,33 +438,72 @@ impl<'r> KindPlan<'r> {
     }
 }
 
-fn evaluate_resources(
-    inv: &Inventory,
+/// Evaluates the slots' resources, in one part per thread: contiguous runs of slots with about
+/// the same number of resources to evaluate each, the first on the calling thread.
+fn evaluate_resources<S: Slot>(
+    slots: &mut [S],
     rules: &[Rule],
     plans: &HashMap<&str, KindPlan<'_>>,
-    work: &[usize],
-) -> Vec<Vec<Outcome>> {
+) -> Vec<Part> {
+    let evaluated = |s: &S| s.get().is_some_and(|r| plans.contains_key(r.kind()));
+    let work = slots.iter().filter(|s| evaluated(s)).count();
     let threads = threads();
-    if threads <= 1 || work.len() < PARALLEL_THRESHOLD {
-        return vec![evaluate_chunk(inv, rules, plans, work)];
+    let mut parts: Vec<Part> = Vec::new();
+    if threads <= 1 || work < PARALLEL_THRESHOLD {
+        parts.push(Part::default());
+        evaluate_chunk(slots, 0, rules, plans, &mut parts[0]);
+        return parts;
     }
-    let chunk = work.len().div_ceil(threads);
-    let mut chunks = work.chunks(chunk);
-    let first = chunks.next().unwrap_or_default();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .map(|c| (c, s.spawn(move || evaluate_chunk(inv, rules, plans, c))))
+    let per = work.div_ceil(threads);
+    let mut pieces: Vec<(usize, &mut [S])> = Vec::with_capacity(threads);
+    let mut rest = slots;
+    let mut base = 0;
+    loop {
+        // The slot after which this piece holds `per` resources to evaluate.
+        let mut seen = 0;
+        let cut = rest
+            .iter()
+            .position(|s| {
+                seen += usize::from(evaluated(s));
+                seen == per
+            })
+            .map_or(rest.len(), |p| p + 1);
+        let (piece, tail) = rest.split_at_mut(cut);
+        pieces.push((base, piece));
+        base += cut;
+        rest = tail;
+        if rest.is_empty() {
+            break;
+        }
+    }
+    parts.resize_with(pieces.len(), Part::default);
+    let died: Vec<bool> = std::thread::scope(|s| {
+        let mut jobs = pieces.iter_mut().zip(parts.iter_mut());
+        let first = jobs.next();
+        let handles: Vec<_> = jobs
+            .map(|((base, piece), part)| {
+                let base = *base;
+                s.spawn(move || evaluate_chunk(piece, base, rules, plans, part))
+            })
             .collect();
-        // The first chunk on this thread: its findings then come from the allocator arena that
-        // holds the memory `link` and the released kinds just freed, instead of growing another.
-        let mut parts = vec![evaluate_chunk(inv, rules, plans, first)];
-        parts.extend(handles.into_iter().map(|(c, h)| {
-            // A thread that died is retried here, so no finding is ever lost silently.
-            h.join()
-                .unwrap_or_else(|_| evaluate_chunk(inv, rules, plans, c))
-        }));
-        parts
-    })
+        // The first piece on this thread: its findings then come from the allocator arena that
+        // holds the memory `link` and the released resources just freed, instead of growing
+        // another.
+        if let Some(((base, piece), part)) = first {
+            evaluate_chunk(piece, *base, rules, plans, part);
+        }
+        std::iter::once(false)
+            .chain(handles.into_iter().map(|h| h.join().is_err()))
+            .collect()
+    });
+    // A thread that died is finished here, so no finding is ever lost silently: a part holds
+    // only whole resources, and what it did not finish is still in its slots.
+    for (((base, piece), part), died) in pieces.iter_mut().zip(parts.iter_mut()).zip(died) {
+        if died {
+            evaluate_chunk(piece, *base, rules, plans, part);
+        }
+    }
+    parts
 }
 
 /// Threads a large evaluation is split across: the machine's, at most 8 (beyond that the merge
@@ -409,99 +523,113 @@ impl cel::context::VariableResolver for ResourceVar<'_> {
     }
 }
 
-fn evaluate_chunk(
-    inv: &Inventory,
+/// Evaluates the resources of `slots` (the first at index `base`) into `part`, releasing each
+/// once its findings are in. A resource's findings are committed together, after all its rules
+/// ran: should a rule panic, `part` holds only whole resources, and the one it stopped at is
+/// still in its slot to be evaluated again.
+fn evaluate_chunk<S: Slot>(
+    slots: &mut [S],
+    base: usize,
     rules: &[Rule],
     plans: &HashMap<&str, KindPlan<'_>>,
-    work: &[usize],
-) -> Vec<Outcome> {
+    part: &mut Part,
+) {
     let env = crate::policy::cel_env();
-    let expected: usize = work
+    let expected: usize = slots
         .iter()
-        .filter_map(|&i| inv.resources.get(i))
+        .filter_map(|s| s.get())
         .filter_map(|r| plans.get(r.kind()).map(|p| p.rules.len()))
         .sum();
-    let mut out = Vec::with_capacity(expected);
-    for &i in work {
-        let Some(resource) = inv.resources.get(i) else {
+    part.findings.reserve(expected);
+    part.keys.reserve(expected);
+    if part.tally.len() < rules.len() {
+        part.tally.resize_with(rules.len(), RuleTally::default);
+    }
+    let mut made: Vec<(usize, When, Option<Finding>)> = Vec::new();
+    for (k, slot) in slots.iter_mut().enumerate() {
+        let i = base + k;
+        let Some(resource) = slot.get() else {
             continue;
         };
         let Some(plan) = plans.get(resource.kind()) else {
             continue;
         };
-        let res = ResRef::of(resource);
-        // Converted once, shared by every rule over this kind.
-        let json = match &plan.json {
-            Some(keep) => resource_fields(resource, keep).map_err(|e| e.to_string()),
-            None => resource_object(resource).map_err(|e| e.to_string()),
-        };
-        let json = match json {
-            Ok(j) => j,
-            Err(e) => {
-                for &ri in &plan.rules {
-                    let msg = format!("unknown: the resource could not be read: {e}");
-                    out.push(Outcome {
-                        rule: ri,
-                        resource: i,
-                        when: When::Unknown,
-                        finding: Some(Box::new(finding(
-                            &rules[ri],
-                            &res,
-                            Status::Unknown,
-                            msg,
-                            Evidence::new(),
-                        ))),
-                    });
-                }
-                continue;
+        made.clear();
+        evaluate_resource(resource, plan, rules, &env, &mut made);
+        for (ri, when, f) in made.drain(..) {
+            let tally = &mut part.tally[ri];
+            match when {
+                When::Matched => tally.matched += 1,
+                When::Unknown => tally.when_unknown += 1,
+                When::NotMatched => {}
             }
-        };
-        let value = match &plan.cel {
-            Some(keep) => object_to_val_only(&json, keep),
-            None => object_to_val(&json),
-        };
-        let var = ResourceVar(value.as_ref());
-        let mut ctx = Context::with_env(env.clone());
-        ctx.set_variable_resolver(&var);
-        for &ri in &plan.rules {
-            let rule = &rules[ri];
-            out.push(evaluate_one(rule, ri, i, &res, &json, &ctx));
+            if let Some(f) = f {
+                part.findings.push(f);
+                part.keys.push((ri, 0, i));
+            }
         }
+        slot.release();
     }
-    out
 }
 
+/// Every rule of the kind's plan over one resource, in pack order.
+fn evaluate_resource(
+    resource: &Resource,
+    plan: &KindPlan<'_>,
+    rules: &[Rule],
+    env: &std::sync::Arc<cel::Env>,
+    out: &mut Vec<(usize, When, Option<Finding>)>,
+) {
+    let res = ResRef::of(resource);
+    // Converted once, shared by every rule over this kind.
+    let json = match &plan.json {
+        Some(keep) => resource_fields(resource, keep).map_err(|e| e.to_string()),
+        None => resource_object(resource).map_err(|e| e.to_string()),
+    };
+    let json = match json {
+        Ok(j) => j,
+        Err(e) => {
+            for &ri in &plan.rules {
+                let msg = format!("unknown: the resource could not be read: {e}");
+                let f = finding(&rules[ri], &res, Status::Unknown, msg, Evidence::new());
+                out.push((ri, When::Unknown, Some(f)));
+            }
+            return;
+        }
+    };
+    let value = match &plan.cel {
+        Some(keep) => object_to_val_only(&json, keep),
+        None => object_to_val(&json),
+    };
+    let var = ResourceVar(value.as_ref());
+    let mut ctx = Context::with_env(env.clone());
+    ctx.set_variable_resolver(&var);
+    for &ri in &plan.rules {
+        let (when, f) = evaluate_one(&rules[ri], &res, &json, &ctx);
+        out.push((ri, when, f));
+    }
+}
+
+/// One rule over one resource: whether `when` matched, and the finding (none when it did not).
 fn evaluate_one(
     rule: &Rule,
-    ri: usize,
-    i: usize,
     res: &ResRef,
     json: &Map<String, Json>,
     ctx: &Context<'_, '_>,
-) -> Outcome {
+) -> (When, Option<Finding>) {
     let evidence = || -> Evidence {
         rule.evidence
             .iter()
             .map(|p| (p.clone(), lookup(json, p).cloned().unwrap_or(Json::Null)))
             .collect()
     };
-    let make = |when: When, status: Status, message: String| Outcome {
-        rule: ri,
-        resource: i,
-        when,
-        finding: Some(Box::new(finding(rule, res, status, message, evidence()))),
+    let make = |when: When, status: Status, message: String| {
+        (when, Some(finding(rule, res, status, message, evidence())))
     };
     if let Some(w) = &rule.when {
         match run(w, ctx, json) {
             Ok(true) => {}
-            Ok(false) => {
-                return Outcome {
-                    rule: ri,
-                    resource: i,
-                    when: When::NotMatched,
-                    finding: None,
-                }
-            }
+            Ok(false) => return (When::NotMatched, None),
             Err(why) => {
                 return make(
                     When::Unknown,
@@ -523,18 +651,11 @@ fn evaluate_one(
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            Outcome {
-                rule: ri,
-                resource: i,
-                when: When::Matched,
-                finding: Some(Box::new(finding(
-                    rule,
-                    res,
-                    Status::Fail,
-                    format!("expected: {}; found: {found}", rule.info.title),
-                    ev,
-                ))),
-            }
+            let message = format!("expected: {}; found: {found}", rule.info.title);
+            (
+                When::Matched,
+                Some(finding(rule, res, Status::Fail, message, ev)),
+            )
         }
         Err(why) => make(When::Matched, Status::Unknown, format!("unknown: {why}")),
     }

@@ -491,10 +491,75 @@ fn parallel_and_sequential_evaluation_agree() {
             .map(|(k, ids)| (k, KindPlan::new(p.rules(), ids)))
             .collect::<HashMap<_, _>>()
     };
-    let work: Vec<usize> = (0..inv.resources.len()).collect();
-    let seq = evaluate_chunk(&inv, p.rules(), &plans, &work);
-    let seq_findings = seq.iter().filter(|o| o.finding.is_some()).count();
-    assert_eq!(seq_findings, a.len());
+    let mut slots: Vec<&Resource> = inv.resources.iter().collect();
+    let mut seq = Part::default();
+    evaluate_chunk(&mut slots, 0, p.rules(), &plans, &mut seq);
+    assert_eq!(seq.findings.len(), a.len());
+    // The same findings, in (rule, resource) order.
+    let mut order: Vec<usize> = (0..seq.keys.len()).collect();
+    order.sort_by_key(|&i| seq.keys[i]);
+    permute(&mut seq.findings, order);
+    assert_eq!(seq.findings, a);
+}
+
+#[test]
+fn releasing_evaluation_gives_the_same_findings_and_keeps_what_it_did_not_read() {
+    for n in [40, PARALLEL_THRESHOLD + 100] {
+        let (mut inv, p) = synthetic(n);
+        // A service that failed (its kind's findings come from the inventory after evaluation)
+        // and a kind no rule is over: both must stay in the inventory.
+        inv.collection_errors.push(CollectionError {
+            provider: "aws".into(),
+            service: "lambda".into(),
+            region: None,
+            kind: ErrorKind::AccessDenied,
+            message: "denied".into(),
+            kinds: vec!["aws.lambda.function".into()],
+            account: None,
+        });
+        inv.resources.push(Resource::new(
+            "arn:aws:lambda:eu-west-1:1:function:f",
+            Attrs::LambdaFunction(LambdaFunction::default()),
+        ));
+        let whole = evaluate(&inv, &p);
+        let mut released = inv.clone();
+        let findings = evaluate_releasing(&mut released, &p);
+        assert_eq!(findings, whole);
+        assert!(whole.iter().any(|f| f.kind == "aws.lambda.function"));
+        let left: Vec<&str> = released.resources.iter().map(|r| r.kind()).collect();
+        assert!(
+            !left.is_empty() && left.iter().all(|k| *k == "aws.lambda.function"),
+            "{left:?}"
+        );
+    }
+}
+
+#[test]
+fn permute_moves_every_element_to_its_place() {
+    // Every permutation of five elements, against the obvious copy.
+    fn all(n: usize) -> Vec<Vec<usize>> {
+        if n == 0 {
+            return vec![vec![]];
+        }
+        let mut out = Vec::new();
+        for p in all(n - 1) {
+            for at in 0..=p.len() {
+                let mut q = p.clone();
+                q.insert(at, n - 1);
+                out.push(q);
+            }
+        }
+        out
+    }
+    let perms = all(5);
+    assert_eq!(perms.len(), 120);
+    for order in perms {
+        let v: Vec<char> = "abcde".chars().collect();
+        let expected: Vec<char> = order.iter().map(|&i| v[i]).collect();
+        let mut got = v.clone();
+        permute(&mut got, order);
+        assert_eq!(got, expected);
+    }
 }
 
 /// Measures evaluation cost: `cargo test --release -- --ignored --nocapture evaluation_cost`.
@@ -613,13 +678,14 @@ fn evaluation_cost_realistic() {
             .map(|(k, ids)| (k, KindPlan::new(p.rules(), ids)))
             .collect::<HashMap<_, _>>()
     };
-    let work: Vec<usize> = (0..inv.resources.len()).collect();
+    let mut slots: Vec<&Resource> = inv.resources.iter().collect();
     let start = std::time::Instant::now();
-    let seq = evaluate_chunk(&inv, p.rules(), &plans, &work);
+    let mut seq = Part::default();
+    evaluate_chunk(&mut slots, 0, p.rules(), &plans, &mut seq);
     println!(
-        "  one thread, evaluation proper: {:?} for {} outcomes",
+        "  one thread, evaluation proper: {:?} for {} findings",
         start.elapsed(),
-        seq.len()
+        seq.findings.len()
     );
 }
 
