@@ -194,7 +194,10 @@ pub fn run_with_stats(
     if let Some(c) = config {
         inv.estate = c;
     }
-    stats.time("link", || link::link(&mut inv));
+    stats.time("link", || {
+        link::link(&mut inv);
+        crate::mem::trim();
+    });
     let resources = inv
         .resources
         .iter()
@@ -202,6 +205,7 @@ pub fn run_with_stats(
         .count();
     let findings = stats.time("evaluate", || {
         engine::retain_evaluated(&mut inv, policies);
+        crate::mem::trim();
         engine::evaluate_releasing(&mut inv, policies)
     });
     // The resources are done with: release them before the report is sorted and rendered.

@@ -21,6 +21,7 @@ pub mod finding;
 pub mod history;
 pub mod input;
 pub mod link;
+pub mod mem;
 pub mod merge;
 pub mod model;
 pub mod policy;
