@@ -831,9 +831,10 @@ async fn collect_as(
         };
     match assumed {
         Ok(creds) => {
+            let session = sts::RoleSession::new(sts, role.clone(), creds);
             let assumed = sdk
                 .to_builder()
-                .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(creds))
+                .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(session))
                 .build();
             let mut c = collect_account(&assumed, guard, opts, estate).await;
             // Every error of this collection is this account's.

@@ -20,9 +20,10 @@ pub async fn account(
     }
 }
 
-/// Temporary credentials of `role` (`sts:AssumeRole`, through the caller's guarded client). The
-/// session lasts the role's default (one hour): an account's collection takes seconds to minutes.
-/// The credentials stay inside the SDK types (their `Debug` is redacted) and are never logged.
+/// Temporary credentials of `role` (`sts:AssumeRole`, through the caller's guarded client), for
+/// the role's default session (one hour; [`RoleSession`] renews them when a collection outlasts
+/// it). The credentials stay inside the SDK types (their `Debug` is redacted) and are never
+/// logged.
 pub async fn assume(
     client: &Client,
     role: &super::AssumeRole,
@@ -50,4 +51,56 @@ pub async fn assume(
         expiry,
         "estate-audit-assume-role",
     ))
+}
+
+/// The credentials of an assumed role for as long as an account's collection lasts. The first
+/// session is assumed before the collection starts (so a role that cannot be assumed is that
+/// account's own error, with its cause); after that, the SDK's identity cache, shared by every
+/// client of the account, asks again whenever the session is about to expire, and a new one is
+/// assumed through the same guarded STS client: an organisation-wide audit can outlast the
+/// role's one-hour session without its last accounts failing with expired credentials.
+#[derive(Debug)]
+pub struct RoleSession {
+    sts: Client,
+    role: super::AssumeRole,
+    /// The session assumed up front, handed out once.
+    first: std::sync::Mutex<Option<aws_sdk_sts::config::Credentials>>,
+}
+
+impl RoleSession {
+    pub fn new(
+        sts: Client,
+        role: super::AssumeRole,
+        first: aws_sdk_sts::config::Credentials,
+    ) -> RoleSession {
+        RoleSession {
+            sts,
+            role,
+            first: std::sync::Mutex::new(Some(first)),
+        }
+    }
+}
+
+impl aws_credential_types::provider::ProvideCredentials for RoleSession {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        // A poisoned lock only means another resolution panicked: assume anew.
+        let first = self.first.lock().ok().and_then(|mut f| f.take());
+        aws_credential_types::provider::future::ProvideCredentials::new(async move {
+            if let Some(c) = first {
+                return Ok(c);
+            }
+            assume(&self.sts, &self.role).await.map_err(|e| {
+                let (_, cause) = super::classify(&e);
+                aws_credential_types::provider::error::CredentialsError::provider_error(format!(
+                    "renewing the session of {}: sts AssumeRole: {cause}",
+                    self.role.arn
+                ))
+            })
+        })
+    }
 }
