@@ -387,6 +387,7 @@ fn assemble(
         collection_errors: parts.collection_errors,
         waiver_issues,
         diff: None,
+        rule_pack: Some(policies.digest()),
         rules: policies.infos(),
     };
     report.finish(parts.resources);

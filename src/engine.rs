@@ -226,23 +226,8 @@ fn evaluate_slots<S: Slot>(
     // every finding twice at the audit's peak.
     let mut order: Vec<usize> = (0..findings.len()).collect();
     order.sort_unstable_by_key(|&pos| keys[pos]);
-    permute(&mut findings, order);
+    crate::finding::apply_permutation(&mut findings, order);
     findings
-}
-
-/// Reorders `v` in place so that position `i` holds what was at `order[i]` (a permutation of
-/// `0..v.len()`): every element is moved once, and no second vector is allocated. The cycle walk
-/// is the one the standard library's `sort_by_cached_key` uses.
-fn permute<T>(v: &mut [T], mut order: Vec<usize>) {
-    for i in 0..v.len().min(order.len()) {
-        let mut j = order[i];
-        // Positions before `i` are final; what was there has moved to where the walk leads.
-        while j < i {
-            j = order[j];
-        }
-        order[i] = j;
-        v.swap(i, j);
-    }
 }
 
 /// Drops, from a linked inventory, the resources [`evaluate`] will not read: those of kinds no

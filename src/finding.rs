@@ -296,7 +296,14 @@ impl Finding {
 fn sort_stable_in_place<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
     let mut order: Vec<usize> = (0..v.len()).collect();
     order.sort_unstable_by(|&a, &b| cmp(&v[a], &v[b]).then(a.cmp(&b)));
-    // Position i must receive the element now at order[i]; follow each cycle once.
+    apply_permutation(v, order);
+}
+
+/// Reorders `v` in place so that position `i` holds what was at `order[i]` (`order` must be a
+/// permutation of `0..v.len()`): each cycle is followed once, every element moved by one swap,
+/// and no second vector of elements is allocated.
+pub(crate) fn apply_permutation<T>(v: &mut [T], mut order: Vec<usize>) {
+    debug_assert_eq!(v.len(), order.len());
     for start in 0..order.len() {
         let mut cur = start;
         while order[cur] != start {
@@ -430,6 +437,11 @@ pub struct Report {
     /// open findings. Absent when no comparison was asked for; additive to schema version 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<crate::history::Diff>,
+    /// Digest of the rule pack the findings were made with ([`crate::policy::PolicySet::digest`]):
+    /// `merge` refuses reports of different packs. Absent in reports of earlier versions;
+    /// additive to schema version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_pack: Option<String>,
     /// The rules evaluated, for formats that describe them (SARIF, Markdown). Not in the JSON.
     #[serde(skip)]
     pub rules: Vec<RuleInfo>,

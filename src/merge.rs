@@ -155,6 +155,7 @@ pub fn merge_reports(files: &[(String, String)]) -> Result<Report, Diagnostic> {
     let first_origin = reports[0].0.clone();
     let first_tool = reports[0].1.tool.clone();
     let first_rules = reports[0].1.summary.rules_evaluated;
+    let first_pack = reports[0].1.rule_pack.clone();
     let first_time = reports[0].1.generated_at;
     let mut rules: BTreeMap<String, (String, &str)> = BTreeMap::new();
     let mut shards: BTreeMap<(String, String), &str> = BTreeMap::new();
@@ -168,6 +169,35 @@ pub fn merge_reports(files: &[(String, String)]) -> Result<Report, Diagnostic> {
                     r.tool.name, r.tool.version, first_tool.name, first_tool.version
                 ),
             ));
+        }
+        match (&r.rule_pack, &first_pack) {
+            (Some(pack), Some(first)) if pack != first => {
+                return Err(Diagnostic::plain(
+                    origin,
+                    format!(
+                        "was made with rule pack {pack} while {first_origin} was made with \
+                         {first}: reports of different rule packs cannot be merged (run every \
+                         shard with the same policies)"
+                    ),
+                ));
+            }
+            // A report of an earlier version records no digest: whether it ran the same rules
+            // cannot be told, and a merge must not pass on a guess.
+            (Some(_), None) | (None, Some(_)) => {
+                let (with, without) = if r.rule_pack.is_some() {
+                    (origin.as_str(), first_origin.as_str())
+                } else {
+                    (first_origin.as_str(), origin.as_str())
+                };
+                return Err(Diagnostic::plain(
+                    origin,
+                    format!(
+                        "{without} records no rule pack digest while {with} does: cannot tell \
+                         whether they ran the same rules (re-run the shards with one version)"
+                    ),
+                ));
+            }
+            _ => {}
         }
         if r.summary.rules_evaluated != first_rules {
             return Err(Diagnostic::plain(
@@ -222,6 +252,7 @@ pub fn merge_reports(files: &[(String, String)]) -> Result<Report, Diagnostic> {
         collection_errors: Vec::new(),
         waiver_issues: Vec::new(),
         diff: None,
+        rule_pack: first_pack,
         rules: Vec::new(),
     };
     let mut resources = 0;

@@ -308,6 +308,106 @@ fn reports_merge_with_a_recomputed_summary_and_refuse_other_versions() {
     );
 }
 
+/// A policies directory with one extra rule, whose `assert` is `assert`.
+fn custom_pack(dir: &Path, name: &str, assert: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::write(
+        path.join("extra.toml"),
+        format!(
+            r#"[[rule]]
+id = "custom-imds-hop-limit"
+title = "The RabbitMQ host's metadata answers one hop only"
+severity = "medium"
+kind = "aws.ec2.instance"
+spec = "Messaging: RabbitMQ on EC2"
+assert = "{assert}"
+risk = "Containers on the host could reach the instance's credentials."
+remediation = "aws ec2 modify-instance-metadata-options --http-put-response-hop-limit 1"
+references = ["https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html"]
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn reports_of_rule_packs_that_differ_only_in_an_expression_are_not_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    // The same rule id, title, severity, gate and spec in both packs, and as many rules: only
+    // the digest of the pack tells them apart.
+    let strict = custom_pack(dir.path(), "strict", "true");
+    let lax = custom_pack(dir.path(), "lax", "false || true");
+    let report = |name: &str, account: &str, pack: &Path| {
+        let inv = shard(dir.path(), &format!("{name}.inv.json"), account, false);
+        let out = dir.path().join(format!("{name}.report.json"));
+        let o = run(&[
+            &"audit",
+            &"--inventory",
+            &inv,
+            &"--policies",
+            &pack,
+            &"--format",
+            &"json",
+            &"--output",
+            &out,
+        ]);
+        assert!(
+            o.status.code() == Some(0) || o.status.code() == Some(1),
+            "{}",
+            stderr(&o)
+        );
+        out
+    };
+    let a = report("a", ACCOUNT, &strict);
+    let b = report("b", OTHER, &strict);
+    let c = report("c", OTHER, &lax);
+    let pack = json(&a)["rule_pack"].as_str().unwrap().to_string();
+    assert!(
+        pack.starts_with("sha256:") && pack.len() == 7 + 64,
+        "{pack}"
+    );
+    assert_eq!(json(&b)["rule_pack"], pack.as_str());
+    assert_ne!(json(&c)["rule_pack"], pack.as_str());
+    assert_eq!(
+        json(&a)["summary"]["rules_evaluated"],
+        json(&c)["summary"]["rules_evaluated"]
+    );
+
+    // Same pack: merged, and the merged report keeps the digest.
+    let merged = dir.path().join("merged.json");
+    let o = run(&[&"merge", &a, &b, &"--output", &merged]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json(&merged)["rule_pack"], pack.as_str());
+
+    // Another pack: refused, naming the file and both digests.
+    let o = run(&[&"merge", &a, &c, &"--output", &merged]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("c.report.json")
+            && err.contains(&pack)
+            && err.contains("different rule packs"),
+        "{err}"
+    );
+
+    // A report that records no digest (an earlier version's) cannot be vouched for.
+    let mut old = json(&b);
+    old.as_object_mut().unwrap().remove("rule_pack");
+    let old_path = dir.path().join("old.report.json");
+    std::fs::write(&old_path, old.to_string()).unwrap();
+    for pair in [[&a, &old_path], [&old_path, &a]] {
+        let o = run(&[&"merge", pair[0], pair[1], &"--output", &merged]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = stderr(&o);
+        assert!(
+            err.contains("old.report.json records no rule pack digest"),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn account_and_region_flags_are_checked_before_anything_is_called() {
     let dir = tempfile::tempdir().unwrap();

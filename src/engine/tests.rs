@@ -498,7 +498,7 @@ fn parallel_and_sequential_evaluation_agree() {
     // The same findings, in (rule, resource) order.
     let mut order: Vec<usize> = (0..seq.keys.len()).collect();
     order.sort_by_key(|&i| seq.keys[i]);
-    permute(&mut seq.findings, order);
+    crate::finding::apply_permutation(&mut seq.findings, order);
     assert_eq!(seq.findings, a);
 }
 
@@ -535,7 +535,7 @@ fn releasing_evaluation_gives_the_same_findings_and_keeps_what_it_did_not_read()
 }
 
 #[test]
-fn permute_moves_every_element_to_its_place() {
+fn apply_permutation_moves_every_element_to_its_place() {
     // Every permutation of five elements, against the obvious copy.
     fn all(n: usize) -> Vec<Vec<usize>> {
         if n == 0 {
@@ -557,7 +557,7 @@ fn permute_moves_every_element_to_its_place() {
         let v: Vec<char> = "abcde".chars().collect();
         let expected: Vec<char> = order.iter().map(|&i| v[i]).collect();
         let mut got = v.clone();
-        permute(&mut got, order);
+        crate::finding::apply_permutation(&mut got, order);
         assert_eq!(got, expected);
     }
 }

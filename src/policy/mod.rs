@@ -248,6 +248,39 @@ impl PolicySet {
         self.rules.len()
     }
 
+    /// `sha256:<hex>` of what decides and labels the findings of every rule: id, title,
+    /// severity, gate, kinds, spec section, `when`, `assert`, `required` and evidence paths, rule
+    /// by rule in id order. Where a rule was written (file, line, layout, comments) and its
+    /// documentation (risk, remediation, references) are left out: two shards that ran the same
+    /// rules get the same digest whatever files they were read from, and `merge` refuses
+    /// reports whose digests differ.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut rules: Vec<&Rule> = self.rules.iter().collect();
+        rules.sort_by(|a, b| a.id().cmp(b.id()));
+        let canonical: Vec<serde_json::Value> = rules
+            .iter()
+            .map(|r| {
+                serde_json::json!([
+                    r.info.id,
+                    r.info.title,
+                    r.info.severity,
+                    r.info.gate,
+                    r.info.kinds,
+                    r.info.spec,
+                    r.when.as_ref().map(|w| &w.source),
+                    r.assert.source,
+                    r.required,
+                    r.evidence,
+                ])
+            })
+            .collect();
+        let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
+        let digest = Sha256::digest(&bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }

@@ -226,6 +226,7 @@ pub fn sample_report() -> Report {
             source: "waivers.toml:10".into(),
         }],
         diff: None,
+        rule_pack: None,
         rules: rs,
     };
     report.finish(12);
