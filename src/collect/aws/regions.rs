@@ -22,13 +22,17 @@ use crate::model::{Attrs, Resource, TaggedResource};
 
 const KINDS: &[&str] = &["estate"];
 
-/// Enabled regions other than `home` (DescribeRegions lists only enabled ones by default).
+/// Enabled regions other than `home`. DescribeRegions lists only enabled ones by default; a
+/// region it nevertheless marks `not-opted-in` (moto lists all 38 of its regions, 14 of them so)
+/// is left out too: nothing can be created there, and AWS refuses every call to it, so scanning
+/// it could only cost a call and an error. A region whose status is not given is scanned.
 pub async fn other_regions(client: &aws_sdk_ec2::Client, ctx: &Ctx) -> Result<Vec<String>, Part> {
     match client.describe_regions().send().await {
         Ok(out) => {
             let all: Vec<String> = out
                 .regions()
                 .iter()
+                .filter(|r| r.opt_in_status() != Some("not-opted-in"))
                 .filter_map(|r| r.region_name().map(str::to_string))
                 .collect();
             // The home region is always enabled: a list without it is a garbled or cut-off

@@ -1661,6 +1661,34 @@ fn messages_say_which_permission_and_which_retry_budget() {
 }
 
 #[tokio::test]
+async fn regions_that_are_not_opted_in_are_not_scanned() {
+    use aws_sdk_ec2::types::Region as Ec2Region;
+    let guard = ReadOnlyGuard::new();
+    let rule = mock!(aws_sdk_ec2::Client::describe_regions).then_output(|| {
+        let region = |name: &str, status: Option<&str>| {
+            Ec2Region::builder()
+                .region_name(name)
+                .set_opt_in_status(status.map(str::to_string))
+                .build()
+        };
+        aws_sdk_ec2::operation::describe_regions::DescribeRegionsOutput::builder()
+            .regions(region("eu-west-1", Some("opt-in-not-required")))
+            .regions(region("us-east-1", Some("opt-in-not-required")))
+            .regions(region("af-south-1", Some("opted-in")))
+            .regions(region("me-south-1", Some("not-opted-in")))
+            .regions(region("ap-east-1", Some("not-opted-in")))
+            // No status given: scanned, never assumed away.
+            .regions(region("eu-north-1", None))
+            .build()
+    });
+    let client = mocked!(aws_sdk_ec2, guard, [&rule]);
+    let Ok(regions) = regions::other_regions(&client, &ctx()).await else {
+        panic!("a readable list")
+    };
+    assert_eq!(regions, ["af-south-1", "eu-north-1", "us-east-1"]);
+}
+
+#[tokio::test]
 async fn a_region_list_without_the_home_region_is_unreadable_not_empty() {
     let guard = ReadOnlyGuard::new();
     let rule = mock!(aws_sdk_ec2::Client::describe_regions).then_output(|| {
