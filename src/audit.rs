@@ -196,6 +196,7 @@ pub fn run_with_stats(
     }
     stats.time("link", || {
         link::link(&mut inv);
+        // What link replaced and its indexes, freed across two threads' arenas (crate::mem).
         crate::mem::trim();
     });
     let resources = inv
@@ -312,6 +313,7 @@ pub fn run_many(
         inv.scope.cloudflare_zones = scope.cloudflare_zones.clone();
         let started = std::time::Instant::now();
         link::link(&mut inv);
+        crate::mem::trim();
         link_time += started.elapsed();
         let started = std::time::Instant::now();
         let mut found = engine::evaluate_releasing(&mut inv, policies);

@@ -26,11 +26,6 @@ use crate::policy::{Expression, PolicySet, Rule};
 
 /// Below this many resources to evaluate, threads cost more than they save.
 const PARALLEL_THRESHOLD: usize = 4096;
-/// Released resources between two returns of free memory to the system ([`crate::mem::trim`]):
-/// a thread's findings reuse what its own resources freed, but not what the other threads'
-/// freed in its arena; returned, that memory stops counting towards the audit's peak (100k
-/// resources: 314 MB without, 285 MB with, in about 2 ms per return).
-const TRIM_EVERY: usize = 2048;
 /// Evidence values longer than this are cut in messages (they stay whole in `evidence`).
 const MESSAGE_VALUE_MAX: usize = 160;
 
@@ -60,14 +55,11 @@ pub fn evaluate_releasing(inv: &mut Inventory, policies: &PolicySet) -> Vec<Find
 /// A resource as evaluation holds it: borrowed (the inventory stays whole) or owned, and then
 /// released once its findings are made.
 trait Slot: Send {
-    /// Whether [`Slot::release`] frees anything.
-    const RELEASES: bool;
     fn get(&self) -> Option<&Resource>;
     fn release(&mut self);
 }
 
 impl Slot for &Resource {
-    const RELEASES: bool = false;
     fn get(&self) -> Option<&Resource> {
         Some(self)
     }
@@ -75,7 +67,6 @@ impl Slot for &Resource {
 }
 
 impl Slot for Option<Resource> {
-    const RELEASES: bool = true;
     fn get(&self) -> Option<&Resource> {
         self.as_ref()
     }
@@ -540,7 +531,6 @@ fn evaluate_chunk<S: Slot>(
         part.tally.resize_with(rules.len(), RuleTally::default);
     }
     let mut made: Vec<(usize, When, Option<Finding>)> = Vec::new();
-    let mut released = 0usize;
     for (k, slot) in slots.iter_mut().enumerate() {
         let i = base + k;
         let Some(resource) = slot.get() else {
@@ -564,12 +554,6 @@ fn evaluate_chunk<S: Slot>(
             }
         }
         slot.release();
-        if S::RELEASES {
-            released += 1;
-            if released.is_multiple_of(TRIM_EVERY) {
-                crate::mem::trim();
-            }
-        }
     }
 }
 

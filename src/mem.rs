@@ -2,14 +2,17 @@
 //! owns that one allocator hint and must not do anything else: no allocation, no accounting.
 //!
 //! Why: glibc keeps memory a program frees for reuse by the same allocator arena. Between stages
-//! the freed memory is large (the inventory's text after parsing, the attributes `link` replaced,
-//! the resources evaluation released), and with one arena per thread it is not always the arena
-//! that allocates next. Returned, it stops counting towards the audit's peak resident memory,
-//! which is what the 300 MB target of a 100,000-resource audit measures (issue #7). On other
-//! platforms and allocators this is a no-op.
+//! the freed memory is large (the attributes `link` replaced, its indexes, the kinds dropped
+//! before evaluation), and with one arena per thread it is not always the arena that allocates
+//! next: evaluation's second thread grew its own arena beside the memory the first one freed.
+//! Returned, it stops counting towards the audit's peak resident memory, which is what the 300 MB
+//! target of a 100,000-resource audit measures (issue #7: 314 MB without, 285 MB with; calling it
+//! during evaluation as well lowered nothing more). On other platforms and allocators this is a
+//! no-op.
 
-/// Gives free pages of every malloc arena back to the system (`malloc_trim(0)`). Costs about a
-/// millisecond per hundred megabytes of heap; call it where a stage has just freed much.
+/// Gives free pages of every malloc arena back to the system (`malloc_trim(0)`): a walk of the
+/// free lists, milliseconds for hundreds of megabytes of heap. Call it where a stage has just
+/// freed much, not in loops.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn trim() {
     extern "C" {
