@@ -659,12 +659,24 @@ mod outputs {
     /// Writes `text` to a temporary file beside `path` and renames it into place, so a reader
     /// (the textfile collector, the next run) never sees half a file.
     pub fn write_atomic(path: &Path, text: &str) -> Result<(), Diagnostics> {
+        replace_atomic(path, |tmp| std::fs::write(tmp, text))
+    }
+
+    /// Writes `path` through `fill` into a temporary file beside it, then renames it into place:
+    /// a reader never sees half a file.
+    fn replace_atomic(
+        path: &Path,
+        fill: impl FnOnce(&Path) -> std::io::Result<()>,
+    ) -> Result<(), Diagnostics> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".into());
         let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-        std::fs::write(&tmp, text).map_err(|e| error(&tmp, "write", e))?;
+        fill(&tmp).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            error(&tmp, "write", e)
+        })?;
         std::fs::rename(&tmp, path).map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             error(path, "write", e)
@@ -700,17 +712,21 @@ mod outputs {
             width: Some(160),
             ..opts.clone()
         };
-        let mut json = None;
+        // Each format streamed to its file, one at a time: at 100,000 findings the JSON alone is
+        // ~90 MB of text, which is never held in memory (latest.json is a copy of the file).
         for format in Format::ALL {
-            let text = report::render(report, format, &file_opts);
             let path = folder.join(format!("report.{}", format.extension()));
-            std::fs::write(&path, &text).map_err(|e| error(&path, "write the report", e))?;
-            if format == Format::Json {
-                json = Some(text);
-            }
+            std::fs::File::create(&path)
+                .and_then(|mut f| report::write(report, format, &file_opts, &mut f))
+                .map_err(|e| error(&path, "write the report", e))?;
+            // What the format's renderer built and freed (SARIF's document tree, HTML's text)
+            // goes back before the next one builds its own.
+            crate::mem::trim();
         }
-        let json = json.unwrap_or_else(|| report::render(report, Format::Json, &file_opts));
-        write_atomic(&dir.join("latest.json"), &json)?;
+        let json = folder.join(format!("report.{}", Format::Json.extension()));
+        replace_atomic(&dir.join("latest.json"), |tmp| {
+            std::fs::copy(&json, tmp).map(|_| ())
+        })?;
         Ok(folder)
     }
 

@@ -731,6 +731,14 @@ fn every_format_is_byte_identical_for_the_same_inventory_and_clock() {
             report::render(&b, format, &opts),
             "{format}"
         );
+        // What `--output` and `--output-dir` write (streamed for JSON and SARIF) is the text.
+        let mut written = Vec::new();
+        report::write(&a, format, &opts, &mut written).unwrap();
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            report::render(&a, format, &opts),
+            "{format}"
+        );
     }
     let run = metrics::RunInfo::default();
     assert_eq!(metrics::render(&a, &run), metrics::render(&b, &run));
@@ -838,9 +846,18 @@ fn output_dir_writes_every_format_and_compares_with_the_previous_run() {
             "report.{ext}"
         );
     }
-    let latest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(reports.join("latest.json")).unwrap())
-            .unwrap();
+    let latest_text = std::fs::read_to_string(reports.join("latest.json")).unwrap();
+    // latest.json is the run's JSON report, byte for byte, and no temporary file is left.
+    assert_eq!(
+        latest_text,
+        std::fs::read_to_string(first.join("report.json")).unwrap()
+    );
+    let names: Vec<String> = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains(".tmp-")), "{names:?}");
+    let latest: serde_json::Value = serde_json::from_str(&latest_text).unwrap();
     assert_eq!(latest["diff"]["no_baseline"], true);
     assert_eq!(latest["diff"]["new"].as_array().unwrap().len(), 1);
     let prom = std::fs::read_to_string(&metrics_file).unwrap();

@@ -56,6 +56,20 @@ pub fn render(report: &Report, include_waived: bool) -> String {
     }
 }
 
+/// [`render`] written straight to `w` as it is serialised (no copy of the whole document).
+pub fn write(
+    report: &Report,
+    include_waived: bool,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let doc = build(report, include_waived);
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+    // A Value always serialises: an error here is the writer's.
+    serde_json::to_writer_pretty(&mut w, &doc).map_err(std::io::Error::other)?;
+    std::io::Write::write_all(&mut w, b"\n")?;
+    std::io::Write::flush(&mut w)
+}
+
 /// `error` for critical/high, `warning` for medium, `note` for low/info.
 pub fn level(severity: Severity) -> &'static str {
     match severity {
