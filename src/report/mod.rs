@@ -138,7 +138,80 @@ pub fn write(
     match format {
         Format::Json => json::write(report, opts.stats.as_ref(), w),
         Format::Sarif => sarif::write(report, opts.sarif_include_waived, w),
+        Format::Html => html::render_to(report, opts, Sink::writer(w)).map(|_| ()),
         other => w.write_all(render(report, other, opts).as_bytes()),
+    }
+}
+
+/// Text a renderer writes as into a `String`, which goes to a writer in 64 KiB pieces when there
+/// is one: a large page (HTML is ~55 MB at 100,000 findings) never sits in memory whole, and the
+/// same code renders to a string for [`render`]. A write error is kept and returned by
+/// [`Sink::finish`]; what follows it is dropped.
+pub(crate) struct Sink<'w> {
+    buf: String,
+    to: Option<&'w mut dyn std::io::Write>,
+    error: Option<std::io::Error>,
+}
+
+impl<'w> Sink<'w> {
+    /// Collects everything (for [`render`]).
+    pub(crate) fn string() -> Sink<'static> {
+        Sink {
+            buf: String::new(),
+            to: None,
+            error: None,
+        }
+    }
+
+    /// Passes everything on to `w` (for [`write`]).
+    pub(crate) fn writer(w: &'w mut dyn std::io::Write) -> Sink<'w> {
+        Sink {
+            buf: String::with_capacity(1 << 16),
+            to: Some(w),
+            error: None,
+        }
+    }
+
+    pub(crate) fn push_str(&mut self, s: &str) {
+        self.buf.push_str(s);
+        if self.buf.len() >= 1 << 16 {
+            self.spill();
+        }
+    }
+
+    fn spill(&mut self) {
+        if let Some(w) = self.to.as_mut() {
+            if self.error.is_none() {
+                if let Err(e) = w.write_all(self.buf.as_bytes()) {
+                    self.error = Some(e);
+                }
+            }
+            self.buf.clear();
+        }
+    }
+
+    /// The text (for a string sink; empty for a writer's, which has had it all), or the first
+    /// write error.
+    pub(crate) fn finish(mut self) -> std::io::Result<String> {
+        self.spill();
+        if let Some(w) = self.to.as_mut() {
+            if self.error.is_none() {
+                if let Err(e) = w.flush() {
+                    self.error = Some(e);
+                }
+            }
+        }
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.buf),
+        }
+    }
+}
+
+impl fmt::Write for Sink<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push_str(s);
+        Ok(())
     }
 }
 
@@ -348,6 +421,41 @@ pub fn inert(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sink_passes_everything_on_in_pieces_and_keeps_the_first_write_error() {
+        use std::fmt::Write as _;
+        let piece = "<tr><td>x</td></tr>\n";
+        let mut expected = String::new();
+        let mut to = Vec::new();
+        let mut sink = Sink::writer(&mut to);
+        for i in 0..10_000 {
+            let _ = write!(sink, "{i}:");
+            sink.push_str(piece);
+            expected.push_str(&format!("{i}:{piece}"));
+        }
+        assert!(expected.len() > 3 << 16, "several pieces");
+        assert_eq!(sink.finish().unwrap(), "");
+        assert_eq!(String::from_utf8(to).unwrap(), expected);
+
+        let mut collect = Sink::string();
+        collect.push_str(&expected);
+        assert_eq!(collect.finish().unwrap(), expected);
+
+        struct Full;
+        impl std::io::Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut full = Full;
+        let mut sink = Sink::writer(&mut full);
+        sink.push_str(&expected);
+        assert_eq!(sink.finish().unwrap_err().to_string(), "disk full");
+    }
 
     #[test]
     fn format_parses_and_displays_round_trip() {
