@@ -194,11 +194,7 @@ pub fn run_with_stats(
     if let Some(c) = config {
         inv.estate = c;
     }
-    stats.time("link", || {
-        link::link(&mut inv);
-        // What link replaced and its indexes, freed across two threads' arenas (crate::mem).
-        crate::mem::trim();
-    });
+    stats.time("link", || link::link(&mut inv));
     let resources = inv
         .resources
         .iter()
@@ -206,6 +202,8 @@ pub fn run_with_stats(
         .count();
     let findings = stats.time("evaluate", || {
         engine::retain_evaluated(&mut inv, policies);
+        // What link replaced and its indexes, freed across two threads' arenas, and the kinds
+        // just dropped: back to the system before evaluation allocates (crate::mem).
         crate::mem::trim();
         engine::evaluate_releasing(&mut inv, policies)
     });
