@@ -247,17 +247,15 @@ impl serde_json::ser::Formatter for Indented {
 
 /// Pretty-printed JSON with a trailing newline; `stats` adds the `stats` object.
 pub fn render(report: &Report, stats: Option<&Stats>) -> String {
-    let text = match stats {
-        None => serde_json::to_string_pretty(report),
-        Some(stats) => serde_json::to_string_pretty(&WithStats { report, stats }),
-    };
+    // The same bytes as [`write`] (a large report serialised on every core).
+    let mut out = Vec::new();
+    let text = write(report, stats, &mut out)
+        .map_err(|e| e.to_string())
+        .and_then(|()| String::from_utf8(out).map_err(|e| e.to_string()));
     match text {
-        Ok(mut s) => {
-            s.push('\n');
-            s
-        }
-        // Unreachable with the types in `finding` (string map keys only), but the renderer must
-        // not panic: emit a JSON document that says what went wrong rather than nothing.
+        Ok(s) => s,
+        // Unreachable (a vector takes every write; serde_json writes UTF-8), but the renderer
+        // must not panic: emit a JSON document that says what went wrong rather than nothing.
         Err(e) => format!(
             "{}\n",
             serde_json::json!({"error": format!("cannot serialise the report: {e}")})
