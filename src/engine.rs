@@ -8,7 +8,9 @@
 //! Cross-resource facts are `link`'s job; here each resource is judged on its own fields. Each
 //! resource is converted to a CEL value once and shared by every rule over its kind, and only the
 //! fields those rules read or cite are converted at all (`pick`); large inventories are split
-//! across scoped threads (results are put back in a fixed order).
+//! across scoped threads (results are put back in a fixed order, in place). An audit that owns
+//! its inventory evaluates it with [`evaluate_releasing`], which frees each resource as soon as
+//! its findings are made, so the inventory and the findings are never both whole in memory.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
