@@ -13,20 +13,48 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{evidence_value, inert};
+use super::{evidence_value, inert, Sink};
 use crate::finding::{Finding, Report, Status};
 
 /// Longest evidence value written; the JSON report has the whole value.
 const EVIDENCE_MAX: usize = 1000;
 
 pub fn render(report: &Report) -> String {
+    // A string sink never fails.
+    render_to(report, Sink::string()).unwrap_or_default()
+}
+
+/// The document, into `suites` ([`super::write`] streams it to a file). The totals head the
+/// document, so they are counted first; the suites then add up to them.
+pub(crate) fn render_to(report: &Report, mut suites: Sink<'_>) -> std::io::Result<String> {
     let mut by_rule: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in &report.findings {
         by_rule.entry(f.rule_id.as_str()).or_default().push(f);
     }
     let timestamp = report.generated_at.format("%Y-%m-%dT%H:%M:%S").to_string();
 
-    let mut suites = String::new();
+    let count = |s: Status| report.findings.iter().filter(|f| f.status == s).count();
+    let expired = report
+        .waiver_issues
+        .iter()
+        .filter(|w| w.problem == "expired")
+        .count();
+    let totals = (
+        report.findings.len() + report.collection_errors.len() + report.waiver_issues.len(),
+        count(Status::Fail) + expired,
+        count(Status::Unknown) + report.collection_errors.len(),
+        count(Status::Suppressed),
+    );
+    suites.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        suites,
+        r#"<testsuites name="{}" tests="{}" failures="{}" errors="{}" skipped="{}" time="0" timestamp="{timestamp}">"#,
+        attr(&report.tool.name),
+        totals.0,
+        totals.1,
+        totals.2,
+        totals.3
+    );
     let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
 
     for (rule_id, mut findings) in by_rule {
@@ -154,18 +182,13 @@ pub fn render(report: &Report) -> String {
         suites.push_str("  </testsuite>\n");
     }
 
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        r#"<testsuites name="{}" tests="{tests}" failures="{failures}" errors="{errors}" skipped="{skipped}" time="0" timestamp="{timestamp}">"#,
-        attr(&report.tool.name)
-    );
-    out.push_str(&suites);
-    out.push_str("</testsuites>\n");
-    out
+    // The suites add up to the totals the head states.
+    debug_assert_eq!((tests, failures, errors, skipped), totals);
+    suites.push_str("</testsuites>\n");
+    suites.finish()
 }
 
-fn testcase(out: &mut String, f: &Finding, title: Option<&str>) {
+fn testcase(out: &mut Sink<'_>, f: &Finding, title: Option<&str>) {
     let name = if f.resource_name.is_empty() || f.resource_name == f.resource_id {
         f.resource_id.clone()
     } else {

@@ -139,6 +139,7 @@ pub fn write(
         Format::Json => json::write(report, opts.stats.as_ref(), w),
         Format::Sarif => sarif::write(report, opts.sarif_include_waived, w),
         Format::Html => html::render_to(report, opts, Sink::writer(w)).map(|_| ()),
+        Format::Junit => junit::render_to(report, Sink::writer(w)).map(|_| ()),
         other => w.write_all(render(report, other, opts).as_bytes()),
     }
 }
