@@ -735,16 +735,18 @@ pub fn resource_object(r: &Resource) -> Result<Map<String, Json>, serde_json::Er
             obj.insert(k.into(), Json::String(v.clone()));
         }
     }
-    obj.insert(
-        "tags".into(),
-        Json::Object(
-            r.tags
-                .iter()
-                .map(|(k, v)| (k.clone(), Json::String(v.clone())))
-                .collect(),
-        ),
-    );
+    obj.insert("tags".into(), tags_object(r));
     Ok(obj)
+}
+
+/// The resource's tags as a JSON object (key → string).
+fn tags_object(r: &Resource) -> Json {
+    Json::Object(
+        r.tags
+            .iter()
+            .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+            .collect(),
+    )
 }
 
 /// [`resource_object`] restricted to the top-level fields in `keep` (the same values, without
@@ -772,15 +774,7 @@ fn resource_fields(
         }
     }
     if keep.contains("tags") {
-        set(
-            "tags",
-            Json::Object(
-                r.tags
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Json::String(v.clone())))
-                    .collect(),
-            ),
-        );
+        set("tags", tags_object(r));
     }
     Ok(obj)
 }
