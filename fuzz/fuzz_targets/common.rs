@@ -3,6 +3,7 @@
 
 use estate_audit::diag::Diagnostic;
 use estate_audit::finding::{Report, Status};
+use estate_audit::input;
 use estate_audit::report::{self, Format, RenderOptions};
 
 /// A rejected input's diagnostic points inside its own text and renders as plain text.
@@ -13,6 +14,18 @@ pub fn check(d: &Diagnostic) {
     }
     let text = d.render_plain();
     assert!(text.starts_with("error: "), "{text}");
+}
+
+/// The bytes as the auditor reads a file of `what` named `name`: its text, or `None` when the
+/// bytes are refused (and the refusal has been checked).
+pub fn decode(data: &[u8], name: &str, what: &str) -> Option<String> {
+    match input::decode(data.to_vec(), name, what) {
+        Ok(text) => Some(text),
+        Err(d) => {
+            check(&d);
+            None
+        }
+    }
 }
 
 /// An audit's report renders in every format, and nothing in it is both `pass` and about an

@@ -4,7 +4,6 @@
 
 use estate_audit::audit;
 use estate_audit::config::EstateConfig;
-use estate_audit::input;
 use estate_audit::policy::PolicySet;
 use estate_audit::suppress::WaiverSet;
 use libfuzzer_sys::fuzz_target;
@@ -13,9 +12,8 @@ use libfuzzer_sys::fuzz_target;
 mod common;
 
 fuzz_target!(|data: &[u8]| {
-    let text = match input::decode(data.to_vec(), "estate.toml", "configuration") {
-        Ok(t) => t,
-        Err(d) => return common::check(&d),
+    let Some(text) = common::decode(data, "estate.toml", "configuration") else {
+        return;
     };
     match EstateConfig::parse(&text, "estate.toml") {
         Err(d) => common::check(&d),

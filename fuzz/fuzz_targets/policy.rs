@@ -3,7 +3,6 @@
 #![no_main]
 
 use estate_audit::audit;
-use estate_audit::input;
 use estate_audit::policy::PolicySet;
 use estate_audit::suppress::WaiverSet;
 use libfuzzer_sys::fuzz_target;
@@ -12,9 +11,8 @@ use libfuzzer_sys::fuzz_target;
 mod common;
 
 fuzz_target!(|data: &[u8]| {
-    let text = match input::decode(data.to_vec(), "fuzz.toml", "policy file") {
-        Ok(t) => t,
-        Err(d) => return common::check(&d),
+    let Some(text) = common::decode(data, "fuzz.toml", "policy file") else {
+        return;
     };
     match PolicySet::parse(&text, "fuzz.toml") {
         Err(ds) => {
