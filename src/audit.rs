@@ -1,173 +1,24 @@
-//! Orchestration of one audit: load the inventory (demo or file, one estate or a bundle of
-//! several), apply the estate configuration, link, evaluate the policy set (per estate), apply
-//! waivers and assemble the [`Report`]; then judge the report against a gate. It owns input loading with clear errors and the outcome rules of DESIGN.md §7;
-//! it must not print (the CLI does) nor read the clock (the caller passes `now`).
-
-use std::path::Path;
-use std::sync::Arc;
+//! Orchestration of one audit over one estate or several: apply the estate configuration, link,
+//! evaluate the policy set (per estate), apply waivers and assemble the [`Report`]. It must not
+//! print (the CLI does), read the clock (the caller passes `now`) nor judge the report (the
+//! verdict is `finding::verdict`'s).
 
 use chrono::{DateTime, Utc};
 
-use crate::config::EstateConfig;
-use crate::diag::Diagnostic;
 use crate::engine;
-use crate::finding::{Finding, Gate, Report, Severity, Status, Tool, REPORT_SCHEMA_VERSION};
+use crate::finding::{Finding, Report, Tool, REPORT_SCHEMA_VERSION};
 use crate::link;
-use crate::model::{CollectionError, Inventory, InventoryBundle, Resource, SCHEMA_VERSION};
+use crate::model::{kind, CollectionError, EstateConfig, Inventory, Resource};
 use crate::policy::PolicySet;
 use crate::stats::Stats;
 use crate::suppress::{self, WaiverSet};
 
-/// The bundled example estate (`--demo`).
-pub const DEMO_INVENTORY: &str = include_str!("../demo/inventory.json");
 /// The demo's waivers: the spec's own Lambda IP-allowlist exception.
 pub const DEMO_WAIVERS: &str = include_str!("../demo/waivers.toml");
-
-/// Largest inventory file accepted; larger input is refused before it is read (see
-/// [`crate::input::MAX_INVENTORY_BYTES`] for why this size).
-pub const MAX_INVENTORY_BYTES: u64 = crate::input::MAX_INVENTORY_BYTES;
-
-pub fn demo_inventory() -> Inventory {
-    parse_inventory(DEMO_INVENTORY, "<demo>/inventory.json")
-        .expect("the embedded demo inventory is valid (tested)")
-}
 
 pub fn demo_waivers() -> WaiverSet {
     WaiverSet::parse(DEMO_WAIVERS, "<demo>/waivers.toml")
         .expect("the embedded demo waivers are valid (tested)")
-}
-
-/// Parses inventory JSON, pointing at line:column on error and checking the schema version.
-pub fn parse_inventory(text: &str, origin: &str) -> Result<Inventory, Diagnostic> {
-    let inv: Inventory = parse_json(text, origin, "inventory", "schema/inventory.schema.json")?;
-    check_version(inv.schema_version, origin)?;
-    Ok(inv)
-}
-
-/// Parses an inventory file of either form: one inventory, or a bundle of several
-/// (`{schema_version, inventories: [...]}`, written by `collect` with several accounts and by
-/// `merge`). A bundle must hold at least one inventory and no two of the same account and home
-/// region (they would audit one estate twice).
-pub fn parse_inventories(text: &str, origin: &str) -> Result<Vec<Inventory>, Diagnostic> {
-    match parse_inventory(text, origin) {
-        Ok(inv) => Ok(vec![inv]),
-        // A single inventory denies unknown fields, so a bundle fails at its `inventories` key,
-        // early and cheaply; it is then read as what it is, with its own error locations.
-        Err(d) if d.message.contains("unknown field `inventories`") => {
-            let bundle: InventoryBundle = parse_json(
-                text,
-                origin,
-                "inventory bundle",
-                "schema/inventory-bundle.schema.json",
-            )?;
-            check_version(bundle.schema_version, origin)?;
-            for inv in &bundle.inventories {
-                check_version(inv.schema_version, origin)?;
-            }
-            if bundle.inventories.is_empty() {
-                return Err(Diagnostic::plain(
-                    origin,
-                    "the inventory bundle holds no inventory",
-                ));
-            }
-            check_shards(bundle.inventories.iter().map(|i| (origin, i)))?;
-            Ok(bundle.inventories)
-        }
-        Err(d) => Err(d),
-    }
-}
-
-/// Refuses two inventories of the same account and home region: merged, the estate would be
-/// audited twice and every finding doubled. `origin` names the file each came from.
-pub fn check_shards<'a>(
-    shards: impl IntoIterator<Item = (&'a str, &'a Inventory)>,
-) -> Result<(), Diagnostic> {
-    let mut seen: std::collections::BTreeMap<(String, String), &str> = Default::default();
-    for (origin, inv) in shards {
-        let key = inv.shard_key();
-        if let Some(first) = seen.insert(key.clone(), origin) {
-            let what = match (key.0.as_str(), key.1.as_str()) {
-                ("", "") => "no AWS account or region".to_string(),
-                ("", r) => format!("an unknown AWS account in region {r}"),
-                (a, "") => format!("AWS account {a} (no region)"),
-                (a, r) => format!("AWS account {a} in region {r}"),
-            };
-            return Err(Diagnostic::plain(
-                origin,
-                format!("a second inventory of {what}: {first} already covers it"),
-            )
-            .with_note("each shard must collect a different account or home region"));
-        }
-    }
-    Ok(())
-}
-
-fn check_version(version: u32, origin: &str) -> Result<(), Diagnostic> {
-    if version != SCHEMA_VERSION {
-        return Err(Diagnostic::plain(
-            origin,
-            format!(
-                "inventory schema_version {version} is not supported (this build reads version {SCHEMA_VERSION})"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(
-    text: &str,
-    origin: &str,
-    what: &str,
-    schema: &str,
-) -> Result<T, Diagnostic> {
-    serde_json::from_str(text).map_err(|e| {
-        // Copied only on error: an inventory can be hundreds of megabytes.
-        let source: Arc<str> = Arc::from(text);
-        let offset = offset_of(text, e.line(), e.column());
-        let problem = match e.classify() {
-            serde_json::error::Category::Io => "cannot read",
-            serde_json::error::Category::Syntax => "is not valid JSON",
-            serde_json::error::Category::Data => "does not match the schema",
-            serde_json::error::Category::Eof => "is cut off",
-        };
-        let problem = if problem == "cannot read" {
-            format!("cannot read {what}")
-        } else {
-            format!("{what} {problem}")
-        };
-        // serde_json appends " at line L column C"; the location is ours to render.
-        let msg = e.to_string();
-        let msg =
-            crate::diag::without_echoed_strings(msg.split(" at line ").next().unwrap_or(&msg));
-        Diagnostic::at(origin, &source, offset..offset, format!("{problem}: {msg}"))
-            .with_note(format!("the {what} format is described by {schema}"))
-    })
-}
-
-/// Loads an inventory file: a regular file, size-checked, UTF-8, JSON, versioned.
-pub fn load_inventory(path: &Path) -> Result<Inventory, Diagnostic> {
-    let text = crate::input::read_text(path, "inventory", MAX_INVENTORY_BYTES)?;
-    parse_inventory(&text, &path.display().to_string())
-}
-
-/// Loads an inventory file of either form ([`parse_inventories`]).
-pub fn load_inventories(path: &Path) -> Result<Vec<Inventory>, Diagnostic> {
-    let text = crate::input::read_text(path, "inventory", MAX_INVENTORY_BYTES)?;
-    parse_inventories(&text, &path.display().to_string())
-}
-
-fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    if line == 0 {
-        return 0;
-    }
-    let mut offset = 0;
-    for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == line {
-            return offset + column.saturating_sub(1).min(l.len());
-        }
-        offset += l.len();
-    }
-    text.len()
 }
 
 /// Runs link → evaluate → waivers over an inventory. Pure: `now` is the clock.
@@ -198,13 +49,13 @@ pub fn run_with_stats(
     let resources = inv
         .resources
         .iter()
-        .filter(|r| r.kind() != "estate")
+        .filter(|r| r.kind() != kind::ESTATE)
         .count();
     let findings = stats.time("evaluate", || {
         engine::retain_evaluated(&mut inv, policies);
         // What link replaced and its indexes, freed across two threads' arenas, and the kinds
         // just dropped: back to the system before evaluation allocates (crate::mem).
-        crate::mem::trim();
+        crate::sys::trim();
         engine::evaluate_releasing(&mut inv, policies)
     });
     // The resources are done with: release them before the report is sorted and rendered.
@@ -311,7 +162,7 @@ pub fn run_many(
         inv.scope.cloudflare_zones = scope.cloudflare_zones.clone();
         let started = std::time::Instant::now();
         link::link(&mut inv);
-        crate::mem::trim();
+        crate::sys::trim();
         link_time += started.elapsed();
         let started = std::time::Instant::now();
         let mut found = engine::evaluate_releasing(&mut inv, policies);
@@ -394,78 +245,12 @@ fn assemble(
     stats.resources = parts.resources;
     stats.rules = report.rules.len();
     stats.findings = report.findings.len();
-    stats.threads = engine::threads();
+    stats.threads = crate::sys::threads();
     report
 }
 
 fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
     if !v.contains(&x) {
         v.push(x);
-    }
-}
-
-/// Which rules decide the exit code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GateSelection {
-    /// Only the spec's blocking (`launch`) rules; expired waivers fail the gate.
-    Launch,
-    All,
-}
-
-/// How the report judges the estate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Nothing failing in the gate at or above the threshold, and the audit is complete.
-    Clean,
-    /// Some unsuppressed failure at or above the threshold.
-    Failing,
-    /// The audit is incomplete (collection error, unknown finding, expired waiver under the
-    /// launch gate). Wins over `Failing`: a gate must never pass on what it could not see.
-    Incomplete,
-}
-
-pub fn outcome(report: &Report, gate: GateSelection, fail_on: Severity) -> Outcome {
-    let in_gate = |g: Gate| gate == GateSelection::All || g == Gate::Launch;
-    let incomplete = !report.collection_errors.is_empty()
-        || report
-            .findings
-            .iter()
-            .any(|f| f.status == Status::Unknown && in_gate(f.gate))
-        || (gate == GateSelection::Launch
-            && report.waiver_issues.iter().any(|w| w.problem == "expired"));
-    if incomplete {
-        return Outcome::Incomplete;
-    }
-    let failing = report
-        .findings
-        .iter()
-        .any(|f| f.status == Status::Fail && in_gate(f.gate) && f.severity.at_least(fail_on));
-    if failing {
-        Outcome::Failing
-    } else {
-        Outcome::Clean
-    }
-}
-
-/// `--fail-on-new`: like [`outcome`], but only a failure that is new since the baseline (in the
-/// gate, at or above the threshold) fails. Without a comparison every failure counts as new.
-/// Incomplete still wins: a scheduled job must not go quiet about what it could not see.
-pub fn outcome_new(report: &Report, gate: GateSelection, fail_on: Severity) -> Outcome {
-    match outcome(report, gate, fail_on) {
-        Outcome::Failing => {}
-        other => return other,
-    }
-    let Some(diff) = &report.diff else {
-        return Outcome::Failing;
-    };
-    let in_gate = |g: Gate| gate == GateSelection::All || g == Gate::Launch;
-    let new_failure = diff
-        .new
-        .iter()
-        .any(|e| e.status == Some(Status::Fail) && in_gate(e.gate) && e.severity.at_least(fail_on));
-    if new_failure {
-        Outcome::Failing
-    } else {
-        Outcome::Clean
     }
 }

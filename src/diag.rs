@@ -243,8 +243,8 @@ impl fmt::Debug for Diagnostic {
 /// Message text made safe to print: credentials masked, control characters escaped.
 pub fn clean(s: &str) -> Cow<'_, str> {
     match mask_secrets(s) {
-        Cow::Borrowed(b) => crate::report::inert(b),
-        Cow::Owned(o) => Cow::Owned(crate::report::inert(&o).into_owned()),
+        Cow::Borrowed(b) => crate::text::inert(b),
+        Cow::Owned(o) => Cow::Owned(crate::text::inert(&o).into_owned()),
     }
 }
 
@@ -279,10 +279,7 @@ fn unsafe_char(c: char, next: Option<&u8>) -> bool {
     match c {
         '\n' | '\t' => false,
         '\r' => next != Some(&b'\n'),
-        c => {
-            c.is_control()
-                || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        }
+        c => crate::text::dangerous(c),
     }
 }
 

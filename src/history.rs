@@ -4,7 +4,7 @@
 //!
 //! It owns reading a baseline report leniently (only the fields a comparison needs, so reports of
 //! older or newer builds still compare) and the comparison itself. It is pure: it must not read
-//! files or the clock, print, or decide exit codes (`audit::outcome_new` does, from the diff).
+//! files or the clock, print, or decide exit codes (`finding::outcome_new` does, from the diff).
 //!
 //! "Open" means needing a human: `fail` or `unknown`. A waived (`suppressed`) or passing finding is
 //! not open, so a new waiver resolves a finding and an expired one reopens it.
@@ -12,9 +12,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::diag::Diagnostic;
+use crate::finding::diff::{Diff, DiffEntry};
 use crate::finding::{fingerprint, Finding, Gate, Report, Severity, Status};
 
 /// Largest baseline file accepted; a JSON report of a very large estate stays far below it.
@@ -102,37 +103,6 @@ impl Baseline {
         let text = crate::input::read_text(path, "the baseline", MAX_BASELINE_BYTES)?;
         Baseline::parse(&text, &path.display().to_string())
     }
-}
-
-/// One finding in a comparison.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct DiffEntry {
-    pub fingerprint: String,
-    pub rule_id: String,
-    pub resource_id: String,
-    pub resource_name: String,
-    pub severity: Severity,
-    pub gate: Gate,
-    /// Status in this run; `None` when the finding no longer exists (resource or rule gone).
-    pub status: Option<Status>,
-    /// Status in the baseline; `None` when the baseline did not have it.
-    pub previous_status: Option<Status>,
-}
-
-/// The comparison of a report with its baseline: the optional `diff` section of the JSON report.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
-pub struct Diff {
-    /// There was no earlier report (a first run): every open finding counts as new.
-    #[serde(default)]
-    pub no_baseline: bool,
-    /// When the baseline was generated (absent if it did not say).
-    pub baseline_generated_at: Option<DateTime<Utc>>,
-    /// Open now (fail/unknown), not open in the baseline.
-    pub new: Vec<DiffEntry>,
-    /// Open in the baseline, not open now (passing, waived or gone).
-    pub resolved: Vec<DiffEntry>,
-    /// Open in both.
-    pub still_open: Vec<DiffEntry>,
 }
 
 fn is_open(s: Status) -> bool {

@@ -350,25 +350,7 @@ fn required_note(key: &str) -> &'static str {
 
 /// A known key one or two edits away from a misspelt one.
 fn closest(key: &str) -> Option<&'static str> {
-    KEYS.iter()
-        .map(|k| (edit_distance(key, k), *k))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, k)| k)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    crate::text::closest(key, KEYS, 2)
 }
 
 /// Applies the waivers to evaluated findings and reports waivers that need a human.

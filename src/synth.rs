@@ -15,7 +15,7 @@
 //! Not used by the audit itself; never panics (a demo that failed to parse gives an empty
 //! inventory, and the demo is tested to parse).
 
-use crate::audit::{parse_inventory, DEMO_INVENTORY};
+use crate::model::json::{parse_inventory, DEMO_INVENTORY};
 use crate::model::{Attrs, Inventory, Resource};
 
 /// An inventory of exactly `n` resources shaped like the spec's estate; deterministic in

@@ -30,9 +30,9 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use chrono::{TimeZone, Utc};
 use estate_audit::collect::aws::{self as collector, AssumeRole, AwsCollection, AwsOptions};
-use estate_audit::config::{EstateConfig, EstateSelector};
 use estate_audit::finding::{Report, Status};
 use estate_audit::model::{ErrorKind, Inventory};
+use estate_audit::model::{EstateConfig, EstateSelector};
 use estate_audit::policy::PolicySet;
 use estate_audit::suppress::WaiverSet;
 
@@ -213,7 +213,7 @@ fn audit(collections: Vec<AwsCollection>, estate: &EstateConfig) -> Report {
     // Through the bundle file form, as `collect` writes it and `audit --inventory` reads it.
     let bundle = estate_audit::model::InventoryBundle::new(invs);
     let json = serde_json::to_string(&bundle).expect("bundle serialises");
-    let invs = estate_audit::audit::parse_inventories(&json, "<bundle>").expect("and parses");
+    let invs = estate_audit::model::json::parse_inventories(&json, "<bundle>").expect("and parses");
     let policies = PolicySet::builtin().expect("rules");
     let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     estate_audit::audit::run_many(
@@ -335,12 +335,12 @@ async fn two_accounts_and_a_role_that_cannot_be_assumed_in_one_report() {
     assert_eq!(r.scope.accounts, [good, bad, denied]);
     assert!(r.summary.incomplete);
     assert_eq!(
-        estate_audit::audit::outcome(
+        estate_audit::finding::outcome(
             &r,
-            estate_audit::audit::GateSelection::All,
+            estate_audit::finding::GateSelection::All,
             estate_audit::finding::Severity::Low
         ),
-        estate_audit::audit::Outcome::Incomplete
+        estate_audit::finding::Outcome::Incomplete
     );
     // SARIF: one run per account, each with its own category.
     let sarif =

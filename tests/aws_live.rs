@@ -28,8 +28,8 @@ use aws_config::{Region, SdkConfig};
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor};
 use chrono::{TimeZone, Utc};
 use estate_audit::collect::aws::{self as collector, Clients, ReadOnlyGuard};
-use estate_audit::config::{EstateConfig, EstateSelector};
 use estate_audit::finding::{Report, Status};
+use estate_audit::model::{EstateConfig, EstateSelector};
 use estate_audit::model::{Inventory, Scope};
 use estate_audit::policy::PolicySet;
 use estate_audit::suppress::WaiverSet;
@@ -243,7 +243,7 @@ async fn collect_and_audit_scanning(
     inv.collection_errors = collection.errors.clone();
     // The inventory survives its JSON round trip (collect --output, then audit --inventory).
     let json = serde_json::to_string(&inv).expect("inventory serialises");
-    let inv = estate_audit::audit::parse_inventory(&json, "<live>").expect("and parses back");
+    let inv = estate_audit::model::json::parse_inventory(&json, "<live>").expect("and parses back");
     let policies = PolicySet::builtin().expect("built-in rules");
     let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let report = estate_audit::audit::run(inv, None, &policies, &WaiverSet::empty(), now);
@@ -722,12 +722,12 @@ async fn access_denied_for_one_service_makes_its_rules_unknown_and_the_audit_inc
         );
     }
     assert_eq!(
-        estate_audit::audit::outcome(
+        estate_audit::finding::outcome(
             &report,
-            estate_audit::audit::GateSelection::All,
+            estate_audit::finding::GateSelection::All,
             estate_audit::finding::Severity::Low
         ),
-        estate_audit::audit::Outcome::Incomplete,
+        estate_audit::finding::Outcome::Incomplete,
         "exit code 2"
     );
     let _ = Duration::ZERO;

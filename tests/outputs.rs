@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use estate_audit::audit::{self, GateSelection, Outcome};
-use estate_audit::finding::{Gate, Report, Severity, Status};
+use estate_audit::audit;
+use estate_audit::finding::{Gate, GateSelection, Outcome, Report, Severity, Status};
 use estate_audit::history::{self, Baseline};
 use estate_audit::report::{self, markdown, metrics, Format, RenderOptions};
 use support::{finding, sample_report, HOSTILE};
@@ -586,7 +586,7 @@ fn metrics_label_values_survive_hostile_text() {
 fn the_diff_sorts_findings_into_new_resolved_and_still_open() {
     let report = pinned();
     let d = report.diff.as_ref().unwrap();
-    let ids = |v: &[history::DiffEntry]| {
+    let ids = |v: &[estate_audit::finding::DiffEntry]| {
         v.iter()
             .map(|e| format!("{} {}", e.rule_id, e.resource_name))
             .collect::<Vec<_>>()
@@ -663,7 +663,7 @@ fn fail_on_new_fails_only_for_new_failures_in_the_gate() {
     let gate = GateSelection::Launch;
     // No comparison: every failure counts.
     assert_eq!(
-        audit::outcome_new(&report, gate, Severity::Low),
+        estate_audit::finding::outcome_new(&report, gate, Severity::Low),
         Outcome::Failing
     );
     // Compared with itself: nothing is new.
@@ -674,11 +674,11 @@ fn fail_on_new_fails_only_for_new_failures_in_the_gate() {
     .unwrap();
     report.diff = Some(history::diff(&report, &itself));
     assert_eq!(
-        audit::outcome(&report, gate, Severity::Low),
+        estate_audit::finding::outcome(&report, gate, Severity::Low),
         Outcome::Failing
     );
     assert_eq!(
-        audit::outcome_new(&report, gate, Severity::Low),
+        estate_audit::finding::outcome_new(&report, gate, Severity::Low),
         Outcome::Clean
     );
     // A new low-severity failure: fails at `low`, not at `high`.
@@ -698,18 +698,18 @@ fn fail_on_new_fails_only_for_new_failures_in_the_gate() {
     report.finish(13);
     report.diff = Some(history::diff(&report, &itself));
     assert_eq!(
-        audit::outcome_new(&report, gate, Severity::Low),
+        estate_audit::finding::outcome_new(&report, gate, Severity::Low),
         Outcome::Failing
     );
     assert_eq!(
-        audit::outcome_new(&report, gate, Severity::High),
+        estate_audit::finding::outcome_new(&report, gate, Severity::High),
         Outcome::Clean
     );
     // Incomplete still wins.
     report.findings[0].status = Status::Unknown;
     report.finish(13);
     assert_eq!(
-        audit::outcome_new(&report, gate, Severity::Low),
+        estate_audit::finding::outcome_new(&report, gate, Severity::Low),
         Outcome::Incomplete
     );
 }
@@ -722,8 +722,20 @@ fn every_format_is_byte_identical_for_the_same_inventory_and_clock() {
     let now = chrono::DateTime::parse_from_rfc3339(NOW).unwrap().to_utc();
     let policies = estate_audit::policy::PolicySet::builtin().unwrap();
     let waivers = audit::demo_waivers();
-    let a = audit::run(audit::demo_inventory(), None, &policies, &waivers, now);
-    let b = audit::run(audit::demo_inventory(), None, &policies, &waivers, now);
+    let a = audit::run(
+        estate_audit::model::json::demo_inventory(),
+        None,
+        &policies,
+        &waivers,
+        now,
+    );
+    let b = audit::run(
+        estate_audit::model::json::demo_inventory(),
+        None,
+        &policies,
+        &waivers,
+        now,
+    );
     let opts = launch_high();
     for format in Format::ALL {
         assert_eq!(

@@ -10,12 +10,12 @@
 use std::sync::Arc;
 
 use estate_audit::audit;
-use estate_audit::config::EstateConfig;
 use estate_audit::diag::{self, Diagnostic};
 use estate_audit::engine;
 use estate_audit::finding::Status;
 use estate_audit::input;
 use estate_audit::link;
+use estate_audit::model::EstateConfig;
 use estate_audit::policy::PolicySet;
 use estate_audit::report;
 use estate_audit::suppress::WaiverSet;
@@ -58,7 +58,7 @@ fn all_loaders(text: &str) {
     if let Err(d) = EstateConfig::parse(text, "estate.toml") {
         check(&d);
     }
-    if let Err(d) = audit::parse_inventory(text, "inventory.json") {
+    if let Err(d) = estate_audit::model::json::parse_inventory(text, "inventory.json") {
         check(&d);
     }
 }
@@ -137,7 +137,7 @@ proptest! {
                 }
             }
             _ => {
-                if let Err(d) = audit::parse_inventory(&text, "inventory.json") {
+                if let Err(d) = estate_audit::model::json::parse_inventory(&text, "inventory.json") {
                     check(&d);
                 }
             }
@@ -176,7 +176,7 @@ proptest! {
                 || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
         };
         for (what, out) in [
-            ("inert", report::inert(&s).into_owned()),
+            ("inert", estate_audit::text::inert(&s).into_owned()),
             ("clean", diag::clean(&s).into_owned()),
             ("md_cell", report::rules::md_cell(&s)),
             ("prometheus label", report::metrics::label(&s)),
@@ -283,7 +283,7 @@ proptest! {
                 return Ok(());
             }
         };
-        let mut inv = audit::demo_inventory();
+        let mut inv = estate_audit::model::json::demo_inventory();
         link::link(&mut inv);
         let findings = engine::evaluate(&inv, &set);
         let db = inv

@@ -3,7 +3,7 @@
 #![no_main]
 
 use estate_audit::audit;
-use estate_audit::config::EstateConfig;
+use estate_audit::model::EstateConfig;
 use estate_audit::policy::PolicySet;
 use estate_audit::suppress::WaiverSet;
 use libfuzzer_sys::fuzz_target;
@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(config) => {
             let policies = PolicySet::builtin().expect("built-in rules");
             let r = audit::run(
-                audit::demo_inventory(),
+                estate_audit::model::json::demo_inventory(),
                 Some(config),
                 &policies,
                 &WaiverSet::empty(),

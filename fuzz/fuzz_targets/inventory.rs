@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(text) = common::decode(data, "fuzz.json", "inventory") else {
         return;
     };
-    match audit::parse_inventories(&text, "fuzz.json") {
+    match estate_audit::model::json::parse_inventories(&text, "fuzz.json") {
         Err(d) => common::check(&d),
         Ok(invs) => {
             let policies = PolicySet::builtin().expect("built-in rules");

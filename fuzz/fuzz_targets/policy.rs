@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Ok(policies) => {
             let r = audit::run(
-                audit::demo_inventory(),
+                estate_audit::model::json::demo_inventory(),
                 None,
                 &policies,
                 &WaiverSet::empty(),

@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
             let policies = PolicySet::builtin().expect("built-in rules");
             let _ = waivers.check_rules(&|id| policies.get(id).is_some());
             let r = audit::run(
-                audit::demo_inventory(),
+                estate_audit::model::json::demo_inventory(),
                 None,
                 &policies,
                 &waivers,

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::EstateConfig;
+use crate::model::EstateConfig;
 use crate::model::{CollectionError, ErrorKind, Inventory};
 use crate::stats::ServiceCalls;
 

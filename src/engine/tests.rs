@@ -1,6 +1,6 @@
 use super::*;
-use crate::config::EstateConfig;
 use crate::finding::{Gate, Severity};
+use crate::model::EstateConfig;
 use crate::model::{
     Attrs, DbInstance, ErrorKind, EstateFacts, LambdaFunction, Reachability, Volume,
 };

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{Ctx, K_ALARM, K_POLICY, K_SUBSCRIPTION, K_TARGET, K_TOPIC};
+use super::Ctx;
 use crate::model::*;
 
 /// Alarm lookups, built once.
@@ -94,7 +94,7 @@ impl<'a> AlarmIndex<'a> {
     /// Alarms on any of the given dimension values; `None` when alarms were not collected or no
     /// identifying value is known.
     pub(super) fn names(&self, ctx: &Ctx, keys: &[(&str, Option<&str>)]) -> Option<Vec<String>> {
-        if ctx.any_errored(&[K_ALARM]) || keys.iter().all(|(_, v)| v.is_none()) {
+        if ctx.any_errored(&[kind::ALARM]) || keys.iter().all(|(_, v)| v.is_none()) {
             return None;
         }
         let mut out = BTreeSet::new();
@@ -109,7 +109,7 @@ impl<'a> AlarmIndex<'a> {
     }
 
     pub(super) fn ecs_names(&self, ctx: &Ctx, cluster: &str, service: &str) -> Option<Vec<String>> {
-        if ctx.any_errored(&[K_ALARM]) {
+        if ctx.any_errored(&[kind::ALARM]) {
             return None;
         }
         Some(
@@ -153,7 +153,7 @@ impl Ctx<'_> {
             }
         });
         let (pagerduty_routed, pagerduty_path) = self.pagerduty(a);
-        let watches = if self.any_errored(&[K_ALARM]) {
+        let watches = if self.any_errored(&[kind::ALARM]) {
             None
         } else {
             let mut w = BTreeSet::new();
@@ -224,7 +224,7 @@ impl Ctx<'_> {
                 continue;
             }
             let Some(subs) = subs else {
-                if self.any_errored(&[K_SUBSCRIPTION]) {
+                if self.any_errored(&[kind::SNS_SUBSCRIPTION]) {
                     unknown = true;
                     path.push(format!("subscriptions of topic {act} were not collected"));
                 } else {
@@ -265,7 +265,7 @@ impl Ctx<'_> {
                 ));
             }
         }
-        if self.any_errored(&[K_TOPIC, K_SUBSCRIPTION]) {
+        if self.any_errored(&[kind::SNS_TOPIC, kind::SNS_SUBSCRIPTION]) {
             unknown = true;
         }
         let routed = match (a.actions_enabled, routed, unknown) {
@@ -295,13 +295,13 @@ impl Ctx<'_> {
             return (None, None, None);
         };
         let rid = format!("service/{cluster}/{name}");
-        let targets = (!self.any_errored(&[K_TARGET])).then(|| {
+        let targets = (!self.any_errored(&[kind::SCALABLE_TARGET])).then(|| {
             self.scalable_targets
                 .get(rid.as_str())
                 .map(|v| v.iter().map(|t| (*t).clone()).collect())
                 .unwrap_or_default()
         });
-        if self.any_errored(&[K_POLICY]) {
+        if self.any_errored(&[kind::SCALING_POLICY]) {
             return (targets, None, None);
         }
         let policies = self
@@ -315,7 +315,7 @@ impl Ctx<'_> {
             .collect();
         names.sort();
         names.dedup();
-        if self.any_errored(&[K_ALARM]) {
+        if self.any_errored(&[kind::ALARM]) {
             return (targets, Some(names), None);
         }
         let mut out = Vec::new();

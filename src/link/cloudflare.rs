@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use super::expr::{self, Request, Truth};
-use super::{net, Ctx, K_IP_RANGES, K_ZONE};
+use super::{net, Ctx};
 use crate::model::*;
 
 const INVOKE_URL: &str = "lambda:invokefunctionurl";
@@ -152,7 +152,7 @@ impl Ctx<'_> {
     /// an enabled `http_request_late_transform` rule with headers whose expression matches the
     /// webhook request.
     fn origin_secret_header(&self) -> Option<bool> {
-        if self.zone.is_none() && self.any_errored(&[K_ZONE]) {
+        if self.zone.is_none() && self.any_errored(&[kind::CLOUDFLARE_ZONE]) {
             return None;
         }
         let (host, path) = self.webhook_request()?;
@@ -203,7 +203,7 @@ impl Ctx<'_> {
         let mut ips: BTreeSet<String> = BTreeSet::new();
         let mut open = false;
         let mut deny_outside_cf = false;
-        let cf = if self.any_errored(&[K_IP_RANGES]) {
+        let cf = if self.any_errored(&[kind::CLOUDFLARE_IP_RANGES]) {
             None
         } else {
             self.cf_ranges.as_ref()

@@ -27,7 +27,7 @@ impl Ctx<'_> {
             return false;
         }
         if let Some(tag) = self.cfg.estate.tag.as_deref() {
-            return has_tag(r, tag);
+            return r.has_tag(tag);
         }
         let in_default = |v: Option<&String>| v.is_some_and(|v| default_vpcs.contains(v.as_str()));
         !match &r.attrs {
@@ -100,57 +100,57 @@ impl Ctx<'_> {
             Component {
                 name: "vpc",
                 found: self.estate_vpc.is_some(),
-                kinds: &["aws.ec2.vpc"],
+                kinds: &[kind::VPC],
             },
             Component {
                 name: "public_subnet",
                 found: tier_present(Tier::Public),
-                kinds: &[K_SUBNET],
+                kinds: &[kind::SUBNET],
             },
             Component {
                 name: "compute_subnets",
                 found: tier_present(Tier::Compute),
-                kinds: &[K_SUBNET],
+                kinds: &[kind::SUBNET],
             },
             Component {
                 name: "database_subnets",
                 found: tier_present(Tier::Database),
-                kinds: &[K_SUBNET],
+                kinds: &[kind::SUBNET],
             },
             Component {
                 name: "nat_gateway",
                 found: nat,
-                kinds: &[K_NAT],
+                kinds: &[kind::NAT_GATEWAY],
             },
             Component {
                 name: "webhook_function",
                 found: webhook,
-                kinds: &[K_LAMBDA],
+                kinds: &[kind::LAMBDA_FUNCTION],
             },
             Component {
                 name: "rabbitmq",
                 found: rabbitmq,
-                kinds: &[K_INSTANCE],
+                kinds: &[kind::INSTANCE],
             },
             Component {
                 name: "ecs_service",
                 found: ecs,
-                kinds: &[K_ECS_SERVICE, "aws.ecs.cluster"],
+                kinds: &[kind::ECS_SERVICE, kind::ECS_CLUSTER],
             },
             Component {
                 name: "rds",
                 found: rds,
-                kinds: &[K_DB],
+                kinds: &[kind::DB_INSTANCE],
             },
             Component {
                 name: "redis",
                 found: redis,
-                kinds: &[K_CACHE, K_CACHE_RG],
+                kinds: &[kind::CACHE_CLUSTER, kind::CACHE_REPLICATION_GROUP],
             },
             Component {
                 name: "cloudflare_zone",
                 found: self.zone.is_some(),
-                kinds: &[K_ZONE],
+                kinds: &[kind::CLOUDFLARE_ZONE],
             },
         ];
         let mut facts = EstateFacts {
@@ -163,7 +163,7 @@ impl Ctx<'_> {
         for c in components {
             // The whole VPC layout is unknown when the VPC list itself failed.
             let unknown = self.any_errored(c.kinds)
-                || (c.name != "vpc" && c.kinds == [K_SUBNET] && self.any_errored(&["aws.ec2.vpc"]));
+                || (c.name != "vpc" && c.kinds == [kind::SUBNET] && self.any_errored(&[kind::VPC]));
             let list = if c.found {
                 &mut facts.components_found
             } else if unknown {

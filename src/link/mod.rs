@@ -27,7 +27,6 @@ mod tests;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
-use crate::config::EstateConfig;
 use crate::model::*;
 use net::{AclVerdict, Family, RangeSet, SourceFacts, Span};
 
@@ -65,7 +64,7 @@ fn derive_all(ctx: &Ctx<'_>, resources: &[Resource]) -> Vec<Vec<(usize, Attrs)>>
             .filter_map(|(i, r)| ctx.derive(r).map(|a| (start + i, a)))
             .collect()
     };
-    let threads = crate::engine::threads();
+    let threads = crate::sys::threads();
     if threads <= 1 || resources.len() < PARALLEL_THRESHOLD {
         return vec![derive_range(0, resources)];
     }
@@ -151,24 +150,6 @@ struct Ctx<'a> {
 }
 
 /// Kinds whose collection failed make every fact built from them unknown.
-const K_SUBNET: &str = "aws.ec2.subnet";
-const K_ROUTE_TABLE: &str = "aws.ec2.route_table";
-const K_NAT: &str = "aws.ec2.nat_gateway";
-const K_INSTANCE: &str = "aws.ec2.instance";
-const K_DB: &str = "aws.rds.db_instance";
-const K_CACHE: &str = "aws.elasticache.cluster";
-const K_CACHE_RG: &str = "aws.elasticache.replication_group";
-const K_CACHE_SUBNETS: &str = "aws.elasticache.subnet_group";
-const K_LAMBDA: &str = "aws.lambda.function";
-const K_ECS_SERVICE: &str = "aws.ecs.service";
-const K_NACL: &str = "aws.ec2.network_acl";
-const K_TARGET: &str = "aws.application_autoscaling.scalable_target";
-const K_POLICY: &str = "aws.application_autoscaling.scaling_policy";
-const K_ALARM: &str = "aws.cloudwatch.alarm";
-const K_TOPIC: &str = "aws.sns.topic";
-const K_SUBSCRIPTION: &str = "aws.sns.subscription";
-const K_ZONE: &str = "cloudflare.zone";
-const K_IP_RANGES: &str = "cloudflare.ip_ranges";
 
 fn tier_from_text(v: &str) -> Tier {
     match v.trim().to_ascii_lowercase().as_str() {
@@ -176,14 +157,6 @@ fn tier_from_text(v: &str) -> Tier {
         "compute" => Tier::Compute,
         "database" => Tier::Database,
         _ => Tier::Unassigned,
-    }
-}
-
-/// `key=value` tag selector match.
-pub(crate) fn has_tag(r: &Resource, selector: &str) -> bool {
-    match EstateConfig::split_tag(selector) {
-        Some((k, v)) => r.tags.get(k.trim()).is_some_and(|x| x == v.trim()),
-        None => false,
     }
 }
 
@@ -198,64 +171,6 @@ fn cluster_name(arn: &str) -> &str {
 fn sorted_tiers(set: impl IntoIterator<Item = Tier>) -> Vec<Tier> {
     let s: BTreeSet<Tier> = set.into_iter().collect();
     s.into_iter().collect()
-}
-
-/// One of several candidates, preferring those in the configured region when that decides it.
-fn unique<'a, T>(cands: Vec<(&'a Resource, T)>, region: Option<&str>) -> Option<(&'a Resource, T)> {
-    if cands.len() == 1 {
-        return cands.into_iter().next();
-    }
-    let region = region?;
-    let mut local: Vec<_> = cands
-        .into_iter()
-        .filter(|(r, _)| r.region.as_deref().is_none_or(|x| x == region))
-        .collect();
-    if local.len() == 1 {
-        local.pop()
-    } else {
-        None
-    }
-}
-
-/// The estate VPC (DESIGN.md §4): `estate.vpc`, else `vpc_tag`, else the one non-default VPC
-/// carrying the estate tag, else the only non-default VPC. An explicit id or tag that matches
-/// nothing selects nothing: auditing some other VPC instead would be a wrong answer.
-pub(crate) fn pick_estate_vpc<'a>(
-    vpcs: &[(&'a Resource, &'a Vpc)],
-    cfg: &EstateConfig,
-) -> Option<(&'a Resource, &'a Vpc)> {
-    let region = cfg.region.as_deref();
-    if let Some(id) = cfg.estate.vpc.as_deref() {
-        return vpcs
-            .iter()
-            .find(|(r, v)| v.vpc_id.as_deref() == Some(id) || r.id == id)
-            .copied();
-    }
-    if let Some(sel) = cfg.estate.vpc_tag.as_deref() {
-        let c = vpcs
-            .iter()
-            .filter(|(r, _)| has_tag(r, sel))
-            .copied()
-            .collect();
-        return unique(c, region);
-    }
-    let non_default = |v: &Vpc| v.is_default == Some(false);
-    if let Some(sel) = cfg.estate.tag.as_deref() {
-        let c: Vec<_> = vpcs
-            .iter()
-            .filter(|(r, v)| v.is_default != Some(true) && has_tag(r, sel))
-            .copied()
-            .collect();
-        if !c.is_empty() {
-            return unique(c, region);
-        }
-    }
-    let c = vpcs
-        .iter()
-        .filter(|(_, v)| non_default(v))
-        .copied()
-        .collect();
-    unique(c, region)
 }
 
 impl<'a> Ctx<'a> {
@@ -402,7 +317,7 @@ impl<'a> Ctx<'a> {
         };
 
         // Pass 2: the estate VPC and subnet tiers.
-        ctx.estate_vpc = pick_estate_vpc(&vpcs, cfg);
+        ctx.estate_vpc = cfg.pick_vpc(&vpcs);
         let estate_vpc_id = ctx.estate_vpc.and_then(|(_, v)| v.vpc_id.as_deref());
         if let Some((_, v)) = ctx.estate_vpc {
             ctx.estate_spans = v
@@ -427,7 +342,7 @@ impl<'a> Ctx<'a> {
             };
             // A failed route-table listing could hide the explicit association: no main-table
             // fallback then.
-            let rt = if ctx.errored.contains(K_ROUTE_TABLE) {
+            let rt = if ctx.errored.contains(kind::ROUTE_TABLE) {
                 None
             } else {
                 rt_explicit
@@ -454,11 +369,17 @@ impl<'a> Ctx<'a> {
         // Every kind whose resources use security groups: one not collected leaves every
         // group's users unknown (tiers also need the subnets, and a cache's subnet groups).
         let mut sg_unknown = SgUnknown {
-            all_components: ctx.any_errored(&[K_INSTANCE, K_DB, K_CACHE, K_ECS_SERVICE, K_LAMBDA]),
+            all_components: ctx.any_errored(&[
+                kind::INSTANCE,
+                kind::DB_INSTANCE,
+                kind::CACHE_CLUSTER,
+                kind::ECS_SERVICE,
+                kind::LAMBDA_FUNCTION,
+            ]),
             ..SgUnknown::default()
         };
         sg_unknown.all_tiers =
-            sg_unknown.all_components || ctx.any_errored(&[K_SUBNET, K_CACHE_SUBNETS]);
+            sg_unknown.all_components || ctx.any_errored(&[kind::SUBNET, kind::CACHE_SUBNET_GROUP]);
         for r in resources {
             // `None` for sgs: the resource's groups are unknown, so any group may be its. The
             // component: its name, `Some("")` when it is known to be none, `None` when unknown.
@@ -583,7 +504,7 @@ impl<'a> Ctx<'a> {
     fn is_rabbitmq(&self, r: &Resource, i: &Instance) -> Option<bool> {
         let sel = self.cfg.components.rabbitmq.trim();
         if sel.contains('=') {
-            Some(has_tag(r, sel))
+            Some(r.has_tag(sel))
         } else {
             Some(i.instance_id.as_deref() == Some(sel) || r.id == sel)
         }
@@ -756,11 +677,13 @@ impl<'a> Ctx<'a> {
             }
         };
         // 4. the subnet's network ACL lets that traffic in
-        let acl = info.filter(|_| !self.any_errored(&[K_NACL])).and_then(|i| {
-            subnet_id
-                .and_then(|s| self.nacl_by_subnet.get(s))
-                .or_else(|| i.s.vpc_id.as_deref().and_then(|v| self.default_nacl.get(v)))
-        });
+        let acl = info
+            .filter(|_| !self.any_errored(&[kind::NETWORK_ACL]))
+            .and_then(|i| {
+                subnet_id
+                    .and_then(|s| self.nacl_by_subnet.get(s))
+                    .or_else(|| i.s.vpc_id.as_deref().and_then(|v| self.default_nacl.get(v)))
+            });
         match (acl, acl.and_then(|a| a.entries.as_ref())) {
             (Some(a), Some(entries)) if !unknown => {
                 let name = a.network_acl_id.as_deref().unwrap_or("network ACL");
@@ -858,7 +781,7 @@ fn strs(v: Option<&Vec<String>>) -> Vec<&str> {
 impl SourceFacts for Ctx<'_> {
     fn cidr_tiers(&self, cidr: &str) -> Option<Vec<String>> {
         // The tiers are those of the estate subnets the CIDR covers: unknown without them.
-        if self.any_errored(&["aws.ec2.vpc", K_SUBNET]) {
+        if self.any_errored(&[kind::VPC, kind::SUBNET]) {
             return None;
         }
         // A poisoned lock only means another thread panicked mid-insert: the map is still a
@@ -967,7 +890,7 @@ impl<'a> Ctx<'a> {
     fn vpc(&self, r: &Resource, v: &Vpc) -> Vpc {
         let is_estate = self.estate_vpc.is_some_and(|(e, _)| e.id == r.id);
         let (mut tier_subnets, mut tier_azs) = (None, None);
-        if is_estate && !self.any_errored(&[K_SUBNET]) {
+        if is_estate && !self.any_errored(&[kind::SUBNET]) {
             let mut subnets: std::collections::BTreeMap<String, Vec<String>> =
                 ["public", "compute", "database"]
                     .iter()
@@ -1028,12 +951,12 @@ impl<'a> Ctx<'a> {
             }
         };
         let workloads = if self.any_errored(&[
-            K_INSTANCE,
-            K_DB,
-            K_CACHE,
-            K_CACHE_SUBNETS,
-            K_ECS_SERVICE,
-            K_LAMBDA,
+            kind::INSTANCE,
+            kind::DB_INSTANCE,
+            kind::CACHE_CLUSTER,
+            kind::CACHE_SUBNET_GROUP,
+            kind::ECS_SERVICE,
+            kind::LAMBDA_FUNCTION,
         ]) {
             None
         } else {

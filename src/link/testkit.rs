@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::EstateConfig;
+use crate::model::EstateConfig;
 use crate::model::*;
 
 pub const REGION: &str = "eu-west-1";

@@ -941,7 +941,13 @@ fn group_users_unread_make_source_tiers_and_components_unknown_not_short() {
     // Any kind whose resources use security groups, unread: the webhook (or another user) of
     // `sg-lambda` may be missing, so who the source is cannot be told.
     // (The instance itself is judged, so it stays; its kind is what the error names.)
-    for kind in [K_LAMBDA, K_ECS_SERVICE, K_INSTANCE, K_DB, K_CACHE] {
+    for kind in [
+        kind::LAMBDA_FUNCTION,
+        kind::ECS_SERVICE,
+        kind::INSTANCE,
+        kind::DB_INSTANCE,
+        kind::CACHE_CLUSTER,
+    ] {
         let mut inv = estate();
         inv.resources
             .retain(|r| r.kind() != kind || r.id.ends_with("instance/i-mq"));
@@ -954,8 +960,8 @@ fn group_users_unread_make_source_tiers_and_components_unknown_not_short() {
     }
     // The subnets unread: tiers unknown (of groups and CIDRs alike), components still known.
     let mut inv = estate();
-    inv.resources.retain(|r| r.kind() != K_SUBNET);
-    inv.collection_errors.push(error(K_SUBNET));
+    inv.resources.retain(|r| r.kind() != kind::SUBNET);
+    inv.collection_errors.push(error(kind::SUBNET));
     let inv = linked(inv);
     let ing = get!(inv, "instance/i-mq", Instance).ingress.unwrap();
     let from_lambda = ing.iter().find(|i| i.source == "sg-lambda").unwrap();

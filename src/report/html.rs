@@ -11,9 +11,9 @@
 
 use std::fmt::Write as _;
 
-use super::{by_section, evidence_value, inert, status_word, RenderOptions, Sink, Verdict};
-use crate::audit::Outcome;
-use crate::finding::{Finding, Gate, Report, Status};
+use super::{by_section, evidence_value, status_word, RenderOptions, Sink, Verdict};
+use crate::finding::{Finding, Gate, Outcome, Report, Status};
+use crate::text::inert;
 
 const EVIDENCE_MAX: usize = 300;
 

@@ -24,7 +24,7 @@ struct WithStats<'a> {
 /// are serialised on every core (see [`write_parallel`]); the bytes are the same.
 pub fn write(report: &Report, stats: Option<&Stats>, w: &mut dyn Write) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
-    let threads = crate::engine::threads();
+    let threads = crate::sys::threads();
     if threads > 1 && report.findings.len() >= PARALLEL_FINDINGS {
         write_parallel(report, stats, threads, &mut w)?;
         w.write_all(b"\n")?;
@@ -307,7 +307,7 @@ mod tests {
             match variant {
                 0 => {}
                 1 => {
-                    report.diff = Some(crate::history::Diff {
+                    report.diff = Some(crate::finding::Diff {
                         no_baseline: true,
                         ..Default::default()
                     });

@@ -13,8 +13,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{evidence_value, inert, Sink};
+use super::{evidence_value, Sink};
 use crate::finding::{Finding, Report, Status};
+use crate::text::inert;
 
 /// Longest evidence value written; the JSON report has the whole value.
 const EVIDENCE_MAX: usize = 1000;

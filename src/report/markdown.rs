@@ -6,7 +6,7 @@
 //! evidence a sign-off rests on) folded under `<details>`.
 //!
 //! It owns layout and GitHub-flavoured-Markdown escaping. It must not judge (the verdict comes from
-//! [`Verdict`], i.e. `audit::outcome`). Everything from the estate is untrusted: identifiers go into
+//! [`Verdict`], i.e. `finding::outcome`). Everything from the estate is untrusted: identifiers go into
 //! code spans, free text through [`text`], so no name can add markup, HTML, links, images,
 //! mentions or table cells. The document fits GitHub's 1 MiB step-summary limit: when it would not,
 //! passes are counted instead of listed, and if that is still too large it is cut at a line with a
@@ -14,9 +14,9 @@
 
 use std::fmt::Write as _;
 
-use super::{by_section, evidence_value, inert, status_word, RenderOptions, Verdict};
-use crate::finding::{Finding, Gate, Report, Status};
-use crate::history::{Diff, DiffEntry};
+use super::{by_section, evidence_value, status_word, RenderOptions, Verdict};
+use crate::finding::{Diff, DiffEntry, Finding, Gate, Report, Status};
+use crate::text::inert;
 
 /// GitHub's limit for one step's summary (`$GITHUB_STEP_SUMMARY`), in bytes.
 pub const STEP_SUMMARY_LIMIT: usize = 1024 * 1024;

@@ -8,12 +8,11 @@
 //! are untrusted: renderers make them inert for their medium (terminal, SARIF Markdown links,
 //! Markdown, XML, HTML, Prometheus label values).
 
-use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::audit::{self, GateSelection, Outcome};
-use crate::finding::{Finding, Gate, Report, Severity, Status};
+use crate::finding::{outcome, Finding, Gate, GateSelection, Outcome, Report, Severity, Status};
+use crate::text::inert;
 
 pub mod html;
 pub mod json;
@@ -217,7 +216,7 @@ impl fmt::Write for Sink<'_> {
 }
 
 /// The judgement a sign-off document states, with what it rests on. The same rules as the exit
-/// code ([`audit::outcome`]): renderers state it, they do not invent their own.
+/// code ([`crate::finding::outcome`]): renderers state it, they do not invent their own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
     pub outcome: Outcome,
@@ -245,7 +244,7 @@ impl Verdict {
                 .count()
         };
         Verdict {
-            outcome: audit::outcome(report, gate, fail_on),
+            outcome: outcome(report, gate, fail_on),
             gate,
             fail_on,
             failing: count(&|f| f.status == Status::Fail && f.severity.at_least(fail_on)),
@@ -396,29 +395,6 @@ pub fn evidence_value(v: &serde_json::Value, max: usize) -> String {
     }
 }
 
-/// Makes untrusted text inert on a terminal: C0/C1 control characters (ESC included), DEL and
-/// the Unicode bidirectional overrides ("Trojan Source") become visible `\u{..}` escapes, so a
-/// resource name cannot move the cursor, recolour the screen, set the window title or reorder
-/// what the reader sees. Newlines are escaped too: one finding stays on its own row.
-pub fn inert(s: &str) -> Cow<'_, str> {
-    fn dangerous(c: char) -> bool {
-        c.is_control()
-            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    }
-    if !s.chars().any(dangerous) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if dangerous(c) {
-            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,14 +460,5 @@ mod tests {
         );
         assert_eq!(spec_section(" : x"), "Other (no spec section)");
         assert_eq!(spec_section(""), "Other (no spec section)");
-    }
-
-    #[test]
-    fn inert_escapes_controls_and_bidi_but_keeps_unicode() {
-        assert!(matches!(inert("estate-db é ✓"), Cow::Borrowed(_)));
-        assert_eq!(
-            inert("a\u{1b}]0;pwned\u{7}b\nc\u{9b}d\u{202e}e"),
-            "a\\u{1b}]0;pwned\\u{7}b\\u{a}c\\u{9b}d\\u{202e}e"
-        );
     }
 }

@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
-use super::inert;
 use crate::finding::{fingerprint, Finding, Report, RuleInfo, Severity, Status};
+use crate::text::inert;
 
 /// The OASIS errata schema this output targets (draft-04; see `sarif/README.md`).
 pub const SCHEMA_URI: &str =

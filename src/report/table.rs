@@ -13,9 +13,9 @@ use comfy_table::{
     presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width,
 };
 
-use super::{inert, RenderOptions};
-use crate::finding::{Finding, Report, Severity, Status, Summary};
-use crate::history::Diff;
+use super::RenderOptions;
+use crate::finding::{Diff, Finding, Report, Severity, Status, Summary};
+use crate::text::inert;
 
 /// Longest short id shown under a resource name; longer ones keep their head and tail.
 const SHORT_ID_MAX: usize = 48;

@@ -37,7 +37,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
         Err(e) => part.errors.push(ctx.error(
             SERVICE,
             "DescribeScalableTargets",
-            &["aws.application_autoscaling.scalable_target"],
+            &[kind::SCALABLE_TARGET],
             &e,
         )),
     }
@@ -51,7 +51,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
         Err(e) => part.errors.push(ctx.error(
             SERVICE,
             "DescribeScalingPolicies",
-            &["aws.application_autoscaling.scaling_policy"],
+            &[kind::SCALING_POLICY],
             &e,
         )),
     }

@@ -28,10 +28,9 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
                 .flat_map(|p| p.metric_alarms())
                 .filter_map(|a| normalize_alarm(ctx, a)),
         ),
-        Err(e) => {
-            part.errors
-                .push(ctx.error(SERVICE, "DescribeAlarms", &["aws.cloudwatch.alarm"], &e))
-        }
+        Err(e) => part
+            .errors
+            .push(ctx.error(SERVICE, "DescribeAlarms", &[kind::ALARM], &e)),
     }
     part
 }

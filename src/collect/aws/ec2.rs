@@ -10,7 +10,7 @@ use aws_sdk_ec2::types as t;
 use aws_sdk_ec2::Client;
 
 use super::{tags, AllPages, Ctx, Part};
-use crate::config::EstateConfig;
+use crate::model::EstateConfig;
 use crate::model::*;
 
 const SERVICE: &str = "ec2";
@@ -42,7 +42,7 @@ pub async fn collect_vpcs(client: &Client, ctx: &Ctx) -> Part {
         .await;
     Part::from_pages(
         ctx,
-        (SERVICE, "DescribeVpcs", &["aws.ec2.vpc"]),
+        (SERVICE, "DescribeVpcs", &[kind::VPC]),
         pages,
         |p| p.vpcs(),
         normalize_vpc,
@@ -58,7 +58,7 @@ pub fn estate_vpc_id(resources: &[Resource], estate: &EstateConfig) -> Option<St
             _ => None,
         })
         .collect();
-    crate::link::pick_estate_vpc(&vpcs, estate).and_then(|(_, v)| v.vpc_id.clone())
+    estate.pick_vpc(&vpcs).and_then(|(_, v)| v.vpc_id.clone())
 }
 
 pub fn normalize_vpc(ctx: &Ctx, v: &t::Vpc) -> Option<Resource> {
@@ -94,7 +94,7 @@ pub async fn collect_subnets(client: &Client, ctx: &Ctx) -> Part {
         .await;
     Part::from_pages(
         ctx,
-        (SERVICE, "DescribeSubnets", &["aws.ec2.subnet"]),
+        (SERVICE, "DescribeSubnets", &[kind::SUBNET]),
         pages,
         |p| p.subnets(),
         normalize_subnet,
@@ -153,7 +153,7 @@ async fn route_tables(client: &Client, ctx: &Ctx) -> Part {
         .await;
     Part::from_pages(
         ctx,
-        (SERVICE, "DescribeRouteTables", &["aws.ec2.route_table"]),
+        (SERVICE, "DescribeRouteTables", &[kind::ROUTE_TABLE]),
         pages,
         |p| p.route_tables(),
         normalize_route_table,
@@ -239,7 +239,7 @@ async fn internet_gateways(client: &Client, ctx: &Ctx) -> Part {
         (
             SERVICE,
             "DescribeInternetGateways",
-            &["aws.ec2.internet_gateway"],
+            &[kind::INTERNET_GATEWAY],
         ),
         pages,
         |p| p.internet_gateways(),
@@ -277,7 +277,7 @@ async fn nat_gateways(client: &Client, ctx: &Ctx) -> Part {
         .await;
     Part::from_pages(
         ctx,
-        (SERVICE, "DescribeNatGateways", &["aws.ec2.nat_gateway"]),
+        (SERVICE, "DescribeNatGateways", &[kind::NAT_GATEWAY]),
         pages,
         |p| p.nat_gateways(),
         normalize_nat_gateway,
@@ -323,11 +323,7 @@ async fn security_groups(client: &Client, ctx: &Ctx) -> Part {
         .await;
     Part::from_pages(
         ctx,
-        (
-            SERVICE,
-            "DescribeSecurityGroups",
-            &["aws.ec2.security_group"],
-        ),
+        (SERVICE, "DescribeSecurityGroups", &[kind::SECURITY_GROUP]),
         pages,
         |p| p.security_groups(),
         normalize_security_group,
@@ -410,7 +406,7 @@ async fn network_acls(client: &Client, ctx: &Ctx) -> Part {
         .await;
     Part::from_pages(
         ctx,
-        (SERVICE, "DescribeNetworkAcls", &["aws.ec2.network_acl"]),
+        (SERVICE, "DescribeNetworkAcls", &[kind::NETWORK_ACL]),
         pages,
         |p| p.network_acls(),
         normalize_network_acl,
@@ -477,7 +473,7 @@ async fn instances_and_volumes(client: &Client, ctx: &Ctx) -> Part {
             part.errors.push(ctx.error(
                 SERVICE,
                 "DescribeInstances",
-                &["aws.ec2.instance", "aws.ec2.volume"],
+                &[kind::INSTANCE, kind::VOLUME],
                 &e,
             ));
             return part;
@@ -509,7 +505,7 @@ async fn instances_and_volumes(client: &Client, ctx: &Ctx) -> Part {
             ),
             Err(e) => {
                 part.errors
-                    .push(ctx.error(SERVICE, "DescribeVolumes", &["aws.ec2.volume"], &e));
+                    .push(ctx.error(SERVICE, "DescribeVolumes", &[kind::VOLUME], &e));
                 break;
             }
         }

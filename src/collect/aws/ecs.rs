@@ -12,7 +12,7 @@ use crate::model::*;
 
 const SERVICE: &str = "ecs";
 
-const SERVICE_KINDS: &[&str] = &["aws.ecs.service", "aws.ecs.task_definition"];
+const SERVICE_KINDS: &[&str] = &[kind::ECS_SERVICE, kind::ECS_TASK_DEFINITION];
 
 pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
     let cluster_arns: Vec<String> = match client
@@ -33,9 +33,9 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
                     SERVICE,
                     "ListClusters",
                     &[
-                        "aws.ecs.cluster",
-                        "aws.ecs.service",
-                        "aws.ecs.task_definition",
+                        kind::ECS_CLUSTER,
+                        kind::ECS_SERVICE,
+                        kind::ECS_TASK_DEFINITION,
                     ],
                     &e,
                 )],
@@ -79,7 +79,7 @@ async fn clusters(client: &Client, ctx: &Ctx, arns: &[String]) -> Part {
         ),
         Err(e) => {
             part.errors
-                .push(ctx.error(SERVICE, "DescribeClusters", &["aws.ecs.cluster"], &e))
+                .push(ctx.error(SERVICE, "DescribeClusters", &[kind::ECS_CLUSTER], &e))
         }
     }
     part
@@ -153,7 +153,7 @@ async fn task_definition(client: &Client, ctx: &Ctx, arn: String) -> Part {
         Err(e) => part.errors.push(ctx.error(
             SERVICE,
             "DescribeTaskDefinition",
-            &["aws.ecs.task_definition"],
+            &[kind::ECS_TASK_DEFINITION],
             &e,
         )),
     }

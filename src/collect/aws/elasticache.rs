@@ -52,7 +52,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
         Err(e) => part.errors.push(ctx.error(
             SERVICE,
             "DescribeCacheSubnetGroups",
-            &["aws.elasticache.subnet_group"],
+            &[kind::CACHE_SUBNET_GROUP],
             &e,
         )),
     }
@@ -76,7 +76,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
         Err(e) => part.errors.push(ctx.error(
             SERVICE,
             "DescribeCacheClusters",
-            &["aws.elasticache.cluster"],
+            &[kind::CACHE_CLUSTER],
             &e,
         )),
     }
@@ -91,10 +91,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
         Err(e) => part.errors.push(ctx.error(
             SERVICE,
             "DescribeReplicationGroups",
-            &[
-                "aws.elasticache.replication_group",
-                "aws.elasticache.cluster",
-            ],
+            &[kind::CACHE_REPLICATION_GROUP, kind::CACHE_CLUSTER],
             &e,
         )),
     }

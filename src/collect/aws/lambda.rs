@@ -21,7 +21,7 @@ use super::{AllPages, Ctx, Part};
 use crate::model::*;
 
 const SERVICE: &str = "lambda";
-const KINDS: &[&str] = &["aws.lambda.function"];
+const KINDS: &[&str] = &[kind::LAMBDA_FUNCTION];
 
 pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
     let functions: Vec<t::FunctionConfiguration> = match client

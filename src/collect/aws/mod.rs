@@ -42,7 +42,8 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::config::EstateConfig;
+use crate::model::kind;
+use crate::model::EstateConfig;
 use crate::model::{Attrs, CollectionError, ErrorKind, Resource};
 use crate::stats::ServiceCalls;
 
@@ -887,7 +888,7 @@ fn account_error(
         service: service.into(),
         kinds: crate::model::KINDS
             .iter()
-            .filter(|k| k.starts_with("aws.") || **k == "estate")
+            .filter(|k| k.starts_with("aws.") || **k == kind::ESTATE)
             .map(|k| k.to_string())
             .collect(),
         kind,
@@ -1013,11 +1014,11 @@ pub async fn collect_within(
         service,
         kinds,
     };
-    let mut net = t("ec2", vec!["aws.ec2.vpc"])
+    let mut net = t("ec2", vec![kind::VPC])
         .run(ec2::collect_vpcs(&clients.ec2, &ctx))
         .await;
     ctx.estate_vpc = ec2::estate_vpc_id(&net.resources, estate);
-    let subnets = t("ec2", vec!["aws.ec2.subnet"])
+    let subnets = t("ec2", vec![kind::SUBNET])
         .run(ec2::collect_subnets(&clients.ec2, &ctx))
         .await;
     if ctx.estate_vpc.is_some() && subnets.errors.is_empty() {
@@ -1044,13 +1045,13 @@ pub async fn collect_within(
         match crate::collect::within(deadline, Box::pin(scan)).await {
             Some(done) => done,
             // The scan reads every other region: named as the scan.
-            None => (t("regions", vec!["estate"]).cut_off(), Vec::new()),
+            None => (t("regions", vec![kind::ESTATE]).cut_off(), Vec::new()),
         }
     };
     let ec2_rest: Vec<&str> = crate::model::KINDS
         .iter()
         .copied()
-        .filter(|k| k.starts_with("aws.ec2.") && !["aws.ec2.vpc", "aws.ec2.subnet"].contains(k))
+        .filter(|k| k.starts_with("aws.ec2.") && ![kind::VPC, kind::SUBNET].contains(k))
         .collect();
     let ((elsewhere, scanned), e, r, c, l, s, a, w, n) = tokio::join!(
         scan_regions,

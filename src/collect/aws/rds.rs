@@ -37,7 +37,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
             part.errors.push(ctx.error(
                 SERVICE,
                 "DescribeDBInstances",
-                &["aws.rds.db_instance", "aws.rds.db_parameter_group"],
+                &[kind::DB_INSTANCE, kind::DB_PARAMETER_GROUP],
                 &e,
             ));
             return part;
@@ -75,7 +75,7 @@ async fn parameter_group(
     ctx: &Ctx,
     name: &str,
 ) -> Result<Resource, CollectionError> {
-    const KINDS: &[&str] = &["aws.rds.db_parameter_group"];
+    const KINDS: &[&str] = &[kind::DB_PARAMETER_GROUP];
     let groups = client
         .describe_db_parameter_groups()
         .db_parameter_group_name(name)

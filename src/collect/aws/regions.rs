@@ -18,9 +18,9 @@ use aws_config::SdkConfig;
 use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, TagFilter};
 
 use super::{client, tags, AllPages, Ctx, Part, ReadOnlyGuard};
-use crate::model::{Attrs, Resource, TaggedResource};
+use crate::model::{kind, Attrs, Resource, TaggedResource};
 
-const KINDS: &[&str] = &["estate"];
+const KINDS: &[&str] = &[kind::ESTATE];
 
 /// Enabled regions other than `home`. DescribeRegions lists only enabled ones by default; a
 /// region it nevertheless marks `not-opted-in` (moto lists all 38 of its regions, 14 of them so)
@@ -81,7 +81,7 @@ pub async fn collect(
         .estate
         .tag
         .as_deref()
-        .and_then(crate::config::EstateConfig::split_tag)
+        .and_then(crate::model::EstateConfig::split_tag)
     else {
         return (Part::default(), Vec::new());
     };

@@ -44,7 +44,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
                         Err(e) => part.errors.push(ctx.error(
                             SERVICE,
                             "GetTopicAttributes",
-                            &["aws.sns.topic"],
+                            &[kind::SNS_TOPIC],
                             &e,
                         )),
                     }
@@ -55,7 +55,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
         }
         Err(e) => part
             .errors
-            .push(ctx.error(SERVICE, "ListTopics", &["aws.sns.topic"], &e)),
+            .push(ctx.error(SERVICE, "ListTopics", &[kind::SNS_TOPIC], &e)),
     }
     match subs {
         Ok(pages) => part.resources.extend(
@@ -67,7 +67,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
         ),
         Err(e) => {
             part.errors
-                .push(ctx.error(SERVICE, "ListSubscriptions", &["aws.sns.subscription"], &e))
+                .push(ctx.error(SERVICE, "ListSubscriptions", &[kind::SNS_SUBSCRIPTION], &e))
         }
     }
     part

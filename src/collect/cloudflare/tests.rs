@@ -278,7 +278,14 @@ async fn no_token_means_no_request_and_every_kind_unknown() {
     assert_eq!(out.errors.len(), 1);
     let e = &out.errors[0];
     assert_eq!(e.kind, ErrorKind::AccessDenied);
-    assert_eq!(e.kinds, vec![K_ZONE, K_DNS, K_IPS]);
+    assert_eq!(
+        e.kinds,
+        vec![
+            kind::CLOUDFLARE_ZONE,
+            kind::DNS_RECORD,
+            kind::CLOUDFLARE_IP_RANGES
+        ]
+    );
     assert!(e.message.contains("CLOUDFLARE_API_TOKEN"), "{}", e.message);
     assert!(
         e.message.contains("Zone › Zone Settings › Read"),

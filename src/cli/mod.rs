@@ -1,5 +1,5 @@
 //! The command line (DESIGN.md §7): argument parsing and the commands `audit`, `collect`, `merge`
-//! (in `crate::merge`), `rules`, `validate`, `init` and `iam-policy`. It owns what goes to stdout
+//! (in `merge`), `rules`, `validate`, `init` and `iam-policy`. It owns what goes to stdout
 //! (only the report) and stderr (diagnostics, summaries), reads the environment for live
 //! collection (credentials, API base) and builds the runtime the asynchronous collectors run on;
 //! it returns an exit code and never calls `process::exit` itself, so tests can drive it.
@@ -12,19 +12,22 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::audit::{self, GateSelection, Outcome};
+use crate::audit;
 #[cfg(feature = "live")]
 use crate::collect::aws::AwsOptions;
 #[cfg(feature = "live")]
 use crate::collect::{self, cloudflare, CollectOptions, Collected, Secret};
-use crate::config::{self, EstateConfig};
+use crate::config;
 use crate::diag::Diagnostics;
-use crate::finding::{RuleInfo, Severity};
+use crate::finding::{GateSelection, Outcome, RuleInfo, Severity};
 use crate::history;
+use crate::model::EstateConfig;
 use crate::policy::PolicySet;
 use crate::report::{self, Format, RenderOptions};
 use crate::stats::Stats;
 use crate::suppress::WaiverSet;
+
+mod merge;
 
 /// Exit codes of DESIGN.md §7.
 pub const EXIT_OK: i32 = 0;
@@ -412,7 +415,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
         Command::Validate(v) => cmd_validate(v, io),
         Command::Init(i) => cmd_init(i, io),
         Command::IamPolicy => cmd_iam_policy(io),
-        Command::Merge(m) => crate::merge::cmd_merge(m, io),
+        Command::Merge(m) => merge::cmd_merge(m, io),
     };
     match result {
         Ok(code) => code,
@@ -506,8 +509,8 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     let config = load_config(a.input.config.as_deref())?;
     let load_started = std::time::Instant::now();
     let invs = match (&a.input.inventory, a.input.demo) {
-        (Some(p), _) => audit::load_inventories(p)?,
-        (None, true) => vec![audit::demo_inventory()],
+        (Some(p), _) => crate::model::json::load_inventories(p)?,
+        (None, true) => vec![crate::model::json::demo_inventory()],
         (None, false) => {
             let collected = collect_live(config.clone().unwrap_or_default(), &a.aws, io)?;
             stats.services = collected.services;
@@ -596,9 +599,9 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     }
 
     let outcome = if a.fail_on_new {
-        audit::outcome_new(&report, gate, fail_on)
+        crate::finding::outcome_new(&report, gate, fail_on)
     } else {
-        audit::outcome(&report, gate, fail_on)
+        crate::finding::outcome(&report, gate, fail_on)
     };
     // `run` is the process's last act (`main` exits with its code): freeing every finding one by
     // one would only delay the exit (~0.2 s at 100,000 findings), so the memory goes back with
@@ -721,7 +724,7 @@ mod outputs {
                 .map_err(|e| error(&path, "write the report", e))?;
             // What the format's renderer built and freed (SARIF's document tree, HTML's text)
             // goes back before the next one builds its own.
-            crate::mem::trim();
+            crate::sys::trim();
         }
         let json = folder.join(format!("report.{}", Format::Json.extension()));
         replace_atomic(&dir.join("latest.json"), |tmp| {
@@ -916,7 +919,7 @@ fn cmd_collect(c: CollectArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
         // says it is incomplete.
         return Ok(if complete { EXIT_OK } else { EXIT_INCOMPLETE });
     }
-    let mut text = audit::DEMO_INVENTORY.to_string();
+    let mut text = crate::model::json::DEMO_INVENTORY.to_string();
     if !text.ends_with('\n') {
         text.push('\n');
     }
@@ -1002,7 +1005,7 @@ fn cmd_validate(v: ValidateArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     }
     let mut resources = None;
     if let Some(p) = &v.inventory {
-        match audit::load_inventories(p) {
+        match crate::model::json::load_inventories(p) {
             Ok(invs) => resources = Some(invs.iter().map(|i| i.resources.len()).sum::<usize>()),
             Err(d) => all.push(d),
         }

@@ -20,10 +20,9 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use serde_json::Value;
 
 use super::Secret;
-use crate::config::CloudflareConfig;
 use crate::model::{
-    Attrs, CloudflareIpRanges, CloudflareZone, CollectionError, DnsRecord, ErrorKind, Phase,
-    Resource, RulesetRule,
+    kind, Attrs, CloudflareConfig, CloudflareIpRanges, CloudflareZone, CollectionError, DnsRecord,
+    ErrorKind, Phase, Resource, RulesetRule,
 };
 
 /// The public API; `CLOUDFLARE_API_BASE` overrides it.
@@ -32,10 +31,6 @@ pub const DEFAULT_API_BASE: &str = "https://api.cloudflare.com/client/v4";
 pub const TOKEN_VAR: &str = "CLOUDFLARE_API_TOKEN";
 /// Environment variable overriding the API base URL.
 pub const BASE_VAR: &str = "CLOUDFLARE_API_BASE";
-
-const K_ZONE: &str = "cloudflare.zone";
-const K_DNS: &str = "cloudflare.dns_record";
-const K_IPS: &str = "cloudflare.ip_ranges";
 
 /// Zone settings read one by one (`GET /zones/{id}/settings/{name}`).
 pub const SETTINGS: [&str; 6] = [
@@ -197,7 +192,11 @@ pub async fn collect(opts: &Options, cfg: &CloudflareConfig) -> Collected {
     let Some(token) = opts.token.clone().filter(|t| !t.is_empty()) else {
         out.errors.push(error(
             "api_token",
-            &[K_ZONE, K_DNS, K_IPS],
+            &[
+                kind::CLOUDFLARE_ZONE,
+                kind::DNS_RECORD,
+                kind::CLOUDFLARE_IP_RANGES,
+            ],
             ErrorKind::AccessDenied,
             format!(
                 "{TOKEN_VAR} is not set, so Cloudflare was not queried: create a read-only API \
@@ -211,8 +210,16 @@ pub async fn collect(opts: &Options, cfg: &CloudflareConfig) -> Collected {
     let api = match Api::new(opts, token) {
         Ok(api) => api,
         Err(msg) => {
-            out.errors
-                .push(error("api", &[K_ZONE, K_DNS, K_IPS], ErrorKind::Other, msg));
+            out.errors.push(error(
+                "api",
+                &[
+                    kind::CLOUDFLARE_ZONE,
+                    kind::DNS_RECORD,
+                    kind::CLOUDFLARE_IP_RANGES,
+                ],
+                ErrorKind::Other,
+                msg,
+            ));
             return out;
         }
     };
@@ -230,14 +237,18 @@ pub async fn collect(opts: &Options, cfg: &CloudflareConfig) -> Collected {
     match ips {
         Some(Ok(r)) => out.resources.push(r),
         Some(Err(e)) => out.errors.push(e),
-        None => out.errors.extend(cut_off("ips", &[K_IPS])),
+        None => out
+            .errors
+            .extend(cut_off("ips", &[kind::CLOUDFLARE_IP_RANGES])),
     }
     match zone {
         Some((resources, errors)) => {
             out.resources.extend(resources);
             out.errors.extend(errors);
         }
-        None => out.errors.extend(cut_off("zones", &[K_ZONE, K_DNS])),
+        None => out
+            .errors
+            .extend(cut_off("zones", &[kind::CLOUDFLARE_ZONE, kind::DNS_RECORD])),
     }
     out.requests = api.requests();
     out.usage = api.usage();
@@ -261,13 +272,19 @@ async fn collect_ips(api: &Api) -> Result<Resource, CollectionError> {
         .get("/ips", &[], Auth::None)
         .await
         .and_then(|env| normalize_ips(&env.result).map_err(|m| env.malformed(m)));
-    res.map_err(|f| f.into_error("ips", &[K_IPS], "no permission (the endpoint is public)"))
+    res.map_err(|f| {
+        f.into_error(
+            "ips",
+            &[kind::CLOUDFLARE_IP_RANGES],
+            "no permission (the endpoint is public)",
+        )
+    })
 }
 
 /// The zone, its DNS records for the webhook host, settings and phases.
 async fn collect_zone(api: &Api, cfg: &CloudflareConfig) -> (Vec<Resource>, Vec<CollectionError>) {
     let mut errors = Vec::new();
-    let both = [K_ZONE, K_DNS];
+    let both = [kind::CLOUDFLARE_ZONE, kind::DNS_RECORD];
     let Some(zone_name) = cfg.zone.as_deref().map(|z| z.trim().trim_end_matches('.')) else {
         errors.push(error(
             "zones",
@@ -376,7 +393,7 @@ async fn collect_zone(api: &Api, cfg: &CloudflareConfig) -> (Vec<Resource>, Vec<
         super::within(deadline, collect_settings(api, &zid)),
         super::within(deadline, collect_phases(api, &zid)),
     );
-    let dns = dns.unwrap_or_else(|| Err(cut_off("dns_records", &[K_DNS])));
+    let dns = dns.unwrap_or_else(|| Err(cut_off("dns_records", &[kind::DNS_RECORD])));
     // Settings and phases that were not read stay unknown (`None`, absent phase); the error
     // names no kind, as for one that failed.
     let settings = settings.unwrap_or_else(|| (Vec::new(), vec![cut_off("settings", &[])]));
@@ -438,7 +455,7 @@ async fn collect_dns(
     else {
         return Err(error(
             "dns_records",
-            &[K_DNS],
+            &[kind::DNS_RECORD],
             ErrorKind::Other,
             "estate.toml names no webhook host: add [cloudflare] webhook_host = \
              \"webhook.example.com\""
@@ -449,7 +466,7 @@ async fn collect_dns(
     let items = api
         .list(&path, &[("name", host), ("per_page", "100")])
         .await
-        .map_err(|f| f.into_error("dns_records", &[K_DNS], "Zone › DNS › Read"))?;
+        .map_err(|f| f.into_error("dns_records", &[kind::DNS_RECORD], "Zone › DNS › Read"))?;
     items
         .iter()
         .map(|v| normalize_dns_record(zone_id, v))
@@ -457,7 +474,7 @@ async fn collect_dns(
         .map_err(|m| {
             error(
                 "dns_records",
-                &[K_DNS],
+                &[kind::DNS_RECORD],
                 ErrorKind::Other,
                 format!("GET {path}: {m}"),
             )

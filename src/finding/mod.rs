@@ -1,15 +1,22 @@
 //! Findings and the report that carries them: the contract between the engine, the waivers and
-//! every output format (DESIGN.md §7). It owns statuses, severities, gates, fingerprints and the
-//! summary; it must not render anything nor evaluate rules.
+//! every output format (docs/design.md §7). It owns statuses, severities, gates, fingerprints,
+//! the report and its summary, the comparison with a baseline and the verdict; it must not render
+//! anything nor evaluate rules.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{CollectionError, Scope};
+pub mod diff;
+pub mod report;
+pub mod verdict;
+
+pub use diff::{Diff, DiffEntry};
+pub use report::{Counts, Report, Summary, Tool, WaiverIssue};
+pub use verdict::{outcome, outcome_new, GateSelection, Outcome};
 
 /// Version of the JSON report. Bump on any incompatible change.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -293,7 +300,7 @@ impl Finding {
 /// A stable sort of `v` by `cmp` that moves the elements in place: it sorts their indices
 /// (ties broken by index, hence stable) and then applies the permutation by swaps. A merge sort
 /// of the elements themselves needs a buffer of half of them (~18 MB at 100,000 findings).
-fn sort_stable_in_place<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
+pub(crate) fn sort_stable_in_place<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
     let mut order: Vec<usize> = (0..v.len()).collect();
     order.sort_unstable_by(|&a, &b| cmp(&v[a], &v[b]).then(a.cmp(&b)));
     apply_permutation(v, order);
@@ -331,146 +338,6 @@ pub fn fingerprint(rule_id: &str, resource_id: &str) -> String {
         out.push(HEX[usize::from(b & 0xf)] as char);
     }
     out
-}
-
-/// A waiver that needs a human: expired (no longer suppresses) or matching nothing.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct WaiverIssue {
-    /// `expired` or `unused`.
-    pub problem: String,
-    pub rule: String,
-    pub resource: String,
-    pub expires: NaiveDate,
-    pub reason: String,
-    /// `file:line` of the waiver.
-    pub source: String,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
-pub struct Counts {
-    pub pass: usize,
-    pub fail: usize,
-    pub unknown: usize,
-    pub suppressed: usize,
-}
-
-impl Counts {
-    pub fn add(&mut self, s: Status) {
-        match s {
-            Status::Pass => self.pass += 1,
-            Status::Fail => self.fail += 1,
-            Status::Unknown => self.unknown += 1,
-            Status::Suppressed => self.suppressed += 1,
-        }
-    }
-    pub fn total(&self) -> usize {
-        self.pass + self.fail + self.unknown + self.suppressed
-    }
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
-pub struct Summary {
-    pub total: usize,
-    #[serde(flatten)]
-    pub counts: Counts,
-    /// Failing findings per severity.
-    pub fail_by_severity: BTreeMap<Severity, usize>,
-    pub rules_evaluated: usize,
-    pub resources: usize,
-    /// Some finding is unknown or some service failed to collect: the audit is not conclusive.
-    pub incomplete: bool,
-}
-
-impl Summary {
-    pub fn compute(
-        findings: &[Finding],
-        errors: &[CollectionError],
-        rules: usize,
-        resources: usize,
-    ) -> Self {
-        let mut s = Summary {
-            total: findings.len(),
-            rules_evaluated: rules,
-            resources,
-            ..Default::default()
-        };
-        for f in findings {
-            s.counts.add(f.status);
-            if f.status == Status::Fail {
-                *s.fail_by_severity.entry(f.severity).or_default() += 1;
-            }
-        }
-        s.incomplete = s.counts.unknown > 0 || !errors.is_empty();
-        s
-    }
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct Tool {
-    pub name: String,
-    pub version: String,
-}
-
-impl Default for Tool {
-    fn default() -> Self {
-        Tool {
-            name: env!("CARGO_PKG_NAME").to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-        }
-    }
-}
-
-/// Everything one audit produced.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct Report {
-    pub schema_version: u32,
-    pub tool: Tool,
-    pub generated_at: DateTime<Utc>,
-    pub scope: Scope,
-    pub summary: Summary,
-    /// Sorted: status (fail, unknown, suppressed, pass), severity, rule id, resource id.
-    pub findings: Vec<Finding>,
-    pub collection_errors: Vec<CollectionError>,
-    #[serde(default)]
-    pub waiver_issues: Vec<WaiverIssue>,
-    /// Comparison with an earlier report (`--baseline`, `--output-dir`): new, resolved and still
-    /// open findings. Absent when no comparison was asked for; additive to schema version 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diff: Option<crate::history::Diff>,
-    /// Digest of the rule pack the findings were made with ([`crate::policy::PolicySet::digest`]):
-    /// `merge` refuses reports of different packs. Absent in reports of earlier versions;
-    /// additive to schema version 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule_pack: Option<String>,
-    /// The rules evaluated, for formats that describe them (SARIF, Markdown). Not in the JSON.
-    #[serde(skip)]
-    pub rules: Vec<RuleInfo>,
-}
-
-impl Report {
-    /// Sorts findings into their canonical order and recomputes the summary.
-    pub fn finish(&mut self, resources: usize) {
-        sort_stable_in_place(&mut self.findings, Finding::canonical_order);
-        self.rules.sort_by(|a, b| a.id.cmp(&b.id));
-        self.summary = Summary::compute(
-            &self.findings,
-            &self.collection_errors,
-            self.rules.len(),
-            resources,
-        );
-    }
-
-    /// Findings with `status`, in `gate` (all gates when `None`).
-    pub fn count(&self, status: Status, gate: Option<Gate>) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.status == status && gate.is_none_or(|g| f.gate == g))
-            .count()
-    }
-
-    pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
-        self.rules.iter().find(|r| r.id == id)
-    }
 }
 
 #[cfg(test)]

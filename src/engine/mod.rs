@@ -23,7 +23,7 @@ use cel::{Context, ExecutionError, Value};
 use serde_json::{Map, Value as Json};
 
 use crate::finding::{fingerprint, Evidence, Finding, Status};
-use crate::model::{CollectionError, Inventory, Resource};
+use crate::model::{kind, CollectionError, Inventory, Resource};
 use crate::policy::{Expression, PolicySet, Rule};
 
 /// Below this many resources to evaluate, threads cost more than they save.
@@ -108,7 +108,7 @@ fn evaluate_slots<S: Slot>(
     // judge it and also have an estate-level issue, which is then merged into that finding.
     let estate_index = slots
         .iter()
-        .position(|s| s.get().is_some_and(|r| r.kind() == "estate"));
+        .position(|s| s.get().is_some_and(|r| r.kind() == kind::ESTATE));
 
     let mut per_rule: Vec<RuleTally> = (0..rules.len()).map(|_| RuleTally::default()).collect();
     let mut findings: Vec<Finding> = Vec::new();
@@ -233,7 +233,7 @@ pub fn retain_evaluated(inv: &mut Inventory, policies: &PolicySet) {
         .rules()
         .iter()
         .flat_map(|r| r.kinds().iter().map(String::as_str))
-        .chain(["estate"])
+        .chain([kind::ESTATE])
         .collect();
     inv.resources.retain(|r| kinds.contains(r.kind()));
     inv.resources.shrink_to_fit();
@@ -301,7 +301,7 @@ struct EstateRef<'a> {
 
 impl<'a> EstateRef<'a> {
     fn of(inv: &'a Inventory) -> EstateRef<'a> {
-        if let Some(r) = inv.resources.iter().find(|r| r.kind() == "estate") {
+        if let Some(r) = inv.resources.iter().find(|r| r.kind() == kind::ESTATE) {
             return EstateRef { res: ResRef::of(r) };
         }
         let region = inv
@@ -313,7 +313,7 @@ impl<'a> EstateRef<'a> {
             res: ResRef {
                 id: Cow::Owned(format!("estate:{}", region.as_deref().unwrap_or("unknown"))),
                 name: Cow::Borrowed("estate"),
-                kind: "estate",
+                kind: kind::ESTATE,
                 region: region.map(Cow::Owned),
                 account: inv
                     .scope
@@ -434,7 +434,7 @@ fn evaluate_resources<S: Slot>(
 ) -> Vec<Part> {
     let evaluated = |s: &S| s.get().is_some_and(|r| plans.contains_key(r.kind()));
     let work = slots.iter().filter(|s| evaluated(s)).count();
-    let threads = threads();
+    let threads = crate::sys::threads();
     let mut parts: Vec<Part> = Vec::new();
     if threads <= 1 || work < PARALLEL_THRESHOLD {
         parts.push(Part::default());
@@ -491,14 +491,6 @@ fn evaluate_resources<S: Slot>(
         }
     }
     parts
-}
-
-/// Threads a large evaluation is split across: the machine's, at most 8 (beyond that the merge
-/// and the allocator's contention eat the gain).
-pub fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8)
 }
 
 /// Hands the resource to CEL as the variable `resource`, by reference.

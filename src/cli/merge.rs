@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use crate::audit;
-use crate::cli::{plain, write_output, Io, MergeArgs, EXIT_OK};
+use super::{plain, write_output, Io, MergeArgs, EXIT_OK};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::finding::{Finding, Report, Summary, REPORT_SCHEMA_VERSION};
 use crate::model::{Inventory, InventoryBundle};
@@ -57,7 +56,7 @@ fn kind_of(text: &str) -> Kind {
 pub fn cmd_merge(m: MergeArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     let mut texts: Vec<(String, String)> = Vec::new();
     for path in &m.files {
-        let text = crate::input::read_text(path, "merge input", audit::MAX_INVENTORY_BYTES)?;
+        let text = crate::input::read_text(path, "merge input", crate::input::MAX_INVENTORY_BYTES)?;
         texts.push((path.display().to_string(), text));
     }
     let first = kind_of(&texts[0].1);
@@ -108,11 +107,11 @@ pub fn cmd_merge(m: MergeArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
 pub fn merge_inventories(files: &[(String, String)]) -> Result<InventoryBundle, Diagnostic> {
     let mut all: Vec<(String, Inventory)> = Vec::new();
     for (origin, text) in files {
-        for inv in audit::parse_inventories(text, origin)? {
+        for inv in crate::model::json::parse_inventories(text, origin)? {
             all.push((origin.clone(), inv));
         }
     }
-    audit::check_shards(all.iter().map(|(o, i)| (o.as_str(), i)))?;
+    crate::model::json::check_shards(all.iter().map(|(o, i)| (o.as_str(), i)))?;
     Ok(InventoryBundle::new(
         all.into_iter().map(|(_, i)| i).collect(),
     ))

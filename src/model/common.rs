@@ -1,0 +1,131 @@
+//! Pieces several resource kinds share (tiers, security-group permissions, the facts `link`
+//! derives about ingress, reachability and scaling alarms) and the estate record `link` creates.
+//! Data only: deriving them is `link`'s, judging them the rules'.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Subnet tier of the spec's network design.
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    Public,
+    Compute,
+    Database,
+    /// In the estate VPC but mapped to no tier.
+    Unassigned,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Public => "public",
+            Tier::Compute => "compute",
+            Tier::Database => "database",
+            Tier::Unassigned => "unassigned",
+        }
+    }
+}
+
+/// One ingress or egress permission of a security group, as the EC2 API gives it.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Permission {
+    /// `tcp`, `udp`, `icmp`, `icmpv6`, a protocol number, or `-1` (all).
+    pub ip_protocol: Option<String>,
+    /// Absent for `-1`.
+    #[serde(default)]
+    pub from_port: Option<i64>,
+    #[serde(default)]
+    pub to_port: Option<i64>,
+    #[serde(default)]
+    pub ipv4_ranges: Vec<String>,
+    #[serde(default)]
+    pub ipv6_ranges: Vec<String>,
+    /// Referenced security group ids.
+    #[serde(default)]
+    pub source_security_group_ids: Vec<String>,
+    #[serde(default)]
+    pub prefix_list_ids: Vec<String>,
+}
+
+/// *Derived*: one effective way into a resource, one source per entry, ports normalised
+/// (`-1` → 0–65535).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct Ingress {
+    pub security_group_id: String,
+    /// `tcp`, `udp`, `icmp`, … or `all`.
+    pub protocol: String,
+    pub from_port: i64,
+    pub to_port: i64,
+    /// `cidr`, `ipv6_cidr`, `security_group` or `prefix_list`.
+    pub source_type: String,
+    pub source: String,
+    /// The source holds public internet addresses: 0.0.0.0/0, ::/0, any CIDR not entirely inside
+    /// private space (RFC 1918, CGNAT, loopback, link-local, ULA), an unparseable CIDR, or a
+    /// prefix list (whose content is not collected).
+    pub source_is_internet: bool,
+    /// Tiers the source belongs to: for a security group, the subnet tiers of the resources using
+    /// it; for a CIDR, the tiers of the estate subnets it covers, plus `external` when it reaches
+    /// beyond the VPC. Null when unknown: a resource that may use the group, or a subnet, could
+    /// not be read (a short list would read as the whole truth).
+    pub source_tiers: Option<Vec<String>>,
+    /// Spec components the source is (`webhook`, `ecs_service`, `rabbitmq`, `rds`, `redis`);
+    /// empty for a CIDR or prefix list. Null when a resource that may use the group could not be
+    /// read.
+    pub source_components: Option<Vec<String>>,
+}
+
+/// *Derived*: whether the internet can open a connection to a resource, with the evidence.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct Reachability {
+    /// Some path exists from the internet to the resource.
+    pub reachable: bool,
+    /// Hop by hop: the address, the route, the security group rule and the NACL entry that
+    /// admit the traffic; or, when unreachable, the first hop that blocks it.
+    pub path: Vec<String>,
+}
+
+/// *Derived*: an alarm linked to a scaling policy.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct ScalingAlarm {
+    pub alarm_name: String,
+    pub policy_name: String,
+    /// `out` (adds capacity) or `in` (removes it), from the policy's adjustments.
+    pub direction: String,
+    /// `queue` (the configured queue metric), `cpu` (ECS CPUUtilization) or `other`.
+    pub metric_role: String,
+    pub metric: String,
+    pub statistic: Option<String>,
+    pub comparison_operator: Option<String>,
+    pub threshold: Option<f64>,
+    /// How long the condition must hold: period × (datapoints to alarm, else evaluation periods).
+    pub window_seconds: Option<i64>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The estate record
+
+/// *Derived* (created by `link`): facts about the estate as a whole.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EstateFacts {
+    /// The configured region.
+    pub region: Option<String>,
+    /// The estate VPC's id, when one was identified.
+    pub vpc_id: Option<String>,
+    /// Regions in which estate resources were found.
+    pub regions_found: Vec<String>,
+    /// Ids of estate resources outside the configured region.
+    pub out_of_region_resources: Vec<String>,
+    /// Spec components found in the inventory, by component name.
+    pub components_found: Vec<String>,
+    /// Spec components the estate lacks.
+    pub components_missing: Vec<String>,
+    /// Spec components whose presence is unknown (the kinds that would show them failed to
+    /// collect). A rule on completeness must require this to be empty too.
+    #[serde(default)]
+    pub components_unknown: Vec<String>,
+}

@@ -1,0 +1,112 @@
+//! The attributes of the data stores: RDS instances and parameter groups, ElastiCache replication
+//! groups, clusters and subnet groups. Data only (docs/design.md §3).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{Ingress, Reachability, Tier};
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DbInstance {
+    pub db_instance_identifier: Option<String>,
+    pub engine: Option<String>,
+    pub engine_version: Option<String>,
+    pub db_instance_class: Option<String>,
+    pub status: Option<String>,
+    pub publicly_accessible: Option<bool>,
+    pub storage_encrypted: Option<bool>,
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    pub multi_az: Option<bool>,
+    pub vpc_id: Option<String>,
+    pub db_subnet_group_name: Option<String>,
+    /// Subnets of its DB subnet group.
+    pub subnet_ids: Option<Vec<String>>,
+    pub security_group_ids: Option<Vec<String>>,
+    pub parameter_group_names: Option<Vec<String>>,
+    pub endpoint_address: Option<String>,
+    pub endpoint_port: Option<i64>,
+    /// *Derived*: tiers of its subnets.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub subnet_tiers: Option<Vec<Tier>>,
+    /// *Derived*: its parameter group sets `require_secure_transport` on.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub require_secure_transport: Option<bool>,
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<Vec<Ingress>>,
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub internet: Option<Reachability>,
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub alarm_names: Option<Vec<String>>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DbParameterGroup {
+    pub name: Option<String>,
+    pub family: Option<String>,
+    /// Parameter name → value, for the parameters the rules read (`null` value: not set).
+    pub parameters: Option<BTreeMap<String, Option<String>>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// ElastiCache
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CacheReplicationGroup {
+    pub replication_group_id: Option<String>,
+    pub status: Option<String>,
+    #[serde(default)]
+    pub member_clusters: Vec<String>,
+    pub at_rest_encryption_enabled: Option<bool>,
+    pub transit_encryption_enabled: Option<bool>,
+    /// `preferred` lets clients skip TLS; `required` does not.
+    #[serde(default)]
+    pub transit_encryption_mode: Option<String>,
+    pub auth_token_enabled: Option<bool>,
+    /// RBAC user groups.
+    pub user_group_ids: Option<Vec<String>>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CacheCluster {
+    pub cache_cluster_id: Option<String>,
+    pub engine: Option<String>,
+    pub engine_version: Option<String>,
+    pub cache_node_type: Option<String>,
+    pub status: Option<String>,
+    #[serde(default)]
+    pub replication_group_id: Option<String>,
+    pub cache_subnet_group_name: Option<String>,
+    pub security_group_ids: Option<Vec<String>>,
+    pub at_rest_encryption_enabled: Option<bool>,
+    pub transit_encryption_enabled: Option<bool>,
+    pub auth_token_enabled: Option<bool>,
+    /// *Derived*: RBAC user groups of its replication group (empty list: none).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub user_group_ids: Option<Vec<String>>,
+    /// *Derived*: subnets of its cache subnet group.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub subnet_ids: Option<Vec<String>>,
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub subnet_tiers: Option<Vec<Tier>>,
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<Vec<Ingress>>,
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub internet: Option<Reachability>,
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub alarm_names: Option<Vec<String>>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSubnetGroup {
+    pub name: Option<String>,
+    pub vpc_id: Option<String>,
+    pub subnet_ids: Option<Vec<String>>,
+}

@@ -1,0 +1,244 @@
+//! The estate identification (`estate.toml`, docs/design.md §4) as data: which region, VPC,
+//! subnet tiers and resources are the spec's components. An inventory carries the one it was
+//! collected with. It owns the keys, their defaults and the selection of the estate VPC that
+//! collection and `link` share; reading the file is `config`'s.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Resource, Vpc};
+
+/// The whole `estate.toml`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EstateConfig {
+    /// The one region the spec allows.
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub estate: EstateSelector,
+    #[serde(default)]
+    pub tiers: TierConfig,
+    #[serde(default)]
+    pub components: Components,
+    #[serde(default)]
+    pub pagerduty: PagerDuty,
+    #[serde(default)]
+    pub cloudflare: CloudflareConfig,
+}
+
+/// How estate resources are recognised.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EstateSelector {
+    /// `key=value` tag marking estate resources in any region.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// The estate VPC's id.
+    #[serde(default)]
+    pub vpc: Option<String>,
+    /// Or a `key=value` tag on the VPC.
+    #[serde(default)]
+    pub vpc_tag: Option<String>,
+}
+
+/// How subnets map to tiers: by tag (default key `Tier`) or explicit id lists.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TierConfig {
+    #[serde(default = "default_tier_tag")]
+    pub tag_key: String,
+    #[serde(default)]
+    pub public: Vec<String>,
+    #[serde(default)]
+    pub compute: Vec<String>,
+    #[serde(default)]
+    pub database: Vec<String>,
+}
+
+fn default_tier_tag() -> String {
+    "Tier".to_string()
+}
+
+impl Default for TierConfig {
+    fn default() -> Self {
+        TierConfig {
+            tag_key: default_tier_tag(),
+            public: Vec::new(),
+            compute: Vec::new(),
+            database: Vec::new(),
+        }
+    }
+}
+
+/// Which resources are the spec's named components.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Components {
+    /// Instance id or `key=value` tag of the RabbitMQ host.
+    #[serde(default = "default_rabbitmq")]
+    pub rabbitmq: String,
+    /// Function name of the webhook.
+    #[serde(default = "default_webhook")]
+    pub webhook_function: String,
+    #[serde(default = "default_cluster")]
+    pub ecs_cluster: String,
+    #[serde(default = "default_service")]
+    pub ecs_service: String,
+    /// `Namespace:MetricName` of the queue depth metric used for back-pressure scaling.
+    #[serde(default = "default_queue_metric")]
+    pub queue_metric: String,
+}
+
+fn default_rabbitmq() -> String {
+    "role=rabbitmq".into()
+}
+fn default_webhook() -> String {
+    "webhook".into()
+}
+fn default_cluster() -> String {
+    "estate".into()
+}
+fn default_service() -> String {
+    "worker".into()
+}
+fn default_queue_metric() -> String {
+    "Custom/RabbitMQ:MessagesReady".into()
+}
+
+impl Default for Components {
+    fn default() -> Self {
+        Components {
+            rabbitmq: default_rabbitmq(),
+            webhook_function: default_webhook(),
+            ecs_cluster: default_cluster(),
+            ecs_service: default_service(),
+            queue_metric: default_queue_metric(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PagerDuty {
+    #[serde(default = "default_pd_prefix")]
+    pub endpoint_prefix: String,
+}
+
+fn default_pd_prefix() -> String {
+    "https://events.pagerduty.com/".into()
+}
+
+impl Default for PagerDuty {
+    fn default() -> Self {
+        PagerDuty {
+            endpoint_prefix: default_pd_prefix(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CloudflareConfig {
+    /// Zone name, e.g. `example.com`.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Host name Cloudflare serves the webhook on.
+    #[serde(default)]
+    pub webhook_host: Option<String>,
+    /// Path of the webhook (default `/`), for the rate-limit coverage check.
+    #[serde(default)]
+    pub webhook_path: Option<String>,
+}
+
+impl EstateConfig {
+    /// `key=value` split of a tag selector.
+    pub fn split_tag(selector: &str) -> Option<(&str, &str)> {
+        selector.split_once('=')
+    }
+
+    /// Explicit tier ids, by subnet id.
+    pub fn explicit_tiers(&self) -> BTreeMap<&str, &'static str> {
+        let mut m = BTreeMap::new();
+        for id in &self.tiers.public {
+            m.insert(id.as_str(), "public");
+        }
+        for id in &self.tiers.compute {
+            m.insert(id.as_str(), "compute");
+        }
+        for id in &self.tiers.database {
+            m.insert(id.as_str(), "database");
+        }
+        m
+    }
+
+    /// The estate VPC (docs/design.md §4): `estate.vpc`, else `vpc_tag`, else the one non-default VPC
+    /// carrying the estate tag, else the only non-default VPC. An explicit id or tag that matches
+    /// nothing selects nothing: auditing some other VPC instead would be a wrong answer.
+    pub fn pick_vpc<'a>(
+        &self,
+        vpcs: &[(&'a Resource, &'a Vpc)],
+    ) -> Option<(&'a Resource, &'a Vpc)> {
+        let region = self.region.as_deref();
+        if let Some(id) = self.estate.vpc.as_deref() {
+            return vpcs
+                .iter()
+                .find(|(r, v)| v.vpc_id.as_deref() == Some(id) || r.id == id)
+                .copied();
+        }
+        if let Some(sel) = self.estate.vpc_tag.as_deref() {
+            let c = vpcs
+                .iter()
+                .filter(|(r, _)| r.has_tag(sel))
+                .copied()
+                .collect();
+            return unique(c, region);
+        }
+        let non_default = |v: &Vpc| v.is_default == Some(false);
+        if let Some(sel) = self.estate.tag.as_deref() {
+            let c: Vec<_> = vpcs
+                .iter()
+                .filter(|(r, v)| v.is_default != Some(true) && r.has_tag(sel))
+                .copied()
+                .collect();
+            if !c.is_empty() {
+                return unique(c, region);
+            }
+        }
+        let c = vpcs
+            .iter()
+            .filter(|(_, v)| non_default(v))
+            .copied()
+            .collect();
+        unique(c, region)
+    }
+}
+
+/// One of several candidates, preferring those in the configured region when that decides it.
+fn unique<'a, T>(cands: Vec<(&'a Resource, T)>, region: Option<&str>) -> Option<(&'a Resource, T)> {
+    if cands.len() == 1 {
+        return cands.into_iter().next();
+    }
+    let region = region?;
+    let mut local: Vec<_> = cands
+        .into_iter()
+        .filter(|(r, _)| r.region.as_deref().is_none_or(|x| x == region))
+        .collect();
+    if local.len() == 1 {
+        local.pop()
+    } else {
+        None
+    }
+}
+
+impl Resource {
+    /// Carries the tag `key=value` of a selector (a selector without `=` matches nothing).
+    pub fn has_tag(&self, selector: &str) -> bool {
+        match EstateConfig::split_tag(selector) {
+            Some((k, v)) => self.tags.get(k.trim()).is_some_and(|x| x == v.trim()),
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The attributes of the alerting kinds: CloudWatch metric alarms, SNS topics and subscriptions.
+//! Data only (docs/design.md §3).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Alarm {
+    pub alarm_name: Option<String>,
+    /// Empty for metric-math alarms (see `metrics`).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub metric_name: Option<String>,
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+    #[serde(default)]
+    pub statistic: Option<String>,
+    #[serde(default)]
+    pub period: Option<i64>,
+    pub evaluation_periods: Option<i64>,
+    #[serde(default)]
+    pub datapoints_to_alarm: Option<i64>,
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    pub comparison_operator: Option<String>,
+    pub actions_enabled: Option<bool>,
+    pub alarm_actions: Option<Vec<String>>,
+    #[serde(default)]
+    pub ok_actions: Vec<String>,
+    #[serde(default)]
+    pub insufficient_data_actions: Vec<String>,
+    /// Metric-math queries: each query's metric as `namespace:name` with dimensions.
+    #[serde(default)]
+    pub metrics: Vec<MetricQuery>,
+    #[serde(default)]
+    pub state_value: Option<String>,
+    /// *Derived*: `scaling` when every alarm action is an Auto Scaling policy, else `monitoring`.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// *Derived*: some alarm action reaches a confirmed HTTPS PagerDuty subscription.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub pagerduty_routed: Option<bool>,
+    /// *Derived*: alarm → topic → subscription, or why the chain stops.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub pagerduty_path: Option<Vec<String>>,
+    /// *Derived*: estate resources the alarm watches (ids).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub watches: Option<Vec<String>>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MetricQuery {
+    pub id: String,
+    #[serde(default)]
+    pub expression: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub metric_name: Option<String>,
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+    #[serde(default)]
+    pub stat: Option<String>,
+    #[serde(default)]
+    pub period: Option<i64>,
+    #[serde(default)]
+    pub return_data: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SnsTopic {
+    pub topic_arn: Option<String>,
+    /// KMS key for at-rest encryption, `null` when unknown; empty string: not encrypted.
+    #[serde(default)]
+    pub kms_master_key_id: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SnsSubscription {
+    pub topic_arn: Option<String>,
+    /// `https`, `email`, `lambda`, …
+    pub protocol: Option<String>,
+    /// The endpoint with secrets (integration keys in a URL path) redacted by the collector.
+    pub endpoint: Option<String>,
+    /// False while `PendingConfirmation`.
+    pub confirmed: Option<bool>,
+}
