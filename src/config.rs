@@ -1,4 +1,4 @@
-//! The estate identification (`estate.toml`, DESIGN.md §4): which region, VPC, subnet tiers and
+//! The estate identification (`estate.toml`, docs/design.md §4): which region, VPC, subnet tiers and
 //! resources are the spec's components. It owns the keys, their defaults and their parsing with
 //! file:line:column errors; it must not reach the network nor judge the estate.
 

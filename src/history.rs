@@ -79,7 +79,7 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    /// Parses a JSON report (DESIGN.md §7) as a baseline; `origin` names it in errors.
+    /// Parses a JSON report (docs/design.md §7) as a baseline; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Baseline, Diagnostic> {
         let mut b: Baseline = serde_json::from_str(text).map_err(|e| {
             Diagnostic::plain(

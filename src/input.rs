@@ -22,9 +22,9 @@ pub const MAX_WAIVER_BYTES: u64 = 16 * 1024 * 1024;
 /// Largest `estate.toml`: a few dozen keys and subnet id lists.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// Largest inventory. Parsed, an inventory takes a few times its size in memory (the text, the
-/// model, one CEL value per resource during evaluation): 512 MiB of JSON (some 200,000 resources)
-/// peaks around 2–3 GB, which a CI runner still has; beyond that the estate should be sharded
-/// (`merge`), not read at once.
+/// model, one CEL value per resource during evaluation; figures in docs/performance.md), which a
+/// CI runner still has at this size; beyond it the estate should be sharded (`merge`), not read
+/// at once.
 pub const MAX_INVENTORY_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Reads `path` as UTF-8 text of at most `limit` bytes. `what` names the file's role in errors

@@ -1,4 +1,4 @@
-//! Waivers (DESIGN.md §6): parsing a `[[waiver]]` TOML file into a [`WaiverSet`] with a
+//! Waivers (docs/design.md §6): parsing a `[[waiver]]` TOML file into a [`WaiverSet`] with a
 //! file:line:column diagnostic for every problem, and applying the set to evaluated findings.
 //!
 //! It owns the waiver file format and the suppression semantics: a waiver that has not expired
@@ -344,7 +344,7 @@ fn required_note(key: &str) -> &'static str {
         "reason" => "say why the risk is accepted; it is shown next to every waived finding",
         "rule" => "the id of the rule to waive, e.g. `aws-lambda-url-cloudflare-only`",
         "resource" => "an exact resource id (ARN / Cloudflare id) or `*` for all resources",
-        _ => "see DESIGN.md §6",
+        _ => "an owner names who accepted the risk; leave the key out when there is none",
     }
 }
 

@@ -1,5 +1,5 @@
 //! Meta-tests over the built-in rule pack and the generated documents: every catalog id of
-//! DESIGN.md §9 is present exactly once with complete documentation, the README's rule table and the
+//! docs/design.md §9 is present exactly once with complete documentation, the README's rule table and the
 //! published inventory schema are not stale, and the embedded demo is what `demo/` holds.
 //! Regenerate stale files with `UPDATE_GENERATED=1 cargo test --test catalog`.
 
@@ -9,7 +9,7 @@ use estate_audit::finding::{Gate, Severity};
 use estate_audit::policy::PolicySet;
 use estate_audit::report::rules::markdown_table;
 
-/// DESIGN.md §9, in catalog order: the ids are part of the contract.
+/// docs/design.md §9, in catalog order: the ids are part of the contract.
 const CATALOG: &[(&str, Severity, Gate)] = &[
     ("aws-region-single", Severity::Medium, Gate::Launch),
     ("aws-vpc-custom", Severity::High, Gate::Launch),

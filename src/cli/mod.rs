@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md §7): argument parsing and the commands `audit`, `collect`, `merge`
+//! The command line (docs/design.md §7): argument parsing and the commands `audit`, `collect`, `merge`
 //! (in `merge`), `rules`, `validate`, `init` and `iam-policy`. It owns what goes to stdout
 //! (only the report) and stderr (diagnostics, summaries), reads the environment for live
 //! collection (credentials, API base) and builds the runtime the asynchronous collectors run on;
@@ -29,7 +29,7 @@ use crate::suppress::WaiverSet;
 
 mod merge;
 
-/// Exit codes of DESIGN.md §7.
+/// Exit codes of docs/design.md §7.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAIL: i32 = 1;
 pub const EXIT_INCOMPLETE: i32 = 2;
@@ -96,7 +96,7 @@ pub struct InputArgs {
     pub waivers: Option<PathBuf>,
 }
 
-/// Where live collection reads AWS (DESIGN.md §7). Unset values come from the SDK's default
+/// Where live collection reads AWS (docs/design.md §7). Unset values come from the SDK's default
 /// chain (environment, `~/.aws` profiles, SSO, web identity, IMDS) and from estate.toml.
 #[derive(clap::Args, Debug, Default, Clone)]
 pub struct AwsArgs {
@@ -604,8 +604,7 @@ fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
         crate::finding::outcome(&report, gate, fail_on)
     };
     // `run` is the process's last act (`main` exits with its code): freeing every finding one by
-    // one would only delay the exit (~0.2 s at 100,000 findings), so the memory goes back with
-    // the process instead.
+    // one would only delay the exit of a large audit, so the memory goes back with the process.
     std::mem::forget(report);
     Ok(match outcome {
         Outcome::Clean => EXIT_OK,
@@ -715,8 +714,8 @@ mod outputs {
             width: Some(160),
             ..opts.clone()
         };
-        // Each format streamed to its file, one at a time: at 100,000 findings the JSON alone is
-        // ~90 MB of text, which is never held in memory (latest.json is a copy of the file).
+        // Each format streamed to its file, one at a time: a large report's text is never held
+        // in memory (latest.json is a copy of the file).
         for format in Format::ALL {
             let path = folder.join(format!("report.{}", format.extension()));
             std::fs::File::create(&path)

@@ -40,7 +40,7 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
 
 /// [`evaluate`], releasing each resource as soon as its findings are made: the findings reuse
 /// the memory of the resources evaluated before them instead of adding to a whole inventory
-/// (100k resources: the audit's peak 349 → 314 MB with the in-place ordering). What stays in
+/// (its effect on the audit's peak: docs/performance.md). What stays in
 /// `inv.resources` afterwards is only what was not evaluated (kinds no rule is over, kinds whose
 /// service failed to collect). Same findings, same order as [`evaluate`].
 pub fn evaluate_releasing(inv: &mut Inventory, policies: &PolicySet) -> Vec<Finding> {

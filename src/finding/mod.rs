@@ -188,8 +188,8 @@ pub struct Finding {
 
 /// The evidence of a finding: field path → value, ordered by path, each path once. Read and
 /// written exactly as a `BTreeMap<String, Value>` (a JSON object with sorted keys), but stored as
-/// one sorted vector: a B-tree allocates a node of eleven slots even for one entry, ~1 KB per
-/// finding, which at 100,000 findings was the largest single item of an audit's memory.
+/// one sorted vector: a B-tree allocates a node of eleven slots even for one entry, which at a
+/// large estate was the largest single item of an audit's memory (docs/performance.md).
 #[derive(Clone, Default, PartialEq)]
 pub struct Evidence(Vec<(String, serde_json::Value)>);
 
@@ -299,7 +299,7 @@ impl Finding {
 
 /// A stable sort of `v` by `cmp` that moves the elements in place: it sorts their indices
 /// (ties broken by index, hence stable) and then applies the permutation by swaps. A merge sort
-/// of the elements themselves needs a buffer of half of them (~18 MB at 100,000 findings).
+/// of the elements themselves needs a buffer of half of them.
 pub(crate) fn sort_stable_in_place<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
     let mut order: Vec<usize> = (0..v.len()).collect();
     order.sort_unstable_by(|&a, &b| cmp(&v[a], &v[b]).then(a.cmp(&b)));

@@ -1,4 +1,4 @@
-//! Policy files (DESIGN.md §5): the built-in rule pack embedded at compile time and a user's own
+//! Policy files (docs/design.md §5): the built-in rule pack embedded at compile time and a user's own
 //! rule files, parsed, validated and compiled once into a [`PolicySet`]. It owns the rule file
 //! format, its load-time checks (every problem of a load reported together, each at
 //! file:line:column) and the compiled CEL programs. It must not evaluate rules against an

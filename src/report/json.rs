@@ -1,4 +1,4 @@
-//! The JSON report (DESIGN.md §7): the [`Report`] as serde gives it, every finding included
+//! The JSON report (docs/design.md §7): the [`Report`] as serde gives it, every finding included
 //! (passes too; `--all` changes only the table). It owns nothing but the framing; the shape is
 //! `finding::Report`'s, so changing it there changes the contract (bump `REPORT_SCHEMA_VERSION`).
 //! With `--stats`, an additive `stats` object (`crate::stats::Stats`) follows the report's keys.
@@ -20,7 +20,7 @@ struct WithStats<'a> {
 }
 
 /// [`render`] written straight to `w` as it is produced (no copy of the whole report in memory:
-/// at 100,000 findings the text is ~90 MB). Errors are the writer's. A large report's findings
+/// the report's text is the largest thing a large audit makes). Errors are the writer's. A large report's findings
 /// are serialised on every core (see [`write_parallel`]); the bytes are the same.
 pub fn write(report: &Report, stats: Option<&Stats>, w: &mut dyn Write) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
@@ -51,8 +51,8 @@ pub fn write(report: &Report, stats: Option<&Stats>, w: &mut dyn Write) -> std::
 
 /// From this many findings the report is serialised on several threads.
 const PARALLEL_FINDINGS: usize = 8192;
-/// Findings one thread serialises per round (about 1.7 MB of text at 100k findings' sizes): the
-/// text in memory at once is this times the threads, never the whole report.
+/// Findings one thread serialises per round: the text in memory at once is this times the
+/// threads, never the whole report (sizes: docs/performance.md).
 const BLOCK: usize = 2048;
 
 /// The report as [`write`]'s sequential path gives it, with the findings serialised in blocks,

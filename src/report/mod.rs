@@ -1,5 +1,5 @@
 //! Rendering a finished [`Report`] for people and machines: the terminal table, the JSON report
-//! (DESIGN.md §7), SARIF for GitHub code scanning (§8), the Markdown sign-off, JUnit XML for CI, a
+//! (docs/design.md §7), SARIF for GitHub code scanning (§8), the Markdown sign-off, JUnit XML for CI, a
 //! self-contained HTML page and Prometheus metrics (§1).
 //!
 //! It owns output formats only. It must not evaluate, filter by gate, apply waivers or decide exit
@@ -126,8 +126,8 @@ pub fn render(report: &Report, format: Format, opts: &RenderOptions) -> String {
 }
 
 /// [`render`] written to `w`. The JSON report and SARIF are streamed as they are serialised
-/// instead of being built as one string first (at 100,000 findings the JSON string alone was
-/// ~90 MB of peak memory, SARIF's 21 MB).
+/// instead of being built as one string first, which at a large estate was most of the audit's
+/// peak memory (docs/performance.md).
 pub fn write(
     report: &Report,
     format: Format,
@@ -144,7 +144,7 @@ pub fn write(
 }
 
 /// Text a renderer writes as into a `String`, which goes to a writer in 64 KiB pieces when there
-/// is one: a large page (HTML is ~55 MB at 100,000 findings) never sits in memory whole, and the
+/// is one: a large page never sits in memory whole (docs/performance.md), and the
 /// same code renders to a string for [`render`]. A write error is kept and returned by
 /// [`Sink::finish`]; what follows it is dropped.
 pub(crate) struct Sink<'w> {

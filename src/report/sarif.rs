@@ -1,4 +1,4 @@
-//! SARIF 2.1.0 for GitHub code scanning (DESIGN.md §8, `sarif/README.md` of the shared notes).
+//! SARIF 2.1.0 for GitHub code scanning (docs/design.md §8).
 //!
 //! It owns the mapping of findings onto SARIF and the GitHub ingestion rules that the schema does
 //! not express: every result has a scheme-less virtual `physicalLocation` per resource

@@ -1,4 +1,4 @@
-//! Live AWS collection through the official SDK (DESIGN.md §2–§4, issue #3). It owns the SDK
+//! Live AWS collection through the official SDK (docs/design.md §2–§4). It owns the SDK
 //! configuration (region, profile, endpoint, adaptive retry, timeouts), the estate scope (the
 //! estate VPC's resources; workloads placed in other VPCs are left out), the read-only guard, the
 //! classification of failures into [`CollectionError`]s and the concurrent reading of services.
@@ -1127,7 +1127,7 @@ pub struct Ctx {
     pub account: String,
     pub region: String,
     pub estate: EstateConfig,
-    /// The estate VPC, when one is identified (DESIGN.md §4).
+    /// The estate VPC, when one is identified (docs/design.md §4).
     pub estate_vpc: Option<String>,
     /// Its subnets, when they were read; workloads all of whose subnets are elsewhere are out of
     /// scope.
@@ -1539,7 +1539,7 @@ const UNSUPPORTED: &[&str] = &[
     "UnsupportedOperationException",
 ];
 
-/// Sorts a failed call into the error kinds of DESIGN.md §3 with a message for people: the
+/// Sorts a failed call into the error kinds of docs/design.md §3 with a message for people: the
 /// service's code and message when it sent one, else the HTTP status, else the transport cause.
 /// An endpoint that does not implement the call (404/501, or an HTML page instead of an API
 /// answer, as emulators send) is `Unsupported`.
