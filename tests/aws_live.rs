@@ -5,7 +5,7 @@
 //! Each test works in its own region: moto's state is shared by every test of the binary (and by
 //! anyone reusing the server through `MOTO_URL`), and a region is the unit the collector scans.
 //!
-//! Moto's gaps (docs/live-collection.md) are worked around here, never in the product:
+//! Moto's gaps (docs/development.md) are worked around here, never in the product:
 //! - CloudWatch: the SDK speaks rpc-v2-cbor, which moto 5.2.5 (the latest release) does not
 //!   serve. The harness's server script (`aws_live/moto_server.py`) bridges it to moto's JSON
 //!   protocol, so the estate's alarms are created with PutMetricAlarm and read back by the

@@ -24,7 +24,7 @@ use serde_json::{json, Map, Value};
 use crate::finding::{fingerprint, Finding, Report, RuleInfo, Severity, Status};
 use crate::text::inert;
 
-/// The OASIS errata schema this output targets (draft-04; see `sarif/README.md`).
+/// The OASIS errata schema this output targets (draft-04).
 pub const SCHEMA_URI: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 

@@ -22,7 +22,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// The pinned moto release the tests are written against (docs/live-collection.md lists its gaps).
+/// The pinned moto release the tests are written against (docs/development.md lists its gaps).
 pub const MOTO_VERSION: &str = "5.2.5";
 
 /// The server script: moto behind a small test-only bridge for the rpc-v2-cbor protocol, with

@@ -4,7 +4,7 @@ Usage: python moto_server.py PORT. It prints "ready" once it listens on 127.0.0.
 until its standard input reaches end of file (the test process that started it has ended).
 
 Two gaps of the pinned moto are closed here, so that the product's unchanged collector reads what
-real AWS would answer (docs/live-collection.md). Nothing here is used by the product.
+real AWS would answer (docs/development.md). Nothing here is used by the product.
 
 1. rpc-v2-cbor. The AWS SDK for Rust speaks Smithy's rpc-v2-cbor protocol to CloudWatch
    (POST /service/<target>/operation/<Op>, CBOR bodies). Moto serves CloudWatch only in its query
