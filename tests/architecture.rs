@@ -37,7 +37,10 @@ fn layers(design: &str) -> BTreeMap<String, usize> {
 fn declared_modules(lib: &str) -> Vec<String> {
     lib.lines()
         .map(str::trim)
-        .filter_map(|l| l.strip_prefix("pub mod ").or_else(|| l.strip_prefix("mod ")))
+        .filter_map(|l| {
+            l.strip_prefix("pub mod ")
+                .or_else(|| l.strip_prefix("mod "))
+        })
         .map(|l| l.trim_end_matches(';').to_string())
         .collect()
 }
@@ -91,7 +94,9 @@ fn code_only(src: &str) -> String {
                 }
                 let close = format!("\"{}", "#".repeat(hashes));
                 let body = i + 2 + hashes;
-                let end = src[body..].find(&close).map_or(b.len(), |n| body + n + close.len());
+                let end = src[body..]
+                    .find(&close)
+                    .map_or(b.len(), |n| body + n + close.len());
                 blank(&mut out, &b[i..end]);
                 i = end;
             }
@@ -221,7 +226,9 @@ fn crate_imports(code: &str) -> Vec<(usize, String)> {
 
 /// The top-level module a file of `src/` belongs to (`None` for `lib.rs` and `main.rs`).
 fn module_of(rel: &Path) -> Option<String> {
-    let mut parts = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned());
+    let mut parts = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
     let first = parts.next()?;
     match first.strip_suffix(".rs") {
         Some("lib") | Some("main") => None,
@@ -300,7 +307,10 @@ fn the_tree() -> Vec<(PathBuf, String)> {
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).expect("UTF-8 source");
-            (p.strip_prefix(&src).expect("under src/").to_path_buf(), text)
+            (
+                p.strip_prefix(&src).expect("under src/").to_path_buf(),
+                text,
+            )
         })
         .collect()
 }
@@ -370,11 +380,7 @@ fn grouped_inline_and_nested_paths_are_read_and_test_code_comments_and_strings_a
                  #[cfg(test)]\nmod tests {\n    use crate::high::B;\n    fn t() { crate::high::g(); }\n}\n\
                  #[cfg(test)]\nuse crate::high::C;\nuse crate::low::D;\n";
     assert_eq!(violations(&file(quiet), &layers), Vec::<String>::new());
-    assert!(violations(
-        &[(PathBuf::from("mid/tests.rs"), src.to_string())],
-        &layers
-    )
-    .is_empty());
+    assert!(violations(&[(PathBuf::from("mid/tests.rs"), src.to_string())], &layers).is_empty());
     let unknown = violations(&file("use crate::nowhere::X;\n"), &layers);
     assert!(unknown[0].contains("in no layer"), "{unknown:?}");
 }
