@@ -1,3 +1,7 @@
+use serde_json::Value as Json;
+
+use super::resources::evaluate_chunk;
+use super::values::{fields_read, reads_whole_resource};
 use super::*;
 use crate::finding::{Gate, Severity};
 use crate::model::EstateConfig;
