@@ -112,8 +112,8 @@ fn code_only(src: &str) -> String {
             b'\'' => {
                 // A char literal ('x', '\n', '\u{..}') — not a lifetime ('a).
                 let rest = &src[i..];
-                let len = if rest.starts_with("'\\") {
-                    rest[2..].find('\'').map(|n| n + 3)
+                let len = if let Some(escaped) = rest.strip_prefix("'\\") {
+                    escaped.find('\'').map(|n| n + 3)
                 } else {
                     rest.char_indices()
                         .nth(2)

@@ -149,8 +149,6 @@ struct Ctx<'a> {
     estate_spans: Vec<Span>,
 }
 
-/// Kinds whose collection failed make every fact built from them unknown.
-
 fn tier_from_text(v: &str) -> Tier {
     match v.trim().to_ascii_lowercase().as_str() {
         "public" => Tier::Public,
