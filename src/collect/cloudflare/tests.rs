@@ -1,6 +1,7 @@
 //! Unit tests of the Cloudflare collector: the pure normalizers over the fixtures, and the HTTP
 //! layer (pagination, retries, error bodies, redaction) against a loopback `wiremock` server.
 
+use super::client::{api_errors, base_is_safe};
 use super::*;
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
