@@ -15,7 +15,8 @@ use std::time::Duration;
 use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use serde_json::Value;
 
-use super::{error, str_at, Options, BASE_VAR, TOKEN_VAR};
+use super::normalize::str_at;
+use super::{error, Options, BASE_VAR, TOKEN_VAR};
 use crate::collect::{Deadline, Secret};
 use crate::model::{CollectionError, ErrorKind};
 
