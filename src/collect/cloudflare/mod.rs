@@ -3,31 +3,34 @@
 //! deprecated batch endpoint is not used), six ruleset phase entry points and Cloudflare's
 //! published address ranges (`/ips`, requested without credentials).
 //!
-//! Two layers: the HTTP layer (`client`: timeouts, bounded `429` retries honouring `Retry-After`,
-//! page and cursor pagination, error bodies turned into [`Failure`]s that name the endpoint, the
-//! Cloudflare error codes and the `cf-ray`), and the pure `normalize_*` functions (`normalize`:
-//! JSON `result` → model), tested without a server. What it must not do: write (GET only), guess
-//! (an unreadable setting stays `None`, an unreadable phase stays out of `phases`, and a
-//! [`CollectionError`] says why), keep a header value a transform rule sets (only the names), or
-//! let the token reach any message, log or `Debug` output.
+//! Three rooms: `client`, the HTTP layer (timeouts, bounded `429` retries honouring
+//! `Retry-After`, page and cursor pagination, error bodies turned into [`Failure`]s that name the
+//! endpoint, the Cloudflare error codes and the `cf-ray`); `zone`, what is read, in which order
+//! and with which fallbacks; and `normalize`, the pure `normalize_*` functions (JSON `result` →
+//! model), tested without a server. This module keeps the public surface (the options, the
+//! environment variables, the settings and phases read, the token's permissions) and the entry
+//! point, [`collect`], which reads the ranges and the zone side by side under the deadline.
+//!
+//! What it must not do: write (GET only), guess (an unreadable setting stays `None`, an
+//! unreadable phase stays out of `phases`, and a [`CollectionError`] says why), keep a header
+//! value a transform rule sets (only the names), or let the token reach any message, log or
+//! `Debug` output.
 
 mod client;
 mod normalize;
+mod zone;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::Secret;
-use crate::model::{kind, Attrs, CloudflareConfig, CollectionError, ErrorKind, Phase, Resource};
+use crate::model::{kind, CloudflareConfig, CollectionError, ErrorKind, Resource};
+use client::Api;
 pub use client::{retry_wait, Failure};
-use client::{Api, Auth};
-use normalize::str_at;
 pub use normalize::{
     normalize_dns_record, normalize_entrypoint, normalize_ips, normalize_rule, normalize_setting,
     normalize_zone, ZoneInfo,
 };
+use zone::{collect_ips, collect_zone};
 
 /// The public API; `CLOUDFLARE_API_BASE` overrides it.
 pub const DEFAULT_API_BASE: &str = "https://api.cloudflare.com/client/v4";
@@ -263,296 +266,5 @@ fn error(service: &str, kinds: &[&str], kind: ErrorKind, message: String) -> Col
         account: None,
     }
 }
-
-async fn collect_ips(api: &Api) -> Result<Resource, CollectionError> {
-    let res = api
-        .get("/ips", &[], Auth::None)
-        .await
-        .and_then(|env| normalize_ips(&env.result).map_err(|m| env.malformed(m)));
-    res.map_err(|f| {
-        f.into_error(
-            "ips",
-            &[kind::CLOUDFLARE_IP_RANGES],
-            "no permission (the endpoint is public)",
-        )
-    })
-}
-
-/// The zone, its DNS records for the webhook host, settings and phases.
-async fn collect_zone(api: &Api, cfg: &CloudflareConfig) -> (Vec<Resource>, Vec<CollectionError>) {
-    let mut errors = Vec::new();
-    let both = [kind::CLOUDFLARE_ZONE, kind::DNS_RECORD];
-    let Some(zone_name) = cfg.zone.as_deref().map(|z| z.trim().trim_end_matches('.')) else {
-        errors.push(error(
-            "zones",
-            &both,
-            ErrorKind::Other,
-            "estate.toml names no Cloudflare zone: add [cloudflare] zone = \"example.com\" \
-             (and webhook_host)"
-                .into(),
-        ));
-        return (Vec::new(), errors);
-    };
-
-    // The token check first: a rejected token explains every later failure in one message.
-    let mut account_token = false;
-    match api.get("/user/tokens/verify", &[], Auth::Token).await {
-        Ok(env) => {
-            if let Some(bad) = token_not_active(&env.result) {
-                errors.push(error("tokens", &both, ErrorKind::AccessDenied, bad));
-                return (Vec::new(), errors);
-            }
-        }
-        // Account-owned tokens are "invalid" to the user endpoint: verify them against their
-        // account once the zone tells which account that is.
-        Err(f) if f.status == Some(401) && f.codes.contains(&1000) => account_token = true,
-        Err(f) if f.kind == ErrorKind::AccessDenied || f.status.is_none() => {
-            // Rejected, or the API is unreachable: every other call would fail the same way.
-            errors.push(f.into_error(
-                "tokens",
-                &both,
-                "a valid, active API token in CLOUDFLARE_API_TOKEN",
-            ));
-            return (Vec::new(), errors);
-        }
-        // A throttled, failing or garbled check proves nothing either way; the reads below
-        // judge the token, and no fact depends on this answer.
-        Err(_) => {}
-    }
-
-    let zone_hint = "Zone › Zone › Read on the estate zone";
-    let zones = match api
-        .list("/zones", &[("name", zone_name), ("per_page", "50")])
-        .await
-    {
-        Ok(z) => z,
-        Err(f) => {
-            let f = if account_token && f.status == Some(401) {
-                f.note("the token is neither a valid user nor account API token")
-            } else {
-                f
-            };
-            errors.push(f.into_error("zones", &both, zone_hint));
-            return (Vec::new(), errors);
-        }
-    };
-    let zone = match zones
-        .iter()
-        .find(|z| str_at(z, "/name").is_some_and(|n| n.eq_ignore_ascii_case(zone_name)))
-        .map(normalize_zone)
-    {
-        Some(Ok(z)) => z,
-        Some(Err(m)) => {
-            errors.push(error(
-                "zones",
-                &both,
-                ErrorKind::Other,
-                format!("GET /zones?name={zone_name}: {m}"),
-            ));
-            return (Vec::new(), errors);
-        }
-        None => {
-            errors.push(error(
-                "zones",
-                &both,
-                ErrorKind::AccessDenied,
-                format!(
-                    "GET /zones?name={zone_name} found no such zone: the API token is not scoped \
-                     to zone {zone_name} (or the zone is not in this account); grant {zone_hint}"
-                ),
-            ));
-            return (Vec::new(), errors);
-        }
-    };
-
-    if account_token {
-        if let Some(account) = zone.account_id.as_deref() {
-            let path = format!("/accounts/{account}/tokens/verify");
-            // As above: only a definite "not active" stops the collection.
-            if let Ok(env) = api.get(&path, &[], Auth::Token).await {
-                if let Some(bad) = token_not_active(&env.result) {
-                    errors.push(error("tokens", &both, ErrorKind::AccessDenied, bad));
-                    return (Vec::new(), errors);
-                }
-            }
-        }
-    }
-
-    let zid = zone.attrs.zone_id.clone().unwrap_or_default();
-    // Each part under the deadline, so a stalled one leaves the others their data.
-    let deadline = api.deadline.as_ref();
-    let cut_off = |service: &str, kinds: &[&str]| match deadline {
-        Some(d) => d.error("cloudflare", service, kinds, None),
-        None => error(service, kinds, ErrorKind::Other, "cut off".into()),
-    };
-    let (dns, settings, phases) = tokio::join!(
-        super::within(deadline, collect_dns(api, &zid, cfg)),
-        super::within(deadline, collect_settings(api, &zid)),
-        super::within(deadline, collect_phases(api, &zid)),
-    );
-    let dns = dns.unwrap_or_else(|| Err(cut_off("dns_records", &[kind::DNS_RECORD])));
-    // Settings and phases that were not read stay unknown (`None`, absent phase); the error
-    // names no kind, as for one that failed.
-    let settings = settings.unwrap_or_else(|| (Vec::new(), vec![cut_off("settings", &[])]));
-    let phases = phases.unwrap_or_else(|| (BTreeMap::new(), vec![cut_off("rulesets", &[])]));
-
-    let mut attrs = zone.attrs;
-    for (name, value) in settings.0 {
-        let slot = match name {
-            "ssl" => &mut attrs.ssl,
-            "ssl_automatic_mode" => &mut attrs.ssl_automatic_mode,
-            "min_tls_version" => &mut attrs.min_tls_version,
-            "always_use_https" => &mut attrs.always_use_https,
-            "tls_1_3" => &mut attrs.tls_1_3,
-            "security_level" => &mut attrs.security_level,
-            _ => continue,
-        };
-        *slot = Some(value);
-    }
-    errors.extend(settings.1);
-    attrs.phases = phases.0;
-    errors.extend(phases.1);
-
-    let mut zone_res = Resource::new(
-        format!("cloudflare:zone/{zid}"),
-        Attrs::CloudflareZone(attrs),
-    );
-    zone_res.name = Some(zone.name);
-    let mut resources = vec![zone_res];
-    match dns {
-        Ok(records) => resources.extend(records),
-        Err(e) => errors.push(e),
-    }
-    (resources, errors)
-}
-
-/// `Some(why)` when a verify answer says the token cannot be used.
-fn token_not_active(result: &Value) -> Option<String> {
-    match str_at(result, "/status") {
-        Some("active") => None,
-        Some(other) => Some(format!(
-            "the API token in {TOKEN_VAR} is {other}, not active: create a new read-only token"
-        )),
-        None => Some(format!(
-            "the token check answered without a status: cannot tell whether the token in \
-             {TOKEN_VAR} is active"
-        )),
-    }
-}
-
-async fn collect_dns(
-    api: &Api,
-    zone_id: &str,
-    cfg: &CloudflareConfig,
-) -> Result<Vec<Resource>, CollectionError> {
-    let Some(host) = cfg
-        .webhook_host
-        .as_deref()
-        .map(|h| h.trim().trim_end_matches('.'))
-    else {
-        return Err(error(
-            "dns_records",
-            &[kind::DNS_RECORD],
-            ErrorKind::Other,
-            "estate.toml names no webhook host: add [cloudflare] webhook_host = \
-             \"webhook.example.com\""
-                .into(),
-        ));
-    };
-    let path = format!("/zones/{zone_id}/dns_records");
-    let items = api
-        .list(&path, &[("name", host), ("per_page", "100")])
-        .await
-        .map_err(|f| f.into_error("dns_records", &[kind::DNS_RECORD], "Zone › DNS › Read"))?;
-    items
-        .iter()
-        .map(|v| normalize_dns_record(zone_id, v))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|m| {
-            error(
-                "dns_records",
-                &[kind::DNS_RECORD],
-                ErrorKind::Other,
-                format!("GET {path}: {m}"),
-            )
-        })
-}
-
-/// Settings read, by name, and the errors of those that could not be. A failed setting makes
-/// only the rules reading it unknown, so its error names no kind (the zone is still collected).
-async fn collect_settings(
-    api: &Api,
-    zone_id: &str,
-) -> (Vec<(&'static str, String)>, Vec<CollectionError>) {
-    let paths: Vec<String> = SETTINGS
-        .iter()
-        .map(|s| format!("/zones/{zone_id}/settings/{s}"))
-        .collect();
-    let answers =
-        futures_util::future::join_all(paths.iter().map(|p| api.get(p, &[], Auth::Token))).await;
-    let mut values = Vec::new();
-    let mut errors = Vec::new();
-    for (name, answer) in SETTINGS.iter().zip(answers) {
-        let got = answer
-            .and_then(|env| normalize_setting(name, &env.result).map_err(|m| env.malformed(m)));
-        match got {
-            Ok(v) => values.push((*name, v)),
-            Err(f) => errors.push(f.into_error(
-                &format!("settings/{name}"),
-                &[],
-                "Zone › Zone Settings › Read",
-            )),
-        }
-    }
-    (values, errors)
-}
-
-/// The permission a phase's entry point needs.
-fn phase_permission(phase: &str) -> &'static str {
-    match phase {
-        "http_config_settings" => "Zone › Config Rules › Read",
-        "http_request_late_transform" => "Zone › Transform Rules › Read",
-        "http_request_origin" => "Zone › Origin Rules › Read",
-        _ => "Zone › Zone WAF › Read",
-    }
-}
-
-/// Entry points by phase. `404` with code `10003` is a value: nothing is deployed in the phase.
-async fn collect_phases(
-    api: &Api,
-    zone_id: &str,
-) -> (BTreeMap<String, Phase>, Vec<CollectionError>) {
-    let paths: Vec<String> = PHASES
-        .iter()
-        .map(|p| format!("/zones/{zone_id}/rulesets/phases/{p}/entrypoint"))
-        .collect();
-    let answers =
-        futures_util::future::join_all(paths.iter().map(|p| api.get(p, &[], Auth::Token))).await;
-    let mut phases = BTreeMap::new();
-    let mut errors = Vec::new();
-    for (name, answer) in PHASES.iter().zip(answers) {
-        let got =
-            answer.and_then(|env| normalize_entrypoint(&env.result).map_err(|m| env.malformed(m)));
-        match got {
-            Ok(p) => {
-                phases.insert(name.to_string(), p);
-            }
-            Err(f) if f.status == Some(404) && f.codes.contains(&10003) => {
-                phases.insert(
-                    name.to_string(),
-                    Phase {
-                        deployed: false,
-                        rules: Vec::new(),
-                    },
-                );
-            }
-            Err(f) => {
-                errors.push(f.into_error(&format!("rulesets/{name}"), &[], phase_permission(name)))
-            }
-        }
-    }
-    (phases, errors)
-}
-
 #[cfg(test)]
 mod tests;
