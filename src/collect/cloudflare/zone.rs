@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::client::{Api, Auth};
 use super::normalize::{
     normalize_dns_record, normalize_entrypoint, normalize_ips, normalize_setting, normalize_zone,
-    str_at,
+    str_at, ZoneInfo,
 };
 use super::{error, PHASES, SETTINGS, TOKEN_VAR};
 use crate::collect::within;
@@ -39,15 +39,12 @@ pub(super) async fn collect_ips(api: &Api) -> Result<Resource, CollectionError> 
     })
 }
 
-/// The zone, its DNS records for the webhook host, settings and phases.
-pub(super) async fn collect_zone(
-    api: &Api,
-    cfg: &CloudflareConfig,
-) -> (Vec<Resource>, Vec<CollectionError>) {
-    let mut errors = Vec::new();
+/// The estate zone, found by name after the token check. An error when the token is refused, the
+/// API is unreachable or the zone cannot be seen: nothing of the zone could be read then.
+async fn find_zone(api: &Api, cfg: &CloudflareConfig) -> Result<ZoneInfo, CollectionError> {
     let both = [kind::CLOUDFLARE_ZONE, kind::DNS_RECORD];
     let Some(zone_name) = cfg.zone.as_deref().map(|z| z.trim().trim_end_matches('.')) else {
-        errors.push(error(
+        return Err(error(
             "zones",
             &both,
             ErrorKind::Other,
@@ -55,7 +52,6 @@ pub(super) async fn collect_zone(
              (and webhook_host)"
                 .into(),
         ));
-        return (Vec::new(), errors);
     };
 
     // The token check first: a rejected token explains every later failure in one message.
@@ -63,8 +59,7 @@ pub(super) async fn collect_zone(
     match api.get("/user/tokens/verify", &[], Auth::Token).await {
         Ok(env) => {
             if let Some(bad) = token_not_active(&env.result) {
-                errors.push(error("tokens", &both, ErrorKind::AccessDenied, bad));
-                return (Vec::new(), errors);
+                return Err(error("tokens", &both, ErrorKind::AccessDenied, bad));
             }
         }
         // Account-owned tokens are "invalid" to the user endpoint: verify them against their
@@ -72,12 +67,11 @@ pub(super) async fn collect_zone(
         Err(f) if f.status == Some(401) && f.codes.contains(&1000) => account_token = true,
         Err(f) if f.kind == ErrorKind::AccessDenied || f.status.is_none() => {
             // Rejected, or the API is unreachable: every other call would fail the same way.
-            errors.push(f.into_error(
+            return Err(f.into_error(
                 "tokens",
                 &both,
                 "a valid, active API token in CLOUDFLARE_API_TOKEN",
             ));
-            return (Vec::new(), errors);
         }
         // A throttled, failing or garbled check proves nothing either way; the reads below
         // judge the token, and no fact depends on this answer.
@@ -96,8 +90,7 @@ pub(super) async fn collect_zone(
             } else {
                 f
             };
-            errors.push(f.into_error("zones", &both, zone_hint));
-            return (Vec::new(), errors);
+            return Err(f.into_error("zones", &both, zone_hint));
         }
     };
     let zone = match zones
@@ -107,16 +100,15 @@ pub(super) async fn collect_zone(
     {
         Some(Ok(z)) => z,
         Some(Err(m)) => {
-            errors.push(error(
+            return Err(error(
                 "zones",
                 &both,
                 ErrorKind::Other,
                 format!("GET /zones?name={zone_name}: {m}"),
             ));
-            return (Vec::new(), errors);
         }
         None => {
-            errors.push(error(
+            return Err(error(
                 "zones",
                 &both,
                 ErrorKind::AccessDenied,
@@ -125,7 +117,6 @@ pub(super) async fn collect_zone(
                      to zone {zone_name} (or the zone is not in this account); grant {zone_hint}"
                 ),
             ));
-            return (Vec::new(), errors);
         }
     };
 
@@ -135,13 +126,24 @@ pub(super) async fn collect_zone(
             // As above: only a definite "not active" stops the collection.
             if let Ok(env) = api.get(&path, &[], Auth::Token).await {
                 if let Some(bad) = token_not_active(&env.result) {
-                    errors.push(error("tokens", &both, ErrorKind::AccessDenied, bad));
-                    return (Vec::new(), errors);
+                    return Err(error("tokens", &both, ErrorKind::AccessDenied, bad));
                 }
             }
         }
     }
+    Ok(zone)
+}
 
+/// The zone, its DNS records for the webhook host, settings and phases.
+pub(super) async fn collect_zone(
+    api: &Api,
+    cfg: &CloudflareConfig,
+) -> (Vec<Resource>, Vec<CollectionError>) {
+    let zone = match find_zone(api, cfg).await {
+        Ok(z) => z,
+        Err(e) => return (Vec::new(), vec![e]),
+    };
+    let mut errors = Vec::new();
     let zid = zone.attrs.zone_id.clone().unwrap_or_default();
     // Each part under the deadline, so a stalled one leaves the others their data.
     let deadline = api.deadline.as_ref();
