@@ -1,8 +1,11 @@
 //! Unit tests of the Cloudflare collector: the pure normalizers over the fixtures, and the HTTP
 //! layer (pagination, retries, error bodies, redaction) against a loopback `wiremock` server.
 
+use super::client::{api_errors, base_is_safe, Api, Auth};
+use super::normalize::str_at;
 use super::*;
-use serde_json::json;
+use crate::model::Attrs;
+use serde_json::{json, Value};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
