@@ -92,7 +92,27 @@ fn strs(v: Option<&Vec<String>>) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// What the first pass gathers for the later ones and does not keep.
+#[derive(Default)]
+struct Gathered<'a> {
+    vpcs: Vec<(&'a Resource, &'a Vpc)>,
+    subnets: Vec<(&'a Resource, &'a Subnet)>,
+    rt_explicit: HashMap<&'a str, &'a RouteTable>,
+    rt_main: HashMap<&'a str, &'a RouteTable>,
+    zones: Vec<(&'a Resource, &'a CloudflareZone)>,
+}
+
+/// A resource's subnets, security groups and spec component (see `Ctx::placement`).
+type Placement<'a> = (
+    Option<Vec<&'a str>>,
+    Option<Vec<&'a str>>,
+    Option<&'static str>,
+);
+
 impl<'a> Ctx<'a> {
+    /// Indexes the inventory in three passes: plain indexes by id (one function per family of
+    /// kinds), then the estate VPC and subnet tiers, then who uses which security group (which
+    /// needs the tiers).
     pub(super) fn build(
         resources: &'a [Resource],
         cfg: &'a EstateConfig,
@@ -102,10 +122,6 @@ impl<'a> Ctx<'a> {
             .iter()
             .flat_map(|e| e.kinds.iter().map(String::as_str))
             .collect();
-        let mut vpcs = Vec::new();
-        let mut raw_subnets = Vec::new();
-        let mut rt_explicit: HashMap<&str, &RouteTable> = HashMap::new();
-        let mut rt_main: HashMap<&str, &RouteTable> = HashMap::new();
         let mut ctx = Ctx {
             cfg,
             resources,
@@ -134,96 +150,19 @@ impl<'a> Ctx<'a> {
             cidr_tier_cache: Mutex::new(HashMap::new()),
             estate_spans: Vec::new(),
         };
-        let mut zones = Vec::new();
+        let mut gathered = Gathered::default();
 
         // Pass 1: plain indexes by id.
         for r in resources {
             ctx.alarms.add_target(r);
-            match &r.attrs {
-                Attrs::Vpc(v) => vpcs.push((r, v)),
-                Attrs::Subnet(s) => raw_subnets.push((r, s)),
-                Attrs::RouteTable(t) => {
-                    for s in &t.subnet_ids {
-                        rt_explicit.insert(s, t);
-                    }
-                    if t.main == Some(true) {
-                        if let Some(v) = t.vpc_id.as_deref() {
-                            rt_main.insert(v, t);
-                        }
-                    }
-                }
-                Attrs::NatGateway(n) => {
-                    if let Some(id) = n.nat_gateway_id.as_deref() {
-                        ctx.nats.insert(id, n);
-                    }
-                }
-                Attrs::SecurityGroup(g) => {
-                    if let Some(id) = g.group_id.as_deref() {
-                        ctx.sgs.insert(id, g);
-                    }
-                }
-                Attrs::NetworkAcl(a) => {
-                    for s in &a.subnet_ids {
-                        ctx.nacl_by_subnet.insert(s, a);
-                    }
-                    if a.is_default == Some(true) {
-                        if let Some(v) = a.vpc_id.as_deref() {
-                            ctx.default_nacl.insert(v, a);
-                        }
-                    }
-                }
-                Attrs::DbParameterGroup(p) => {
-                    if let Some(n) = p.name.as_deref() {
-                        ctx.param_groups.insert(n, p);
-                    }
-                }
-                Attrs::CacheReplicationGroup(g) => {
-                    if let Some(id) = g.replication_group_id.as_deref() {
-                        ctx.cache_rgs.insert(id, g);
-                    }
-                }
-                Attrs::CacheSubnetGroup(g) => {
-                    if let Some(n) = g.name.as_deref() {
-                        ctx.cache_subnet_groups.insert(n, g);
-                    }
-                }
-                Attrs::EcsTaskDefinition(t) => {
-                    ctx.task_defs.insert(&r.id, t);
-                }
-                Attrs::ScalableTarget(t) => {
-                    if let Some(id) = t.resource_id.as_deref() {
-                        ctx.scalable_targets.entry(id).or_default().push(t);
-                    }
-                }
-                Attrs::ScalingPolicy(p) => {
-                    if let Some(id) = p.resource_id.as_deref() {
-                        ctx.scaling_policies.entry(id).or_default().push((r, p));
-                    }
-                }
-                Attrs::Alarm(a) => ctx.alarms.add(r, a),
-                Attrs::SnsTopic(t) => {
-                    ctx.topics
-                        .insert(t.topic_arn.as_deref().unwrap_or(&r.id), t);
-                }
-                Attrs::SnsSubscription(s) => {
-                    if let Some(t) = s.topic_arn.as_deref() {
-                        ctx.subscriptions.entry(t).or_default().push(s);
-                    }
-                }
-                Attrs::CloudflareZone(z) => zones.push((r, z)),
-                Attrs::CloudflareIpRanges(ip) if ctx.cf_ranges.is_none() => {
-                    ctx.cf_ranges = Some(RangeSet::new(
-                        ip.ipv4_cidrs
-                            .iter()
-                            .chain(&ip.ipv6_cidrs)
-                            .map(String::as_str),
-                    ));
-                }
-                _ => {}
-            }
+            ctx.index_network(r, &mut gathered);
+            ctx.index_services(r);
+            ctx.index_alarms(r);
+            ctx.index_cloudflare(r, &mut gathered);
         }
         ctx.zone = match cfg.cloudflare.zone.as_deref() {
-            Some(name) => zones
+            Some(name) => gathered
+                .zones
                 .iter()
                 .find(|(_, z)| {
                     z.zone_name
@@ -231,15 +170,134 @@ impl<'a> Ctx<'a> {
                         .is_some_and(|n| n.eq_ignore_ascii_case(name.trim_end_matches('.')))
                 })
                 .map(|(_, z)| *z),
-            None if zones.len() == 1 => Some(zones[0].1),
+            None if gathered.zones.len() == 1 => Some(gathered.zones[0].1),
             None => None,
         };
 
         // Pass 2: the estate VPC and subnet tiers.
-        ctx.estate_vpc = cfg.pick_vpc(&vpcs);
-        let estate_vpc_id = ctx.estate_vpc.and_then(|(_, v)| v.vpc_id.as_deref());
-        if let Some((_, v)) = ctx.estate_vpc {
-            ctx.estate_spans = v
+        ctx.index_subnets(&gathered);
+
+        // Pass 3: who uses which security group, and which workloads sit in which subnet.
+        ctx.index_group_users();
+        ctx
+    }
+
+    /// The network: VPCs and subnets (for pass 2), route tables, NAT gateways, security groups
+    /// and network ACLs.
+    fn index_network(&mut self, r: &'a Resource, gathered: &mut Gathered<'a>) {
+        match &r.attrs {
+            Attrs::Vpc(v) => gathered.vpcs.push((r, v)),
+            Attrs::Subnet(s) => gathered.subnets.push((r, s)),
+            Attrs::RouteTable(t) => {
+                for s in &t.subnet_ids {
+                    gathered.rt_explicit.insert(s, t);
+                }
+                if t.main == Some(true) {
+                    if let Some(v) = t.vpc_id.as_deref() {
+                        gathered.rt_main.insert(v, t);
+                    }
+                }
+            }
+            Attrs::NatGateway(n) => {
+                if let Some(id) = n.nat_gateway_id.as_deref() {
+                    self.nats.insert(id, n);
+                }
+            }
+            Attrs::SecurityGroup(g) => {
+                if let Some(id) = g.group_id.as_deref() {
+                    self.sgs.insert(id, g);
+                }
+            }
+            Attrs::NetworkAcl(a) => {
+                for s in &a.subnet_ids {
+                    self.nacl_by_subnet.insert(s, a);
+                }
+                if a.is_default == Some(true) {
+                    if let Some(v) = a.vpc_id.as_deref() {
+                        self.default_nacl.insert(v, a);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What the workloads refer to: parameter groups, cache replication and subnet groups, task
+    /// definitions, scalable targets and scaling policies.
+    fn index_services(&mut self, r: &'a Resource) {
+        match &r.attrs {
+            Attrs::DbParameterGroup(p) => {
+                if let Some(n) = p.name.as_deref() {
+                    self.param_groups.insert(n, p);
+                }
+            }
+            Attrs::CacheReplicationGroup(g) => {
+                if let Some(id) = g.replication_group_id.as_deref() {
+                    self.cache_rgs.insert(id, g);
+                }
+            }
+            Attrs::CacheSubnetGroup(g) => {
+                if let Some(n) = g.name.as_deref() {
+                    self.cache_subnet_groups.insert(n, g);
+                }
+            }
+            Attrs::EcsTaskDefinition(t) => {
+                self.task_defs.insert(&r.id, t);
+            }
+            Attrs::ScalableTarget(t) => {
+                if let Some(id) = t.resource_id.as_deref() {
+                    self.scalable_targets.entry(id).or_default().push(t);
+                }
+            }
+            Attrs::ScalingPolicy(p) => {
+                if let Some(id) = p.resource_id.as_deref() {
+                    self.scaling_policies.entry(id).or_default().push((r, p));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Alarms, SNS topics and their subscriptions.
+    fn index_alarms(&mut self, r: &'a Resource) {
+        match &r.attrs {
+            Attrs::Alarm(a) => self.alarms.add(r, a),
+            Attrs::SnsTopic(t) => {
+                self.topics
+                    .insert(t.topic_arn.as_deref().unwrap_or(&r.id), t);
+            }
+            Attrs::SnsSubscription(s) => {
+                if let Some(t) = s.topic_arn.as_deref() {
+                    self.subscriptions.entry(t).or_default().push(s);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Cloudflare: the zones (one is picked after the pass) and the first IP range list.
+    fn index_cloudflare(&mut self, r: &'a Resource, gathered: &mut Gathered<'a>) {
+        match &r.attrs {
+            Attrs::CloudflareZone(z) => gathered.zones.push((r, z)),
+            Attrs::CloudflareIpRanges(ip) if self.cf_ranges.is_none() => {
+                self.cf_ranges = Some(RangeSet::new(
+                    ip.ipv4_cidrs
+                        .iter()
+                        .chain(&ip.ipv6_cidrs)
+                        .map(String::as_str),
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    /// The estate VPC, then every subnet's tier, effective route table and estate membership.
+    fn index_subnets(&mut self, gathered: &Gathered<'a>) {
+        let cfg = self.cfg;
+        self.estate_vpc = cfg.pick_vpc(&gathered.vpcs);
+        let estate_vpc_id = self.estate_vpc.and_then(|(_, v)| v.vpc_id.as_deref());
+        if let Some((_, v)) = self.estate_vpc {
+            self.estate_spans = v
                 .cidr_block
                 .iter()
                 .chain(&v.ipv6_cidr_blocks)
@@ -247,7 +305,7 @@ impl<'a> Ctx<'a> {
                 .collect();
         }
         let explicit = cfg.explicit_tiers();
-        for (r, s) in raw_subnets {
+        for &(r, s) in &gathered.subnets {
             let Some(id) = s.subnet_id.as_deref() else {
                 continue;
             };
@@ -261,16 +319,17 @@ impl<'a> Ctx<'a> {
             };
             // A failed route-table listing could hide the explicit association: no main-table
             // fallback then.
-            let rt = if ctx.errored.contains(kind::ROUTE_TABLE) {
+            let rt = if self.errored.contains(kind::ROUTE_TABLE) {
                 None
             } else {
-                rt_explicit
+                gathered
+                    .rt_explicit
                     .get(id)
-                    .or_else(|| s.vpc_id.as_deref().and_then(|v| rt_main.get(v)))
+                    .or_else(|| s.vpc_id.as_deref().and_then(|v| gathered.rt_main.get(v)))
                     .copied()
             };
             let in_estate = estate_vpc_id.is_some() && s.vpc_id.as_deref() == estate_vpc_id;
-            ctx.subnets.insert(
+            self.subnets.insert(
                 id,
                 SubnetInfo {
                     s,
@@ -280,15 +339,18 @@ impl<'a> Ctx<'a> {
                 },
             );
         }
+    }
 
-        // Pass 3: who uses which security group, and which workloads sit in which subnet.
+    /// The tiers and components using each security group (and which of those are not all
+    /// known), and the workloads placed in each subnet.
+    fn index_group_users(&mut self) {
         let mut sg_tiers: HashMap<&str, BTreeSet<Tier>> = HashMap::new();
         let mut sg_components: HashMap<&str, BTreeSet<&'static str>> = HashMap::new();
         let mut workloads: HashMap<&str, Vec<String>> = HashMap::new();
         // Every kind whose resources use security groups: one not collected leaves every
         // group's users unknown (tiers also need the subnets, and a cache's subnet groups).
         let mut sg_unknown = SgUnknown {
-            all_components: ctx.any_errored(&[
+            all_components: self.any_errored(&[
                 kind::INSTANCE,
                 kind::DB_INSTANCE,
                 kind::CACHE_CLUSTER,
@@ -297,75 +359,17 @@ impl<'a> Ctx<'a> {
             ]),
             ..SgUnknown::default()
         };
-        sg_unknown.all_tiers =
-            sg_unknown.all_components || ctx.any_errored(&[kind::SUBNET, kind::CACHE_SUBNET_GROUP]);
-        for r in resources {
-            // `None` for sgs: the resource's groups are unknown, so any group may be its. The
-            // component: its name, `Some("")` when it is known to be none, `None` when unknown.
-            let (subnets, sgs, component): (
-                Option<Vec<&str>>,
-                Option<Vec<&str>>,
-                Option<&'static str>,
-            ) = match &r.attrs {
-                Attrs::Instance(i) => (
-                    i.subnet_id.as_deref().map(|s| vec![s]),
-                    i.security_group_ids.as_ref().map(|v| strs(Some(v))),
-                    match ctx.is_rabbitmq(r, i) {
-                        Some(true) => Some("rabbitmq"),
-                        Some(false) => Some(""),
-                        None => None,
-                    },
-                ),
-                Attrs::DbInstance(d) => (
-                    d.subnet_ids.as_ref().map(|v| strs(Some(v))),
-                    d.security_group_ids.as_ref().map(|v| strs(Some(v))),
-                    Some("rds"),
-                ),
-                Attrs::CacheCluster(c) => (
-                    ctx.cache_subnets(c).map(|v| strs(Some(v))),
-                    c.security_group_ids.as_ref().map(|v| strs(Some(v))),
-                    Some("redis"),
-                ),
-                // Without a network configuration (or a VPC configuration) the service or
-                // function sits in no subnet of ours and uses no group.
-                Attrs::EcsService(s) => (
-                    Some(
-                        s.network_configuration
-                            .as_ref()
-                            .map(|n| n.subnet_ids.iter().map(String::as_str).collect())
-                            .unwrap_or_default(),
-                    ),
-                    Some(
-                        s.network_configuration
-                            .as_ref()
-                            .map(|n| n.security_group_ids.iter().map(String::as_str).collect())
-                            .unwrap_or_default(),
-                    ),
-                    ctx.is_processor(s)
-                        .map(|p| if p { "ecs_service" } else { "" }),
-                ),
-                Attrs::LambdaFunction(l) => (
-                    Some(
-                        l.vpc_config
-                            .as_ref()
-                            .map(|v| v.subnet_ids.iter().map(String::as_str).collect())
-                            .unwrap_or_default(),
-                    ),
-                    Some(
-                        l.vpc_config
-                            .as_ref()
-                            .map(|v| v.security_group_ids.iter().map(String::as_str).collect())
-                            .unwrap_or_default(),
-                    ),
-                    ctx.is_webhook(l).map(|w| if w { "webhook" } else { "" }),
-                ),
-                _ => continue,
+        sg_unknown.all_tiers = sg_unknown.all_components
+            || self.any_errored(&[kind::SUBNET, kind::CACHE_SUBNET_GROUP]);
+        for r in self.resources {
+            let Some((subnets, sgs, component)) = self.placement(r) else {
+                continue;
             };
             // A subnet we did not read (or no subnet list at all) has no tier we know.
             let tiers: Option<Vec<Tier>> = subnets.as_ref().and_then(|subnets| {
                 subnets
                     .iter()
-                    .map(|s| ctx.subnets.get(s).map(|i| i.tier))
+                    .map(|s| self.subnets.get(s).map(|i| i.tier))
                     .collect()
             });
             match &sgs {
@@ -404,11 +408,71 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        ctx.sg_tiers = sg_tiers;
-        ctx.sg_components = sg_components;
-        ctx.sg_unknown = sg_unknown;
-        ctx.workloads = workloads;
-        ctx
+        self.sg_tiers = sg_tiers;
+        self.sg_components = sg_components;
+        self.sg_unknown = sg_unknown;
+        self.workloads = workloads;
+    }
+
+    /// Where a resource of a kind that uses security groups sits and what it is; `None` for
+    /// other kinds. Its groups are `None` when unknown: any group may be its. Its component: the
+    /// name, `Some("")` when it is known to be none, `None` when unknown.
+    fn placement(&self, r: &'a Resource) -> Option<Placement<'a>> {
+        Some(match &r.attrs {
+            Attrs::Instance(i) => (
+                i.subnet_id.as_deref().map(|s| vec![s]),
+                i.security_group_ids.as_ref().map(|v| strs(Some(v))),
+                match self.is_rabbitmq(r, i) {
+                    Some(true) => Some("rabbitmq"),
+                    Some(false) => Some(""),
+                    None => None,
+                },
+            ),
+            Attrs::DbInstance(d) => (
+                d.subnet_ids.as_ref().map(|v| strs(Some(v))),
+                d.security_group_ids.as_ref().map(|v| strs(Some(v))),
+                Some("rds"),
+            ),
+            Attrs::CacheCluster(c) => (
+                self.cache_subnets(c).map(|v| strs(Some(v))),
+                c.security_group_ids.as_ref().map(|v| strs(Some(v))),
+                Some("redis"),
+            ),
+            // Without a network configuration (or a VPC configuration) the service or
+            // function sits in no subnet of ours and uses no group.
+            Attrs::EcsService(s) => (
+                Some(
+                    s.network_configuration
+                        .as_ref()
+                        .map(|n| n.subnet_ids.iter().map(String::as_str).collect())
+                        .unwrap_or_default(),
+                ),
+                Some(
+                    s.network_configuration
+                        .as_ref()
+                        .map(|n| n.security_group_ids.iter().map(String::as_str).collect())
+                        .unwrap_or_default(),
+                ),
+                self.is_processor(s)
+                    .map(|p| if p { "ecs_service" } else { "" }),
+            ),
+            Attrs::LambdaFunction(l) => (
+                Some(
+                    l.vpc_config
+                        .as_ref()
+                        .map(|v| v.subnet_ids.iter().map(String::as_str).collect())
+                        .unwrap_or_default(),
+                ),
+                Some(
+                    l.vpc_config
+                        .as_ref()
+                        .map(|v| v.security_group_ids.iter().map(String::as_str).collect())
+                        .unwrap_or_default(),
+                ),
+                self.is_webhook(l).map(|w| if w { "webhook" } else { "" }),
+            ),
+            _ => return None,
+        })
     }
 
     /// Some kind among `kinds` failed to collect.
