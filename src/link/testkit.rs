@@ -226,10 +226,24 @@ pub fn policy_arn(name: &str) -> String {
     )
 }
 
-/// A compliant, spec-shaped estate.
+/// A compliant, spec-shaped estate, built a part at a time in the order the parts were always
+/// pushed (resource order is part of the inventory).
 pub fn estate() -> Inventory {
     let mut inv = Inventory::new(config());
     let rs = &mut inv.resources;
+    network(rs);
+    rabbitmq(rs);
+    data(rs);
+    webhook(rs);
+    processor(rs);
+    alarms(rs);
+    cloudflare(rs);
+    inv
+}
+
+/// The estate VPC (beside a default one) with its tiered subnets, route tables, internet and NAT
+/// gateways, the default network ACL and the security groups.
+fn network(rs: &mut Vec<Resource>) {
     rs.push(vpc("vpc-1", "10.0.0.0/16", false));
     rs.push(vpc("vpc-default", "172.31.0.0/16", true));
     rs.push(subnet(
@@ -310,6 +324,10 @@ pub fn estate() -> Inventory {
     rs.push(sg("sg-mq", vec![tcp(5671, &[], &["sg-lambda", "sg-ecs"])]));
     rs.push(sg("sg-db", vec![tcp(3306, &[], &["sg-ecs"])]));
     rs.push(sg("sg-redis", vec![tcp(6379, &[], &["sg-ecs"])]));
+}
+
+/// The RabbitMQ instance.
+fn rabbitmq(rs: &mut Vec<Resource>) {
     rs.push(tagged(
         res(
             arn("ec2", "instance/i-mq"),
@@ -326,6 +344,10 @@ pub fn estate() -> Inventory {
         "role",
         "rabbitmq",
     ));
+}
+
+/// RDS with its parameter group, and Redis with its replication and subnet groups.
+fn data(rs: &mut Vec<Resource>) {
     rs.push(res(
         arn("rds", "db:estate-db"),
         Attrs::DbInstance(DbInstance {
@@ -375,6 +397,10 @@ pub fn estate() -> Inventory {
             ..Default::default()
         }),
     ));
+}
+
+/// The webhook Lambda behind a function URL that admits Cloudflare.
+fn webhook(rs: &mut Vec<Resource>) {
     rs.push(res(
         arn("elasticache", "subnetgroup:estate-cache"),
         Attrs::CacheSubnetGroup(CacheSubnetGroup {
@@ -412,6 +438,10 @@ pub fn estate() -> Inventory {
             ..Default::default()
         }),
     ));
+}
+
+/// The ECS processor: cluster, task definition, service and its step scaling.
+fn processor(rs: &mut Vec<Resource>) {
     rs.push(res(
         arn("ecs", "cluster/estate"),
         Attrs::EcsCluster(EcsCluster {
@@ -466,6 +496,10 @@ pub fn estate() -> Inventory {
             }),
         ));
     }
+}
+
+/// The queue scaling alarm, and a database alarm routed through SNS to PagerDuty.
+fn alarms(rs: &mut Vec<Resource>) {
     let mut qa = alarm(
         "queue-high",
         &[("QueueName", "work")],
@@ -498,6 +532,10 @@ pub fn estate() -> Inventory {
             confirmed: Some(true),
         }),
     ));
+}
+
+/// The Cloudflare zone with its WAF and rate limiting, the webhook record and the IP ranges.
+fn cloudflare(rs: &mut Vec<Resource>) {
     let mut phases = BTreeMap::new();
     phases.insert(
         "http_request_firewall_managed".to_string(),
@@ -555,7 +593,6 @@ pub fn estate() -> Inventory {
             etag: None,
         }),
     ));
-    inv
 }
 
 /// The attrs of the resource whose id ends with `suffix`.

@@ -1,0 +1,295 @@
+//! The derived attrs per kind: each resource's attrs with every derived field set (the estate
+//! VPC's subnets and zones per tier; a subnet's tier, effective route table, default route and
+//! workloads; each workload's tiers, ingress and internet reachability; RDS secure transport;
+//! ECS network mode and scaling). Alarm, Lambda and Cloudflare facts come from their own rooms
+//! (`alarms`, `cloudflare`); this one assembles them. It must not build indexes (that is
+//! `index`) or evaluate a path itself (that is `reach`), and it sets every derived field of a
+//! kind, so a stale value from the input never survives.
+
+use super::net::Family;
+use super::reach::{dual_stack_hop, is_igw_route, Hop};
+use super::{cluster_name, Ctx};
+use crate::model::*;
+
+impl<'a> Ctx<'a> {
+    /// The resource's attrs with every derived field set, or `None` for kinds without any.
+    pub(super) fn derive(&self, r: &Resource) -> Option<Attrs> {
+        Some(match &r.attrs {
+            Attrs::Vpc(v) => Attrs::Vpc(self.vpc(r, v)),
+            Attrs::Subnet(s) => Attrs::Subnet(self.subnet(s)),
+            Attrs::NatGateway(n) => Attrs::NatGateway(NatGateway {
+                subnet_tier: self.tier_of(n.subnet_id.as_deref()),
+                alarm_names: self
+                    .alarms
+                    .names(self, &[("NatGatewayId", n.nat_gateway_id.as_deref())]),
+                ..n.clone()
+            }),
+            Attrs::Instance(i) => Attrs::Instance(self.instance(r, i)),
+            Attrs::DbInstance(d) => Attrs::DbInstance(self.db_instance(d)),
+            Attrs::CacheCluster(c) => Attrs::CacheCluster(self.cache_cluster(c)),
+            Attrs::LambdaFunction(l) => Attrs::LambdaFunction(self.lambda(l)),
+            Attrs::EcsService(s) => Attrs::EcsService(self.ecs_service(s)),
+            Attrs::Alarm(a) => Attrs::Alarm(self.alarm(a)),
+            Attrs::CloudflareZone(z) => Attrs::CloudflareZone(self.zone_facts(z)),
+            Attrs::DnsRecord(d) => Attrs::DnsRecord(DnsRecord {
+                is_webhook_host: match (
+                    d.record_name.as_deref(),
+                    self.cfg.cloudflare.webhook_host.as_deref(),
+                ) {
+                    (Some(n), Some(h)) => Some(same_host(n, h)),
+                    _ => None,
+                },
+                ..d.clone()
+            }),
+            _ => return None,
+        })
+    }
+
+    fn vpc(&self, r: &Resource, v: &Vpc) -> Vpc {
+        let is_estate = self.estate_vpc.is_some_and(|(e, _)| e.id == r.id);
+        let (mut tier_subnets, mut tier_azs) = (None, None);
+        if is_estate && !self.any_errored(&[kind::SUBNET]) {
+            let mut subnets: std::collections::BTreeMap<String, Vec<String>> =
+                ["public", "compute", "database"]
+                    .iter()
+                    .map(|t| (t.to_string(), Vec::new()))
+                    .collect();
+            let mut azs = subnets.clone();
+            for (id, info) in self.subnets.iter().filter(|(_, i)| i.in_estate) {
+                if let Some(list) = subnets.get_mut(info.tier.as_str()) {
+                    list.push(id.to_string());
+                }
+                if let (Some(list), Some(az)) = (
+                    azs.get_mut(info.tier.as_str()),
+                    info.s.availability_zone.as_ref(),
+                ) {
+                    list.push(az.clone());
+                }
+            }
+            for list in subnets.values_mut().chain(azs.values_mut()) {
+                list.sort();
+                list.dedup();
+            }
+            tier_subnets = Some(subnets);
+            tier_azs = Some(azs);
+        }
+        Vpc {
+            is_estate: Some(is_estate),
+            tier_subnets,
+            tier_azs,
+            ..v.clone()
+        }
+    }
+
+    fn subnet(&self, s: &Subnet) -> Subnet {
+        let info = s.subnet_id.as_deref().and_then(|id| self.subnets.get(id));
+        let rt = info.and_then(|i| i.rt);
+        let default_route = rt.map(|t| {
+            t.routes
+                .iter()
+                .find(|r| r.destination_cidr_block.as_deref() == Some("0.0.0.0/0"))
+        });
+        let (target_type, target_id, nat_available) = match default_route {
+            None => (None, None, None),
+            Some(None) => (Some("none".to_string()), None, Some(false)),
+            Some(Some(r)) => {
+                let ty = r.target_type.clone();
+                let nat = match (r.target_type.as_deref(), r.state.as_deref()) {
+                    (_, Some("blackhole")) => Some(false),
+                    (Some("nat_gateway"), _) => r
+                        .target_id
+                        .as_deref()
+                        .and_then(|id| self.nats.get(id))
+                        .and_then(|n| n.state.as_deref())
+                        .map(|s| s == "available"),
+                    (Some(_), _) => Some(false),
+                    (None, _) => None,
+                };
+                (ty, r.target_id.clone(), nat)
+            }
+        };
+        let workloads = if self.any_errored(&[
+            kind::INSTANCE,
+            kind::DB_INSTANCE,
+            kind::CACHE_CLUSTER,
+            kind::CACHE_SUBNET_GROUP,
+            kind::ECS_SERVICE,
+            kind::LAMBDA_FUNCTION,
+        ]) {
+            None
+        } else {
+            s.subnet_id.as_deref().map(|id| {
+                let mut w = self.workloads.get(id).cloned().unwrap_or_default();
+                w.sort();
+                w
+            })
+        };
+        Subnet {
+            tier: info.map(|i| i.tier),
+            route_table_id: rt.and_then(|t| t.route_table_id.clone()),
+            has_igw_route: rt.map(|t| t.routes.iter().any(is_igw_route)),
+            default_route_target_type: target_type,
+            default_route_target_id: target_id,
+            default_route_nat_available: nat_available,
+            workloads,
+            ..s.clone()
+        }
+    }
+
+    fn instance(&self, r: &Resource, i: &Instance) -> Instance {
+        let ingress = self.ingress(i.security_group_ids.as_deref());
+        let subnets = i.subnet_id.clone().map(|s| vec![s]);
+        let internet = self.reachability(
+            subnets.as_deref(),
+            ingress.as_deref(),
+            &|_, fam| match fam {
+                Family::V4 => match i.has_public_ip {
+                    Some(true) => Hop::Pass(format!(
+                        "public IP {}",
+                        i.public_ip_address
+                            .as_deref()
+                            .unwrap_or("(address not collected)")
+                    )),
+                    Some(false) => Hop::Block("no public IPv4 address".into()),
+                    None => Hop::Unknown,
+                },
+                Family::V6 => match i.ipv6_addresses.first() {
+                    Some(a) => Hop::Pass(format!("IPv6 address {a}")),
+                    None => Hop::Block("no IPv6 address".into()),
+                },
+            },
+        );
+        Instance {
+            is_rabbitmq: self.is_rabbitmq(r, i),
+            subnet_tier: self.tier_of(i.subnet_id.as_deref()),
+            ingress,
+            internet,
+            ..i.clone()
+        }
+    }
+
+    fn db_instance(&self, d: &DbInstance) -> DbInstance {
+        let ingress = self.ingress(d.security_group_ids.as_deref());
+        let internet = self.reachability(d.subnet_ids.as_deref(), ingress.as_deref(), &|s, fam| {
+            match (d.publicly_accessible, fam) {
+                (None, _) => Hop::Unknown,
+                (Some(false), _) => Hop::Block("not publicly accessible".into()),
+                (Some(true), Family::V4) => Hop::Pass(format!(
+                    "publicly accessible endpoint {}",
+                    d.endpoint_address
+                        .as_deref()
+                        .unwrap_or("(address not collected)")
+                )),
+                // Dual-stack instances get a public IPv6 address in dual-stack subnets; the
+                // network type is not collected, so a dual-stack subnet counts.
+                (Some(true), Family::V6) => dual_stack_hop(s),
+            }
+        });
+        DbInstance {
+            subnet_tiers: self.tiers_of(d.subnet_ids.as_ref()),
+            require_secure_transport: self.secure_transport(d),
+            ingress,
+            internet,
+            alarm_names: self.alarms.names(
+                self,
+                &[("DBInstanceIdentifier", d.db_instance_identifier.as_deref())],
+            ),
+            ..d.clone()
+        }
+    }
+
+    /// From the instance's parameter groups: on ("1", "ON", "true") in any → true; known and off
+    /// or unset in all → false; a group missing or unreadable → unknown. `rds.force_ssl` (the
+    /// PostgreSQL and SQL Server spelling) counts too.
+    fn secure_transport(&self, d: &DbInstance) -> Option<bool> {
+        let names = d.parameter_group_names.as_ref()?;
+        let mut on = false;
+        for n in names {
+            let g = self.param_groups.get(n.as_str())?;
+            let params = g.parameters.as_ref()?;
+            for key in ["require_secure_transport", "rds.force_ssl"] {
+                if let Some(Some(v)) = params.get(key) {
+                    on |= matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "on" | "true");
+                }
+            }
+        }
+        Some(on)
+    }
+
+    fn cache_cluster(&self, c: &CacheCluster) -> CacheCluster {
+        let user_group_ids = match c.replication_group_id.as_deref() {
+            None => Some(Vec::new()),
+            Some(rg) => self
+                .cache_rgs
+                .get(rg)
+                .and_then(|g| g.user_group_ids.clone()),
+        };
+        let subnet_ids = self.cache_subnets(c).cloned();
+        let ingress = self.ingress(c.security_group_ids.as_deref());
+        let internet = self.reachability(subnet_ids.as_deref(), ingress.as_deref(), &|_, _| {
+            Hop::Block("ElastiCache nodes have no public address".into())
+        });
+        CacheCluster {
+            user_group_ids,
+            subnet_tiers: self.tiers_of(subnet_ids.as_ref()),
+            subnet_ids,
+            ingress,
+            internet,
+            alarm_names: self.alarms.names(
+                self,
+                &[
+                    ("CacheClusterId", c.cache_cluster_id.as_deref()),
+                    ("ReplicationGroupId", c.replication_group_id.as_deref()),
+                ],
+            ),
+            ..c.clone()
+        }
+    }
+
+    fn ecs_service(&self, s: &EcsService) -> EcsService {
+        let nc = s.network_configuration.as_ref();
+        let ingress = nc.and_then(|n| self.ingress(Some(&n.security_group_ids)));
+        let internet = self.reachability(
+            nc.map(|n| n.subnet_ids.as_slice()),
+            ingress.as_deref(),
+            &|sub, fam| match (nc.and_then(|n| n.assign_public_ip.as_deref()), fam) {
+                (None, _) => Hop::Unknown,
+                (Some(a), Family::V4) if a.eq_ignore_ascii_case("ENABLED") => {
+                    Hop::Pass("tasks get a public IP (assignPublicIp ENABLED)".into())
+                }
+                (Some(_), Family::V4) => Hop::Block("assignPublicIp DISABLED".into()),
+                // Tasks in a dual-stack subnet get an IPv6 address when the account enables
+                // awsvpc dual-stack, which is not collected: a dual-stack subnet counts.
+                (Some(_), Family::V6) => dual_stack_hop(sub),
+            },
+        );
+        let network_mode = s
+            .task_definition_arn
+            .as_deref()
+            .and_then(|arn| self.task_defs.get(arn))
+            .and_then(|t| t.network_mode.clone());
+        let (scalable_targets, scaling_policy_names, scaling_alarms) = self.scaling(s);
+        let cluster = s.cluster_arn.as_deref().map(cluster_name);
+        EcsService {
+            is_processor: self.is_processor(s),
+            network_mode,
+            subnet_tiers: nc.and_then(|n| self.tiers_of(Some(&n.subnet_ids))),
+            scalable_targets,
+            scaling_policy_names,
+            scaling_alarms,
+            ingress,
+            internet,
+            alarm_names: match (cluster, s.service_name.as_deref()) {
+                (Some(c), Some(n)) => self.alarms.ecs_names(self, c, n),
+                _ => None,
+            },
+            ..s.clone()
+        }
+    }
+}
+
+/// Host names compare case-insensitively, without a trailing dot.
+fn same_host(a: &str, b: &str) -> bool {
+    a.trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}

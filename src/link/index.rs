@@ -1,0 +1,619 @@
+//! The indexes `link` joins through: [`Ctx`], built once per inventory by reference, holding the
+//! estate VPC, every subnet's tier and effective route table, who uses which security group,
+//! which workloads sit in which subnet, and plain maps by id for everything else a fact looks
+//! up. Also the lookups over them that several rooms share: component identification, subnet
+//! tiers, and security-group ingress with its sources resolved to tiers and components. It
+//! must not derive a resource's attrs or judge a path (that is `facts` and `reach`), nor read a
+//! derived field of the inventory.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
+
+use super::net::{self, RangeSet, SourceFacts, Span};
+use super::{alarms, cluster_name};
+use crate::model::*;
+
+/// A subnet with what `link` derives about it first (other facts depend on these).
+pub(super) struct SubnetInfo<'a> {
+    pub(super) s: &'a Subnet,
+    pub(super) tier: Tier,
+    /// The effective route table: explicit association, else the VPC's main table.
+    pub(super) rt: Option<&'a RouteTable>,
+    pub(super) in_estate: bool,
+}
+
+/// Security groups whose users are not all known (see `Ctx::sg_unknown`).
+#[derive(Default)]
+struct SgUnknown<'a> {
+    /// Every group's tiers are unknown.
+    all_tiers: bool,
+    /// Every group's components are unknown.
+    all_components: bool,
+    tiers: HashSet<&'a str>,
+    components: HashSet<&'a str>,
+}
+
+/// Read-only indexes over one inventory.
+pub(super) struct Ctx<'a> {
+    pub(super) cfg: &'a EstateConfig,
+    pub(super) resources: &'a [Resource],
+    /// Kinds whose collection failed make every fact built from them unknown.
+    errored: HashSet<&'a str>,
+    pub(super) estate_vpc: Option<(&'a Resource, &'a Vpc)>,
+    pub(super) subnets: HashMap<&'a str, SubnetInfo<'a>>,
+    pub(super) nats: HashMap<&'a str, &'a NatGateway>,
+    sgs: HashMap<&'a str, &'a SecurityGroup>,
+    pub(super) nacl_by_subnet: HashMap<&'a str, &'a NetworkAcl>,
+    pub(super) default_nacl: HashMap<&'a str, &'a NetworkAcl>,
+    pub(super) param_groups: HashMap<&'a str, &'a DbParameterGroup>,
+    pub(super) cache_rgs: HashMap<&'a str, &'a CacheReplicationGroup>,
+    cache_subnet_groups: HashMap<&'a str, &'a CacheSubnetGroup>,
+    pub(super) task_defs: HashMap<&'a str, &'a EcsTaskDefinition>,
+    pub(super) scalable_targets: HashMap<&'a str, Vec<&'a ScalableTarget>>,
+    pub(super) scaling_policies: HashMap<&'a str, Vec<(&'a Resource, &'a ScalingPolicy)>>,
+    /// Tiers of the subnets of the resources using each security group.
+    sg_tiers: HashMap<&'a str, BTreeSet<Tier>>,
+    /// Spec components using each security group.
+    sg_components: HashMap<&'a str, BTreeSet<&'static str>>,
+    /// Which groups' users, or their tiers or components, are not all known: a user's groups,
+    /// subnets or role could not be read, or (all groups) a kind that uses groups was not
+    /// collected. Their `source_tiers` / `source_components` are null, never a short list that
+    /// a rule would read as the whole truth.
+    sg_unknown: SgUnknown<'a>,
+    /// `kind:id` of the workloads placed in each subnet.
+    pub(super) workloads: HashMap<&'a str, Vec<String>>,
+    pub(super) alarms: alarms::AlarmIndex<'a>,
+    pub(super) topics: HashMap<&'a str, &'a SnsTopic>,
+    pub(super) subscriptions: HashMap<&'a str, Vec<&'a SnsSubscription>>,
+    pub(super) cf_ranges: Option<RangeSet>,
+    pub(super) zone: Option<&'a CloudflareZone>,
+    /// Tiers per source CIDR, memoised: sources repeat across groups. A mutex, not a `RefCell`:
+    /// large inventories are derived on several threads sharing this context.
+    cidr_tier_cache: Mutex<HashMap<String, Vec<String>>>,
+    estate_spans: Vec<Span>,
+}
+
+fn tier_from_text(v: &str) -> Tier {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "public" => Tier::Public,
+        "compute" => Tier::Compute,
+        "database" => Tier::Database,
+        _ => Tier::Unassigned,
+    }
+}
+
+fn sorted_tiers(set: impl IntoIterator<Item = Tier>) -> Vec<Tier> {
+    let s: BTreeSet<Tier> = set.into_iter().collect();
+    s.into_iter().collect()
+}
+
+fn strs(v: Option<&Vec<String>>) -> Vec<&str> {
+    v.map(|v| v.iter().map(String::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// What the first pass gathers for the later ones and does not keep.
+#[derive(Default)]
+struct Gathered<'a> {
+    vpcs: Vec<(&'a Resource, &'a Vpc)>,
+    subnets: Vec<(&'a Resource, &'a Subnet)>,
+    rt_explicit: HashMap<&'a str, &'a RouteTable>,
+    rt_main: HashMap<&'a str, &'a RouteTable>,
+    zones: Vec<(&'a Resource, &'a CloudflareZone)>,
+}
+
+/// A resource's subnets, security groups and spec component (see `Ctx::placement`).
+type Placement<'a> = (
+    Option<Vec<&'a str>>,
+    Option<Vec<&'a str>>,
+    Option<&'static str>,
+);
+
+impl<'a> Ctx<'a> {
+    /// Indexes the inventory in three passes: plain indexes by id (one function per family of
+    /// kinds), then the estate VPC and subnet tiers, then who uses which security group (which
+    /// needs the tiers).
+    pub(super) fn build(
+        resources: &'a [Resource],
+        cfg: &'a EstateConfig,
+        errors: &'a [CollectionError],
+    ) -> Self {
+        let errored: HashSet<&str> = errors
+            .iter()
+            .flat_map(|e| e.kinds.iter().map(String::as_str))
+            .collect();
+        let mut ctx = Ctx {
+            cfg,
+            resources,
+            errored,
+            estate_vpc: None,
+            subnets: HashMap::new(),
+            nats: HashMap::new(),
+            sgs: HashMap::new(),
+            nacl_by_subnet: HashMap::new(),
+            default_nacl: HashMap::new(),
+            param_groups: HashMap::new(),
+            cache_rgs: HashMap::new(),
+            cache_subnet_groups: HashMap::new(),
+            task_defs: HashMap::new(),
+            scalable_targets: HashMap::new(),
+            scaling_policies: HashMap::new(),
+            sg_tiers: HashMap::new(),
+            sg_components: HashMap::new(),
+            sg_unknown: SgUnknown::default(),
+            workloads: HashMap::new(),
+            alarms: alarms::AlarmIndex::default(),
+            topics: HashMap::new(),
+            subscriptions: HashMap::new(),
+            cf_ranges: None,
+            zone: None,
+            cidr_tier_cache: Mutex::new(HashMap::new()),
+            estate_spans: Vec::new(),
+        };
+        let mut gathered = Gathered::default();
+
+        // Pass 1: plain indexes by id.
+        for r in resources {
+            ctx.alarms.add_target(r);
+            ctx.index_network(r, &mut gathered);
+            ctx.index_services(r);
+            ctx.index_alarms(r);
+            ctx.index_cloudflare(r, &mut gathered);
+        }
+        ctx.zone = match cfg.cloudflare.zone.as_deref() {
+            Some(name) => gathered
+                .zones
+                .iter()
+                .find(|(_, z)| {
+                    z.zone_name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name.trim_end_matches('.')))
+                })
+                .map(|(_, z)| *z),
+            None if gathered.zones.len() == 1 => Some(gathered.zones[0].1),
+            None => None,
+        };
+
+        // Pass 2: the estate VPC and subnet tiers.
+        ctx.index_subnets(&gathered);
+
+        // Pass 3: who uses which security group, and which workloads sit in which subnet.
+        ctx.index_group_users();
+        ctx
+    }
+
+    /// The network: VPCs and subnets (for pass 2), route tables, NAT gateways, security groups
+    /// and network ACLs.
+    fn index_network(&mut self, r: &'a Resource, gathered: &mut Gathered<'a>) {
+        match &r.attrs {
+            Attrs::Vpc(v) => gathered.vpcs.push((r, v)),
+            Attrs::Subnet(s) => gathered.subnets.push((r, s)),
+            Attrs::RouteTable(t) => {
+                for s in &t.subnet_ids {
+                    gathered.rt_explicit.insert(s, t);
+                }
+                if t.main == Some(true) {
+                    if let Some(v) = t.vpc_id.as_deref() {
+                        gathered.rt_main.insert(v, t);
+                    }
+                }
+            }
+            Attrs::NatGateway(n) => {
+                if let Some(id) = n.nat_gateway_id.as_deref() {
+                    self.nats.insert(id, n);
+                }
+            }
+            Attrs::SecurityGroup(g) => {
+                if let Some(id) = g.group_id.as_deref() {
+                    self.sgs.insert(id, g);
+                }
+            }
+            Attrs::NetworkAcl(a) => {
+                for s in &a.subnet_ids {
+                    self.nacl_by_subnet.insert(s, a);
+                }
+                if a.is_default == Some(true) {
+                    if let Some(v) = a.vpc_id.as_deref() {
+                        self.default_nacl.insert(v, a);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What the workloads refer to: parameter groups, cache replication and subnet groups, task
+    /// definitions, scalable targets and scaling policies.
+    fn index_services(&mut self, r: &'a Resource) {
+        match &r.attrs {
+            Attrs::DbParameterGroup(p) => {
+                if let Some(n) = p.name.as_deref() {
+                    self.param_groups.insert(n, p);
+                }
+            }
+            Attrs::CacheReplicationGroup(g) => {
+                if let Some(id) = g.replication_group_id.as_deref() {
+                    self.cache_rgs.insert(id, g);
+                }
+            }
+            Attrs::CacheSubnetGroup(g) => {
+                if let Some(n) = g.name.as_deref() {
+                    self.cache_subnet_groups.insert(n, g);
+                }
+            }
+            Attrs::EcsTaskDefinition(t) => {
+                self.task_defs.insert(&r.id, t);
+            }
+            Attrs::ScalableTarget(t) => {
+                if let Some(id) = t.resource_id.as_deref() {
+                    self.scalable_targets.entry(id).or_default().push(t);
+                }
+            }
+            Attrs::ScalingPolicy(p) => {
+                if let Some(id) = p.resource_id.as_deref() {
+                    self.scaling_policies.entry(id).or_default().push((r, p));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Alarms, SNS topics and their subscriptions.
+    fn index_alarms(&mut self, r: &'a Resource) {
+        match &r.attrs {
+            Attrs::Alarm(a) => self.alarms.add(r, a),
+            Attrs::SnsTopic(t) => {
+                self.topics
+                    .insert(t.topic_arn.as_deref().unwrap_or(&r.id), t);
+            }
+            Attrs::SnsSubscription(s) => {
+                if let Some(t) = s.topic_arn.as_deref() {
+                    self.subscriptions.entry(t).or_default().push(s);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Cloudflare: the zones (one is picked after the pass) and the first IP range list.
+    fn index_cloudflare(&mut self, r: &'a Resource, gathered: &mut Gathered<'a>) {
+        match &r.attrs {
+            Attrs::CloudflareZone(z) => gathered.zones.push((r, z)),
+            Attrs::CloudflareIpRanges(ip) if self.cf_ranges.is_none() => {
+                self.cf_ranges = Some(RangeSet::new(
+                    ip.ipv4_cidrs
+                        .iter()
+                        .chain(&ip.ipv6_cidrs)
+                        .map(String::as_str),
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    /// The estate VPC, then every subnet's tier, effective route table and estate membership.
+    fn index_subnets(&mut self, gathered: &Gathered<'a>) {
+        let cfg = self.cfg;
+        self.estate_vpc = cfg.pick_vpc(&gathered.vpcs);
+        let estate_vpc_id = self.estate_vpc.and_then(|(_, v)| v.vpc_id.as_deref());
+        if let Some((_, v)) = self.estate_vpc {
+            self.estate_spans = v
+                .cidr_block
+                .iter()
+                .chain(&v.ipv6_cidr_blocks)
+                .filter_map(|c| net::parse_span(c))
+                .collect();
+        }
+        let explicit = cfg.explicit_tiers();
+        for &(r, s) in &gathered.subnets {
+            let Some(id) = s.subnet_id.as_deref() else {
+                continue;
+            };
+            let tier = match explicit.get(id) {
+                Some(t) => tier_from_text(t),
+                None => r
+                    .tags
+                    .get(&cfg.tiers.tag_key)
+                    .map(|v| tier_from_text(v))
+                    .unwrap_or(Tier::Unassigned),
+            };
+            // A failed route-table listing could hide the explicit association: no main-table
+            // fallback then.
+            let rt = if self.errored.contains(kind::ROUTE_TABLE) {
+                None
+            } else {
+                gathered
+                    .rt_explicit
+                    .get(id)
+                    .or_else(|| s.vpc_id.as_deref().and_then(|v| gathered.rt_main.get(v)))
+                    .copied()
+            };
+            let in_estate = estate_vpc_id.is_some() && s.vpc_id.as_deref() == estate_vpc_id;
+            self.subnets.insert(
+                id,
+                SubnetInfo {
+                    s,
+                    tier,
+                    rt,
+                    in_estate,
+                },
+            );
+        }
+    }
+
+    /// The tiers and components using each security group (and which of those are not all
+    /// known), and the workloads placed in each subnet.
+    fn index_group_users(&mut self) {
+        let mut sg_tiers: HashMap<&str, BTreeSet<Tier>> = HashMap::new();
+        let mut sg_components: HashMap<&str, BTreeSet<&'static str>> = HashMap::new();
+        let mut workloads: HashMap<&str, Vec<String>> = HashMap::new();
+        // Every kind whose resources use security groups: one not collected leaves every
+        // group's users unknown (tiers also need the subnets, and a cache's subnet groups).
+        let mut sg_unknown = SgUnknown {
+            all_components: self.any_errored(&[
+                kind::INSTANCE,
+                kind::DB_INSTANCE,
+                kind::CACHE_CLUSTER,
+                kind::ECS_SERVICE,
+                kind::LAMBDA_FUNCTION,
+            ]),
+            ..SgUnknown::default()
+        };
+        sg_unknown.all_tiers = sg_unknown.all_components
+            || self.any_errored(&[kind::SUBNET, kind::CACHE_SUBNET_GROUP]);
+        for r in self.resources {
+            let Some((subnets, sgs, component)) = self.placement(r) else {
+                continue;
+            };
+            // A subnet we did not read (or no subnet list at all) has no tier we know.
+            let tiers: Option<Vec<Tier>> = subnets.as_ref().and_then(|subnets| {
+                subnets
+                    .iter()
+                    .map(|s| self.subnets.get(s).map(|i| i.tier))
+                    .collect()
+            });
+            match &sgs {
+                // Its groups unknown: any group may be its, so no group's users are all known.
+                None => {
+                    sg_unknown.all_tiers = true;
+                    sg_unknown.all_components = true;
+                }
+                Some(sgs) => {
+                    for g in sgs {
+                        match &tiers {
+                            Some(t) => sg_tiers.entry(g).or_default().extend(t.iter().copied()),
+                            None => {
+                                sg_unknown.tiers.insert(g);
+                            }
+                        }
+                        match component {
+                            Some("") => {}
+                            Some(c) => {
+                                sg_components.entry(g).or_default().insert(c);
+                            }
+                            None => {
+                                sg_unknown.components.insert(g);
+                            }
+                        }
+                    }
+                }
+            }
+            let mut seen = HashSet::new();
+            for s in subnets.into_iter().flatten() {
+                if seen.insert(s) {
+                    workloads
+                        .entry(s)
+                        .or_default()
+                        .push(format!("{}:{}", r.kind(), r.id));
+                }
+            }
+        }
+        self.sg_tiers = sg_tiers;
+        self.sg_components = sg_components;
+        self.sg_unknown = sg_unknown;
+        self.workloads = workloads;
+    }
+
+    /// Where a resource of a kind that uses security groups sits and what it is; `None` for
+    /// other kinds. Its groups are `None` when unknown: any group may be its. Its component: the
+    /// name, `Some("")` when it is known to be none, `None` when unknown.
+    fn placement(&self, r: &'a Resource) -> Option<Placement<'a>> {
+        Some(match &r.attrs {
+            Attrs::Instance(i) => (
+                i.subnet_id.as_deref().map(|s| vec![s]),
+                i.security_group_ids.as_ref().map(|v| strs(Some(v))),
+                match self.is_rabbitmq(r, i) {
+                    Some(true) => Some("rabbitmq"),
+                    Some(false) => Some(""),
+                    None => None,
+                },
+            ),
+            Attrs::DbInstance(d) => (
+                d.subnet_ids.as_ref().map(|v| strs(Some(v))),
+                d.security_group_ids.as_ref().map(|v| strs(Some(v))),
+                Some("rds"),
+            ),
+            Attrs::CacheCluster(c) => (
+                self.cache_subnets(c).map(|v| strs(Some(v))),
+                c.security_group_ids.as_ref().map(|v| strs(Some(v))),
+                Some("redis"),
+            ),
+            // Without a network configuration (or a VPC configuration) the service or
+            // function sits in no subnet of ours and uses no group.
+            Attrs::EcsService(s) => (
+                Some(
+                    s.network_configuration
+                        .as_ref()
+                        .map(|n| n.subnet_ids.iter().map(String::as_str).collect())
+                        .unwrap_or_default(),
+                ),
+                Some(
+                    s.network_configuration
+                        .as_ref()
+                        .map(|n| n.security_group_ids.iter().map(String::as_str).collect())
+                        .unwrap_or_default(),
+                ),
+                self.is_processor(s)
+                    .map(|p| if p { "ecs_service" } else { "" }),
+            ),
+            Attrs::LambdaFunction(l) => (
+                Some(
+                    l.vpc_config
+                        .as_ref()
+                        .map(|v| v.subnet_ids.iter().map(String::as_str).collect())
+                        .unwrap_or_default(),
+                ),
+                Some(
+                    l.vpc_config
+                        .as_ref()
+                        .map(|v| v.security_group_ids.iter().map(String::as_str).collect())
+                        .unwrap_or_default(),
+                ),
+                self.is_webhook(l).map(|w| if w { "webhook" } else { "" }),
+            ),
+            _ => return None,
+        })
+    }
+
+    /// Some kind among `kinds` failed to collect.
+    pub(super) fn any_errored(&self, kinds: &[&str]) -> bool {
+        kinds.iter().any(|k| self.errored.contains(k))
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Component identification
+
+    /// `components.rabbitmq` is a `key=value` tag or an instance id.
+    pub(super) fn is_rabbitmq(&self, r: &Resource, i: &Instance) -> Option<bool> {
+        let sel = self.cfg.components.rabbitmq.trim();
+        if sel.contains('=') {
+            Some(r.has_tag(sel))
+        } else {
+            Some(i.instance_id.as_deref() == Some(sel) || r.id == sel)
+        }
+    }
+
+    pub(super) fn is_webhook(&self, l: &LambdaFunction) -> Option<bool> {
+        l.function_name
+            .as_deref()
+            .map(|n| n == self.cfg.components.webhook_function)
+    }
+
+    pub(super) fn is_processor(&self, s: &EcsService) -> Option<bool> {
+        let name = s.service_name.as_deref()?;
+        if name != self.cfg.components.ecs_service {
+            return Some(false);
+        }
+        let cluster = s.cluster_arn.as_deref()?;
+        Some(cluster_name(cluster) == self.cfg.components.ecs_cluster)
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Subnets and tiers
+
+    pub(super) fn cache_subnets(&self, c: &CacheCluster) -> Option<&'a Vec<String>> {
+        let g = self
+            .cache_subnet_groups
+            .get(c.cache_subnet_group_name.as_deref()?)?;
+        g.subnet_ids.as_ref()
+    }
+
+    /// Tiers of the given subnets; `None` when the list is unknown or a subnet is missing.
+    pub(super) fn tiers_of(&self, ids: Option<&Vec<String>>) -> Option<Vec<Tier>> {
+        let ids = ids?;
+        let mut out = Vec::new();
+        for id in ids {
+            out.push(self.subnets.get(id.as_str())?.tier);
+        }
+        Some(sorted_tiers(out))
+    }
+
+    pub(super) fn tier_of(&self, id: Option<&str>) -> Option<Tier> {
+        self.subnets.get(id?).map(|i| i.tier)
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Ingress and reachability
+
+    /// Every ingress entry of every group; `None` if any group is missing or unreadable.
+    pub(super) fn ingress(&self, sg_ids: Option<&[String]>) -> Option<Vec<Ingress>> {
+        let mut out = Vec::new();
+        for id in sg_ids? {
+            let g = self.sgs.get(id.as_str())?;
+            out.extend(net::ingress_entries(id, g.ingress.as_ref()?, self)?);
+        }
+        Some(out)
+    }
+}
+
+impl SourceFacts for Ctx<'_> {
+    fn cidr_tiers(&self, cidr: &str) -> Option<Vec<String>> {
+        // The tiers are those of the estate subnets the CIDR covers: unknown without them.
+        if self.any_errored(&[kind::VPC, kind::SUBNET]) {
+            return None;
+        }
+        // A poisoned lock only means another thread panicked mid-insert: the map is still a
+        // valid cache, so keep using it.
+        let cached = self
+            .cidr_tier_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(cidr)
+            .cloned();
+        if let Some(t) = cached {
+            return Some(t);
+        }
+        let tiers = match net::parse_span(cidr) {
+            None => vec!["external".to_string()],
+            Some(span) => {
+                let mut set = BTreeSet::new();
+                for info in self.subnets.values().filter(|i| i.in_estate) {
+                    let overlaps = info
+                        .s
+                        .cidr_block
+                        .iter()
+                        .chain(&info.s.ipv6_cidr_blocks)
+                        .filter_map(|c| net::parse_span(c))
+                        .any(|s| s.overlaps(&span));
+                    if overlaps {
+                        set.insert(info.tier);
+                    }
+                }
+                let mut v: Vec<String> = set.into_iter().map(|t| t.as_str().to_string()).collect();
+                if !self.estate_spans.iter().any(|s| s.contains(&span)) {
+                    v.push("external".into());
+                }
+                v
+            }
+        };
+        self.cidr_tier_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(cidr.to_string(), tiers.clone());
+        Some(tiers)
+    }
+
+    fn sg_tiers(&self, sg: &str) -> Option<Vec<String>> {
+        if self.sg_unknown.all_tiers || self.sg_unknown.tiers.contains(sg) {
+            return None;
+        }
+        Some(
+            self.sg_tiers
+                .get(sg)
+                .map(|s| s.iter().map(|t| t.as_str().to_string()).collect())
+                .unwrap_or_default(),
+        )
+    }
+
+    fn sg_components(&self, sg: &str) -> Option<Vec<String>> {
+        if self.sg_unknown.all_components || self.sg_unknown.components.contains(sg) {
+            return None;
+        }
+        Some(
+            self.sg_components
+                .get(sg)
+                .map(|s| s.iter().map(|c| c.to_string()).collect())
+                .unwrap_or_default(),
+        )
+    }
+}

@@ -1,0 +1,236 @@
+//! Reachability from the internet with the path as evidence: for each of a resource's subnets and
+//! each address family, address → route to an internet gateway → security-group entry admitting
+//! the internet → network ACL, one hop at a time. The first hop, what public address a resource
+//! of its kind has, is the caller's. It must not guess: a hop whose input is missing is unknown,
+//! and an unknown path (with no other reaching) leaves the answer unknown, never "not
+//! reachable".
+
+use super::index::SubnetInfo;
+use super::net::{self, AclVerdict, Family};
+use super::Ctx;
+use crate::model::*;
+
+impl Ctx<'_> {
+    /// One address hop per subnet and family: `Ok(Some(evidence))` the resource has an address the
+    /// internet can reach, `Ok(None)` unknown, `Err(reason)` it has none.
+    pub(super) fn reachability(
+        &self,
+        subnets: Option<&[String]>,
+        ingress: Option<&[Ingress]>,
+        address: &dyn Fn(Option<&Subnet>, Family) -> Hop,
+    ) -> Option<Reachability> {
+        let subnet_ids: Vec<Option<&str>> = match subnets {
+            Some(s) if !s.is_empty() => {
+                let mut v: Vec<&str> = s.iter().map(String::as_str).collect();
+                v.sort_unstable();
+                v.dedup();
+                v.into_iter().map(Some).collect()
+            }
+            _ => vec![None],
+        };
+        let mut blocked: Vec<Vec<String>> = Vec::new();
+        let mut unknown = false;
+        for fam in [Family::V4, Family::V6] {
+            for sid in &subnet_ids {
+                match self.path(*sid, fam, ingress, address) {
+                    Eval::Reach(path) => {
+                        return Some(Reachability {
+                            reachable: true,
+                            path,
+                        })
+                    }
+                    Eval::Block(path) => blocked.push(path),
+                    Eval::Unknown => unknown = true,
+                }
+            }
+        }
+        if unknown {
+            return None;
+        }
+        let mut path = blocked.first().cloned().unwrap_or_default();
+        for b in blocked.iter().skip(1) {
+            if let Some(last) = b.last() {
+                if !path.contains(last) {
+                    path.push(last.clone());
+                }
+            }
+        }
+        Some(Reachability {
+            reachable: false,
+            path,
+        })
+    }
+
+    /// Address → route → security group → network ACL for one subnet and family. The first hop
+    /// that blocks decides `Block` even when an earlier hop was unknown.
+    fn path(
+        &self,
+        subnet_id: Option<&str>,
+        fam: Family,
+        ingress: Option<&[Ingress]>,
+        address: &dyn Fn(Option<&Subnet>, Family) -> Hop,
+    ) -> Eval {
+        let info = subnet_id.and_then(|s| self.subnets.get(s));
+        let mut path = Vec::new();
+        let mut unknown = false;
+        let mut step = |hop: Hop, path: &mut Vec<String>| -> bool {
+            match hop {
+                Hop::Pass(t) => path.push(t),
+                Hop::Unknown => unknown = true,
+                Hop::Block(t) => {
+                    path.push(t);
+                    return true;
+                }
+            }
+            false
+        };
+        // 1. a public address
+        if step(address(info.map(|i| i.s), fam), &mut path) {
+            return Eval::Block(path);
+        }
+        // 2. a route to an internet gateway in the subnet's effective table
+        if step(route_hop(info, subnet_id, fam), &mut path) {
+            return Eval::Block(path);
+        }
+        // 3. a security group entry admitting the internet
+        let open: Vec<&Ingress> = match ingress {
+            None => {
+                unknown = true;
+                Vec::new()
+            }
+            Some(entries) => {
+                let open: Vec<&Ingress> = entries
+                    .iter()
+                    .filter(|e| e.source_is_internet && net::entry_families(e).contains(&fam))
+                    .filter(|e| match net::parse_span(&e.source) {
+                        Some(s) => s.family == fam,
+                        None => true,
+                    })
+                    .collect();
+                let hop = match open.first() {
+                    Some(e) => Hop::Pass(format!(
+                        "{} admits {} from {}",
+                        e.security_group_id,
+                        net::ports_text(&e.protocol, e.from_port, e.to_port),
+                        e.source
+                    )),
+                    None => Hop::Block(format!(
+                        "no security group rule admits the internet over {}",
+                        if fam == Family::V4 { "IPv4" } else { "IPv6" }
+                    )),
+                };
+                if step(hop, &mut path) {
+                    return Eval::Block(path);
+                }
+                open
+            }
+        };
+        // 4. the subnet's network ACL lets that traffic in
+        let acl = info
+            .filter(|_| !self.any_errored(&[kind::NETWORK_ACL]))
+            .and_then(|i| {
+                subnet_id
+                    .and_then(|s| self.nacl_by_subnet.get(s))
+                    .or_else(|| i.s.vpc_id.as_deref().and_then(|v| self.default_nacl.get(v)))
+            });
+        match (acl, acl.and_then(|a| a.entries.as_ref())) {
+            (Some(a), Some(entries)) if !unknown => {
+                let name = a.network_acl_id.as_deref().unwrap_or("network ACL");
+                let mut deny = None;
+                for e in &open {
+                    match net::acl_admits(entries, fam, e) {
+                        AclVerdict::Allowed(t) => {
+                            path.push(format!("{name} {t}"));
+                            return Eval::Reach(path);
+                        }
+                        AclVerdict::Denied(t) => {
+                            deny.get_or_insert(format!(
+                                "{name} blocks {} from {} ({t})",
+                                net::ports_text(&e.protocol, e.from_port, e.to_port),
+                                e.source
+                            ));
+                        }
+                    }
+                }
+                path.push(deny.unwrap_or_else(|| format!("{name} admits nothing")));
+                Eval::Block(path)
+            }
+            _ => Eval::Unknown,
+        }
+    }
+}
+
+/// One hop's verdict.
+pub(super) enum Hop {
+    Pass(String),
+    Block(String),
+    Unknown,
+}
+
+enum Eval {
+    Reach(Vec<String>),
+    Block(Vec<String>),
+    Unknown,
+}
+
+fn route_hop(info: Option<&SubnetInfo>, subnet_id: Option<&str>, fam: Family) -> Hop {
+    let (Some(info), Some(sid)) = (info, subnet_id) else {
+        return Hop::Unknown;
+    };
+    let Some(rt) = info.rt else {
+        return Hop::Unknown;
+    };
+    let rt_name = rt.route_table_id.as_deref().unwrap_or("route table");
+    for r in &rt.routes {
+        if !is_igw_route(r) {
+            continue;
+        }
+        let dest = match fam {
+            Family::V4 => r
+                .destination_cidr_block
+                .as_deref()
+                .or(r.destination_prefix_list_id.as_deref()),
+            Family::V6 => r
+                .destination_ipv6_cidr_block
+                .as_deref()
+                .or(r.destination_prefix_list_id.as_deref()),
+        };
+        if let Some(d) = dest {
+            return Hop::Pass(format!(
+                "route {d} → {} in {rt_name}",
+                r.target_id.as_deref().unwrap_or("internet gateway")
+            ));
+        }
+    }
+    Hop::Block(format!(
+        "{rt_name} (subnet {sid}) has no {}route to an internet gateway",
+        if fam == Family::V6 { "IPv6 " } else { "" }
+    ))
+}
+
+/// An active route to an internet gateway. A route without a state counts as active: the EC2 API
+/// always reports it, so its absence means partial input, and active is the reading that cannot
+/// hide exposure.
+pub(super) fn is_igw_route(r: &Route) -> bool {
+    let igw = match r.target_type.as_deref() {
+        Some(t) => t == "internet_gateway",
+        None => r
+            .target_id
+            .as_deref()
+            .is_some_and(|t| t.starts_with("igw-")),
+    };
+    igw && r.state.as_deref() != Some("blackhole")
+}
+
+pub(super) fn dual_stack_hop(s: Option<&Subnet>) -> Hop {
+    match s {
+        None => Hop::Unknown,
+        Some(s) => match s.ipv6_cidr_blocks.first() {
+            Some(c) => Hop::Pass(format!(
+                "dual-stack subnet {} ({c}) may give it a public IPv6 address",
+                s.subnet_id.as_deref().unwrap_or("?")
+            )),
+            None => Hop::Block("no IPv6 address (IPv4-only subnet)".into()),
+        },
+    }
+}
