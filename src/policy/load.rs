@@ -9,11 +9,12 @@ use std::sync::Arc;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::fields::{self, suggest};
+use super::fields;
 use super::{Expression, Rule};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::finding::{Gate, RuleInfo, Severity};
 use crate::model::KINDS;
+use crate::text::suggest;
 
 /// Every key a `[[rule]]` may have.
 pub(super) const KEYS: &[&str] = &[
