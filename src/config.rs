@@ -3,6 +3,7 @@
 //! file:line:column errors; it must not reach the network nor judge the estate.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::diag::Diagnostic;
 use crate::model::EstateConfig;
@@ -10,7 +11,8 @@ use crate::model::EstateConfig;
 impl EstateConfig {
     /// Parses `estate.toml` text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, Diagnostic> {
-        toml::from_str(text).map_err(|e| Diagnostic::from_toml(origin, text, &e))
+        toml::from_str(text)
+            .map_err(|e| crate::input::toml::diagnostic(origin, &Arc::from(text), &e))
     }
 
     pub fn load(path: &Path) -> Result<Self, Diagnostic> {
