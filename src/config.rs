@@ -1,21 +1,117 @@
 //! The estate identification (`estate.toml`, docs/design.md §4): which region, VPC, subnet tiers and
-//! resources are the spec's components. It owns the keys, their defaults and their parsing with
-//! file:line:column errors; it must not reach the network nor judge the estate.
+//! resources are the spec's components. It owns reading the file: the document is checked
+//! through `input::toml` (the loader the three TOML files share, in the policies' wording), so a
+//! bad file gets every unknown key and wrongly typed value at once, each at file:line:column; once
+//! it checks clean, serde builds the value, so the defaults are exactly the model's. The keys and
+//! their defaults are `model::EstateConfig`'s; it must not reach the network nor judge the estate.
 
 use std::path::Path;
 
-use crate::diag::Diagnostic;
+use crate::diag::Diagnostics;
+use crate::input::toml::{self, File, Style, Table};
 use crate::model::EstateConfig;
 
+/// What the value of a key must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Want {
+    /// A string.
+    Text,
+    /// An array of strings.
+    List,
+}
+
+use Want::{List, Text};
+
+/// The plain keys of the top level.
+const TOP: &[(&str, Want)] = &[("region", Text)];
+
+/// The tables of `estate.toml` and their keys: the fields of `model::EstateConfig` and its parts
+/// (a unit test holds the two together through the model's JSON Schema).
+const SECTIONS: &[(&str, &[(&str, Want)])] = &[
+    ("estate", &[("tag", Text), ("vpc", Text), ("vpc_tag", Text)]),
+    (
+        "tiers",
+        &[
+            ("tag_key", Text),
+            ("public", List),
+            ("compute", List),
+            ("database", List),
+        ],
+    ),
+    (
+        "components",
+        &[
+            ("rabbitmq", Text),
+            ("webhook_function", Text),
+            ("ecs_cluster", Text),
+            ("ecs_service", Text),
+            ("queue_metric", Text),
+        ],
+    ),
+    ("pagerduty", &[("endpoint_prefix", Text)]),
+    (
+        "cloudflare",
+        &[
+            ("zone", Text),
+            ("webhook_host", Text),
+            ("webhook_path", Text),
+        ],
+    ),
+];
+
 impl EstateConfig {
-    /// Parses `estate.toml` text; `origin` names the file in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<Self, Diagnostic> {
-        toml::from_str(text).map_err(|e| Diagnostic::from_toml(origin, text, &e))
+    /// Parses `estate.toml` text, reporting every problem found; `origin` names the file in
+    /// errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, Diagnostics> {
+        let (mut file, doc) = toml::parse(text, origin, Style::Found)?;
+        check(&mut file, doc.get_ref());
+        if !file.diags.is_empty() {
+            return Err(file.finish());
+        }
+        Ok(file.build(doc)?)
     }
 
-    pub fn load(path: &Path) -> Result<Self, Diagnostic> {
+    pub fn load(path: &Path) -> Result<Self, Diagnostics> {
         let text = crate::input::read_text(path, "estate config", crate::input::MAX_CONFIG_BYTES)?;
         Self::parse(&text, &path.display().to_string())
+    }
+}
+
+/// Records every unknown key and wrongly typed value of the document, at every level.
+fn check(file: &mut File<'_>, doc: &Table<'_>) {
+    let top: Vec<&str> = TOP
+        .iter()
+        .map(|(k, _)| *k)
+        .chain(SECTIONS.iter().map(|(k, _)| *k))
+        .collect();
+    file.check_keys(doc, &top, |k| format!("unknown top-level key `{k}`"));
+    check_values(file, doc, TOP);
+    for (name, keys) in SECTIONS {
+        let Some(table) = doc.get(*name).and_then(|v| file.table(name, v)) else {
+            continue;
+        };
+        let allowed: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+        file.check_keys(table, &allowed, |k| {
+            format!("unknown key `{k}` in `[{name}]`")
+        });
+        check_values(file, table, keys);
+    }
+}
+
+/// Records every value of `keys` in `table` that is not what its key wants.
+fn check_values(file: &mut File<'_>, table: &Table<'_>, keys: &[(&str, Want)]) {
+    for (key, want) in keys {
+        let Some(v) = table.get(*key) else {
+            continue;
+        };
+        match want {
+            Text => {
+                file.string(key, v);
+            }
+            List => {
+                file.strings(key, v);
+            }
+        }
     }
 }
 
@@ -36,6 +132,28 @@ mod tests {
     }
 
     #[test]
+    fn the_example_and_an_empty_file_read_as_serde_reads_them() {
+        for text in [EXAMPLE, "", "# nothing\n"] {
+            let serde: EstateConfig = ::toml::from_str(text).unwrap();
+            assert_eq!(EstateConfig::parse(text, "estate.toml").unwrap(), serde);
+        }
+        assert_eq!(
+            EstateConfig::parse("", "estate.toml").unwrap(),
+            EstateConfig::default()
+        );
+        let full = "region = \"r\"\n[estate]\ntag = \"a=b\"\nvpc = \"v\"\nvpc_tag = \"N=v\"\n\
+                    [tiers]\ntag_key = \"T\"\npublic = [\"s1\"]\ncompute = []\ndatabase = [\"s2\", \"s3\"]\n\
+                    [components]\nrabbitmq = \"i-1\"\nwebhook_function = \"w\"\necs_cluster = \"c\"\n\
+                    ecs_service = \"s\"\nqueue_metric = \"N:M\"\n\
+                    [pagerduty]\nendpoint_prefix = \"https://x/\"\n\
+                    [cloudflare]\nzone = \"z\"\nwebhook_host = \"h\"\nwebhook_path = \"/p\"\n";
+        let c = EstateConfig::parse(full, "estate.toml").unwrap();
+        assert_eq!(c, ::toml::from_str::<EstateConfig>(full).unwrap());
+        assert_eq!(c.tiers.database, ["s2", "s3"]);
+        assert_eq!(c.cloudflare.webhook_path.as_deref(), Some("/p"));
+    }
+
+    #[test]
     fn unknown_key_points_at_line_and_column() {
         let err = EstateConfig::parse(
             "region = \"eu-west-1\"\n[tiers]\ntag_kye = \"x\"\n",
@@ -45,5 +163,124 @@ mod tests {
         let text = err.render_plain();
         assert!(text.contains("estate.toml:3:1"), "{text}");
         assert!(text.contains("tag_kye"), "{text}");
+    }
+
+    /// Location, message and notes of every problem of a rejected `text`.
+    fn problems(text: &str) -> Vec<(String, String, Vec<String>)> {
+        let Err(err) = EstateConfig::parse(text, "estate.toml") else {
+            panic!("accepted: {text}");
+        };
+        err.0
+            .into_iter()
+            .map(|d| (d.location(), d.message, d.notes))
+            .collect()
+    }
+
+    #[test]
+    fn three_problems_at_three_levels_in_file_order() {
+        let got =
+            problems("region = 1\n[tiers]\npublic = \"subnet-1\"\n[cloudflare]\nzone = [\"z\"]\n");
+        let got: Vec<(&str, &str)> = got
+            .iter()
+            .map(|(l, m, _)| (l.as_str(), m.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "estate.toml:1:10",
+                    "`region` must be a string, found integer"
+                ),
+                (
+                    "estate.toml:3:10",
+                    "`public` must be an array of strings, found string"
+                ),
+                ("estate.toml:5:8", "`zone` must be a string, found array"),
+            ]
+        );
+    }
+
+    #[test]
+    fn misspelt_keys_get_suggestions_at_every_level() {
+        let got =
+            problems("regoin = \"r\"\ntiers = 3\n[componets]\n[components]\necs_clustr = \"c\"\n");
+        let heads: Vec<(&str, &str, Option<&str>)> = got
+            .iter()
+            .map(|(l, m, n)| (l.as_str(), m.as_str(), n.first().map(String::as_str)))
+            .collect();
+        assert_eq!(
+            heads,
+            [
+                (
+                    "estate.toml:1:1",
+                    "unknown top-level key `regoin`",
+                    Some("help: did you mean `region`?")
+                ),
+                (
+                    "estate.toml:2:9",
+                    "`tiers` must be a table, found integer",
+                    None
+                ),
+                (
+                    "estate.toml:3:2",
+                    "unknown top-level key `componets`",
+                    Some("help: did you mean `components`?")
+                ),
+                (
+                    "estate.toml:5:1",
+                    "unknown key `ecs_clustr` in `[components]`",
+                    Some("help: did you mean `ecs_cluster`?")
+                ),
+            ]
+        );
+        assert!(
+            got[3].2[1].starts_with("allowed keys: rabbitmq, "),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn the_keys_are_the_models_fields() {
+        let schema = schemars::schema_for!(EstateConfig).to_value();
+        let props = |node: &serde_json::Value| -> Vec<(String, serde_json::Value)> {
+            let node = match node.get("$ref").and_then(|r| r.as_str()) {
+                Some(r) => &schema["$defs"][r.trim_start_matches("#/$defs/")],
+                None => node,
+            };
+            let mut out: Vec<(String, serde_json::Value)> = node["properties"]
+                .as_object()
+                .expect("an object")
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            out
+        };
+        let want_of = |v: &serde_json::Value| match v.get("type") {
+            Some(t) if t == "array" => List,
+            Some(t) if t == "string" || *t == serde_json::json!(["string", "null"]) => Text,
+            other => panic!("a key of another type: {other:?} in {v}"),
+        };
+        let sorted = |keys: &[(&str, Want)]| {
+            let mut k: Vec<(String, Want)> =
+                keys.iter().map(|(k, w)| (k.to_string(), *w)).collect();
+            k.sort_by(|a, b| a.0.cmp(&b.0));
+            k
+        };
+        let mut top: Vec<(String, Want)> = Vec::new();
+        for (name, node) in props(&schema) {
+            match SECTIONS.iter().find(|(s, _)| *s == name) {
+                Some((_, keys)) => {
+                    let fields: Vec<(String, Want)> = props(&node)
+                        .iter()
+                        .map(|(k, v)| (k.clone(), want_of(v)))
+                        .collect();
+                    assert_eq!(fields, sorted(keys), "[{name}]");
+                }
+                None => top.push((name.clone(), want_of(&node))),
+            }
+        }
+        assert_eq!(top, sorted(TOP));
+        assert_eq!(props(&schema).len(), TOP.len() + SECTIONS.len());
     }
 }

@@ -81,41 +81,6 @@ impl Diagnostic {
         self
     }
 
-    /// A TOML parse or deserialisation error, with its span when the parser gives one.
-    pub fn from_toml(origin: &str, text: &str, err: &toml::de::Error) -> Self {
-        Diagnostic::from_toml_in(origin, &Arc::from(text), err)
-    }
-
-    /// [`Diagnostic::from_toml`] over a file text already shared by other diagnostics: a file
-    /// with thousands of syntax errors must not be copied once per error.
-    pub fn from_toml_in(origin: &str, source: &Arc<str>, err: &toml::de::Error) -> Self {
-        let text: &str = source;
-        let source = source.clone();
-        let message = without_echoed_strings(err.message().trim_end());
-        match err.span() {
-            Some(span) => Diagnostic::at(origin, &source, span, message),
-            // The parser's one spanless error: a dotted key or table header with too many parts
-            // (its nesting limit). Point at the key ourselves so the error has a location.
-            None if message == "recursion limit" => {
-                let d = Diagnostic::plain(
-                    origin,
-                    "a dotted key or table header has too many parts (the TOML parser's nesting \
-                     limit is 80)",
-                );
-                match deep_dotted_key(text) {
-                    Some(at) => Diagnostic {
-                        span: Some(at..at),
-                        source: Some(source),
-                        ..d
-                    }
-                    .with_label("too deeply nested"),
-                    None => d,
-                }
-            }
-            None => Diagnostic::plain(origin, message),
-        }
-    }
-
     /// 1-based line and column of the span's start.
     pub fn line_col(&self) -> Option<(usize, usize)> {
         let (span, src) = (self.span.as_ref()?, self.source.as_ref()?);
@@ -418,35 +383,6 @@ pub fn mask_secrets(s: &str) -> Cow<'_, str> {
         String::from_utf8(out)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
     )
-}
-
-/// Offset of the first line holding a chain of 80 or more dot-separated key parts: what the TOML
-/// parser refuses without saying where. Quoted parts count as one part each.
-fn deep_dotted_key(text: &str) -> Option<usize> {
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let mut dots = 0usize;
-        let mut max = 0usize;
-        let mut quote: Option<char> = None;
-        for c in line.chars() {
-            match (quote, c) {
-                (Some(q), c) if c == q => quote = None,
-                (Some(_), _) => {}
-                (None, '"' | '\'') => quote = Some(c),
-                (None, '.') => {
-                    dots += 1;
-                    max = max.max(dots);
-                }
-                (None, c) if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ' ' | '\t') => {}
-                (None, _) => dots = 0,
-            }
-        }
-        if max >= 79 {
-            return Some(offset + line.len() - line.trim_start().len());
-        }
-        offset += line.len();
-    }
-    None
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

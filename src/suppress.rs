@@ -12,11 +12,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use toml::de::{DeTable, DeValue};
-use toml::Spanned;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::finding::{AppliedWaiver, Finding, Status, WaiverIssue};
+use crate::input::toml::{self, File, Style, Table};
 
 /// Keys a `[[waiver]]` table may hold.
 const KEYS: [&str; 5] = ["rule", "resource", "reason", "owner", "expires"];
@@ -82,61 +81,29 @@ impl WaiverSet {
 
     /// Parses waiver TOML, reporting every problem found (not just the first).
     pub fn parse(text: &str, origin: &str) -> Result<WaiverSet, Diagnostics> {
-        let source: Arc<str> = Arc::from(text);
         // Recoverable parsing reports every syntax error at once, not just the first.
-        let (doc, errors) = DeTable::parse_recoverable(text);
-        if !errors.is_empty() {
-            let mut diags: Vec<Diagnostic> = errors
-                .iter()
-                .map(|e| Diagnostic::from_toml_in(origin, &source, e))
-                .collect();
-            diags.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
-            return Err(Diagnostics(diags));
-        }
-        let mut diags = Vec::new();
+        let (mut file, doc) = toml::parse(text, origin, Style::ThisIs)?;
+        let source = file.source.clone();
         let mut waivers = Vec::new();
         for (key, value) in doc.get_ref().iter() {
             if key.get_ref().as_ref() != "waiver" {
-                diags.push(
-                    Diagnostic::at(
-                        origin,
-                        &source,
-                        key.span(),
-                        format!("unknown key `{}`", key.get_ref()),
-                    )
+                let d = file
+                    .at(key.span(), format!("unknown key `{}`", key.get_ref()))
                     .with_label("not a waiver")
-                    .with_note("a waiver file holds only `[[waiver]]` tables"),
-                );
+                    .with_note("a waiver file holds only `[[waiver]]` tables");
+                file.push(d);
                 continue;
             }
-            let DeValue::Array(items) = value.get_ref() else {
-                diags.push(
-                    Diagnostic::at(
-                        origin,
-                        &source,
-                        key.span(),
-                        "`waiver` must be an array of tables",
-                    )
-                    .with_label(format!("this is {}", a_type(value.get_ref())))
-                    .with_note("write each waiver as `[[waiver]]` (two brackets)"),
-                );
-                continue;
-            };
-            for item in items.iter() {
-                let ctx = Ctx {
-                    origin,
-                    source: &source,
-                };
-                match ctx.waiver(item) {
-                    Ok(w) => waivers.push(w),
-                    Err(mut d) => diags.append(&mut d),
+            for (table, item) in file.tables(key, value) {
+                if let Some(w) = waiver(&mut file, table, item) {
+                    waivers.push(w);
                 }
             }
         }
+        // The table map is ordered by key, not position: `finish` reports in file order.
+        let diags = file.finish();
         if !diags.is_empty() {
-            // The table map is ordered by key, not position: report in file order.
-            diags.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
-            return Err(Diagnostics(diags));
+            return Err(diags);
         }
         Ok(WaiverSet {
             waivers,
@@ -166,177 +133,69 @@ impl WaiverSet {
     }
 }
 
-/// Where the waiver being parsed lives, for diagnostics.
-struct Ctx<'a> {
-    origin: &'a str,
-    source: &'a Arc<str>,
-}
+/// One `[[waiver]]` table spanning `item`, or `None` when it has problems (recorded in `file`).
+fn waiver(file: &mut File<'_>, table: &Table<'_>, item: Range<usize>) -> Option<Waiver> {
+    let before = file.diags.len();
+    // The header span is the best place for "missing key" errors: the table's own span
+    // starts at `[[waiver]]`.
+    let header = file.header_span(item.clone());
+    file.check_keys(table, &KEYS, |k| format!("unknown key `{k}` in waiver"));
 
-impl Ctx<'_> {
-    fn at(&self, span: Range<usize>, msg: impl Into<String>) -> Diagnostic {
-        Diagnostic::at(self.origin, self.source, span, msg)
-    }
+    let rule = string(file, table, "rule", true, &header);
+    let resource = string(file, table, "resource", true, &header);
+    let reason = string(file, table, "reason", true, &header);
+    let owner = string(file, table, "owner", false, &header);
+    let expires = date(file, table, &header);
 
-    fn line_of(&self, offset: usize) -> usize {
-        let end = offset.min(self.source.len());
-        // Spans from the parser are char boundaries; count bytes so no slicing can panic.
-        self.source.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
-    }
-
-    fn waiver(&self, item: &Spanned<DeValue<'_>>) -> Result<Waiver, Vec<Diagnostic>> {
-        let mut diags = Vec::new();
-        let DeValue::Table(table) = item.get_ref() else {
-            return Err(vec![self
-                .at(item.span(), "a waiver must be a table")
-                .with_label(format!("this is {}", a_type(item.get_ref())))]);
-        };
-        // The header span is the best place for "missing key" errors: the table's own span
-        // starts at `[[waiver]]`.
-        let header = item.span().start..item.span().start;
-        let header = self.header_span(header);
-
-        for (key, _) in table.iter() {
-            let k = key.get_ref().as_ref();
-            if !KEYS.contains(&k) {
-                let mut d = self
-                    .at(key.span(), format!("unknown key `{k}` in waiver"))
-                    .with_label("unknown key");
-                d = match closest(k) {
-                    Some(s) => d.with_note(format!("did you mean `{s}`?")),
-                    None => d.with_note(format!("expected one of: {}", KEYS.join(", "))),
-                };
-                diags.push(d);
-            }
+    match (rule, resource, reason, expires) {
+        (Some(rule), Some(resource), Some(reason), Some(expires)) if file.diags.len() == before => {
+            Some(Waiver {
+                rule: rule.0,
+                resource: resource.0,
+                reason: reason.0,
+                owner: owner.map(|o| o.0),
+                expires,
+                source: format!("{}:{}", file.origin, file.line_col(item.start).0),
+                rule_span: rule.1,
+            })
         }
-
-        let rule = self.string(table, "rule", true, &header, &mut diags);
-        let resource = self.string(table, "resource", true, &header, &mut diags);
-        let reason = self.string(table, "reason", true, &header, &mut diags);
-        let owner = self.string(table, "owner", false, &header, &mut diags);
-        let expires = self.date(table, &header, &mut diags);
-
-        match (rule, resource, reason, expires) {
-            (Some(rule), Some(resource), Some(reason), Some(expires)) if diags.is_empty() => {
-                Ok(Waiver {
-                    rule: rule.0,
-                    resource: resource.0,
-                    reason: reason.0,
-                    owner: owner.map(|o| o.0),
-                    expires,
-                    source: format!("{}:{}", self.origin, self.line_of(item.span().start)),
-                    rule_span: rule.1,
-                })
-            }
-            _ => Err(diags),
-        }
-    }
-
-    /// The `[[waiver]]` text at the start of a table, or an empty span there.
-    fn header_span(&self, at: Range<usize>) -> Range<usize> {
-        let rest = self.source.get(at.start..).unwrap_or("");
-        if rest.starts_with("[[") {
-            let len = rest.find(']').map_or(0, |i| i + 2).min(rest.len());
-            at.start..at.start + len
-        } else {
-            at
-        }
-    }
-
-    /// A non-empty string value; `required` keys that are missing are an error.
-    fn string(
-        &self,
-        table: &DeTable<'_>,
-        key: &str,
-        required: bool,
-        header: &Range<usize>,
-        diags: &mut Vec<Diagnostic>,
-    ) -> Option<(String, Range<usize>)> {
-        let Some(v) = table.get(key) else {
-            if required {
-                diags.push(
-                    self.at(header.clone(), format!("waiver is missing `{key}`"))
-                        .with_label(format!("this waiver needs `{key} = \"…\"`"))
-                        .with_note(required_note(key)),
-                );
-            }
-            return None;
-        };
-        match v.get_ref() {
-            DeValue::String(s) if s.trim().is_empty() => {
-                diags.push(
-                    self.at(v.span(), format!("`{key}` must not be empty"))
-                        .with_label("empty")
-                        .with_note(required_note(key)),
-                );
-                None
-            }
-            DeValue::String(s) => Some((s.to_string(), v.span())),
-            other => {
-                diags.push(
-                    self.at(v.span(), format!("`{key}` must be a string"))
-                        .with_label(format!("this is {}", a_type(other))),
-                );
-                None
-            }
-        }
-    }
-
-    /// `expires`: a TOML local date (`2026-12-31`) or a string of that form.
-    fn date(
-        &self,
-        table: &DeTable<'_>,
-        header: &Range<usize>,
-        diags: &mut Vec<Diagnostic>,
-    ) -> Option<NaiveDate> {
-        let Some(v) = table.get("expires") else {
-            diags.push(
-                self.at(header.clone(), "waiver is missing `expires`")
-                    .with_label("this waiver needs `expires = 2026-12-31`")
-                    .with_note("every waiver expires, so that accepted risks are reviewed"),
-            );
-            return None;
-        };
-        let parsed = match v.get_ref() {
-            DeValue::Datetime(dt) => match (dt.date, dt.time) {
-                (Some(d), None) => {
-                    NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), d.day.into())
-                }
-                _ => None,
-            },
-            DeValue::String(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok(),
-            other => {
-                diags.push(
-                    self.at(v.span(), "`expires` must be a date")
-                        .with_label(format!("this is {}", a_type(other)))
-                        .with_note("write it as `expires = 2026-12-31`"),
-                );
-                return None;
-            }
-        };
-        if parsed.is_none() {
-            diags.push(
-                self.at(v.span(), "`expires` is not a valid date")
-                    .with_label("expected YYYY-MM-DD")
-                    .with_note("write it as `expires = 2026-12-31` (a date, no time)"),
-            );
-        }
-        parsed
+        _ => None,
     }
 }
 
-/// "a string", "an integer", … for labels.
-fn a_type(v: &DeValue<'_>) -> String {
-    let t = v.type_str();
-    let article = if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
+/// A non-empty string value; `required` keys that are missing are an error.
+fn string(
+    file: &mut File<'_>,
+    table: &Table<'_>,
+    key: &str,
+    required: bool,
+    header: &Range<usize>,
+) -> Option<(String, Range<usize>)> {
+    let Some(v) = table.get(key) else {
+        if required {
+            let d = file
+                .at(header.clone(), format!("waiver is missing `{key}`"))
+                .with_label(format!("this waiver needs `{key} = \"…\"`"))
+                .with_note(required_note(key));
+            file.push(d);
+        }
+        return None;
     };
-    format!("{article} {t}")
+    let s = file.non_empty_string(key, v, Some(required_note(key)))?;
+    Some((s, v.span()))
+}
+
+/// `expires`: a TOML local date (`2026-12-31`) or a string of that form.
+fn date(file: &mut File<'_>, table: &Table<'_>, header: &Range<usize>) -> Option<NaiveDate> {
+    let Some(v) = table.get("expires") else {
+        let d = file
+            .at(header.clone(), "waiver is missing `expires`")
+            .with_label("this waiver needs `expires = 2026-12-31`")
+            .with_note("every waiver expires, so that accepted risks are reviewed");
+        file.push(d);
+        return None;
+    };
+    file.date("expires", v)
 }
 
 fn required_note(key: &str) -> &'static str {
@@ -346,11 +205,6 @@ fn required_note(key: &str) -> &'static str {
         "resource" => "an exact resource id (ARN / Cloudflare id) or `*` for all resources",
         _ => "an owner names who accepted the risk; leave the key out when there is none",
     }
-}
-
-/// A known key one or two edits away from a misspelt one.
-fn closest(key: &str) -> Option<&'static str> {
-    crate::text::closest(key, KEYS, 2)
 }
 
 /// Applies the waivers to evaluated findings and reports waivers that need a human.

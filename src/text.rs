@@ -60,6 +60,12 @@ pub fn closest<'a>(
         .map(|(_, c)| c)
 }
 
+/// The closest candidate by edit distance, when close enough to be a typo: a third of the word's
+/// length in edits, at least one.
+pub fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    closest(word, candidates, (word.chars().count() / 3).max(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +94,12 @@ mod tests {
         assert_eq!(closest("asert", c, 2), Some("assert"));
         assert_eq!(closest("zzzzzz", c, 2), None);
         assert_eq!(closest("ab", ["ac", "aa"], 1), Some("aa"));
+    }
+
+    #[test]
+    fn suggestions_only_for_near_misses() {
+        let c = ["assert", "when", "evidence"];
+        assert_eq!(suggest("asert", c.iter().copied()), Some("assert"));
+        assert_eq!(suggest("zzzzzz", c.iter().copied()), None);
     }
 }

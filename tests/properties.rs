@@ -54,8 +54,9 @@ fn all_loaders(text: &str) {
         assert!(!ds.is_empty());
         ds.0.iter().for_each(check);
     }
-    if let Err(d) = EstateConfig::parse(text, "estate.toml") {
-        check(&d);
+    if let Err(ds) = EstateConfig::parse(text, "estate.toml") {
+        assert!(!ds.is_empty());
+        ds.0.iter().for_each(check);
     }
     if let Err(d) = estate_audit::model::json::parse_inventory(text, "inventory.json") {
         check(&d);
@@ -131,8 +132,8 @@ proptest! {
                 }
             }
             2 => {
-                if let Err(d) = EstateConfig::parse(&text, "estate.toml") {
-                    check(&d);
+                if let Err(ds) = EstateConfig::parse(&text, "estate.toml") {
+                    ds.0.iter().for_each(check);
                 }
             }
             _ => {

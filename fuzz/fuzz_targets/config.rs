@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     match EstateConfig::parse(&text, "estate.toml") {
-        Err(d) => common::check(&d),
+        Err(ds) => {
+            assert!(!ds.is_empty());
+            ds.0.iter().for_each(common::check);
+        }
         Ok(config) => {
             let policies = PolicySet::builtin().expect("built-in rules");
             let r = audit::run(

@@ -6,8 +6,10 @@
 
 use std::ops::Range;
 
-use cel::common::ast::{Expr, IdedExpr, LiteralValue};
+use cel::common::ast::{CallExpr, Expr, IdedExpr, LiteralValue};
 use serde_json::Value as Json;
+
+use crate::text::suggest;
 
 /// Fields every resource object carries besides its kind's attrs.
 const COMMON_FIELDS: &[&str] = &["id", "name", "region", "account", "tags", "kind"];
@@ -353,55 +355,7 @@ impl<'s> Checker<'s, '_> {
                     result
                 }
             }
-            Expr::Call(call) => {
-                if call.func_name == "_[_]" && call.args.len() == 2 && call.target.is_none() {
-                    let (t, path) = self.visit(&call.args[0]);
-                    self.visit(&call.args[1]);
-                    let key = match &call.args[1].expr {
-                        Expr::Literal(LiteralValue::String(s)) => Some(s.inner().to_string()),
-                        _ => None,
-                    };
-                    let on = display_path(&path);
-                    let is_list = t.is_list();
-                    return match t.index(key.as_deref()) {
-                        Ok(ft) => {
-                            let p = match (&path, &key) {
-                                (Some(p), _) if is_list => Some(format!("{p}[]")),
-                                (Some(p), Some(k)) => Some(join(p, k)),
-                                _ => None,
-                            };
-                            self.record(&p);
-                            (ft, p)
-                        }
-                        Err(m) => {
-                            let k = key.unwrap_or_default();
-                            self.miss(call.args[1].id, &k, &on, m);
-                            (Ty::Any, None)
-                        }
-                    };
-                }
-                // `@result + [x]` inside a map/filter macro: remember x's shape for the result.
-                if call.func_name == "_+_" && call.args.len() == 2 {
-                    if let (Expr::Ident(acc), Expr::List(list)) =
-                        (&call.args[0].expr, &call.args[1].expr)
-                    {
-                        if let Some(pos) = self.accus.iter().rposition(|(a, _)| a == acc) {
-                            if list.elements.len() == 1 {
-                                let (t, _) = self.visit(&list.elements[0]);
-                                self.accus[pos].1 = Some(t);
-                                return (Ty::Any, None);
-                            }
-                        }
-                    }
-                }
-                if let Some(t) = &call.target {
-                    self.visit(t);
-                }
-                for a in &call.args {
-                    self.visit(a);
-                }
-                (Ty::Any, None)
-            }
+            Expr::Call(call) => self.visit_call(call),
             Expr::Comprehension(c) => {
                 let (range, path) = self.visit(&c.iter_range);
                 let is_list = range.is_list();
@@ -467,6 +421,56 @@ impl<'s> Checker<'s, '_> {
             }
             Expr::Literal(_) | Expr::Unspecified => (Ty::Any, None),
         }
+    }
+
+    /// A call: an index (`x[key]`, which reads a field), an accumulator step of a macro, or any
+    /// other function, whose arguments are visited.
+    fn visit_call(&mut self, call: &CallExpr) -> (Ty<'s>, Option<String>) {
+        if call.func_name == "_[_]" && call.args.len() == 2 && call.target.is_none() {
+            let (t, path) = self.visit(&call.args[0]);
+            self.visit(&call.args[1]);
+            let key = match &call.args[1].expr {
+                Expr::Literal(LiteralValue::String(s)) => Some(s.inner().to_string()),
+                _ => None,
+            };
+            let on = display_path(&path);
+            let is_list = t.is_list();
+            return match t.index(key.as_deref()) {
+                Ok(ft) => {
+                    let p = match (&path, &key) {
+                        (Some(p), _) if is_list => Some(format!("{p}[]")),
+                        (Some(p), Some(k)) => Some(join(p, k)),
+                        _ => None,
+                    };
+                    self.record(&p);
+                    (ft, p)
+                }
+                Err(m) => {
+                    let k = key.unwrap_or_default();
+                    self.miss(call.args[1].id, &k, &on, m);
+                    (Ty::Any, None)
+                }
+            };
+        }
+        // `@result + [x]` inside a map/filter macro: remember x's shape for the result.
+        if call.func_name == "_+_" && call.args.len() == 2 {
+            if let (Expr::Ident(acc), Expr::List(list)) = (&call.args[0].expr, &call.args[1].expr) {
+                if let Some(pos) = self.accus.iter().rposition(|(a, _)| a == acc) {
+                    if list.elements.len() == 1 {
+                        let (t, _) = self.visit(&list.elements[0]);
+                        self.accus[pos].1 = Some(t);
+                        return (Ty::Any, None);
+                    }
+                }
+            }
+        }
+        if let Some(t) = &call.target {
+            self.visit(t);
+        }
+        for a in &call.args {
+            self.visit(a);
+        }
+        (Ty::Any, None)
     }
 
     fn visit_entry(&mut self, entry: &cel::common::ast::EntryExpr) {
@@ -551,11 +555,6 @@ pub fn check_path(path: &str, kind: &str) -> Result<(), (String, Vec<String>)> {
         so_far = join(&so_far, seg);
     }
     Ok(())
-}
-
-/// The closest candidate by edit distance, when close enough to be a typo.
-pub fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    crate::text::closest(word, candidates, (word.chars().count() / 3).max(1))
 }
 
 #[cfg(test)]
@@ -644,12 +643,5 @@ mod tests {
         let (msg, notes) = check_path("internet.pth", "aws.rds.db_instance").unwrap_err();
         assert_eq!(msg, "unknown field `pth` on `resource.internet`");
         assert_eq!(notes, ["help: did you mean `path`?"]);
-    }
-
-    #[test]
-    fn suggestions_only_for_near_misses() {
-        let c = ["assert", "when", "evidence"];
-        assert_eq!(suggest("asert", c.iter().copied()), Some("assert"));
-        assert_eq!(suggest("zzzzzz", c.iter().copied()), None);
     }
 }

@@ -1,19 +1,18 @@
 //! Reading one policy file: TOML with spans → validated, compiled [`Rule`]s, or every problem
-//! found, each a [`Diagnostic`] at the offending key or value. It reads the spanned document
-//! (`toml::de::DeTable`) rather than deserialising into a struct so that one pass can report all
-//! problems of a file, not just the first serde meets.
+//! found, each a [`Diagnostic`](crate::diag::Diagnostic) at the offending key or value. The
+//! document is read through `input::toml` (the loader the three TOML files share), in its "found
+//! integer" wording; what a rule's keys mean, and the CEL they hold, are checked here.
 
 use std::ops::Range;
 use std::sync::Arc;
 
-use toml::de::{DeTable, DeValue};
-use toml::Spanned;
-
-use super::fields::{self, suggest};
+use super::fields;
 use super::{Expression, Rule};
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::Diagnostics;
 use crate::finding::{Gate, RuleInfo, Severity};
+use crate::input::toml::{self, DeValue, File, Key, Style, Table, Value};
 use crate::model::KINDS;
+use crate::text::suggest;
 
 /// Every key a `[[rule]]` may have.
 pub(super) const KEYS: &[&str] = &[
@@ -61,80 +60,35 @@ const REQUIRED_KEYS: &[&str] = &[
     "references",
 ];
 
-struct File<'a> {
-    origin: &'a str,
-    text: &'a str,
-    source: Arc<str>,
-    diags: Diagnostics,
-}
-
-impl File<'_> {
-    fn error(&mut self, span: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
-        let d = Diagnostic::at(self.origin, &self.source, span, message);
-        self.diags.push(d);
-        let last = self.diags.0.len() - 1;
-        &mut self.diags.0[last]
-    }
-
-    fn type_error(&mut self, key: &str, want: &str, v: &Spanned<DeValue<'_>>) {
-        let got = v.get_ref().type_str();
-        self.error(v.span(), format!("`{key}` must be {want}, found {got}"))
-            .label = Some(format!("expected {want}"));
-    }
-}
-
 /// Parses and validates one file. Rules that are valid are returned even when others are not;
 /// the caller treats any diagnostic as a failed load.
 pub(super) fn parse_file(text: &str, origin: &str) -> (Vec<Rule>, Diagnostics) {
-    let mut file = File {
-        origin,
-        text,
-        source: Arc::from(text),
-        diags: Diagnostics::default(),
+    let (mut file, doc) = match toml::parse(text, origin, Style::Found) {
+        Ok(parsed) => parsed,
+        // Syntax errors alone: a partially recovered document would only add noise.
+        Err(diags) => return (Vec::new(), diags),
     };
-    let (doc, errors) = DeTable::parse_recoverable(text);
-    if !errors.is_empty() {
-        // Syntax errors first: a partially recovered document would only add noise.
-        let mut errors = errors;
-        errors.sort_by_key(|e| e.span().map_or(0, |s| s.start));
-        for e in &errors {
-            file.diags
-                .push(Diagnostic::from_toml_in(origin, &file.source, e));
-        }
-        return (Vec::new(), file.diags);
-    }
     let mut rules = Vec::new();
-    let mut top: Vec<(&Spanned<std::borrow::Cow<'_, str>>, &Spanned<DeValue<'_>>)> =
-        doc.get_ref().iter().collect();
+    let mut top: Vec<(&Key<'_>, &Value<'_>)> = doc.get_ref().iter().collect();
     top.sort_by_key(|(k, _)| k.span().start);
     for (key, value) in top {
         if key.get_ref() != "rule" {
-            let mut d = Diagnostic::at(
-                origin,
-                &file.source,
-                key.span(),
-                format!("unknown top-level key `{}`", key.get_ref()),
-            )
-            .with_label("not part of a policy file")
-            .with_note("help: a policy file holds only `[[rule]]` tables");
+            let mut d = file
+                .at(
+                    key.span(),
+                    format!("unknown top-level key `{}`", key.get_ref()),
+                )
+                .with_label("not part of a policy file")
+                .with_note("help: a policy file holds only `[[rule]]` tables");
             if suggest(key.get_ref(), ["rule"].into_iter()).is_some() {
                 d = d.with_note("help: did you mean `[[rule]]`?");
             }
-            file.diags.push(d);
+            file.push(d);
             continue;
         }
-        let Some(array) = value.get_ref().as_array() else {
-            file.type_error("rule", "an array of tables (`[[rule]]`)", value);
-            continue;
-        };
-        for item in array {
-            match item.get_ref() {
-                DeValue::Table(t) => {
-                    if let Some(rule) = parse_rule(&mut file, t, item.span()) {
-                        rules.push(rule);
-                    }
-                }
-                _ => file.type_error("rule", "a table", item),
+        for (t, span) in file.tables(key, value) {
+            if let Some(rule) = parse_rule(&mut file, t, span) {
+                rules.push(rule);
             }
         }
     }
@@ -149,41 +103,18 @@ pub(super) fn parse_file(text: &str, origin: &str) -> (Vec<Rule>, Diagnostics) {
         }
     }
     for d in dups {
-        file.diags.push(d);
+        file.push(d);
     }
-    file.diags
-        .0
-        .sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
-    (rules, file.diags)
+    (rules, file.finish())
 }
 
-type Entry<'t, 'i> = (
-    &'t Spanned<std::borrow::Cow<'i, str>>,
-    &'t Spanned<DeValue<'i>>,
-);
-
-fn parse_rule(file: &mut File<'_>, t: &DeTable<'_>, header: Range<usize>) -> Option<Rule> {
+fn parse_rule(file: &mut File<'_>, t: &Table<'_>, header: Range<usize>) -> Option<Rule> {
     let before = file.diags.len();
-    let get = |name: &str| -> Option<Entry<'_, '_>> { t.iter().find(|(k, _)| k.get_ref() == name) };
+    let get = |name: &str| t.get(name);
 
-    for (k, _) in t.iter() {
-        if !KEYS.contains(&k.get_ref().as_ref()) {
-            let mut d = Diagnostic::at(
-                file.origin,
-                &file.source,
-                k.span(),
-                format!("unknown key `{}` in rule", k.get_ref()),
-            )
-            .with_label("unknown key");
-            if let Some(s) = suggest(k.get_ref(), KEYS.iter().copied()) {
-                d = d.with_note(format!("help: did you mean `{s}`?"));
-            }
-            file.diags
-                .push(d.with_note(format!("allowed keys: {}", KEYS.join(", "))));
-        }
-    }
+    file.check_keys(t, KEYS, |k| format!("unknown key `{k}` in rule"));
     let id_for_msg = get("id")
-        .and_then(|(_, v)| v.get_ref().as_str().map(str::to_string))
+        .and_then(|v| v.get_ref().as_str().map(str::to_string))
         .unwrap_or_default();
     for key in REQUIRED_KEYS {
         if get(key).is_none() {
@@ -200,8 +131,8 @@ fn parse_rule(file: &mut File<'_>, t: &DeTable<'_>, header: Range<usize>) -> Opt
         }
     }
 
-    let id = text(file, get("id"), "id");
-    let id_span = get("id").map(|(_, v)| v.span());
+    let id = get("id").and_then(|v| file.string("id", v));
+    let id_span = get("id").map(|v| v.span());
     if let (Some(id), Some(span)) = (&id, &id_span) {
         if id.is_empty()
             || !id
@@ -216,16 +147,17 @@ fn parse_rule(file: &mut File<'_>, t: &DeTable<'_>, header: Range<usize>) -> Opt
                 );
         }
     }
-    let title = doc_text(file, get("title"), "title");
-    let spec = doc_text(file, get("spec"), "spec");
-    let risk = doc_text(file, get("risk"), "risk");
-    let remediation = doc_text(file, get("remediation"), "remediation");
+    let mut doc_text = |key: &str| get(key).and_then(|v| file.non_empty_string(key, v, None));
+    let title = doc_text("title");
+    let spec = doc_text("spec");
+    let risk = doc_text("risk");
+    let remediation = doc_text("remediation");
 
-    let severity = get("severity").and_then(|e| {
-        let s = text(file, Some(e), "severity")?;
+    let severity = get("severity").and_then(|v| {
+        let s = file.string("severity", v)?;
         let parsed = Severity::parse(&s);
         if parsed.is_none() {
-            let d = file.error(e.1.span(), format!("unknown severity `{s}`"));
+            let d = file.error(v.span(), format!("unknown severity `{s}`"));
             d.label = Some("not a severity".into());
             d.notes
                 .push("expected one of: critical, high, medium, low, info".into());
@@ -234,10 +166,10 @@ fn parse_rule(file: &mut File<'_>, t: &DeTable<'_>, header: Range<usize>) -> Opt
     });
     let gate = match get("gate") {
         None => Some(Gate::Launch),
-        Some(e) => text(file, Some(e), "gate").and_then(|s| {
+        Some(v) => file.string("gate", v).and_then(|s| {
             let parsed = Gate::parse(&s);
             if parsed.is_none() {
-                let d = file.error(e.1.span(), format!("unknown gate `{s}`"));
+                let d = file.error(v.span(), format!("unknown gate `{s}`"));
                 d.label = Some("not a gate".into());
                 d.notes.push("expected one of: launch, operate".into());
             }
@@ -246,66 +178,32 @@ fn parse_rule(file: &mut File<'_>, t: &DeTable<'_>, header: Range<usize>) -> Opt
     };
     let required = match get("required") {
         None => Some(false),
-        Some((_, v)) => match v.get_ref() {
-            DeValue::Boolean(b) => Some(*b),
-            _ => {
-                file.type_error("required", "a boolean", v);
-                None
-            }
-        },
+        Some(v) => file.bool("required", v),
     };
-    let kinds = get("kind").and_then(|e| kinds(file, e.1));
-    let references = get("references").and_then(|e| {
-        let list = strings(file, e.1, "references")?;
-        if list.is_empty() {
-            file.error(e.1.span(), "`references` must not be empty")
-                .notes
-                .push("give at least one documentation link".into());
-            return None;
-        }
-        let mut ok = true;
-        for (s, span) in &list {
-            if !(s.starts_with("https://") || s.starts_with("http://")) {
-                file.error(span.clone(), format!("reference `{s}` is not a URL"))
-                    .label = Some("expected an http(s) link".into());
-                ok = false;
-            }
-        }
-        ok.then(|| list.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
-    });
+    let kinds = get("kind").and_then(|v| kinds(file, v));
+    let references = get("references").and_then(|v| references(file, v));
     let evidence = match get("evidence") {
         None => Some(Vec::new()),
-        Some(e) => strings(file, e.1, "evidence"),
+        Some(v) => file.strings("evidence", v),
     };
 
     // Expressions need the kinds to check fields; without valid kinds, syntax is still checked.
     let kind_list: Vec<String> = kinds.clone().unwrap_or_default();
     let when = match get("when") {
         None => Some(None),
-        Some(e) => expression(file, e, "when", &kind_list).map(Some),
+        Some(v) => expression(file, v, "when", &kind_list).map(Some),
     };
-    let assert = get("assert").and_then(|e| expression(file, e, "assert", &kind_list));
+    let assert = get("assert").and_then(|v| expression(file, v, "assert", &kind_list));
 
-    if let (Some(list), Some(e)) = (&evidence, get("evidence")) {
-        if let DeValue::Array(items) = e.1.get_ref() {
-            for ((path, span), _) in list.iter().zip(items) {
-                for kind in &kind_list {
-                    if let Err((msg, notes)) = fields::check_path(path, kind) {
-                        let d = file.error(span.clone(), format!("evidence path: {msg}"));
-                        d.label = Some(format!("not a field of {kind}"));
-                        d.notes.extend(notes);
-                        break;
-                    }
-                }
-            }
-        }
+    if let Some(list) = &evidence {
+        check_evidence(file, list, &kind_list);
     }
     let evidence = evidence.map(|l| l.into_iter().map(|(s, _)| s).collect::<Vec<_>>());
 
     if file.diags.len() != before {
         return None;
     }
-    let (line, column) = line_col(file.text, header.start);
+    let (line, column) = file.line_col(header.start);
     Some(Rule {
         info: RuleInfo {
             id: id?,
@@ -329,68 +227,47 @@ fn parse_rule(file: &mut File<'_>, t: &DeTable<'_>, header: Range<usize>) -> Opt
     })
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
-
-/// A string value, or a type error.
-fn text(file: &mut File<'_>, e: Option<Entry<'_, '_>>, key: &str) -> Option<String> {
-    let (_, v) = e?;
-    match v.get_ref() {
-        DeValue::String(s) => Some(s.to_string()),
-        _ => {
-            file.type_error(key, "a string", v);
-            None
-        }
-    }
-}
-
-/// A documentation string: must say something.
-fn doc_text(file: &mut File<'_>, e: Option<Entry<'_, '_>>, key: &str) -> Option<String> {
-    let s = text(file, e, key)?;
-    if s.trim().is_empty() {
-        if let Some((_, v)) = e {
-            file.error(v.span(), format!("`{key}` must not be empty"))
-                .label = Some("empty".into());
-        }
+/// `references`: a non-empty list of http(s) links.
+fn references(file: &mut File<'_>, v: &Value<'_>) -> Option<Vec<String>> {
+    let list = file.strings("references", v)?;
+    if list.is_empty() {
+        file.error(v.span(), "`references` must not be empty")
+            .notes
+            .push("give at least one documentation link".into());
         return None;
     }
-    Some(s)
-}
-
-/// An array of strings, with each element's span.
-fn strings(
-    file: &mut File<'_>,
-    v: &Spanned<DeValue<'_>>,
-    key: &str,
-) -> Option<Vec<(String, Range<usize>)>> {
-    let Some(items) = v.get_ref().as_array() else {
-        file.type_error(key, "an array of strings", v);
-        return None;
-    };
-    let mut out = Vec::new();
     let mut ok = true;
-    for item in items {
-        match item.get_ref() {
-            DeValue::String(s) => out.push((s.to_string(), item.span())),
-            _ => {
-                file.type_error(key, "an array of strings", item);
-                ok = false;
+    for (s, span) in &list {
+        if !(s.starts_with("https://") || s.starts_with("http://")) {
+            file.error(span.clone(), format!("reference `{s}` is not a URL"))
+                .label = Some("expected an http(s) link".into());
+            ok = false;
+        }
+    }
+    ok.then(|| list.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
+}
+
+/// Every evidence path must be a field of every kind of the rule (the first kind it is not a
+/// field of is named).
+fn check_evidence(file: &mut File<'_>, list: &[(String, Range<usize>)], kinds: &[String]) {
+    for (path, span) in list {
+        for kind in kinds {
+            if let Err((msg, notes)) = fields::check_path(path, kind) {
+                let d = file.error(span.clone(), format!("evidence path: {msg}"));
+                d.label = Some(format!("not a field of {kind}"));
+                d.notes.extend(notes);
+                break;
             }
         }
     }
-    ok.then_some(out)
 }
 
 /// `kind`: a known kind or a non-empty list of them.
-fn kinds(file: &mut File<'_>, v: &Spanned<DeValue<'_>>) -> Option<Vec<String>> {
+fn kinds(file: &mut File<'_>, v: &Value<'_>) -> Option<Vec<String>> {
     let list = match v.get_ref() {
         DeValue::String(s) => vec![(s.to_string(), v.span())],
         DeValue::Array(_) => {
-            let l = strings(file, v, "kind")?;
+            let l = file.strings("kind", v)?;
             if l.is_empty() {
                 file.error(v.span(), "`kind` must not be an empty list")
                     .label = Some("no kind".into());
@@ -399,7 +276,7 @@ fn kinds(file: &mut File<'_>, v: &Spanned<DeValue<'_>>) -> Option<Vec<String>> {
             l
         }
         _ => {
-            file.type_error("kind", "a string or an array of strings", v);
+            file.wrong_type("kind", "a string or an array of strings", v);
             return None;
         }
     };
@@ -467,12 +344,12 @@ fn map_into_literal(
 /// Compiles a `when`/`assert` expression and checks its fields against every kind.
 fn expression(
     file: &mut File<'_>,
-    (_, v): Entry<'_, '_>,
+    v: &Value<'_>,
     key: &str,
     kinds: &[String],
 ) -> Option<Expression> {
     let DeValue::String(src) = v.get_ref() else {
-        file.type_error(key, "a string (a CEL expression)", v);
+        file.wrong_type(key, "a string (a CEL expression)", v);
         return None;
     };
     let src: &str = src;

@@ -1,6 +1,7 @@
 //! Reading one input file (policy, waiver, config, inventory, baseline) before any parsing: it must
 //! be a regular file, no larger than the limit for its kind, and UTF-8. It owns those checks and
-//! their one-line diagnostics; parsing is the caller's.
+//! their one-line diagnostics. Reading a TOML document is [`toml`]'s, the one loader of the three
+//! TOML files; what a file means is its caller's.
 //!
 //! Why each check: a directory, a FIFO or a device (`/dev/zero`) would make a plain `read` fail
 //! late, block forever or never end — a scheduled audit must not hang on a wrong path, so anything
@@ -14,6 +15,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::diag::Diagnostic;
+
+pub mod toml;
 
 /// Largest policy file: the whole built-in pack is ~40 KiB.
 pub const MAX_POLICY_BYTES: u64 = 4 * 1024 * 1024;
