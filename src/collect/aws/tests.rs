@@ -3,12 +3,16 @@
 //! throttling after retries, HTML from an endpoint that lacks the call, pagination across pages,
 //! the read-only guard) through `aws-smithy-mocks`.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
+use aws_config::BehaviorVersion;
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, RuleMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
