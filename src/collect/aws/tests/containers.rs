@@ -1,0 +1,202 @@
+//! ECS and Application Auto Scaling: services described ten at a time, and the normalizers of
+//! services, clusters, task definitions, scalable targets and scaling policies.
+
+use super::*;
+
+#[tokio::test]
+async fn ecs_services_are_described_ten_at_a_time() {
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    use aws_sdk_ecs::operation::list_clusters::ListClustersOutput;
+    use aws_sdk_ecs::operation::list_services::ListServicesOutput;
+    let guard = ReadOnlyGuard::new();
+    let arns: Vec<String> = (0..23)
+        .map(|i| format!("arn:aws:ecs:eu-west-1:111122223333:service/estate/s{i}"))
+        .collect();
+    let listed = arns.clone();
+    let clusters = mock!(aws_sdk_ecs::Client::list_clusters).then_output(|| {
+        ListClustersOutput::builder()
+            .cluster_arns("arn:aws:ecs:eu-west-1:111122223333:cluster/estate")
+            .build()
+    });
+    let describe_clusters = mock!(aws_sdk_ecs::Client::describe_clusters).then_output(|| {
+        aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput::builder().build()
+    });
+    let services = mock!(aws_sdk_ecs::Client::list_services).then_output(move || {
+        ListServicesOutput::builder()
+            .set_service_arns(Some(listed.clone()))
+            .build()
+    });
+    let describe = mock!(aws_sdk_ecs::Client::describe_services)
+        .match_requests(|r| r.services().len() <= 10)
+        .then_compute_output(|r| {
+            DescribeServicesOutput::builder()
+                .set_services(Some(
+                    r.services()
+                        .iter()
+                        .map(|a| {
+                            aws_sdk_ecs::types::Service::builder()
+                                .service_arn(a)
+                                .service_name(a.rsplit('/').next().unwrap_or(""))
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .build()
+        });
+    let client = mocked!(
+        aws_sdk_ecs,
+        guard,
+        [&clusters, &describe_clusters, &services, &describe]
+    );
+    let part = ecs::collect(&client, &ctx()).await;
+    assert!(part.errors.is_empty(), "{:?}", part.errors);
+    assert_eq!(part.resources.len(), 23);
+    assert_eq!(describe.num_calls(), 3, "23 services: 10 + 10 + 3");
+}
+
+#[test]
+fn ecs_service_cluster_and_task_definition() {
+    use aws_sdk_ecs::types::*;
+    let s = Service::builder()
+        .service_arn("arn:aws:ecs:eu-west-1:111122223333:service/estate/worker")
+        .service_name("worker")
+        .cluster_arn("arn:aws:ecs:eu-west-1:111122223333:cluster/estate")
+        .status("ACTIVE")
+        .launch_type(LaunchType::Fargate)
+        .desired_count(2)
+        .task_definition("arn:aws:ecs:eu-west-1:111122223333:task-definition/worker:3")
+        .network_configuration(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    AwsVpcConfiguration::builder()
+                        .subnets("subnet-a")
+                        .security_groups("sg-w")
+                        .assign_public_ip(AssignPublicIp::Enabled)
+                        .build()
+                        .expect("awsvpc"),
+                )
+                .build(),
+        )
+        .tags(Tag::builder().key("estate").value("audit").build())
+        .build();
+    let r = ecs::normalize_service(&ctx(), &s).expect("svc");
+    assert_eq!(
+        r.id,
+        "arn:aws:ecs:eu-west-1:111122223333:service/estate/worker"
+    );
+    assert_eq!(r.name.as_deref(), Some("worker"));
+    assert_eq!(r.tags.get("estate").map(String::as_str), Some("audit"));
+    let Attrs::EcsService(a) = &r.attrs else {
+        panic!()
+    };
+    assert_eq!(a.status.as_deref(), Some("ACTIVE"));
+    assert_eq!(a.launch_type.as_deref(), Some("FARGATE"));
+    assert_eq!(a.desired_count, Some(2));
+    let n = a.network_configuration.as_ref().expect("net");
+    assert_eq!(n.subnet_ids, ["subnet-a"]);
+    assert_eq!(n.security_group_ids, ["sg-w"]);
+    assert_eq!(n.assign_public_ip.as_deref(), Some("ENABLED"));
+
+    let bridge = Service::builder().service_arn("arn:x").build();
+    let Attrs::EcsService(a) = ecs::normalize_service(&ctx(), &bridge).expect("svc").attrs else {
+        panic!()
+    };
+    assert_eq!(
+        a.network_configuration,
+        Some(EcsNetworkConfiguration::default())
+    );
+
+    let c = Cluster::builder()
+        .cluster_arn("arn:aws:ecs:eu-west-1:111122223333:cluster/estate")
+        .cluster_name("estate")
+        .status("ACTIVE")
+        .build();
+    let Attrs::EcsCluster(a) = ecs::normalize_cluster(&ctx(), &c).expect("c").attrs else {
+        panic!()
+    };
+    assert_eq!(a.cluster_name.as_deref(), Some("estate"));
+    assert_eq!(a.status.as_deref(), Some("ACTIVE"));
+
+    let d = TaskDefinition::builder()
+        .task_definition_arn("arn:aws:ecs:eu-west-1:111122223333:task-definition/worker:3")
+        .family("worker")
+        .revision(3)
+        .network_mode(NetworkMode::Awsvpc)
+        .build();
+    let r = ecs::normalize_task_definition(&ctx(), &d).expect("td");
+    assert_eq!(r.name.as_deref(), Some("worker:3"));
+    let Attrs::EcsTaskDefinition(a) = &r.attrs else {
+        panic!()
+    };
+    assert_eq!(a.family.as_deref(), Some("worker"));
+    assert_eq!(a.revision, Some(3));
+    assert_eq!(a.network_mode.as_deref(), Some("awsvpc"));
+}
+
+#[test]
+fn scaling_target_and_policy() {
+    use aws_sdk_applicationautoscaling::types::*;
+    let t = ScalableTarget::builder()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id("service/estate/worker")
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .min_capacity(2)
+        .max_capacity(12)
+        .role_arn("arn:role")
+        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+        .build()
+        .expect("target");
+    let r = autoscaling::normalize_scalable_target(&ctx(), &t);
+    assert_eq!(
+        r.id,
+        "arn:aws:application-autoscaling:eu-west-1:111122223333:scalable-target/ecs/service/estate/worker/ecs:service:DesiredCount"
+    );
+    let Attrs::ScalableTarget(a) = &r.attrs else {
+        panic!()
+    };
+    assert_eq!(a.service_namespace.as_deref(), Some("ecs"));
+    assert_eq!(a.resource_id.as_deref(), Some("service/estate/worker"));
+    assert_eq!(
+        a.scalable_dimension.as_deref(),
+        Some("ecs:service:DesiredCount")
+    );
+    assert_eq!((a.min_capacity, a.max_capacity), (Some(2), Some(12)));
+
+    let p = ScalingPolicy::builder()
+        .policy_arn("arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:x:resource/ecs/service/estate/worker:policyName/queue-out")
+        .policy_name("queue-out")
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id("service/estate/worker")
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .policy_type(PolicyType::StepScaling)
+        .step_scaling_policy_configuration(
+            StepScalingPolicyConfiguration::builder()
+                .step_adjustments(
+                    StepAdjustment::builder()
+                        .scaling_adjustment(2)
+                        .build()
+                        .expect("step"),
+                )
+                .build(),
+        )
+        .alarms(
+            Alarm::builder()
+                .alarm_name("queue-growing")
+                .alarm_arn("arn:a")
+                .build()
+                .expect("alarm"),
+        )
+        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+        .build()
+        .expect("policy");
+    let r = autoscaling::normalize_scaling_policy(&ctx(), &p);
+    assert!(r.id.ends_with("policyName/queue-out"));
+    let Attrs::ScalingPolicy(a) = &r.attrs else {
+        panic!()
+    };
+    assert_eq!(a.policy_name.as_deref(), Some("queue-out"));
+    assert_eq!(a.policy_type.as_deref(), Some("StepScaling"));
+    assert_eq!(a.step_adjustments, [2]);
+    assert_eq!(a.alarm_names, ["queue-growing"]);
+    assert_eq!(a.target_metric, None);
+}

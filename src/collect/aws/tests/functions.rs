@@ -1,0 +1,222 @@
+//! Lambda: the function normalizer with its URL and policy, a missing URL read as a value and an
+//! unparsable policy as an error, and the per-function calls (all run, in list order, failures
+//! alike reported once).
+
+use super::*;
+
+#[test]
+fn lambda_function_url_and_policy() {
+    use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutput;
+    use aws_sdk_lambda::types::*;
+    let f = FunctionConfiguration::builder()
+        .function_name("webhook")
+        .function_arn("arn:aws:lambda:eu-west-1:111122223333:function:webhook")
+        .runtime(Runtime::Python312)
+        .vpc_config(
+            VpcConfigResponse::builder()
+                .subnet_ids("subnet-a")
+                .security_group_ids("sg-w")
+                .vpc_id("vpc-1")
+                .build(),
+        )
+        .build();
+    let r = lambda::normalize_function(&ctx(), &f).expect("fn");
+    assert_eq!(
+        r.id,
+        "arn:aws:lambda:eu-west-1:111122223333:function:webhook"
+    );
+    let Attrs::LambdaFunction(a) = &r.attrs else {
+        panic!()
+    };
+    assert_eq!(a.runtime.as_deref(), Some("python3.12"));
+    let v = a.vpc_config.as_ref().expect("vpc");
+    assert_eq!(v.subnet_ids, ["subnet-a"]);
+    assert_eq!(v.security_group_ids, ["sg-w"]);
+    assert_eq!(a.function_url, None, "unknown until read");
+    assert_eq!(a.policy_statements, None);
+
+    let outside = FunctionConfiguration::builder().function_name("x").build();
+    let Attrs::LambdaFunction(a) = lambda::normalize_function(&ctx(), &outside)
+        .expect("fn")
+        .attrs
+    else {
+        panic!()
+    };
+    assert_eq!(a.vpc_config, Some(LambdaVpcConfig::default()));
+
+    let url = GetFunctionUrlConfigOutput::builder()
+        .function_url("https://abc.lambda-url.eu-west-1.on.aws/")
+        .function_arn("arn")
+        .auth_type(FunctionUrlAuthType::AwsIam)
+        .creation_time("t")
+        .last_modified_time("t")
+        .build()
+        .expect("url output");
+    let u = lambda::normalize_function_url(Some(&url));
+    assert!(u.configured);
+    assert_eq!(u.auth_type.as_deref(), Some("AWS_IAM"));
+    assert_eq!(
+        u.url.as_deref(),
+        Some("https://abc.lambda-url.eu-west-1.on.aws/")
+    );
+    assert!(!lambda::normalize_function_url(None).configured);
+
+    let policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"FunctionURLAllowPublicAccess","Effect":"Allow","Principal":"*",
+         "Action":"lambda:InvokeFunctionUrl","Resource":"arn",
+         "Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"NONE"},
+                      "IpAddress":{"aws:SourceIp":["173.245.48.0/20","2400:cb00::/32"]}}},
+        {"Effect":"Allow","Principal":{"Service":"sns.amazonaws.com","AWS":["arn:aws:iam::1:root"]},
+         "Action":["lambda:InvokeFunction"]}]}"#;
+    let s = lambda::parse_policy(policy).expect("parses");
+    assert_eq!(s.len(), 2);
+    assert_eq!(s[0].sid.as_deref(), Some("FunctionURLAllowPublicAccess"));
+    assert_eq!(s[0].effect, "Allow");
+    assert_eq!(s[0].principals, ["*"]);
+    assert_eq!(s[0].actions, ["lambda:InvokeFunctionUrl"]);
+    assert_eq!(
+        s[0].conditions["IpAddress"]["aws:SourceIp"],
+        ["173.245.48.0/20", "2400:cb00::/32"]
+    );
+    assert_eq!(
+        s[0].conditions["StringEquals"]["lambda:FunctionUrlAuthType"],
+        ["NONE"]
+    );
+    let mut p = s[1].principals.clone();
+    p.sort();
+    assert_eq!(p, ["arn:aws:iam::1:root", "sns.amazonaws.com"]);
+    // A single statement object is a statement list of one.
+    let one = lambda::parse_policy(r#"{"Statement":{"Effect":"Deny","Action":"*"}}"#).expect("one");
+    assert_eq!(one[0].effect, "Deny");
+    for bad in [
+        "",
+        "{}",
+        "[]",
+        r#"{"Statement":[{"Action":"x"}]}"#,
+        r#"{"Statement":[{"Effect":"Allow","Principal":3}]}"#,
+    ] {
+        assert!(lambda::parse_policy(bad).is_err(), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn lambda_no_url_is_a_value_and_an_unparsable_policy_is_an_error() {
+    use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigError;
+    use aws_sdk_lambda::operation::get_policy::GetPolicyOutput;
+    use aws_sdk_lambda::operation::list_functions::ListFunctionsOutput;
+    use aws_sdk_lambda::types::error::ResourceNotFoundException;
+    use aws_sdk_lambda::types::FunctionConfiguration;
+    let guard = ReadOnlyGuard::new();
+    let list = mock!(aws_sdk_lambda::Client::list_functions).then_output(|| {
+        ListFunctionsOutput::builder()
+            .functions(
+                FunctionConfiguration::builder()
+                    .function_name("webhook")
+                    .build(),
+            )
+            .build()
+    });
+    let url = mock!(aws_sdk_lambda::Client::get_function_url_config).then_error(|| {
+        GetFunctionUrlConfigError::ResourceNotFoundException(
+            ResourceNotFoundException::builder()
+                .message("no url")
+                .build(),
+        )
+    });
+    let policy = mock!(aws_sdk_lambda::Client::get_policy).then_output(|| {
+        GetPolicyOutput::builder()
+            .policy("{\"Statement\": 7")
+            .build()
+    });
+    let client = mocked!(aws_sdk_lambda, guard, [&list, &url, &policy]);
+    let part = lambda::collect(&client, &ctx()).await;
+    assert_eq!(part.resources.len(), 1);
+    let Attrs::LambdaFunction(f) = &part.resources[0].attrs else {
+        panic!()
+    };
+    assert_eq!(f.function_url.as_ref().map(|u| u.configured), Some(false));
+    assert_eq!(f.policy_statements, None, "unknown, never an empty policy");
+    assert_eq!(part.errors.len(), 1, "{:?}", part.errors);
+    assert_eq!(part.errors[0].kind, ErrorKind::Other);
+    assert!(part.errors[0]
+        .message
+        .contains("unparsable policy of webhook"));
+    assert_eq!(part.errors[0].kinds, ["aws.lambda.function"]);
+}
+
+#[tokio::test]
+async fn per_function_calls_all_run_and_failures_alike_are_reported_once() {
+    use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutput;
+    use aws_sdk_lambda::operation::get_policy::GetPolicyError;
+    use aws_sdk_lambda::operation::list_functions::ListFunctionsOutput;
+    use aws_sdk_lambda::types::{FunctionConfiguration, FunctionUrlAuthType};
+    let guard = ReadOnlyGuard::new();
+    let names: Vec<String> = (0..20).map(|i| format!("f{i:02}")).collect();
+    let listed = names.clone();
+    let list = mock!(aws_sdk_lambda::Client::list_functions).then_output(move || {
+        ListFunctionsOutput::builder()
+            .set_functions(Some(
+                listed
+                    .iter()
+                    .map(|n| FunctionConfiguration::builder().function_name(n).build())
+                    .collect(),
+            ))
+            .build()
+    });
+    let url = mock!(aws_sdk_lambda::Client::get_function_url_config).then_compute_output(|r| {
+        GetFunctionUrlConfigOutput::builder()
+            .function_url(format!(
+                "https://{}.lambda-url.eu-west-1.on.aws/",
+                r.function_name().unwrap_or("")
+            ))
+            .function_arn("arn")
+            .auth_type(FunctionUrlAuthType::AwsIam)
+            .creation_time("2026-01-01T00:00:00Z")
+            .last_modified_time("2026-01-01T00:00:00Z")
+            .build()
+            .expect("url config")
+    });
+    let denied = mock!(aws_sdk_lambda::Client::get_policy).then_error(|| {
+        GetPolicyError::generic(
+            aws_smithy_types::error::ErrorMetadata::builder()
+                .code("AccessDeniedException")
+                .message("not authorized to perform lambda:GetPolicy")
+                .build(),
+        )
+    });
+    let client = mocked!(aws_sdk_lambda, guard, [&list, &url, &denied]);
+    let part = lambda::collect(&client, &ctx()).await;
+    // Every function, in list order, each with its own URL and an unknown policy.
+    let got: Vec<(String, Option<String>, bool)> = part
+        .resources
+        .iter()
+        .map(|r| match &r.attrs {
+            Attrs::LambdaFunction(f) => (
+                f.function_name.clone().unwrap_or_default(),
+                f.function_url.as_ref().and_then(|u| u.url.clone()),
+                f.policy_statements.is_none(),
+            ),
+            _ => panic!("a function"),
+        })
+        .collect();
+    let want: Vec<(String, Option<String>, bool)> = names
+        .iter()
+        .map(|n| {
+            (
+                n.clone(),
+                Some(format!("https://{n}.lambda-url.eu-west-1.on.aws/")),
+                true,
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(url.num_calls(), 20);
+    assert_eq!(denied.num_calls(), 20);
+    assert_eq!(part.errors.len(), 1, "{:?}", part.errors);
+    assert_eq!(part.errors[0].kind, ErrorKind::AccessDenied);
+    assert!(
+        part.errors[0].message.ends_with("(20 calls failed alike)"),
+        "{}",
+        part.errors[0].message
+    );
+}
