@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use estate_audit::audit;
 use estate_audit::diag::{self, Diagnostic};
 use estate_audit::engine;
 use estate_audit::finding::Status;
