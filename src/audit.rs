@@ -1,14 +1,18 @@
-//! Orchestration of one audit over one estate or several: apply the estate configuration, link,
-//! evaluate the policy set (per estate), apply waivers and assemble the [`Report`]. It must not
-//! print (the CLI does), read the clock (the caller passes `now`) nor judge the report (the
-//! verdict is `finding::verdict`'s).
+//! The audit pipeline (docs/design.md §2), one for one estate and for several: the estates told
+//! apart and their shared Cloudflare part set aside, then for each estate the configuration
+//! applied, link and evaluation (written once, `audit_estate`), then waivers over the whole
+//! and the [`Report`] assembled. It must not print (the CLI does), read the clock (the caller
+//! passes `now`) nor judge the report (the verdict is `finding::verdict`'s).
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
 use crate::engine;
 use crate::finding::{Finding, Report, Tool, REPORT_SCHEMA_VERSION};
 use crate::link;
-use crate::model::{kind, CollectionError, EstateConfig, Inventory, Resource};
+use crate::model::{kind, CollectionError, EstateConfig, Inventory, Resource, Scope};
 use crate::policy::PolicySet;
 use crate::stats::Stats;
 use crate::suppress::{self, WaiverSet};
@@ -21,7 +25,8 @@ pub fn demo_waivers() -> WaiverSet {
         .expect("the embedded demo waivers are valid (tested)")
 }
 
-/// Runs link → evaluate → waivers over an inventory. Pure: `now` is the clock.
+/// [`run_many`] over one inventory, its statistics not kept: the audit tests, benchmarks and
+/// fuzz targets run.
 pub fn run(
     inv: Inventory,
     config: Option<EstateConfig>,
@@ -29,47 +34,67 @@ pub fn run(
     waivers: &WaiverSet,
     now: DateTime<Utc>,
 ) -> Report {
-    run_with_stats(inv, config, policies, waivers, now, &mut Stats::default())
+    run_many(
+        vec![inv],
+        config,
+        policies,
+        waivers,
+        now,
+        &mut Stats::default(),
+    )
 }
 
-/// [`run`], recording the wall time of link, evaluate and waivers and the run's sizes in `stats`
-/// (`--stats`). The timer measures; it never enters the report unless the caller puts it there.
-pub fn run_with_stats(
-    mut inv: Inventory,
+/// Runs the audit over one estate or several (one inventory per AWS account and home region, e.g.
+/// a bundle): each is linked and evaluated on its own (`audit_estate`), so no account's facts
+/// explain another's; the Cloudflare part, which belongs to no account, is shared by all of them
+/// and its findings are kept once. Waivers apply to the whole. Of several estates, every AWS
+/// finding and collection error carries its account, and an estate-level finding of an estate
+/// without a VPC is named `estate:<account>:<region>` so that two accounts never share a
+/// fingerprint. Pure: `now` is the clock. `stats` gets the wall time of link, evaluate (summed
+/// over the estates) and waivers and the run's sizes (`--stats`); the timer measures, it never
+/// enters the report unless the caller puts it there.
+pub fn run_many(
+    invs: Vec<Inventory>,
     config: Option<EstateConfig>,
     policies: &PolicySet,
     waivers: &WaiverSet,
     now: DateTime<Utc>,
     stats: &mut Stats,
 ) -> Report {
-    if let Some(c) = config {
-        inv.estate = c;
-    }
-    stats.time("link", || link::link(&mut inv));
-    let resources = inv
-        .resources
-        .iter()
-        .filter(|r| r.kind() != kind::ESTATE)
-        .count();
-    let findings = stats.time("evaluate", || {
-        engine::retain_evaluated(&mut inv, policies);
-        // What link replaced and its indexes, freed across two threads' arenas, and the kinds
-        // just dropped: back to the system before evaluation allocates (crate::mem).
-        crate::sys::trim();
-        engine::evaluate_releasing(&mut inv, policies)
-    });
-    // The resources are done with: release them before the report is sorted and rendered.
-    let Inventory {
+    let Estates {
+        each,
+        shared,
         scope,
-        collection_errors,
-        ..
-    } = inv;
+        several,
+    } = Estates::of(invs);
+    let step = Step {
+        shared: &shared,
+        zones: &scope.cloudflare_zones,
+        config: config.as_ref(),
+        policies,
+        several,
+    };
+    let mut all = Gathered::default();
+    for inv in each {
+        let account = inv.scope.accounts.first().cloned();
+        let (found, errors) = audit_estate(inv, step, &mut all);
+        if several {
+            all.merge(account, found, errors);
+        } else {
+            // One estate's report is its findings and errors as evaluated: its ids, and so the
+            // fingerprints its baselines hold, stay its own, and nothing was shared to keep once.
+            (all.findings, all.errors) = (found, errors);
+        }
+    }
+    all.resources += shared.resources.len();
+    stats.record("link", all.link);
+    stats.record("evaluate", all.evaluate);
     assemble(
-        findings,
+        all.findings,
         Parts {
             scope,
-            collection_errors,
-            resources,
+            collection_errors: all.errors,
+            resources: all.resources,
         },
         policies,
         waivers,
@@ -78,95 +103,182 @@ pub fn run_with_stats(
     )
 }
 
-/// Runs the audit over several estates (one inventory per AWS account and home region, e.g. a
-/// bundle): each is linked and evaluated on its own, so no account's facts explain another's;
-/// the Cloudflare part, which belongs to no account, is shared by all of them and its findings
-/// are kept once. Waivers apply to the whole. Every AWS finding and collection error carries
-/// its account; an estate-level finding of an estate without a VPC is named
-/// `estate:<account>:<region>` so that two accounts never share a fingerprint. One inventory is
-/// exactly [`run_with_stats`].
-pub fn run_many(
-    mut invs: Vec<Inventory>,
-    config: Option<EstateConfig>,
-    policies: &PolicySet,
-    waivers: &WaiverSet,
-    now: DateTime<Utc>,
-    stats: &mut Stats,
-) -> Report {
-    if invs.len() == 1 {
-        let inv = invs.pop().expect("one inventory");
-        return run_with_stats(inv, config, policies, waivers, now, stats);
-    }
-    let is_shared = |kind: &str| kind.starts_with("cloudflare.");
-    let mut shared: Vec<Resource> = Vec::new();
-    let mut shared_ids = std::collections::HashSet::new();
-    let mut shared_errors: Vec<CollectionError> = Vec::new();
-    let mut scope = crate::model::Scope::default();
-    let mut estates: Vec<Inventory> = Vec::new();
-    // An inventory with no AWS part (a Cloudflare-only shard) is no estate of its own; if no
-    // inventory has one, the first still gives the estate identification to judge against.
-    let mut fallback: Option<Inventory> = None;
-    for mut inv in invs {
-        let (mine, theirs): (Vec<Resource>, Vec<Resource>) = std::mem::take(&mut inv.resources)
-            .into_iter()
-            .partition(|r| !is_shared(r.kind()));
-        for r in theirs {
-            if shared_ids.insert(r.id.clone()) {
-                shared.push(r);
+/// A finding or resource of the part every estate shares (Cloudflare: no AWS account).
+fn is_shared(kind: &str) -> bool {
+    kind.starts_with("cloudflare.")
+}
+
+/// The estates of one audit and what they share.
+struct Estates {
+    /// Each is configured, linked and evaluated on its own.
+    each: Vec<Inventory>,
+    /// The Cloudflare part of several inventories, added to every estate (none for one).
+    shared: Shared,
+    /// The report's scope; its Cloudflare zones are every estate's.
+    scope: Scope,
+    /// More than one inventory: the estates' findings and errors are told apart by account and
+    /// the shared part's are kept once.
+    several: bool,
+}
+
+/// The Cloudflare resources and collection errors several inventories carry, each once.
+#[derive(Default)]
+struct Shared {
+    resources: Vec<Resource>,
+    errors: Vec<CollectionError>,
+}
+
+impl Estates {
+    fn of(mut invs: Vec<Inventory>) -> Estates {
+        if invs.len() == 1 {
+            // One inventory is one estate, as read: there is nothing to share it with, and taking
+            // its Cloudflare part out to add it back would only reorder its resources and errors.
+            let inv = invs.pop().expect("one inventory");
+            return Estates {
+                scope: inv.scope.clone(),
+                each: vec![inv],
+                shared: Shared::default(),
+                several: false,
+            };
+        }
+        let mut shared: Vec<Resource> = Vec::new();
+        let mut shared_ids = HashSet::new();
+        let mut shared_errors: Vec<CollectionError> = Vec::new();
+        let mut scope = Scope::default();
+        let mut estates: Vec<Inventory> = Vec::new();
+        // An inventory with no AWS part (a Cloudflare-only shard) is no estate of its own; if no
+        // inventory has one, the first still gives the estate identification to judge against.
+        let mut fallback: Option<Inventory> = None;
+        for mut inv in invs {
+            let (mine, theirs): (Vec<Resource>, Vec<Resource>) = std::mem::take(&mut inv.resources)
+                .into_iter()
+                .partition(|r| !is_shared(r.kind()));
+            for r in theirs {
+                if shared_ids.insert(r.id.clone()) {
+                    shared.push(r);
+                }
+            }
+            let (mine_e, theirs_e): (Vec<CollectionError>, Vec<CollectionError>) =
+                std::mem::take(&mut inv.collection_errors)
+                    .into_iter()
+                    .partition(|e| e.provider == "aws");
+            for e in theirs_e {
+                push_unique(&mut shared_errors, e);
+            }
+            for z in std::mem::take(&mut inv.scope.cloudflare_zones) {
+                push_unique(&mut scope.cloudflare_zones, z);
+            }
+            for a in &inv.scope.accounts {
+                push_unique(&mut scope.accounts, a.clone());
+            }
+            for r in &inv.scope.regions {
+                push_unique(&mut scope.regions, r.clone());
+            }
+            inv.resources = mine;
+            inv.collection_errors = mine_e;
+            let has_aws = !inv.resources.is_empty()
+                || !inv.collection_errors.is_empty()
+                || !inv.scope.accounts.is_empty();
+            if has_aws {
+                estates.push(inv);
+            } else if fallback.is_none() {
+                fallback = Some(inv);
             }
         }
-        let (mine_e, theirs_e): (Vec<CollectionError>, Vec<CollectionError>) =
-            std::mem::take(&mut inv.collection_errors)
-                .into_iter()
-                .partition(|e| e.provider == "aws");
-        for e in theirs_e {
-            push_unique(&mut shared_errors, e);
+        if estates.is_empty() {
+            estates.extend(fallback);
         }
-        for z in std::mem::take(&mut inv.scope.cloudflare_zones) {
-            push_unique(&mut scope.cloudflare_zones, z);
-        }
-        for a in &inv.scope.accounts {
-            push_unique(&mut scope.accounts, a.clone());
-        }
-        for r in &inv.scope.regions {
-            push_unique(&mut scope.regions, r.clone());
-        }
-        inv.resources = mine;
-        inv.collection_errors = mine_e;
-        let has_aws = !inv.resources.is_empty()
-            || !inv.collection_errors.is_empty()
-            || !inv.scope.accounts.is_empty();
-        if has_aws {
-            estates.push(inv);
-        } else if fallback.is_none() {
-            fallback = Some(inv);
+        Estates {
+            each: estates,
+            shared: Shared {
+                resources: shared,
+                errors: shared_errors,
+            },
+            scope,
+            several: true,
         }
     }
-    if estates.is_empty() {
-        estates.extend(fallback);
+}
+
+/// What every estate's audit is given.
+#[derive(Clone, Copy)]
+struct Step<'a> {
+    shared: &'a Shared,
+    /// The Cloudflare zones every estate is audited with: all of the scope's, as if it were
+    /// the only estate.
+    zones: &'a [String],
+    config: Option<&'a EstateConfig>,
+    policies: &'a PolicySet,
+    several: bool,
+}
+
+/// One estate's audit, the same for one estate and for each of several: the configuration and
+/// the shared part added, linked, then evaluated over the kinds some rule reads. Its resources
+/// are released here; it returns its findings and its collection errors (the shared ones too),
+/// and adds its resources and its link and evaluation times to `all`.
+fn audit_estate(
+    mut inv: Inventory,
+    step: Step<'_>,
+    all: &mut Gathered,
+) -> (Vec<Finding>, Vec<CollectionError>) {
+    if let Some(c) = step.config {
+        inv.estate = c.clone();
     }
-    let mut link_time = std::time::Duration::ZERO;
-    let mut eval_time = std::time::Duration::ZERO;
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut errors: Vec<CollectionError> = Vec::new();
-    let mut cloudflare_seen = std::collections::HashSet::new();
-    let mut resources = shared.len();
-    for mut inv in estates {
-        if let Some(c) = &config {
-            inv.estate = c.clone();
-        }
-        let account = inv.scope.accounts.first().cloned();
-        resources += inv.resources.len();
-        inv.resources.extend(shared.iter().cloned());
-        inv.collection_errors.extend(shared_errors.iter().cloned());
-        inv.scope.cloudflare_zones = scope.cloudflare_zones.clone();
-        let started = std::time::Instant::now();
-        link::link(&mut inv);
-        crate::sys::trim();
-        link_time += started.elapsed();
-        let started = std::time::Instant::now();
-        let mut found = engine::evaluate_releasing(&mut inv, policies);
-        eval_time += started.elapsed();
+    // The estate's own resources (the shared part is counted once, by the caller), as each shape
+    // has always counted them: one estate leaves out an estate record it was read with (link
+    // replaces it), each of several counts its whole list. The two differ only in the
+    // `resources` of a bundle that carries estate records, and that number is part of the
+    // report (docs/design.md §7), so they are kept as they are.
+    all.resources += if step.several {
+        inv.resources.len()
+    } else {
+        inv.resources
+            .iter()
+            .filter(|r| r.kind() != kind::ESTATE)
+            .count()
+    };
+    inv.resources.extend(step.shared.resources.iter().cloned());
+    inv.collection_errors
+        .extend(step.shared.errors.iter().cloned());
+    inv.scope.cloudflare_zones = step.zones.to_vec();
+    let started = Instant::now();
+    link::link(&mut inv);
+    all.link += started.elapsed();
+    let started = Instant::now();
+    engine::retain_evaluated(&mut inv, step.policies);
+    // What link replaced and its indexes, freed across two threads' arenas, and the kinds
+    // just dropped: back to the system before evaluation allocates (crate::sys::trim).
+    crate::sys::trim();
+    let findings = engine::evaluate_releasing(&mut inv, step.policies);
+    all.evaluate += started.elapsed();
+    // The resources are done with: they are released here, before the report is sorted and
+    // rendered.
+    (findings, inv.collection_errors)
+}
+
+/// What the estates' audits add up to.
+#[derive(Default)]
+struct Gathered {
+    findings: Vec<Finding>,
+    errors: Vec<CollectionError>,
+    /// Fingerprints of the shared findings kept: every estate evaluates the shared part again.
+    shared_seen: HashSet<String>,
+    /// Resources audited (the estate records not counted).
+    resources: usize,
+    link: Duration,
+    evaluate: Duration,
+}
+
+impl Gathered {
+    /// Adds what one of several estates found: its AWS findings and errors carry its account, an
+    /// `estate:` id is qualified by it, the shared part's findings are kept once and every
+    /// collection error once.
+    fn merge(
+        &mut self,
+        account: Option<String>,
+        mut found: Vec<Finding>,
+        errors: Vec<CollectionError>,
+    ) {
         for f in &mut found {
             if is_shared(&f.kind) {
                 continue;
@@ -179,44 +291,31 @@ pub fn run_many(
                 f.fingerprint = crate::finding::fingerprint(&f.rule_id, &f.resource_id);
             }
         }
-        findings.extend(
+        let seen = &mut self.shared_seen;
+        self.findings.extend(
             found
                 .into_iter()
-                .filter(|f| !is_shared(&f.kind) || cloudflare_seen.insert(f.fingerprint.clone())),
+                .filter(|f| !is_shared(&f.kind) || seen.insert(f.fingerprint.clone())),
         );
-        for mut e in inv.collection_errors {
+        for mut e in errors {
             if e.provider == "aws" && e.account.is_none() {
                 e.account = account.clone();
             }
-            push_unique(&mut errors, e);
+            push_unique(&mut self.errors, e);
         }
     }
-    stats.record("link", link_time);
-    stats.record("evaluate", eval_time);
-    assemble(
-        findings,
-        Parts {
-            scope,
-            collection_errors: errors,
-            resources,
-        },
-        policies,
-        waivers,
-        now,
-        stats,
-    )
 }
 
 /// What a report says besides its findings.
 struct Parts {
-    scope: crate::model::Scope,
+    scope: Scope,
     collection_errors: Vec<CollectionError>,
     /// Resources audited (the estate records not counted).
     resources: usize,
 }
 
 /// The report of evaluated `findings`: waivers applied, summary computed, and the run's sizes
-/// recorded in `stats`. One place for both [`run_with_stats`] and [`run_many`].
+/// recorded in `stats`.
 fn assemble(
     mut findings: Vec<Finding>,
     parts: Parts,

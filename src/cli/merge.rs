@@ -141,24 +141,90 @@ fn parse_report(text: &str, origin: &str) -> Result<Report, Diagnostic> {
 
 /// One report out of the reports of sharded audits: findings, collection errors and waiver
 /// issues together, the scope united, the summary recomputed, the time of the latest shard.
-/// Refused: reports of another tool or version, of another rule pack (a different number of
-/// rules, or one rule with another severity, gate or spec section) and two reports covering the
-/// same account and home region. Cloudflare findings, which every shard may carry, are kept
-/// once; a comparison with a baseline (`diff`) is dropped, as it described one shard only; a
-/// waiver one shard reported unused is not reported if it suppressed something in another.
+/// Reports that cannot be one audit are refused ([`check_mergeable`]). Cloudflare findings,
+/// which every shard may carry, are kept once; a comparison with a baseline (`diff`) is dropped,
+/// as it described one shard only; a waiver one shard reported unused is not reported if it
+/// suppressed something in another.
 pub fn merge_reports(files: &[(String, String)]) -> Result<Report, Diagnostic> {
     let mut reports: Vec<(String, Report)> = Vec::new();
     for (origin, text) in files {
         reports.push((origin.clone(), parse_report(text, origin)?));
     }
-    let first_origin = reports[0].0.clone();
+    check_mergeable(&reports)?;
     let first_tool = reports[0].1.tool.clone();
     let first_rules = reports[0].1.summary.rules_evaluated;
     let first_pack = reports[0].1.rule_pack.clone();
     let first_time = reports[0].1.generated_at;
+    let mut merged = Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool: first_tool,
+        generated_at: first_time,
+        scope: Default::default(),
+        summary: Summary::default(),
+        findings: Vec::new(),
+        collection_errors: Vec::new(),
+        waiver_issues: Vec::new(),
+        diff: None,
+        rule_pack: first_pack,
+        rules: Vec::new(),
+    };
+    let mut resources = 0;
+    let mut shared_seen = std::collections::HashSet::new();
+    for (_, r) in reports {
+        merged.generated_at = merged.generated_at.max(r.generated_at);
+        resources += r.summary.resources;
+        for a in r.scope.accounts {
+            push_unique(&mut merged.scope.accounts, a);
+        }
+        for x in r.scope.regions {
+            push_unique(&mut merged.scope.regions, x);
+        }
+        for z in r.scope.cloudflare_zones {
+            push_unique(&mut merged.scope.cloudflare_zones, z);
+        }
+        merged.findings.extend(
+            r.findings
+                .into_iter()
+                .filter(|f| !is_shared(f) || shared_seen.insert(f.fingerprint.clone())),
+        );
+        for e in r.collection_errors {
+            push_unique(&mut merged.collection_errors, e);
+        }
+        for w in r.waiver_issues {
+            push_unique(&mut merged.waiver_issues, w);
+        }
+    }
+    let used: std::collections::HashSet<&str> = merged
+        .findings
+        .iter()
+        .filter_map(|f| f.waiver.as_ref().map(|w| w.source.as_str()))
+        .collect();
+    let issues = std::mem::take(&mut merged.waiver_issues);
+    merged.waiver_issues = issues
+        .into_iter()
+        .filter(|w| !(w.problem == "unused" && used.contains(w.source.as_str())))
+        .collect();
+    merged.findings.sort_by(Finding::canonical_order);
+    merged.summary = Summary::compute(
+        &merged.findings,
+        &merged.collection_errors,
+        first_rules,
+        resources,
+    );
+    Ok(merged)
+}
+
+/// Refused, naming the file: reports of another tool or version, of another rule pack (a
+/// different number of rules, or one rule with another severity, gate or spec section) and two
+/// reports covering the same account and home region.
+fn check_mergeable(reports: &[(String, Report)]) -> Result<(), Diagnostic> {
+    let first_origin = reports[0].0.clone();
+    let first_tool = reports[0].1.tool.clone();
+    let first_rules = reports[0].1.summary.rules_evaluated;
+    let first_pack = reports[0].1.rule_pack.clone();
     let mut rules: BTreeMap<String, (String, &str)> = BTreeMap::new();
     let mut shards: BTreeMap<(String, String), &str> = BTreeMap::new();
-    for (origin, r) in &reports {
+    for (origin, r) in reports {
         if r.tool != first_tool {
             return Err(Diagnostic::plain(
                 origin,
@@ -241,63 +307,7 @@ pub fn merge_reports(files: &[(String, String)]) -> Result<Report, Diagnostic> {
         }
     }
 
-    let mut merged = Report {
-        schema_version: REPORT_SCHEMA_VERSION,
-        tool: first_tool,
-        generated_at: first_time,
-        scope: Default::default(),
-        summary: Summary::default(),
-        findings: Vec::new(),
-        collection_errors: Vec::new(),
-        waiver_issues: Vec::new(),
-        diff: None,
-        rule_pack: first_pack,
-        rules: Vec::new(),
-    };
-    let mut resources = 0;
-    let mut shared_seen = std::collections::HashSet::new();
-    for (_, r) in reports {
-        merged.generated_at = merged.generated_at.max(r.generated_at);
-        resources += r.summary.resources;
-        for a in r.scope.accounts {
-            push_unique(&mut merged.scope.accounts, a);
-        }
-        for x in r.scope.regions {
-            push_unique(&mut merged.scope.regions, x);
-        }
-        for z in r.scope.cloudflare_zones {
-            push_unique(&mut merged.scope.cloudflare_zones, z);
-        }
-        merged.findings.extend(
-            r.findings
-                .into_iter()
-                .filter(|f| !is_shared(f) || shared_seen.insert(f.fingerprint.clone())),
-        );
-        for e in r.collection_errors {
-            push_unique(&mut merged.collection_errors, e);
-        }
-        for w in r.waiver_issues {
-            push_unique(&mut merged.waiver_issues, w);
-        }
-    }
-    let used: std::collections::HashSet<&str> = merged
-        .findings
-        .iter()
-        .filter_map(|f| f.waiver.as_ref().map(|w| w.source.as_str()))
-        .collect();
-    let issues = std::mem::take(&mut merged.waiver_issues);
-    merged.waiver_issues = issues
-        .into_iter()
-        .filter(|w| !(w.problem == "unused" && used.contains(w.source.as_str())))
-        .collect();
-    merged.findings.sort_by(Finding::canonical_order);
-    merged.summary = Summary::compute(
-        &merged.findings,
-        &merged.collection_errors,
-        first_rules,
-        resources,
-    );
-    Ok(merged)
+    Ok(())
 }
 
 /// A finding of the part every shard shares (Cloudflare: no AWS account).
