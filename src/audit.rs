@@ -72,7 +72,6 @@ pub fn run_many(
         zones: &scope.cloudflare_zones,
         config: config.as_ref(),
         policies,
-        several,
     };
     let mut all = Gathered::default();
     for inv in each {
@@ -209,7 +208,6 @@ struct Step<'a> {
     zones: &'a [String],
     config: Option<&'a EstateConfig>,
     policies: &'a PolicySet,
-    several: bool,
 }
 
 /// One estate's audit, the same for one estate and for each of several: the configuration and
@@ -224,19 +222,13 @@ fn audit_estate(
     if let Some(c) = step.config {
         inv.estate = c.clone();
     }
-    // The estate's own resources (the shared part is counted once, by the caller), as each shape
-    // has always counted them: one estate leaves out an estate record it was read with (link
-    // replaces it), each of several counts its whole list. The two differ only in the
-    // `resources` of a bundle that carries estate records, and that number is part of the
-    // report (docs/design.md §7), so they are kept as they are.
-    all.resources += if step.several {
-        inv.resources.len()
-    } else {
-        inv.resources
-            .iter()
-            .filter(|r| r.kind() != kind::ESTATE)
-            .count()
-    };
+    // The estate's own resources (the shared part is counted once, by the caller). An estate
+    // record read with the inventory is not one of them: link replaces it with its own.
+    all.resources += inv
+        .resources
+        .iter()
+        .filter(|r| r.kind() != kind::ESTATE)
+        .count();
     inv.resources.extend(step.shared.resources.iter().cloned());
     inv.collection_errors
         .extend(step.shared.errors.iter().cloned());
