@@ -9,15 +9,12 @@
 //! fault, never in the product). CloudWatch answers through the harness's server script (its
 //! rpc-v2-cbor bridge, see `tests/aws_live.rs`), so a reachable account reads without error.
 
-#[path = "aws_live/moto.rs"]
-#[allow(dead_code)] // the raw query helper serves aws_live only
-mod moto;
+mod support;
+use support::offline;
 
-#[path = "common/offline.rs"]
-mod offline;
-
-#[path = "aws_live/estate.rs"]
-mod estate;
+#[path = "support/live/mod.rs"]
+mod live;
+use live::{estate, moto};
 
 use aws_config::retry::RetryConfig;
 use aws_config::{Region, SdkConfig};

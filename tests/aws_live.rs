@@ -7,7 +7,7 @@
 //!
 //! Moto's gaps (docs/development.md) are worked around here, never in the product:
 //! - CloudWatch: the SDK speaks rpc-v2-cbor, which moto 5.2.5 (the latest release) does not
-//!   serve. The harness's server script (`aws_live/moto_server.py`) bridges it to moto's JSON
+//!   serve. The harness's server script (`support/live/moto_server.py`) bridges it to moto's JSON
 //!   protocol, so the estate's alarms are created with PutMetricAlarm and read back by the
 //!   product's unchanged collector.
 //! - ElastiCache: DescribeCacheClusters omits a replication group's member clusters, so the
@@ -17,8 +17,9 @@
 //!   would cost minutes of every test build); AddPermission loses conditions, so the compliant
 //!   webhook uses `AWS_IAM` URL auth.
 
-#[path = "aws_live/moto.rs"]
-mod moto;
+#[path = "support/live/mod.rs"]
+mod live;
+use live::{estate, moto};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -33,9 +34,6 @@ use estate_audit::model::{EstateConfig, EstateSelector};
 use estate_audit::model::{Inventory, Scope};
 use estate_audit::policy::PolicySet;
 use estate_audit::suppress::WaiverSet;
-
-#[path = "aws_live/estate.rs"]
-mod estate;
 
 use estate::{build, create_webhook, tag_value, tags, Built, ACCOUNT, TAG_KEY};
 

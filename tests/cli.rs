@@ -1,8 +1,8 @@
 //! The command line as a user runs it: exit codes, what reaches stdout and stderr, and the files
 //! written (ripgrep / trycmd style). The clock is fixed with `ESTATE_AUDIT_NOW`.
 
-#[path = "common/offline.rs"]
-mod offline;
+mod support;
+use support::offline;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -5,8 +5,8 @@
 //! the endpoint and the cause, every path stays within 25 GET requests, and neither the token nor
 //! the origin secret header's value ever reaches stdout or stderr.
 
-#[path = "common/offline.rs"]
-mod offline;
+mod support;
+use support::offline;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! The fault-injection suite (issue #6): the real binary audits the spec-shaped estate (built in
-//! moto, Cloudflare served by `wiremock`) through a fault-injecting proxy (`faults/proxy.rs`)
+//! moto, Cloudflare served by `wiremock`) through a fault-injecting proxy (`support/live/proxy.rs`)
 //! that breaks one service at a time in every way a service breaks: access denied, throttling
 //! beyond the retry budget, server errors, an operation the endpoint does not implement, a
 //! stall before or inside the answer, a reset connection, an answer cut off mid-body, a
@@ -20,17 +20,12 @@
 //! (smithy RPC v2 CBOR) moto 5.2.5 does not serve, is answered by the proxy itself, through the
 //! real SDK client: an empty alarm list when clean, the protocol's shapes when faulted.
 
-#[path = "aws_live/moto.rs"]
-mod moto;
+#[path = "support/live/mod.rs"]
+mod live;
+use live::{estate, moto, proxy};
 
-#[path = "aws_live/estate.rs"]
-mod estate;
-
-#[path = "faults/proxy.rs"]
-mod proxy;
-
-#[path = "common/offline.rs"]
-mod offline;
+mod support;
+use support::offline;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

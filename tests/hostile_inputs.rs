@@ -10,8 +10,8 @@
 //! Every run happens in a temporary directory with relative paths, so the rendered diagnostics
 //! are stable and snapshotted (`tests/snapshots/hostile_inputs__*.snap`).
 
-#[path = "common/offline.rs"]
-mod offline;
+mod support;
+use support::offline;
 
 use std::io::Read;
 use std::path::Path;

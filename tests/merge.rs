@@ -3,8 +3,8 @@
 //! refusals (overlapping shards, mixed inputs, different tool versions, broken files) with their
 //! exit codes and the file they name, and the multi-account flags' own checks.
 
-#[path = "common/offline.rs"]
-mod offline;
+mod support;
+use support::offline;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

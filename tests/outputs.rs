@@ -3,8 +3,7 @@
 //! comparison with a baseline and `--fail-on-new`; `--output-dir`; and determinism (same inventory
 //! and clock → the same bytes).
 
-#[path = "common/offline.rs"]
-mod offline;
+use support::offline;
 
 mod support;
 

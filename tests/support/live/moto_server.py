@@ -1,4 +1,4 @@
-"""The moto server of the live AWS tests (started by tests/aws_live/moto.rs; test code only).
+"""The moto server of the live AWS tests (started by tests/support/live/moto.rs; test code only).
 
 Usage: python moto_server.py PORT. It prints "ready" once it listens on 127.0.0.1:PORT and runs
 until its standard input reaches end of file (the test process that started it has ended).

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
 
-use crate::moto;
+use super::moto;
 
 pub const ACCOUNT: &str = "123456789012";
 pub const TAG_KEY: &str = "estate";

@@ -7,7 +7,7 @@
 //! The server runs `moto_server.py` (beside this file): moto behind a test-only bridge for the
 //! rpc-v2-cbor protocol the SDK speaks to CloudWatch, with the cache-cluster fields moto leaves
 //! out filled in. A server given by `MOTO_URL` must be that script (`python
-//! tests/aws_live/moto_server.py 5000` in the venv), or the tests relying on them fail.
+//! tests/support/live/moto_server.py 5000` in the venv), or the tests relying on them fail.
 //!
 //! Stopping: statics are never dropped at process exit, so the server cannot be stopped by a
 //! `Drop`. Instead it runs under that script, which blocks reading its stdin, a pipe
