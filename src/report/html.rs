@@ -5,14 +5,17 @@
 //!
 //! It owns the page: inline CSS, no script, no fonts, images or other fetched resources; a
 //! Content-Security-Policy forbids loading anything, so the file opens offline and cannot phone
-//! home. The only URLs are the rules' `https://` references, as plain links. It must not judge (the
-//! verdict is [`Verdict`]'s). Every dynamic string goes through [`esc`]: HTML-escaped, controls
-//! and bidi overrides made visible.
+//! home. The only URLs are the rules' `https://` references, as plain links. It draws the document
+//! `report::document` describes (every block and inline one way wherever it occurs) inside its
+//! own frame (the `<head>`, the title line, the closing note); it must not decide what the document
+//! says, nor judge (the verdict is [`super::Verdict`]'s). Every dynamic string goes through
+//! [`esc`]: HTML-escaped, controls and bidi overrides made visible.
 
 use std::fmt::Write as _;
 
-use super::{by_section, evidence_value, status_word, RenderOptions, Sink, Verdict};
-use crate::finding::{Finding, Gate, Outcome, Report, Status};
+use super::document::{Align, Block, Inline, Medium, Passes, Shape, SignOff, Table};
+use super::{evidence_value, RenderOptions, Sink};
+use crate::finding::{Finding, Outcome, Report};
 use crate::text::inert;
 
 const EVIDENCE_MAX: usize = 300;
@@ -40,7 +43,15 @@ pub(crate) fn render_to(
     opts: &RenderOptions,
     mut out: Sink<'_>,
 ) -> std::io::Result<String> {
-    let v = Verdict::of(report, opts);
+    let doc = SignOff::new(
+        report,
+        opts,
+        Shape {
+            medium: Medium::Html,
+            passes: Passes::Listed,
+        },
+    );
+    let v = &doc.verdict;
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     // Nothing may load: no scripts, images, fonts, frames or connections; inline style only.
     out.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n");
@@ -65,234 +76,7 @@ pub(crate) fn render_to(
         None => reason,
     };
     let _ = writeln!(out, "<p>{}.</p>", esc(&reason));
-    out.push_str("<table>\n");
-    let row = |out: &mut Sink<'_>, k: &str, v: String| {
-        let _ = writeln!(out, "<tr><th>{}</th><td>{v}</td></tr>", esc(k));
-    };
-    row(&mut out, "gate", esc(v.gate_text()));
-    row(&mut out, "fails on", format!("{} and above", v.fail_on));
-    row(
-        &mut out,
-        "generated",
-        format!(
-            "{} by {} {}",
-            report.generated_at.format("%Y-%m-%dT%H:%M:%SZ"),
-            esc(&report.tool.name),
-            esc(&report.tool.version)
-        ),
-    );
-    let list = |xs: &[String]| {
-        if xs.is_empty() {
-            "none".to_string()
-        } else {
-            xs.iter()
-                .map(|x| format!("<code>{}</code>", esc(x)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    };
-    row(&mut out, "AWS accounts", list(&report.scope.accounts));
-    row(&mut out, "regions", list(&report.scope.regions));
-    row(
-        &mut out,
-        "Cloudflare zones",
-        list(&report.scope.cloudflare_zones),
-    );
-    row(
-        &mut out,
-        "evaluated",
-        format!(
-            "{} rules over {} resources: {} findings",
-            report.summary.rules_evaluated, report.summary.resources, report.summary.total
-        ),
-    );
-    out.push_str("</table>\n");
-
-    out.push_str("<h2>Summary</h2>\n<table>\n<tr><th>status</th><th>launch</th><th>operate</th><th>total</th></tr>\n");
-    for s in [
-        Status::Fail,
-        Status::Unknown,
-        Status::Suppressed,
-        Status::Pass,
-    ] {
-        let n = |g: Option<Gate>| report.count(s, g);
-        let _ = writeln!(
-            out,
-            "<tr><td class=\"s-{0}\">{0}</td><td class=\"n\">{1}</td><td class=\"n\">{2}</td><td class=\"n\">{3}</td></tr>",
-            status_word(s),
-            n(Some(Gate::Launch)),
-            n(Some(Gate::Operate)),
-            n(None)
-        );
-    }
-    out.push_str("</table>\n");
-
-    if let Some(d) = &report.diff {
-        if d.no_baseline {
-            out.push_str("<h2>Changes</h2>\n<p>First run: no earlier report to compare with; every open finding counts as new.</p>\n");
-        } else {
-            let since = d
-                .baseline_generated_at
-                .map(|t| format!(" ({})", t.format("%Y-%m-%dT%H:%M:%SZ")))
-                .unwrap_or_default();
-            let _ = writeln!(out, "<h2>Changes since the previous run{since}</h2>");
-        }
-        let _ = writeln!(
-            out,
-            "<p>{} new · {} resolved · {} still open</p>",
-            d.new.len(),
-            d.resolved.len(),
-            d.still_open.len()
-        );
-        let rows: Vec<_> = d
-            .new
-            .iter()
-            .map(|e| ("new", e))
-            .chain(d.resolved.iter().map(|e| ("resolved", e)))
-            .collect();
-        if !rows.is_empty() {
-            out.push_str("<table>\n<tr><th>change</th><th>now</th><th>before</th><th>severity</th><th>gate</th><th>rule</th><th>resource</th></tr>\n");
-            for (change, e) in rows {
-                let now = e.status.map_or("gone", status_word);
-                let _ = writeln!(
-                    out,
-                    "<tr><td>{change}</td><td class=\"s-{now}\">{now}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-                    e.previous_status.map_or("—", status_word),
-                    e.severity,
-                    e.gate,
-                    esc(&e.rule_id),
-                    name_and_id(&e.resource_name, &e.resource_id)
-                );
-            }
-            out.push_str("</table>\n");
-        }
-    }
-
-    if !report.collection_errors.is_empty() {
-        let _ = writeln!(
-            out,
-            "<h2>Collection errors ({})</h2>\n<p>Rules over these kinds are unknown: the audit is incomplete.</p>\n<table>\n<tr><th>provider</th><th>service</th><th>region</th><th>error</th><th>kinds</th><th>message</th></tr>",
-            report.collection_errors.len()
-        );
-        for e in &report.collection_errors {
-            let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td></tr>",
-                esc(&e.provider),
-                esc(&e.service),
-                esc(e.region.as_deref().unwrap_or("—")),
-                e.kind,
-                e.kinds
-                    .iter()
-                    .map(|k| format!("<code>{}</code>", esc(k)))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                esc(&e.message)
-            );
-        }
-        out.push_str("</table>\n");
-    }
-
-    if !report.waiver_issues.is_empty() {
-        let _ = writeln!(
-            out,
-            "<h2>Waiver issues ({})</h2>\n<table>\n<tr><th>problem</th><th>rule</th><th>resource</th><th>expires</th><th>reason</th><th>source</th></tr>",
-            report.waiver_issues.len()
-        );
-        for w in &report.waiver_issues {
-            let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-                esc(&w.problem),
-                esc(&w.rule),
-                esc(&w.resource),
-                w.expires,
-                esc(&w.reason),
-                esc(&w.source)
-            );
-        }
-        out.push_str("</table>\n");
-    }
-
-    out.push_str("<h2>Findings by spec section</h2>\n");
-    let sections = by_section(report);
-    if sections.is_empty() {
-        out.push_str("<p>No findings.</p>\n");
-    }
-    for (section, findings) in sections {
-        let _ = writeln!(out, "<h3>{}</h3>", esc(section));
-        let mut counts = Vec::new();
-        for s in [
-            Status::Fail,
-            Status::Unknown,
-            Status::Suppressed,
-            Status::Pass,
-        ] {
-            let n = findings.iter().filter(|f| f.status == s).count();
-            if n > 0 {
-                counts.push(format!(
-                    "<span class=\"s-{0}\">{n} {0}</span>",
-                    status_word(s)
-                ));
-            }
-        }
-        let _ = writeln!(out, "<p>{}</p>", counts.join(" · "));
-        let open: Vec<&&Finding> = findings
-            .iter()
-            .filter(|f| f.status != Status::Pass)
-            .collect();
-        if !open.is_empty() {
-            findings_table(&mut out, &open, true);
-        }
-        let passes: Vec<&&Finding> = findings
-            .iter()
-            .filter(|f| f.status == Status::Pass)
-            .collect();
-        if !passes.is_empty() {
-            let _ = writeln!(out, "<details><summary>{} passing</summary>", passes.len());
-            findings_table(&mut out, &passes, false);
-            out.push_str("</details>\n");
-        }
-    }
-
-    if !report.rules.is_empty() {
-        out.push_str("<h2>Rules</h2>\n<details><summary>How to fix each rule</summary>\n<table>\n<tr><th>rule</th><th>severity</th><th>gate</th><th>expected state</th><th>remediation</th><th>references</th></tr>\n");
-        for r in &report.rules {
-            let refs: Vec<String> = r
-                .references
-                .iter()
-                .map(|u| {
-                    // Only well-formed https links become links; anything else stays text.
-                    if u.starts_with("https://")
-                        && !u.contains(|c: char| {
-                            c.is_whitespace()
-                                || c.is_control()
-                                || matches!(c, '"' | '<' | '>' | '\'' | '`')
-                        })
-                    {
-                        format!(
-                            "<a href=\"{0}\" rel=\"noreferrer noopener\">{0}</a>",
-                            esc(u)
-                        )
-                    } else {
-                        esc(u)
-                    }
-                })
-                .collect();
-            let _ = writeln!(
-                out,
-                "<tr id=\"rule-{0}\"><td><code>{0}</code></td><td>{1}</td><td>{2}</td><td>{3}</td><td>{4}</td><td>{5}</td></tr>",
-                esc(&r.id),
-                r.severity,
-                r.gate,
-                esc(&r.title),
-                esc(&r.remediation),
-                refs.join("<br>")
-            );
-        }
-        out.push_str("</table>\n</details>\n");
-    }
-
+    doc.blocks(&mut |b| block(&mut out, b));
     let _ = writeln!(
         out,
         "<p class=\"muted\">{}</p>\n</body>\n</html>",
@@ -306,45 +90,156 @@ pub(crate) fn render_to(
     out.finish()
 }
 
-fn findings_table(out: &mut Sink<'_>, findings: &[&&Finding], open: bool) {
-    out.push_str("<table>\n<tr><th>status</th><th>severity</th><th>gate</th><th>rule</th><th>resource</th><th>details</th></tr>\n");
-    for f in findings {
-        let mut details = Vec::new();
-        if open {
-            details.push(esc(&f.message));
+fn block(out: &mut Sink<'_>, b: Block<'_>) {
+    match b {
+        Block::Heading(level, title) => {
+            let _ = write!(out, "<h{level}>");
+            inline(out, &title);
+            let _ = writeln!(out, "</h{level}>");
         }
-        for (k, v) in &f.evidence {
-            details.push(format!(
+        Block::Paragraph(p) => {
+            out.push_str("<p>");
+            inline(out, &p);
+            out.push_str("</p>\n");
+        }
+        Block::Empty(s) => {
+            let _ = writeln!(out, "<p>{}</p>", esc(s));
+        }
+        Block::Pairs(pairs) => {
+            out.push_str("<table>\n");
+            for (k, v) in pairs {
+                let _ = write!(out, "<tr><th>{}</th><td>", esc(k));
+                inline(out, &v);
+                out.push_str("</td></tr>\n");
+            }
+            out.push_str("</table>\n");
+        }
+        Block::Table(t) => table(out, t),
+        Block::Details { summary, blocks } => {
+            out.push_str("<details><summary>");
+            inline(out, &summary);
+            out.push_str("</summary>\n");
+            for b in blocks {
+                block(out, b);
+            }
+            out.push_str("</details>\n");
+        }
+    }
+}
+
+fn table(out: &mut Sink<'_>, t: Table<'_>) {
+    out.push_str("<table>\n<tr>");
+    for c in &t.columns {
+        let _ = write!(out, "<th>{}</th>", esc(c.title));
+    }
+    out.push_str("</tr>\n");
+    for row in t.rows {
+        match row.target {
+            Some(rule) => {
+                let _ = write!(out, "<tr id=\"rule-{}\">", esc(rule));
+            }
+            None => out.push_str("<tr>"),
+        }
+        for (c, cell) in t.columns.iter().zip(&row.cells) {
+            match (c.align, cell) {
+                (Align::Right, _) => out.push_str("<td class=\"n\">"),
+                (_, Inline::Status { word, .. }) => {
+                    let _ = write!(out, "<td class=\"s-{word}\">");
+                }
+                _ => out.push_str("<td>"),
+            }
+            inline(out, cell);
+            out.push_str("</td>");
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+}
+
+fn inline(out: &mut Sink<'_>, i: &Inline<'_>) {
+    match i {
+        Inline::Plain(s) => out.push_str(&esc(s)),
+        Inline::Text(s) | Inline::Message(s) => out.push_str(&esc(s)),
+        Inline::Code(s) => {
+            let _ = write!(out, "<code>{}</code>", esc(s));
+        }
+        Inline::Status { word, .. } => out.push_str(word),
+        Inline::Count(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Inline::StatusCount(n, word) => {
+            let _ = write!(out, "<span class=\"s-{word}\">{n} {word}</span>");
+        }
+        Inline::Resource { name, id } => out.push_str(&name_and_id(name, id)),
+        Inline::Rule(id) => {
+            let _ = write!(out, "<a href=\"#rule-{0}\"><code>{0}</code></a>", esc(id));
+        }
+        Inline::Link(u) => {
+            // Only well-formed https links become links; anything else stays text.
+            if u.starts_with("https://")
+                && !u.contains(|c: char| {
+                    c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>' | '\'' | '`')
+                })
+            {
+                let _ = write!(
+                    out,
+                    "<a href=\"{0}\" rel=\"noreferrer noopener\">{0}</a>",
+                    esc(u)
+                );
+            } else {
+                out.push_str(&esc(u));
+            }
+        }
+        Inline::Break => out.push_str("<br>"),
+        Inline::Details { finding, message } => details(out, finding, *message),
+        Inline::Evidence(f) => {
+            if f.evidence.is_empty() {
+                out.push_str("—");
+            } else {
+                out.push_str(&evidence(f).join("<br>"));
+            }
+        }
+        Inline::Seq(items) => {
+            for i in items {
+                inline(out, i);
+            }
+        }
+    }
+}
+
+fn details(out: &mut Sink<'_>, f: &Finding, message: bool) {
+    let mut details = Vec::new();
+    if message {
+        details.push(esc(&f.message));
+    }
+    details.extend(evidence(f));
+    if let Some(w) = &f.waiver {
+        let owner = w
+            .owner
+            .as_deref()
+            .map(|o| format!(" by {}", esc(o)))
+            .unwrap_or_default();
+        details.push(format!(
+            "<strong>waived</strong>{owner} until {}: {} (<code>{}</code>)",
+            w.expires,
+            esc(&w.reason),
+            esc(&w.source)
+        ));
+    }
+    out.push_str(&details.join("<br>"));
+}
+
+fn evidence(f: &Finding) -> Vec<String> {
+    f.evidence
+        .iter()
+        .map(|(k, v)| {
+            format!(
                 "<code>{}</code>: <code>{}</code>",
                 esc(k),
                 esc(&evidence_value(v, EVIDENCE_MAX))
-            ));
-        }
-        if let Some(w) = &f.waiver {
-            let owner = w
-                .owner
-                .as_deref()
-                .map(|o| format!(" by {}", esc(o)))
-                .unwrap_or_default();
-            details.push(format!(
-                "<strong>waived</strong>{owner} until {}: {} (<code>{}</code>)",
-                w.expires,
-                esc(&w.reason),
-                esc(&w.source)
-            ));
-        }
-        let s = status_word(f.status);
-        let _ = writeln!(
-            out,
-            "<tr><td class=\"s-{s}\">{s}</td><td>{}</td><td>{}</td><td><a href=\"#rule-{2}\"><code>{2}</code></a></td><td>{3}</td><td>{4}</td></tr>",
-            f.severity,
-            f.gate,
-            esc(&f.rule_id),
-            name_and_id(&f.resource_name, &f.resource_id),
-            details.join("<br>")
-        );
-    }
-    out.push_str("</table>\n");
+            )
+        })
+        .collect()
 }
 
 fn name_and_id(name: &str, id: &str) -> String {

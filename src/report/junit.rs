@@ -25,13 +25,12 @@ pub fn render(report: &Report) -> String {
     render_to(report, Sink::string()).unwrap_or_default()
 }
 
+/// Tests, failures, errors and skipped: the counts of the document's head and of each suite.
+type Totals = (usize, usize, usize, usize);
+
 /// The document, into `suites` ([`super::write`] streams it to a file). The totals head the
 /// document, so they are counted first; the suites then add up to them.
 pub(crate) fn render_to(report: &Report, mut suites: Sink<'_>) -> std::io::Result<String> {
-    let mut by_rule: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-    for f in &report.findings {
-        by_rule.entry(f.rule_id.as_str()).or_default().push(f);
-    }
     let timestamp = report.generated_at.format("%Y-%m-%dT%H:%M:%S").to_string();
 
     let count = |s: Status| report.findings.iter().filter(|f| f.status == s).count();
@@ -56,8 +55,29 @@ pub(crate) fn render_to(report: &Report, mut suites: Sink<'_>) -> std::io::Resul
         totals.2,
         totals.3
     );
-    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
+    let written = [
+        rule_suites(&mut suites, report, &timestamp),
+        collection_suite(&mut suites, report, &timestamp),
+        waiver_suite(&mut suites, report, &timestamp),
+    ]
+    .into_iter()
+    .fold((0, 0, 0, 0), |a, b| {
+        (a.0 + b.0, a.1 + b.1, a.2 + b.2, a.3 + b.3)
+    });
 
+    // The suites add up to the totals the head states.
+    debug_assert_eq!(written, totals);
+    suites.push_str("</testsuites>\n");
+    suites.finish()
+}
+
+/// One suite per rule, its findings sorted by resource.
+fn rule_suites(suites: &mut Sink<'_>, report: &Report, timestamp: &str) -> Totals {
+    let mut by_rule: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in &report.findings {
+        by_rule.entry(f.rule_id.as_str()).or_default().push(f);
+    }
+    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
     for (rule_id, mut findings) in by_rule {
         findings.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
         let n = |s: Status| findings.iter().filter(|f| f.status == s).count();
@@ -98,95 +118,95 @@ pub(crate) fn render_to(report: &Report, mut suites: Sink<'_>) -> std::io::Resul
         }
         suites.push_str("    </properties>\n");
         for f in findings {
-            testcase(&mut suites, f, info.map(|i| i.title.as_str()));
+            testcase(suites, f, info.map(|i| i.title.as_str()));
         }
         suites.push_str("  </testsuite>\n");
     }
+    (tests, failures, errors, skipped)
+}
 
-    // Collection errors: each one is an error, so "0 errors" in a CI view means a complete audit.
-    if !report.collection_errors.is_empty() {
-        let n = report.collection_errors.len();
-        tests += n;
-        errors += n;
+/// Collection errors: each one is an error, so "0 errors" in a CI view means a complete audit.
+fn collection_suite(suites: &mut Sink<'_>, report: &Report, timestamp: &str) -> Totals {
+    if report.collection_errors.is_empty() {
+        return (0, 0, 0, 0);
+    }
+    let n = report.collection_errors.len();
+    let _ = writeln!(
+        suites,
+        r#"  <testsuite name="estate-audit.collection" tests="{n}" failures="0" errors="{n}" skipped="0" time="0" timestamp="{timestamp}">"#
+    );
+    let mut sorted: Vec<_> = report.collection_errors.iter().collect();
+    sorted.sort_by(|a, b| {
+        (&a.provider, &a.service, &a.region).cmp(&(&b.provider, &b.service, &b.region))
+    });
+    for e in sorted {
+        let name = match &e.region {
+            Some(r) => format!("{} {} [{}]", e.provider, e.service, r),
+            None => format!("{} {}", e.provider, e.service),
+        };
         let _ = writeln!(
             suites,
-            r#"  <testsuite name="estate-audit.collection" tests="{n}" failures="0" errors="{n}" skipped="0" time="0" timestamp="{timestamp}">"#
+            r#"    <testcase name="{}" classname="estate-audit.collection">"#,
+            attr(&name)
         );
-        let mut sorted: Vec<_> = report.collection_errors.iter().collect();
-        sorted.sort_by(|a, b| {
-            (&a.provider, &a.service, &a.region).cmp(&(&b.provider, &b.service, &b.region))
-        });
-        for e in sorted {
-            let name = match &e.region {
-                Some(r) => format!("{} {} [{}]", e.provider, e.service, r),
-                None => format!("{} {}", e.provider, e.service),
-            };
-            let _ = writeln!(
-                suites,
-                r#"    <testcase name="{}" classname="estate-audit.collection">"#,
-                attr(&name)
-            );
-            let _ = writeln!(
-                suites,
-                r#"      <error message="{}" type="{:?}">{}</error>"#,
-                attr(&e.message),
-                e.kind,
-                body(&format!(
-                    "{}\nkinds now unknown: {}",
-                    e.message,
-                    e.kinds.join(", ")
-                ))
-            );
-            suites.push_str("    </testcase>\n");
-        }
-        suites.push_str("  </testsuite>\n");
-    }
-
-    // Waiver issues: an expired waiver is a failure (it fails the launch gate); an unused one
-    // passes with a note, since it hides nothing.
-    if !report.waiver_issues.is_empty() {
-        let n = report.waiver_issues.len();
-        let fl = report
-            .waiver_issues
-            .iter()
-            .filter(|w| w.problem == "expired")
-            .count();
-        tests += n;
-        failures += fl;
         let _ = writeln!(
             suites,
-            r#"  <testsuite name="estate-audit.waivers" tests="{n}" failures="{fl}" errors="0" skipped="0" time="0" timestamp="{timestamp}">"#
+            r#"      <error message="{}" type="{:?}">{}</error>"#,
+            attr(&e.message),
+            e.kind,
+            body(&format!(
+                "{}\nkinds now unknown: {}",
+                e.message,
+                e.kinds.join(", ")
+            ))
         );
-        for w in &report.waiver_issues {
+        suites.push_str("    </testcase>\n");
+    }
+    suites.push_str("  </testsuite>\n");
+    (n, 0, n, 0)
+}
+
+/// Waiver issues: an expired waiver is a failure (it fails the launch gate); an unused one
+/// passes with a note, since it hides nothing.
+fn waiver_suite(suites: &mut Sink<'_>, report: &Report, timestamp: &str) -> Totals {
+    if report.waiver_issues.is_empty() {
+        return (0, 0, 0, 0);
+    }
+    let n = report.waiver_issues.len();
+    let fl = report
+        .waiver_issues
+        .iter()
+        .filter(|w| w.problem == "expired")
+        .count();
+    let _ = writeln!(
+        suites,
+        r#"  <testsuite name="estate-audit.waivers" tests="{n}" failures="{fl}" errors="0" skipped="0" time="0" timestamp="{timestamp}">"#
+    );
+    for w in &report.waiver_issues {
+        let _ = writeln!(
+            suites,
+            r#"    <testcase name="{}" classname="estate-audit.waivers.{}">"#,
+            attr(&format!("{} on {} ({})", w.rule, w.resource, w.source)),
+            attr(&w.problem)
+        );
+        let text = format!(
+            "{} waiver ({}), expires {}: {}",
+            w.problem, w.source, w.expires, w.reason
+        );
+        if w.problem == "expired" {
             let _ = writeln!(
                 suites,
-                r#"    <testcase name="{}" classname="estate-audit.waivers.{}">"#,
-                attr(&format!("{} on {} ({})", w.rule, w.resource, w.source)),
-                attr(&w.problem)
+                r#"      <failure message="{}" type="expired-waiver">{}</failure>"#,
+                attr(&format!("waiver expired on {}", w.expires)),
+                body(&text)
             );
-            let text = format!(
-                "{} waiver ({}), expires {}: {}",
-                w.problem, w.source, w.expires, w.reason
-            );
-            if w.problem == "expired" {
-                let _ = writeln!(
-                    suites,
-                    r#"      <failure message="{}" type="expired-waiver">{}</failure>"#,
-                    attr(&format!("waiver expired on {}", w.expires)),
-                    body(&text)
-                );
-            } else {
-                let _ = writeln!(suites, "      <system-out>{}</system-out>", body(&text));
-            }
-            suites.push_str("    </testcase>\n");
+        } else {
+            let _ = writeln!(suites, "      <system-out>{}</system-out>", body(&text));
         }
-        suites.push_str("  </testsuite>\n");
+        suites.push_str("    </testcase>\n");
     }
-
-    // The suites add up to the totals the head states.
-    debug_assert_eq!((tests, failures, errors, skipped), totals);
-    suites.push_str("</testsuites>\n");
-    suites.finish()
+    suites.push_str("  </testsuite>\n");
+    (n, fl, 0, 0)
 }
 
 fn testcase(out: &mut Sink<'_>, f: &Finding, title: Option<&str>) {

@@ -5,17 +5,20 @@
 //! failing, unknown and waived ones in a table with evidence and waiver reasons, passes (the
 //! evidence a sign-off rests on) folded under `<details>`.
 //!
-//! It owns layout and GitHub-flavoured-Markdown escaping. It must not judge (the verdict comes from
-//! [`Verdict`], i.e. `finding::outcome`). Everything from the estate is untrusted: identifiers go into
-//! code spans, free text through [`text`], so no name can add markup, HTML, links, images,
-//! mentions or table cells. The document fits GitHub's 1 MiB step-summary limit: when it would not,
-//! passes are counted instead of listed, and if that is still too large it is cut at a line with a
-//! note saying so.
+//! It owns the Markdown form of the document `report::document` describes (every block and
+//! inline drawn one way wherever it occurs), the title line, clipping and GitHub-flavoured-Markdown
+//! escaping. It must not decide what the document says (that is the document model's, so HTML
+//! shows it too) nor judge (the verdict comes from [`super::Verdict`], i.e. `finding::outcome`).
+//! Everything from the estate is untrusted: identifiers go into code spans, free text through
+//! [`text`], so no name can add markup, HTML, links, images, mentions or table cells. The document
+//! fits GitHub's 1 MiB step-summary limit: when it would not, passes are counted instead of
+//! listed, and if that is still too large it is cut at a line with a note saying so.
 
 use std::fmt::Write as _;
 
-use super::{by_section, evidence_value, status_word, RenderOptions, Verdict};
-use crate::finding::{Diff, DiffEntry, Finding, Gate, Report, Status};
+use super::document::{Align, Block, Inline, Medium, Passes, Shape, SignOff};
+use super::{evidence_value, RenderOptions};
+use crate::finding::{Finding, Report};
 use crate::text::inert;
 
 /// GitHub's limit for one step's summary (`$GITHUB_STEP_SUMMARY`), in bytes.
@@ -33,7 +36,7 @@ pub fn render(report: &Report, opts: &RenderOptions) -> String {
 
 /// The sign-off document within `limit` bytes (tests use small limits).
 pub fn render_limited(report: &Report, opts: &RenderOptions, limit: usize) -> String {
-    let full = document(report, opts, true);
+    let full = document(report, opts, Passes::Listed);
     if full.len() <= limit {
         return full;
     }
@@ -43,7 +46,7 @@ pub fn render_limited(report: &Report, opts: &RenderOptions, limit: usize) -> St
          is in the JSON report (`--format json`, or `report.json` of `--output-dir`).\n",
         full.len()
     );
-    let lean = document(report, opts, false);
+    let lean = document(report, opts, Passes::Counted);
     if lean.len() + note.len() <= limit {
         return lean + &note;
     }
@@ -66,249 +69,123 @@ pub fn render_limited(report: &Report, opts: &RenderOptions, limit: usize) -> St
     out
 }
 
-fn document(report: &Report, opts: &RenderOptions, list_passes: bool) -> String {
-    let v = Verdict::of(report, opts);
+fn document(report: &Report, opts: &RenderOptions, passes: Passes) -> String {
+    let doc = SignOff::new(
+        report,
+        opts,
+        Shape {
+            medium: Medium::Markdown,
+            passes,
+        },
+    );
+    let v = &doc.verdict;
     let mut out = String::new();
     let _ = writeln!(out, "# Estate audit sign-off: {}\n", v.label());
     let _ = writeln!(out, "**{}**: {}.\n", v.label(), v.reason());
-
-    out.push_str("| | |\n|---|---|\n");
-    let _ = writeln!(out, "| gate | {} |", v.gate_text());
-    let _ = writeln!(out, "| fails on | {} and above |", v.fail_on);
-    let _ = writeln!(
-        out,
-        "| generated | {} by {} {} |",
-        report.generated_at.format("%Y-%m-%dT%H:%M:%SZ"),
-        text(&report.tool.name),
-        text(&report.tool.version)
-    );
-    let list = |xs: &[String]| {
-        if xs.is_empty() {
-            "none".to_string()
-        } else {
-            xs.iter().map(|x| code(x)).collect::<Vec<_>>().join(", ")
-        }
-    };
-    let _ = writeln!(out, "| AWS accounts | {} |", list(&report.scope.accounts));
-    let _ = writeln!(out, "| regions | {} |", list(&report.scope.regions));
-    let _ = writeln!(
-        out,
-        "| Cloudflare zones | {} |",
-        list(&report.scope.cloudflare_zones)
-    );
-    let _ = writeln!(
-        out,
-        "| evaluated | {} rules over {} resources: {} findings |\n",
-        report.summary.rules_evaluated, report.summary.resources, report.summary.total
-    );
-
-    out.push_str("## Summary\n\n");
-    out.push_str("| status | launch | operate | total |\n|---|---:|---:|---:|\n");
-    for s in [
-        Status::Fail,
-        Status::Unknown,
-        Status::Suppressed,
-        Status::Pass,
-    ] {
-        let n = |g: Option<Gate>| report.count(s, g);
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            status_word(s),
-            n(Some(Gate::Launch)),
-            n(Some(Gate::Operate)),
-            n(None)
-        );
-    }
-    out.push('\n');
-
-    if let Some(d) = &report.diff {
-        diff_section(&mut out, d);
-    }
-
-    if !report.collection_errors.is_empty() {
-        let _ = writeln!(
-            out,
-            "## Collection errors ({})\n\nRules over these kinds are `unknown`: the audit is incomplete.\n",
-            report.collection_errors.len()
-        );
-        out.push_str("| provider | service | region | error | kinds | message |\n|---|---|---|---|---|---|\n");
-        for e in &report.collection_errors {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {:?} | {} | {} |",
-                code(&e.provider),
-                code(&e.service),
-                e.region.as_deref().map_or_else(|| "—".to_string(), code),
-                e.kind,
-                e.kinds
-                    .iter()
-                    .map(|k| code(k))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                text(&clip(&e.message, MESSAGE_MAX))
-            );
-        }
-        out.push('\n');
-    }
-
-    if !report.waiver_issues.is_empty() {
-        let _ = writeln!(
-            out,
-            "## Waiver issues ({})\n\nAn expired waiver suppresses nothing (and fails the launch gate); an unused one matches no finding.\n",
-            report.waiver_issues.len()
-        );
-        out.push_str(
-            "| problem | rule | resource | expires | reason | source |\n|---|---|---|---|---|---|\n",
-        );
-        for w in &report.waiver_issues {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} |",
-                text(&w.problem),
-                code(&w.rule),
-                code(&w.resource),
-                w.expires,
-                text(&clip(&w.reason, MESSAGE_MAX)),
-                code(&w.source)
-            );
-        }
-        out.push('\n');
-    }
-
-    out.push_str("## Findings by spec section\n\n");
-    let sections = by_section(report);
-    if sections.is_empty() {
-        out.push_str("No findings.\n");
-    }
-    for (section, findings) in sections {
-        let _ = writeln!(out, "### {}\n", text(section));
-        let mut counts = Vec::new();
-        for s in [
-            Status::Fail,
-            Status::Unknown,
-            Status::Suppressed,
-            Status::Pass,
-        ] {
-            let n = findings.iter().filter(|f| f.status == s).count();
-            if n > 0 {
-                counts.push(format!("{n} {}", status_word(s)));
-            }
-        }
-        let _ = writeln!(out, "{}\n", counts.join(" · "));
-
-        let open: Vec<&&Finding> = findings
-            .iter()
-            .filter(|f| f.status != Status::Pass)
-            .collect();
-        if !open.is_empty() {
-            out.push_str("| status | severity | gate | rule | resource | details |\n|---|---|---|---|---|---|\n");
-            for f in open {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} | {} |",
-                    match f.status {
-                        Status::Fail => "**fail**",
-                        s => status_word(s),
-                    },
-                    f.severity,
-                    f.gate,
-                    code(&f.rule_id),
-                    resource(f),
-                    details(f)
-                );
-            }
-            out.push('\n');
-        }
-
-        let passes: Vec<&&Finding> = findings
-            .iter()
-            .filter(|f| f.status == Status::Pass)
-            .collect();
-        if !passes.is_empty() {
-            if list_passes {
-                let _ = writeln!(
-                    out,
-                    "<details><summary>{} passing</summary>\n\n| severity | gate | rule | resource | evidence |\n|---|---|---|---|---|",
-                    passes.len()
-                );
-                for f in passes {
-                    let _ = writeln!(
-                        out,
-                        "| {} | {} | {} | {} | {} |",
-                        f.severity,
-                        f.gate,
-                        code(&f.rule_id),
-                        resource(f),
-                        evidence(f)
-                    );
-                }
-                out.push_str("\n</details>\n\n");
-            } else {
-                let _ = writeln!(
-                    out,
-                    "{} passing (not listed: see the note at the end).\n",
-                    passes.len()
-                );
-            }
-        }
-    }
+    doc.blocks(&mut |b| block(&mut out, b));
     out
 }
 
-fn diff_section(out: &mut String, d: &Diff) {
-    if d.no_baseline {
-        out.push_str("## Changes\n\nFirst run: no earlier report to compare with; every open finding counts as new.\n\n");
-    } else {
-        let since = d
-            .baseline_generated_at
-            .map(|t| format!(" ({})", t.format("%Y-%m-%dT%H:%M:%SZ")))
-            .unwrap_or_default();
-        let _ = writeln!(out, "## Changes since the previous run{since}\n");
+/// A block and the blank line after it (none after [`Block::Empty`]).
+fn block(out: &mut String, b: Block<'_>) {
+    match b {
+        Block::Heading(level, title) => {
+            out.push_str(&"#".repeat(usize::from(level)));
+            out.push(' ');
+            inline(out, &title);
+            out.push_str("\n\n");
+        }
+        Block::Paragraph(p) => {
+            inline(out, &p);
+            out.push_str("\n\n");
+        }
+        Block::Empty(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Block::Pairs(pairs) => {
+            out.push_str("| | |\n|---|---|\n");
+            for (k, v) in pairs {
+                let _ = write!(out, "| {k} | ");
+                inline(out, &v);
+                out.push_str(" |\n");
+            }
+            out.push('\n');
+        }
+        Block::Table(t) => {
+            out.push('|');
+            for c in &t.columns {
+                let _ = write!(out, " {} |", c.title);
+            }
+            out.push_str("\n|");
+            for c in &t.columns {
+                out.push_str(match c.align {
+                    Align::Left => "---|",
+                    Align::Right => "---:|",
+                });
+            }
+            out.push('\n');
+            for row in t.rows {
+                out.push('|');
+                for cell in &row.cells {
+                    out.push(' ');
+                    inline(out, cell);
+                    out.push_str(" |");
+                }
+                out.push('\n');
+            }
+            out.push('\n');
+        }
+        Block::Details { summary, blocks } => {
+            out.push_str("<details><summary>");
+            inline(out, &summary);
+            out.push_str("</summary>\n\n");
+            for b in blocks {
+                block(out, b);
+            }
+            out.push_str("</details>\n\n");
+        }
     }
-    let _ = writeln!(
-        out,
-        "{} new · {} resolved · {} still open\n",
-        d.new.len(),
-        d.resolved.len(),
-        d.still_open.len()
-    );
-    let rows: Vec<(&str, &DiffEntry)> = d
-        .new
-        .iter()
-        .map(|e| ("new", e))
-        .chain(d.resolved.iter().map(|e| ("resolved", e)))
-        .collect();
-    if rows.is_empty() {
-        return;
-    }
-    out.push_str("| change | now | before | severity | gate | rule | resource |\n|---|---|---|---|---|---|---|\n");
-    for (change, e) in rows {
-        let name = if e.resource_name.is_empty() || e.resource_name == e.resource_id {
-            code(&e.resource_id)
-        } else {
-            format!("{}<br>{}", code(&e.resource_name), code(&e.resource_id))
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            change,
-            e.status.map_or("gone", status_word),
-            e.previous_status.map_or("—", status_word),
-            e.severity,
-            e.gate,
-            code(&e.rule_id),
-            name
-        );
-    }
-    out.push('\n');
 }
 
-fn resource(f: &Finding) -> String {
-    if f.resource_name.is_empty() || f.resource_name == f.resource_id {
-        code(&f.resource_id)
+fn inline(out: &mut String, i: &Inline<'_>) {
+    match i {
+        Inline::Plain(s) => out.push_str(s),
+        Inline::Text(s) => out.push_str(&text(s)),
+        Inline::Message(s) => out.push_str(&text(&clip(s, MESSAGE_MAX))),
+        Inline::Code(s) | Inline::Rule(s) => out.push_str(&code(s)),
+        Inline::Status { word, strong } => {
+            if *strong {
+                let _ = write!(out, "**{word}**");
+            } else {
+                out.push_str(word);
+            }
+        }
+        Inline::Count(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Inline::StatusCount(n, word) => {
+            let _ = write!(out, "{n} {word}");
+        }
+        Inline::Resource { name, id } => out.push_str(&resource(name, id)),
+        // Markdown shows an address as text: no link is ever formed from a rule file.
+        Inline::Link(s) => out.push_str(&text(s)),
+        Inline::Break => out.push_str("<br>"),
+        Inline::Details { finding, message } => out.push_str(&details(finding, *message)),
+        Inline::Evidence(f) => out.push_str(&evidence(f)),
+        Inline::Seq(items) => {
+            for i in items {
+                inline(out, i);
+            }
+        }
+    }
+}
+
+fn resource(name: &str, id: &str) -> String {
+    if name.is_empty() || name == id {
+        code(id)
     } else {
-        format!("{}<br>{}", code(&f.resource_name), code(&f.resource_id))
+        format!("{}<br>{}", code(name), code(id))
     }
 }
 
@@ -323,8 +200,11 @@ fn evidence(f: &Finding) -> String {
         .join("<br>")
 }
 
-fn details(f: &Finding) -> String {
-    let mut parts = vec![text(&clip(&f.message, MESSAGE_MAX))];
+fn details(f: &Finding, message: bool) -> String {
+    let mut parts = Vec::new();
+    if message {
+        parts.push(text(&clip(&f.message, MESSAGE_MAX)));
+    }
     if !f.evidence.is_empty() {
         parts.push(evidence(f));
     }

@@ -14,6 +14,7 @@ use std::str::FromStr;
 use crate::finding::{outcome, Finding, Gate, GateSelection, Outcome, Report, Severity, Status};
 use crate::text::inert;
 
+mod document;
 pub mod html;
 pub mod json;
 pub mod junit;

@@ -589,56 +589,7 @@ pub fn check_github(doc: &Value) -> Vec<String> {
             .pointer("/tool/driver/rules")
             .and_then(Value::as_array)
             .map_or(&[], Vec::as_slice);
-        let mut ids = BTreeSet::new();
-        for (i, rule) in rules.iter().enumerate() {
-            let id = rule.get("id").and_then(Value::as_str).unwrap_or("");
-            let rat = format!("{at}.rules[{i}] ({id})");
-            if id.is_empty() {
-                p(format!("{rat}: no id"));
-            }
-            if !ids.insert(id) {
-                p(format!("{rat}: duplicate rule id"));
-            }
-            for field in [
-                "/shortDescription/text",
-                "/fullDescription/text",
-                "/help/text",
-            ] {
-                let ok = rule
-                    .pointer(field)
-                    .and_then(Value::as_str)
-                    .is_some_and(|s| !s.trim().is_empty());
-                if !ok {
-                    p(format!("{rat}: {field} missing or empty"));
-                }
-            }
-            let tags = rule
-                .pointer("/properties/tags")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            if tags > MAX_TAGS {
-                p(format!(
-                    "{rat}: {tags} tags, GitHub keeps at most {MAX_TAGS}"
-                ));
-            }
-            if let Some(l) = rule.pointer("/defaultConfiguration/level") {
-                if !valid_level(l) {
-                    p(format!(
-                        "{rat}: defaultConfiguration.level {l} is not a SARIF level"
-                    ));
-                }
-            }
-            match rule.pointer("/properties/security-severity") {
-                None => {}
-                Some(Value::String(s)) => match s.trim().parse::<f64>() {
-                    Ok(n) if (0.0..=10.0).contains(&n) => {}
-                    _ => p(format!(
-                        "{rat}: security-severity {s:?} is not a number in 0–10"
-                    )),
-                },
-                Some(v) => p(format!("{rat}: security-severity {v} must be a string")),
-            }
-        }
+        let ids = check_rules(&at, rules, &mut p);
         let results: &[Value] = run
             .get("results")
             .and_then(Value::as_array)
@@ -649,80 +600,153 @@ pub fn check_github(doc: &Value) -> Vec<String> {
                 results.len()
             ));
         }
-        for (i, r) in results.iter().enumerate() {
-            let rat = format!("{at}.results[{i}]");
-            if let Some(l) = r.get("level") {
-                if !valid_level(l) {
-                    p(format!(
-                        "{rat}: level {l} is not one of error, warning, note, none"
-                    ));
-                }
-            }
-            let rule_id = r.get("ruleId").and_then(Value::as_str);
-            match (r.get("ruleIndex").and_then(Value::as_u64), rule_id) {
-                (Some(ix), Some(id)) => {
-                    let at_ix = usize::try_from(ix)
-                        .ok()
-                        .and_then(|ix| rules.get(ix))
-                        .and_then(|rule| rule.get("id"))
-                        .and_then(Value::as_str);
-                    if at_ix != Some(id) {
-                        p(format!(
-                            "{rat}: ruleIndex {ix} does not point at rule {id:?}"
-                        ));
-                    }
-                }
-                (None, Some(id)) if !ids.contains(id) => {
-                    p(format!("{rat}: rule {id:?} is not described in the run"));
-                }
-                (_, None) => p(format!("{rat}: no ruleId")),
-                _ => {}
-            }
-            let fp = r
-                .pointer("/partialFingerprints/primaryLocationLineHash")
+        check_results(&at, results, rules, &ids, &mut p);
+    }
+    problems
+}
+
+/// The rules of one run (`at`): ids present and unique, descriptions, tags, levels and security
+/// severities GitHub accepts. Returns the ids.
+fn check_rules<'r>(at: &str, rules: &'r [Value], p: &mut dyn FnMut(String)) -> BTreeSet<&'r str> {
+    let mut ids = BTreeSet::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let id = rule.get("id").and_then(Value::as_str).unwrap_or("");
+        let rat = format!("{at}.rules[{i}] ({id})");
+        if id.is_empty() {
+            p(format!("{rat}: no id"));
+        }
+        if !ids.insert(id) {
+            p(format!("{rat}: duplicate rule id"));
+        }
+        for field in [
+            "/shortDescription/text",
+            "/fullDescription/text",
+            "/help/text",
+        ] {
+            let ok = rule
+                .pointer(field)
                 .and_then(Value::as_str)
-                .is_some_and(|s| !s.is_empty());
-            if !fp {
+                .is_some_and(|s| !s.trim().is_empty());
+            if !ok {
+                p(format!("{rat}: {field} missing or empty"));
+            }
+        }
+        let tags = rule
+            .pointer("/properties/tags")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        if tags > MAX_TAGS {
+            p(format!(
+                "{rat}: {tags} tags, GitHub keeps at most {MAX_TAGS}"
+            ));
+        }
+        if let Some(l) = rule.pointer("/defaultConfiguration/level") {
+            if !valid_level(l) {
                 p(format!(
-                    "{rat}: partialFingerprints.primaryLocationLineHash missing"
+                    "{rat}: defaultConfiguration.level {l} is not a SARIF level"
                 ));
             }
-            let locations: &[Value] = r
-                .get("locations")
-                .and_then(Value::as_array)
-                .map_or(&[], Vec::as_slice);
-            if locations.is_empty() {
-                p(format!("{rat}: no locations (GitHub needs at least one)"));
+        }
+        match rule.pointer("/properties/security-severity") {
+            None => {}
+            Some(Value::String(s)) => match s.trim().parse::<f64>() {
+                Ok(n) if (0.0..=10.0).contains(&n) => {}
+                _ => p(format!(
+                    "{rat}: security-severity {s:?} is not a number in 0–10"
+                )),
+            },
+            Some(v) => p(format!("{rat}: security-severity {v} must be a string")),
+        }
+    }
+    ids
+}
+
+/// The results of one run (`at`): levels, rule references, fingerprints and locations.
+fn check_results(
+    at: &str,
+    results: &[Value],
+    rules: &[Value],
+    ids: &BTreeSet<&str>,
+    p: &mut dyn FnMut(String),
+) {
+    for (i, r) in results.iter().enumerate() {
+        let rat = format!("{at}.results[{i}]");
+        if let Some(l) = r.get("level") {
+            if !valid_level(l) {
+                p(format!(
+                    "{rat}: level {l} is not one of error, warning, note, none"
+                ));
             }
-            for (li, loc) in locations.iter().enumerate() {
-                let lat = format!("{rat}.locations[{li}]");
-                let Some(phys) = loc.get("physicalLocation") else {
+        }
+        let rule_id = r.get("ruleId").and_then(Value::as_str);
+        match (r.get("ruleIndex").and_then(Value::as_u64), rule_id) {
+            (Some(ix), Some(id)) => {
+                let at_ix = usize::try_from(ix)
+                    .ok()
+                    .and_then(|ix| rules.get(ix))
+                    .and_then(|rule| rule.get("id"))
+                    .and_then(Value::as_str);
+                if at_ix != Some(id) {
                     p(format!(
-                        "{lat}: no physicalLocation (GitHub needs an artifact location)"
+                        "{rat}: ruleIndex {ix} does not point at rule {id:?}"
                     ));
-                    continue;
-                };
-                match phys
-                    .pointer("/artifactLocation/uri")
-                    .and_then(Value::as_str)
-                {
-                    None | Some("") => p(format!("{lat}: no artifactLocation.uri")),
-                    Some(uri) => {
-                        if let Some(scheme) = uri_scheme(uri) {
-                            p(format!(
-                                "{lat}: uri {uri:?} has the scheme {scheme:?}; GitHub accepts only checkout-relative paths"
-                            ));
-                        }
-                    }
                 }
-                match phys.pointer("/region/startLine").and_then(Value::as_u64) {
-                    Some(n) if n >= 1 => {}
-                    _ => p(format!("{lat}: region.startLine ≥ 1 missing")),
+            }
+            (None, Some(id)) if !ids.contains(id) => {
+                p(format!("{rat}: rule {id:?} is not described in the run"));
+            }
+            (_, None) => p(format!("{rat}: no ruleId")),
+            _ => {}
+        }
+        let fp = r
+            .pointer("/partialFingerprints/primaryLocationLineHash")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty());
+        if !fp {
+            p(format!(
+                "{rat}: partialFingerprints.primaryLocationLineHash missing"
+            ));
+        }
+        let locations: &[Value] = r
+            .get("locations")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
+        if locations.is_empty() {
+            p(format!("{rat}: no locations (GitHub needs at least one)"));
+        }
+        check_locations(&rat, locations, p);
+    }
+}
+
+/// The locations of one result (`rat`): each needs a physical location GitHub can place, a
+/// checkout-relative path and a start line.
+fn check_locations(rat: &str, locations: &[Value], p: &mut dyn FnMut(String)) {
+    for (li, loc) in locations.iter().enumerate() {
+        let lat = format!("{rat}.locations[{li}]");
+        let Some(phys) = loc.get("physicalLocation") else {
+            p(format!(
+                "{lat}: no physicalLocation (GitHub needs an artifact location)"
+            ));
+            continue;
+        };
+        match phys
+            .pointer("/artifactLocation/uri")
+            .and_then(Value::as_str)
+        {
+            None | Some("") => p(format!("{lat}: no artifactLocation.uri")),
+            Some(uri) => {
+                if let Some(scheme) = uri_scheme(uri) {
+                    p(format!(
+                        "{lat}: uri {uri:?} has the scheme {scheme:?}; GitHub accepts only checkout-relative paths"
+                    ));
                 }
             }
         }
+        match phys.pointer("/region/startLine").and_then(Value::as_u64) {
+            Some(n) if n >= 1 => {}
+            _ => p(format!("{lat}: region.startLine ≥ 1 missing")),
+        }
     }
-    problems
 }
 
 fn valid_level(v: &Value) -> bool {

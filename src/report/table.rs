@@ -13,7 +13,8 @@ use comfy_table::{
     presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width,
 };
 
-use super::RenderOptions;
+use super::document::{by_status, diff_counts};
+use super::{status_word, RenderOptions};
 use crate::finding::{Diff, Finding, Report, Severity, Status, Summary};
 use crate::text::inert;
 
@@ -124,12 +125,7 @@ pub fn render(report: &Report, opts: &RenderOptions) -> String {
 
 /// `Changes since the previous run (2026-05-01T06:00:00Z): 1 new · 2 resolved · 3 still open`
 pub fn diff_line(d: &Diff) -> String {
-    let counts = format!(
-        "{} new · {} resolved · {} still open",
-        d.new.len(),
-        d.resolved.len(),
-        d.still_open.len()
-    );
+    let counts = diff_counts(d);
     if d.no_baseline {
         return format!("First run (no earlier report): {counts}");
     }
@@ -265,8 +261,6 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 /// `41 rules · 120 findings: 3 fail (1 critical, 2 high) · 1 unknown · 1 waived · 115 pass — audit INCOMPLETE`
 pub fn summary_line(s: &Summary) -> String {
-    let c = &s.counts;
-    let mut fail = format!("{} fail", c.fail);
     let by_sev: Vec<String> = Severity::ALL
         .iter()
         .filter_map(|sev| {
@@ -276,17 +270,21 @@ pub fn summary_line(s: &Summary) -> String {
                 .map(|n| format!("{n} {sev}"))
         })
         .collect();
-    if !by_sev.is_empty() {
-        let _ = write!(fail, " ({})", by_sev.join(", "));
-    }
+    let counts: Vec<String> = by_status(&s.counts)
+        .into_iter()
+        .map(|(status, n)| {
+            let mut count = format!("{n} {}", status_word(status));
+            if status == Status::Fail && !by_sev.is_empty() {
+                let _ = write!(count, " ({})", by_sev.join(", "));
+            }
+            count
+        })
+        .collect();
     format!(
-        "{} · {}: {} · {} unknown · {} waived · {} pass — audit {}",
+        "{} · {}: {} — audit {}",
         plural(s.rules_evaluated, "rule", "rules"),
         plural(s.total, "finding", "findings"),
-        fail,
-        c.unknown,
-        c.suppressed,
-        c.pass,
+        counts.join(" · "),
         if s.incomplete {
             "INCOMPLETE"
         } else {
