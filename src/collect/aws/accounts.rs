@@ -1,4 +1,4 @@
-//! Which AWS accounts are read, and how one is read: the options ([`AwsOptions`]); the caller's
+//! Which AWS accounts are read, and how one is read: the caller's
 //! account alone, or each `--assume-role` account, or every ACTIVE account of the organization
 //! (`--org-role`), at most [`ACCOUNT_CONCURRENCY`] at a time, each through its assumed role; and
 //! one account's collection in stages under the deadline (STS, the VPCs and subnets that scope
@@ -17,6 +17,7 @@ use aws_config::SdkConfig;
 
 use super::errors::{classify, error_for};
 use super::guard::ReadOnlyGuard;
+use super::options::{AssumeRole, AwsOptions};
 use super::sdk::{client, load_sdk_config, Clients};
 use super::{autoscaling, cloudwatch, ec2, ecs, elasticache, lambda, organizations, progress};
 use super::{rds, regions, sns, sts, Ctx, Part};
@@ -24,51 +25,6 @@ use crate::model::kind;
 use crate::model::EstateConfig;
 use crate::model::{Attrs, CollectionError, ErrorKind, Resource};
 use crate::stats::ServiceCalls;
-
-/// How to reach AWS. Every field is optional: the SDK's default chain (environment, `~/.aws`
-/// profiles, SSO, web identity, IMDS; `AWS_ENDPOINT_URL`) fills what is not given.
-#[derive(Clone, Debug, Default)]
-pub struct AwsOptions {
-    /// `--region`; else `region` of estate.toml; else the SDK's chain.
-    pub region: Option<String>,
-    /// `--profile`.
-    pub profile: Option<String>,
-    /// `--endpoint-url` (the SDK also honours `AWS_ENDPOINT_URL`).
-    pub endpoint_url: Option<String>,
-    /// Attempts per call, retries included (adaptive retry); default 4.
-    pub max_attempts: Option<u32>,
-    /// Show the calls being made on stderr, one line redrawn in place. The caller sets it only
-    /// when stderr is a terminal: logs and pipes must not fill with control codes.
-    pub progress: bool,
-    /// `--regions R,R`: the regions besides the home one to scan for estate resources; `None`
-    /// (`--regions all`, the default) scans every enabled region.
-    pub scan_regions: Option<Vec<String>>,
-    /// `--assume-role`: audit these accounts (each through its role) instead of the caller's.
-    pub roles: Vec<AssumeRole>,
-    /// `--org-role NAME`: audit every ACTIVE account of the caller's organization through the
-    /// role of this name, with this external id (`--external-id`), if any.
-    pub org_role: Option<AssumeRole>,
-    /// The collection's deadline (`--timeout`): a service still pending then is a collection
-    /// error, the others keep their data.
-    pub deadline: Option<crate::collect::Deadline>,
-}
-
-/// A role to audit an account through (`--assume-role ARN [--external-id ID]`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AssumeRole {
-    /// The role's ARN (for `org_role`: the role's name).
-    pub arn: String,
-    pub external_id: Option<String>,
-}
-
-impl AssumeRole {
-    /// The account of `arn:<partition>:iam::<account>:role/<name>`, when the ARN says.
-    pub fn account(&self) -> Option<String> {
-        let account = self.arn.split(':').nth(4)?;
-        (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| account.to_string())
-    }
-}
 
 /// Accounts read side by side at most (each also reads its services and regions concurrently,
 /// under the per-service cap).

@@ -36,18 +36,20 @@ pub mod sts;
 mod accounts;
 mod errors;
 mod guard;
+mod options;
 mod paging;
 mod sdk;
 
 pub use accounts::{
     collect_accounts, collect_accounts_with, collect_aws, collect_with, collect_with_regions,
-    collect_within, AssumeRole, AwsCollection, AwsOptions, ACCOUNT_CONCURRENCY,
+    collect_within, AwsCollection, ACCOUNT_CONCURRENCY,
 };
 pub use errors::{classify, error_for};
 pub use guard::{
     iam_action, iam_policy_document, is_allowed, is_read_only, permissions_section, stats_name,
     Observer, ReadOnlyGuard, ALLOWED_OPERATIONS, NON_MUTATING, READ_ONLY_PREFIXES,
 };
+pub use options::{AssumeRole, AwsOptions};
 pub use paging::{all_pages, xml_complete, AllPages, AnswerCheck, EndlessPagination, MAX_PAGES};
 pub(crate) use sdk::client;
 pub use sdk::{

@@ -14,8 +14,8 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
-use super::accounts::AwsOptions;
 use super::guard::ReadOnlyGuard;
+use super::options::AwsOptions;
 use crate::model::EstateConfig;
 
 /// One SDK client per service, each carrying the read-only guard. Fields are public so tests
