@@ -1,8 +1,9 @@
 //! `link`: the pure, synchronous step between collection and evaluation. It owns every field the
 //! model marks *derived*: subnet tiers, effective route tables, security-group ingress resolved to
 //! tiers and components, internet reachability with its path as evidence, alarms per resource,
-//! alarm → SNS → PagerDuty wiring, ECS scaling alarms, Lambda URL sources against Cloudflare's
-//! ranges, Cloudflare rule coverage of the webhook, and the `estate` record.
+//! alarm → SNS → PagerDuty wiring, ECS scaling alarms, the users of every security group (from
+//! the network interfaces), the ways in through load balancers, each function's origins judged
+//! against Cloudflare's ranges, Cloudflare rule coverage of the webhook, and the `estate` record.
 //!
 //! It must not reach the network, read the clock, judge compliance (that is the rule pack's job)
 //! or read a derived field of its input (so running it twice gives the same inventory). **`null`
@@ -12,21 +13,27 @@
 //!
 //! Shape: `index` builds [`Ctx`], the indexes over the inventory by reference; `facts` derives
 //! each resource's attrs with every derived field set (every one of them, so stale values are
-//! overwritten), asking `reach` for internet paths and `alarms` and `cloudflare` for their
-//! facts; `link` then swaps them in and replaces the estate record (`estate`).
+//! overwritten), asking `reach` for internet paths (and `edge` for the ways in through load
+//! balancers), `users` for who uses an interface, `origin` (with `iam` for resource policies)
+//! for a function's origins, and `alarms` and `cloudflare` for their facts; `link` then swaps
+//! them in and replaces the estate record (`estate`).
 
 mod alarms;
 mod cloudflare;
+mod edge;
 mod estate;
 pub mod expr;
 mod facts;
+pub mod iam;
 mod index;
 pub mod net;
+mod origin;
 mod reach;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]
 mod tests;
+mod users;
 
 use crate::model::*;
 use index::Ctx;

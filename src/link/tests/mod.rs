@@ -4,7 +4,9 @@
 mod alarms;
 mod cloudflare;
 mod facts;
+mod origin;
 mod reach;
+mod users;
 
 use super::testkit::*;
 use super::*;

@@ -1,0 +1,431 @@
+//! The edge of the network graph: load balancers as ways in. An internet-facing load balancer
+//! that the internet reaches (public subnets routed to an internet gateway, its security groups
+//! admitting the internet on a listener's port, the network ACLs letting it through) forwards to
+//! its target groups' targets: instances, addresses (resolved to the interface, and so to the
+//! database, cache, task or host that holds them), Lambda functions and other load balancers.
+//! Each target that admits the load balancer on its port gets a way in, with the chain as
+//! evidence (load balancer → listener → target group → target:port).
+//!
+//! It must not guess: a load balancer whose scheme, groups or subnets are unknown, a target group
+//! whose targets could not be read, an address inside the VPC that no interface holds, make the
+//! ways unknown, never absent, and `EdgeWays::unknown` says why.
+
+use std::collections::HashMap;
+
+use super::net::{self, Family, RangeSet};
+use super::reach::Hop;
+use super::Ctx;
+use crate::model::*;
+
+/// One way in through a load balancer.
+#[derive(Clone, Debug)]
+pub(super) struct Way {
+    pub(super) text: String,
+    /// `Some(true)`: open; `None`: not known to be closed.
+    pub(super) open: Option<bool>,
+    /// The internet sources the load balancer admits on the listener (for an origin's
+    /// "Cloudflare only" judgement).
+    pub(super) sources: Option<RangeSet>,
+}
+
+/// Ways in through load balancers, by the id of the resource they reach.
+#[derive(Default)]
+pub(super) struct EdgeWays {
+    pub(super) by_target: HashMap<String, Vec<Way>>,
+    /// Why every workload's load-balancer ways are unknown (a listing that failed, targets
+    /// that could not be read, an address no interface holds), when they are.
+    pub(super) unknown: Option<String>,
+    /// Each load balancer's own reachability and what it forwards to, by its id.
+    pub(super) balancers: HashMap<String, (Option<Reachability>, Vec<String>)>,
+}
+
+/// A listener, as the ways need it: its port and the transport that carries it.
+struct Port {
+    protocol: &'static str,
+    port: i64,
+    text: String,
+}
+
+fn transport(protocol: Option<&str>) -> &'static str {
+    match protocol.unwrap_or("").to_ascii_uppercase().as_str() {
+        "UDP" => "udp",
+        "TCP_UDP" => "all",
+        _ => "tcp",
+    }
+}
+
+fn covers(e: &Ingress, protocol: &str, port: i64) -> bool {
+    (e.protocol == "all" || protocol == "all" || e.protocol == protocol)
+        && e.from_port <= port
+        && port <= e.to_port
+}
+
+/// The entries that stand in for "no security group": a network load balancer without groups
+/// filters nothing.
+fn open_entries() -> Vec<Ingress> {
+    [Family::V4, Family::V6]
+        .into_iter()
+        .map(|f| Ingress {
+            security_group_id: "(no security group)".into(),
+            protocol: "all".into(),
+            from_port: 0,
+            to_port: 65535,
+            source_type: if f == Family::V4 { "cidr" } else { "ipv6_cidr" }.into(),
+            source: f.all().into(),
+            source_is_internet: true,
+            source_tiers: Some(vec!["external".into()]),
+            source_components: Some(Vec::new()),
+        })
+        .collect()
+}
+
+impl<'a> Ctx<'a> {
+    /// Every way in through a load balancer of the inventory.
+    pub(super) fn edge_ways(&self) -> EdgeWays {
+        let mut out = EdgeWays::default();
+        if self.any_errored(&[
+            kind::LOAD_BALANCER,
+            kind::TARGET_GROUP,
+            kind::CLASSIC_LOAD_BALANCER,
+        ]) {
+            out.unknown = Some("the load balancers could not all be read".into());
+        }
+        for &(r, lb) in &self.load_balancers {
+            let ports: Option<Vec<Port>> = lb.listeners.as_ref().map(|ls| {
+                ls.iter()
+                    .filter_map(|l| {
+                        let port = l.port?;
+                        Some(Port {
+                            protocol: transport(l.protocol.as_deref()),
+                            port,
+                            text: format!(
+                                "listener {}:{port}",
+                                l.protocol.as_deref().unwrap_or("?")
+                            ),
+                        })
+                    })
+                    .collect()
+            });
+            let name = lb.load_balancer_name.as_deref().unwrap_or(r.id.as_str());
+            let reach = self.balancer_reach(
+                name,
+                lb.scheme.as_deref(),
+                &lb.subnet_ids,
+                lb.security_group_ids.as_deref(),
+                ports.as_deref(),
+            );
+            let mut forwards = Vec::new();
+            // The target groups this load balancer routes to: AWS lists the load balancers of
+            // each group, whichever listener or rule does the routing.
+            let groups: Vec<&(&Resource, &TargetGroup)> = self
+                .target_groups
+                .values()
+                .filter(|(_, g)| g.load_balancer_arns.iter().any(|a| *a == r.id))
+                .collect();
+            for &(gr, g) in groups {
+                let Some(targets) = g.targets.as_ref() else {
+                    out.unknown = Some(format!(
+                        "the targets of target group {} could not be read",
+                        g.target_group_name.as_deref().unwrap_or(gr.id.as_str())
+                    ));
+                    continue;
+                };
+                for t in targets {
+                    let port = t.port.or(g.port);
+                    let head = format!(
+                        "load balancer {name} ({}, {}) → {} → target group {} → {}:{}",
+                        lb.scheme.as_deref().unwrap_or("scheme unknown"),
+                        lb.load_balancer_type.as_deref().unwrap_or("type unknown"),
+                        ports
+                            .as_ref()
+                            .map(|p| p
+                                .iter()
+                                .map(|p| p.text.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "))
+                            .unwrap_or_else(|| "listeners unknown".into()),
+                        g.target_group_name.as_deref().unwrap_or(gr.id.as_str()),
+                        t.id,
+                        port.map_or("?".into(), |p| p.to_string()),
+                    );
+                    forwards.push(head.clone());
+                    self.add_target_way(
+                        &mut out,
+                        &head,
+                        g.target_type.as_deref(),
+                        &t.id,
+                        port,
+                        transport(g.protocol.as_deref()),
+                        (lb.security_group_ids.as_deref(), &lb.subnet_ids),
+                        &reach,
+                    );
+                }
+            }
+            out.balancers
+                .insert(r.id.clone(), (reach.map(|(r, _)| r), forwards));
+        }
+        for &(r, lb) in &self.classic_load_balancers {
+            let ports: Vec<Port> = lb
+                .listeners
+                .iter()
+                .filter_map(|l| {
+                    let port = l.load_balancer_port?;
+                    Some(Port {
+                        protocol: "tcp",
+                        port,
+                        text: format!("listener {}:{port}", l.protocol.as_deref().unwrap_or("?")),
+                    })
+                })
+                .collect();
+            let name = lb.load_balancer_name.as_deref().unwrap_or(r.id.as_str());
+            let reach = self.balancer_reach(
+                name,
+                lb.scheme.as_deref(),
+                &lb.subnet_ids,
+                lb.security_group_ids.as_deref(),
+                Some(&ports),
+            );
+            let mut forwards = Vec::new();
+            for l in &lb.listeners {
+                for i in &lb.instance_ids {
+                    let head = format!(
+                        "load balancer {name} ({}, classic) → listener {}:{} → {i}:{}",
+                        lb.scheme.as_deref().unwrap_or("scheme unknown"),
+                        l.protocol.as_deref().unwrap_or("?"),
+                        l.load_balancer_port.map_or("?".into(), |p| p.to_string()),
+                        l.instance_port.map_or("?".into(), |p| p.to_string()),
+                    );
+                    forwards.push(head.clone());
+                    self.add_target_way(
+                        &mut out,
+                        &head,
+                        Some("instance"),
+                        i,
+                        l.instance_port,
+                        "tcp",
+                        (lb.security_group_ids.as_deref(), &lb.subnet_ids),
+                        &reach,
+                    );
+                }
+            }
+            out.balancers
+                .insert(r.id.clone(), (reach.map(|(r, _)| r), forwards));
+        }
+        out
+    }
+
+    /// Whether the internet reaches a load balancer, with the internet sources it admits on its
+    /// listeners. `None`: unknown.
+    fn balancer_reach(
+        &self,
+        name: &str,
+        scheme: Option<&str>,
+        subnets: &[String],
+        groups: Option<&[String]>,
+        ports: Option<&[Port]>,
+    ) -> Option<(Reachability, RangeSet)> {
+        match scheme {
+            Some("internal") => {
+                return Some((
+                    Reachability {
+                        reachable: false,
+                        path: vec![format!("load balancer {name} is internal")],
+                        ..Default::default()
+                    },
+                    RangeSet::default(),
+                ))
+            }
+            Some("internet-facing") => {}
+            _ => return None,
+        }
+        let ports = ports?;
+        let entries: Vec<Ingress> = match groups {
+            Some([]) => open_entries(),
+            Some(g) => self.ingress(Some(&g.to_vec()))?,
+            None => return None,
+        };
+        // Only what a listener can receive counts.
+        let admitted: Vec<Ingress> = entries
+            .into_iter()
+            .filter(|e| ports.iter().any(|p| covers(e, p.protocol, p.port)))
+            .collect();
+        let sources = RangeSet::new(
+            admitted
+                .iter()
+                .filter(|e| e.source_is_internet)
+                .map(|e| e.source.as_str()),
+        );
+        let reach = self.reachability(Some(subnets), Some(&admitted), &|_, fam| {
+            Hop::Pass(format!(
+                "internet-facing load balancer {name} ({})",
+                if fam == Family::V4 { "IPv4" } else { "IPv6" }
+            ))
+        })?;
+        Some((reach, sources))
+    }
+
+    /// Records the way to one target of a load balancer: the target's resource, and whether its
+    /// groups admit the load balancer on the target port.
+    #[allow(clippy::too_many_arguments)]
+    fn add_target_way(
+        &self,
+        out: &mut EdgeWays,
+        head: &str,
+        target_type: Option<&str>,
+        target: &str,
+        port: Option<i64>,
+        protocol: &str,
+        balancer: (Option<&[String]>, &[String]),
+        reach: &Option<(Reachability, RangeSet)>,
+    ) {
+        let lb_open = match reach {
+            Some((r, _)) if !r.reachable => return,
+            Some(_) => Some(true),
+            None => None,
+        };
+        let sources = reach.as_ref().map(|(_, s)| s.clone());
+        // The resources the target is, and the groups that filter what reaches it.
+        let (ids, groups): (Vec<String>, Option<Vec<String>>) = match target_type {
+            Some("instance") => match self.instances.get(target) {
+                Some((r, i)) => (vec![r.id.clone()], i.security_group_ids.clone()),
+                None => return,
+            },
+            Some("ip") => match self.interface_by_ip.get(target) {
+                Some(n) => match self.user_of(n) {
+                    Some(u) if !u.resource_ids.is_empty() => {
+                        (u.resource_ids, n.security_group_ids.clone())
+                    }
+                    _ => return,
+                },
+                None => {
+                    if self.in_estate_space(target) {
+                        out.unknown = Some(format!(
+                            "target {target} is an address of the estate VPC that no network \
+                             interface of the inventory holds"
+                        ));
+                    }
+                    return;
+                }
+            },
+            Some("lambda") => {
+                let base = function_arn(target);
+                match self.lambdas.iter().find(|(r, _)| r.id == base) {
+                    Some((r, _)) => (vec![r.id.clone()], Some(Vec::new())),
+                    None => return,
+                }
+            }
+            Some("alb") => (vec![target.to_string()], Some(Vec::new())),
+            _ => {
+                out.unknown = Some(format!("a target ({target}) of an unknown type"));
+                return;
+            }
+        };
+        let admits = match (&groups, port) {
+            (Some(g), _) if g.is_empty() => Some(true),
+            (Some(g), Some(port)) => self.ingress(Some(g)).map(|entries| {
+                entries.iter().any(|e| {
+                    covers(e, protocol, port) && self.admits_balancer(e, balancer.0, balancer.1)
+                })
+            }),
+            _ => None,
+        };
+        let open = match (lb_open, admits) {
+            (_, Some(false)) => return,
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        };
+        for id in ids {
+            out.by_target.entry(id).or_default().push(Way {
+                text: head.to_string(),
+                open,
+                sources: sources.clone(),
+            });
+        }
+    }
+
+    /// A target's ingress entry lets a load balancer's traffic in: it names one of the load
+    /// balancer's groups, covers one of its subnets, or admits the internet (a network load
+    /// balancer keeps the client's address).
+    fn admits_balancer(&self, e: &Ingress, groups: Option<&[String]>, subnets: &[String]) -> bool {
+        if e.source_is_internet {
+            return true;
+        }
+        match e.source_type.as_str() {
+            "security_group" => groups.is_none_or(|g| g.iter().any(|x| *x == e.source)),
+            "cidr" | "ipv6_cidr" => {
+                let Some(span) = net::parse_span(&e.source) else {
+                    return true;
+                };
+                subnets.iter().any(|s| {
+                    self.subnets.get(s.as_str()).is_none_or(|i| {
+                        i.s.cidr_block
+                            .iter()
+                            .chain(&i.s.ipv6_cidr_blocks)
+                            .filter_map(|c| net::parse_span(c))
+                            .any(|c| c.overlaps(&span))
+                    })
+                })
+            }
+            _ => true,
+        }
+    }
+
+    /// The address lies inside the estate VPC's ranges.
+    fn in_estate_space(&self, ip: &str) -> bool {
+        net::parse_span(ip).is_some_and(|s| self.estate_spans.iter().any(|e| e.contains(&s)))
+    }
+}
+
+/// A function ARN without its qualifier (`…:function:name:alias` → `…:function:name`).
+pub(super) fn function_arn(arn: &str) -> String {
+    let parts: Vec<&str> = arn.split(':').collect();
+    if parts.len() > 7 && parts[5] == "function" {
+        parts[..7].join(":")
+    } else {
+        arn.to_string()
+    }
+}
+
+impl Ctx<'_> {
+    pub(super) fn load_balancer(&self, r: &Resource, l: &LoadBalancer) -> LoadBalancer {
+        let (internet, forwards_to) = self.balancer_facts(&r.id);
+        LoadBalancer {
+            subnet_tiers: self.tiers_of(Some(&l.subnet_ids)),
+            internet,
+            forwards_to,
+            ..l.clone()
+        }
+    }
+
+    pub(super) fn classic_load_balancer(
+        &self,
+        r: &Resource,
+        l: &ClassicLoadBalancer,
+    ) -> ClassicLoadBalancer {
+        let (internet, forwards_to) = self.balancer_facts(&r.id);
+        ClassicLoadBalancer {
+            subnet_tiers: self.tiers_of(Some(&l.subnet_ids)),
+            internet,
+            forwards_to,
+            ..l.clone()
+        }
+    }
+
+    /// A load balancer's own reachability (and a way in through another load balancer in front
+    /// of it), and what it forwards to.
+    fn balancer_facts(&self, id: &str) -> (Option<Reachability>, Option<Vec<String>>) {
+        match self.edge_ways.balancers.get(id) {
+            Some((reach, forwards)) => (
+                self.with_edge(id, reach.clone()),
+                Some(
+                    forwards
+                        .iter()
+                        .take(Reachability::WAYS_MAX)
+                        .cloned()
+                        .collect(),
+                ),
+            ),
+            None => (None, None),
+        }
+    }
+}
