@@ -338,10 +338,12 @@ fn sources(
                         return Ok(None);
                     }
                 }
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "statement {} has the condition {op} {key}, which this audit does not evaluate",
                     sid(st)
-                )),
+                ))
+                }
             }
         }
     }

@@ -208,6 +208,37 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
             .await
             .expect("nat route");
         b.nat = Some(nat);
+    } else {
+        // The private tiers reach another network through a peering connection: their
+        // traffic leaves the VPC (aws-subnet-private-no-external-route).
+        let peer = ec2
+            .create_vpc()
+            .cidr_block("172.16.0.0/16")
+            .send()
+            .await
+            .expect("peer vpc")
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .expect("peer vpc id")
+            .to_string();
+        let pcx = ec2
+            .create_vpc_peering_connection()
+            .vpc_id(&b.vpc)
+            .peer_vpc_id(&peer)
+            .send()
+            .await
+            .expect("peering")
+            .vpc_peering_connection()
+            .and_then(|p| p.vpc_peering_connection_id())
+            .expect("peering id")
+            .to_string();
+        ec2.create_route()
+            .route_table_id(&private_rt)
+            .destination_cidr_block("172.16.0.0/16")
+            .vpc_peering_connection_id(&pcx)
+            .send()
+            .await
+            .expect("peering route");
     }
     let private_subnets: Vec<String> = if broken {
         vec![b.compute[0].clone()]
