@@ -39,6 +39,24 @@ pub(super) struct EdgeWays {
     pub(super) balancers: HashMap<String, (Option<Reachability>, Vec<String>)>,
 }
 
+/// One forwarding of a load balancer: to a target (of a type), on a port.
+struct Forward<'a> {
+    head: String,
+    target_type: Option<&'a str>,
+    target: &'a str,
+    port: Option<i64>,
+    protocol: &'static str,
+}
+
+/// A load balancer as the ways need it.
+struct Balancer<'a> {
+    id: &'a str,
+    groups: Option<&'a [String]>,
+    subnets: &'a [String],
+    reach: Option<(Reachability, RangeSet)>,
+    forwards: Vec<Forward<'a>>,
+}
+
 /// A listener, as the ways need it: its port and the transport that carries it.
 struct Port {
     protocol: &'static str,
@@ -90,128 +108,177 @@ impl<'a> Ctx<'a> {
         ]) {
             out.unknown = Some("the load balancers could not all be read".into());
         }
-        for &(r, lb) in &self.load_balancers {
-            let ports: Option<Vec<Port>> = lb.listeners.as_ref().map(|ls| {
-                ls.iter()
-                    .filter_map(|l| {
-                        let port = l.port?;
-                        Some(Port {
-                            protocol: transport(l.protocol.as_deref()),
-                            port,
-                            text: format!(
-                                "listener {}:{port}",
-                                l.protocol.as_deref().unwrap_or("?")
-                            ),
-                        })
-                    })
-                    .collect()
-            });
-            let name = lb.load_balancer_name.as_deref().unwrap_or(r.id.as_str());
-            let reach = self.balancer_reach(
-                name,
-                lb.scheme.as_deref(),
-                &lb.subnet_ids,
-                lb.security_group_ids.as_deref(),
-                ports.as_deref(),
+        let balancers: Vec<Balancer<'a>> = self
+            .load_balancers
+            .iter()
+            .map(|&(r, lb)| self.v2_balancer(r, lb, &mut out))
+            .chain(
+                self.classic_load_balancers
+                    .iter()
+                    .map(|&(r, lb)| self.classic_balancer(r, lb)),
+            )
+            .collect();
+        for b in &balancers {
+            for f in &b.forwards {
+                self.add_target_way(&mut out, b, f, &b.reach, "");
+            }
+            out.balancers.insert(
+                b.id.to_string(),
+                (
+                    b.reach.as_ref().map(|(r, _)| r.clone()),
+                    b.forwards.iter().map(|f| f.head.clone()).collect(),
+                ),
             );
-            let mut forwards = Vec::new();
-            // The target groups this load balancer routes to: AWS lists the load balancers of
-            // each group, whichever listener or rule does the routing.
-            let groups: Vec<&(&Resource, &TargetGroup)> = self
-                .target_groups
-                .values()
-                .filter(|(_, g)| g.load_balancer_arns.iter().any(|a| *a == r.id))
-                .collect();
-            for &(gr, g) in groups {
-                let Some(targets) = g.targets.as_ref() else {
-                    out.unknown = Some(format!(
-                        "the targets of target group {} could not be read",
-                        g.target_group_name.as_deref().unwrap_or(gr.id.as_str())
-                    ));
-                    continue;
-                };
-                for t in targets {
-                    let port = t.port.or(g.port);
-                    let head = format!(
-                        "load balancer {name} ({}, {}) → {} → target group {} → {}:{}",
-                        lb.scheme.as_deref().unwrap_or("scheme unknown"),
-                        lb.load_balancer_type.as_deref().unwrap_or("type unknown"),
-                        ports
-                            .as_ref()
-                            .map(|p| p
-                                .iter()
-                                .map(|p| p.text.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", "))
-                            .unwrap_or_else(|| "listeners unknown".into()),
-                        g.target_group_name.as_deref().unwrap_or(gr.id.as_str()),
-                        t.id,
-                        port.map_or("?".into(), |p| p.to_string()),
-                    );
-                    forwards.push(head.clone());
-                    self.add_target_way(
-                        &mut out,
-                        &head,
-                        g.target_type.as_deref(),
-                        &t.id,
-                        port,
-                        transport(g.protocol.as_deref()),
-                        (lb.security_group_ids.as_deref(), &lb.subnet_ids),
-                        &reach,
-                    );
+        }
+        // A load balancer can be the target of another (a network load balancer in front of an
+        // internal application load balancer): what it forwards to is reached through the one in
+        // front.
+        for b in &balancers {
+            if b.reach.as_ref().is_some_and(|(r, _)| r.reachable) {
+                continue;
+            }
+            let Some(ways) = out.by_target.get(b.id).cloned() else {
+                continue;
+            };
+            for w in ways {
+                let reach = (w.open == Some(true)).then(|| {
+                    (
+                        Reachability {
+                            reachable: true,
+                            path: vec![w.text.clone()],
+                            ..Default::default()
+                        },
+                        w.sources.clone().unwrap_or_default(),
+                    )
+                });
+                for f in &b.forwards {
+                    self.add_target_way(&mut out, b, f, &reach, &format!("{} → ", w.text));
                 }
             }
-            out.balancers
-                .insert(r.id.clone(), (reach.map(|(r, _)| r), forwards));
         }
-        for &(r, lb) in &self.classic_load_balancers {
-            let ports: Vec<Port> = lb
-                .listeners
-                .iter()
+        out
+    }
+
+    /// A v2 load balancer with its reach and what it forwards to: the targets of every target
+    /// group that routes for it (AWS lists the load balancers of each group, whichever listener
+    /// or rule does the routing).
+    fn v2_balancer(
+        &self,
+        r: &'a Resource,
+        lb: &'a LoadBalancer,
+        out: &mut EdgeWays,
+    ) -> Balancer<'a> {
+        let ports: Option<Vec<Port>> = lb.listeners.as_ref().map(|ls| {
+            ls.iter()
                 .filter_map(|l| {
-                    let port = l.load_balancer_port?;
+                    let port = l.port?;
                     Some(Port {
-                        protocol: "tcp",
+                        protocol: transport(l.protocol.as_deref()),
                         port,
                         text: format!("listener {}:{port}", l.protocol.as_deref().unwrap_or("?")),
                     })
                 })
-                .collect();
-            let name = lb.load_balancer_name.as_deref().unwrap_or(r.id.as_str());
-            let reach = self.balancer_reach(
-                name,
-                lb.scheme.as_deref(),
-                &lb.subnet_ids,
-                lb.security_group_ids.as_deref(),
-                Some(&ports),
-            );
-            let mut forwards = Vec::new();
-            for l in &lb.listeners {
-                for i in &lb.instance_ids {
-                    let head = format!(
+                .collect()
+        });
+        let name = lb.load_balancer_name.as_deref().unwrap_or(r.id.as_str());
+        let reach = self.balancer_reach(
+            name,
+            lb.scheme.as_deref(),
+            &lb.subnet_ids,
+            lb.security_group_ids.as_deref(),
+            ports.as_deref(),
+        );
+        let listeners = ports
+            .as_ref()
+            .map(|p| p.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(", "))
+            .unwrap_or_else(|| "listeners unknown".into());
+        let mut forwards = Vec::new();
+        for (gr, g) in self
+            .target_groups
+            .values()
+            .filter(|(_, g)| g.load_balancer_arns.iter().any(|a| *a == r.id))
+        {
+            let Some(targets) = g.targets.as_ref() else {
+                out.unknown = Some(format!(
+                    "the targets of target group {} could not be read",
+                    g.target_group_name.as_deref().unwrap_or(gr.id.as_str())
+                ));
+                continue;
+            };
+            for t in targets {
+                let port = t.port.or(g.port);
+                forwards.push(Forward {
+                    head: format!(
+                        "load balancer {name} ({}, {}) → {listeners} → target group {} → {}:{}",
+                        lb.scheme.as_deref().unwrap_or("scheme unknown"),
+                        lb.load_balancer_type.as_deref().unwrap_or("type unknown"),
+                        g.target_group_name.as_deref().unwrap_or(gr.id.as_str()),
+                        t.id,
+                        port.map_or("?".into(), |p| p.to_string()),
+                    ),
+                    target_type: g.target_type.as_deref(),
+                    target: &t.id,
+                    port,
+                    protocol: transport(g.protocol.as_deref()),
+                });
+            }
+        }
+        Balancer {
+            id: &r.id,
+            groups: lb.security_group_ids.as_deref(),
+            subnets: &lb.subnet_ids,
+            reach,
+            forwards,
+        }
+    }
+
+    /// A Classic load balancer: every listener forwards to every registered instance.
+    fn classic_balancer(&self, r: &'a Resource, lb: &'a ClassicLoadBalancer) -> Balancer<'a> {
+        let ports: Vec<Port> = lb
+            .listeners
+            .iter()
+            .filter_map(|l| {
+                let port = l.load_balancer_port?;
+                Some(Port {
+                    protocol: "tcp",
+                    port,
+                    text: format!("listener {}:{port}", l.protocol.as_deref().unwrap_or("?")),
+                })
+            })
+            .collect();
+        let name = lb.load_balancer_name.as_deref().unwrap_or(r.id.as_str());
+        let reach = self.balancer_reach(
+            name,
+            lb.scheme.as_deref(),
+            &lb.subnet_ids,
+            lb.security_group_ids.as_deref(),
+            Some(&ports),
+        );
+        let mut forwards = Vec::new();
+        for l in &lb.listeners {
+            for i in &lb.instance_ids {
+                forwards.push(Forward {
+                    head: format!(
                         "load balancer {name} ({}, classic) → listener {}:{} → {i}:{}",
                         lb.scheme.as_deref().unwrap_or("scheme unknown"),
                         l.protocol.as_deref().unwrap_or("?"),
                         l.load_balancer_port.map_or("?".into(), |p| p.to_string()),
                         l.instance_port.map_or("?".into(), |p| p.to_string()),
-                    );
-                    forwards.push(head.clone());
-                    self.add_target_way(
-                        &mut out,
-                        &head,
-                        Some("instance"),
-                        i,
-                        l.instance_port,
-                        "tcp",
-                        (lb.security_group_ids.as_deref(), &lb.subnet_ids),
-                        &reach,
-                    );
-                }
+                    ),
+                    target_type: Some("instance"),
+                    target: i,
+                    port: l.instance_port,
+                    protocol: "tcp",
+                });
             }
-            out.balancers
-                .insert(r.id.clone(), (reach.map(|(r, _)| r), forwards));
         }
-        out
+        Balancer {
+            id: &r.id,
+            groups: lb.security_group_ids.as_deref(),
+            subnets: &lb.subnet_ids,
+            reach,
+            forwards,
+        }
     }
 
     /// Whether the internet reaches a load balancer, with the internet sources it admits on its
@@ -264,20 +331,20 @@ impl<'a> Ctx<'a> {
         Some((reach, sources))
     }
 
-    /// Records the way to one target of a load balancer: the target's resource, and whether its
-    /// groups admit the load balancer on the target port.
-    #[allow(clippy::too_many_arguments)]
+    /// Records the way to one target of a load balancer (`prefix`: the way in front of it, for
+    /// a load balancer reached through another): the target's resource, and whether its groups
+    /// admit the load balancer on the target port.
     fn add_target_way(
         &self,
         out: &mut EdgeWays,
-        head: &str,
-        target_type: Option<&str>,
-        target: &str,
-        port: Option<i64>,
-        protocol: &str,
-        balancer: (Option<&[String]>, &[String]),
+        b: &Balancer<'_>,
+        f: &Forward<'_>,
         reach: &Option<(Reachability, RangeSet)>,
+        prefix: &str,
     ) {
+        let head = format!("{prefix}{}", f.head);
+        let (target_type, target, port, protocol) = (f.target_type, f.target, f.port, f.protocol);
+        let balancer = (b.groups, b.subnets);
         let lb_open = match reach {
             Some((r, _)) if !r.reachable => return,
             Some(_) => Some(true),
@@ -286,8 +353,19 @@ impl<'a> Ctx<'a> {
         let sources = reach.as_ref().map(|(_, s)| s.clone());
         // The resources the target is, and the groups that filter what reaches it.
         let (ids, groups): (Vec<String>, Option<Vec<String>>) = match target_type {
+            // An instance target receives on its primary interface: that interface's groups.
             Some("instance") => match self.instances.get(target) {
-                Some((r, i)) => (vec![r.id.clone()], i.security_group_ids.clone()),
+                Some((r, i)) => {
+                    let primary = i
+                        .network_interfaces
+                        .as_ref()
+                        .and_then(|ifs| ifs.iter().find(|n| n.device_index == Some(0)))
+                        .map(|n| n.security_group_ids.clone());
+                    (
+                        vec![r.id.clone()],
+                        primary.unwrap_or_else(|| i.security_group_ids.clone()),
+                    )
+                }
                 None => return,
             },
             Some("ip") => match self.interface_by_ip.get(target) {
@@ -336,7 +414,7 @@ impl<'a> Ctx<'a> {
         };
         for id in ids {
             out.by_target.entry(id).or_default().push(Way {
-                text: head.to_string(),
+                text: head.clone(),
                 open,
                 sources: sources.clone(),
             });

@@ -189,12 +189,15 @@ async fn http_apis(client: &v2::Client, ctx: &Ctx) -> Part {
                         pages += 1;
                     }
                     Some(t) if !t.is_empty() => {
+                        let endless = super::EndlessPagination {
+                            pages: pages + 1,
+                            repeated: Some(t) == token.as_deref(),
+                        };
                         let mut part = Part::default();
-                        part.errors.push(unreadable(
-                            ctx,
-                            kind::HTTP_API,
-                            "the GetApis page token did not end; refusing to read a partial list",
-                        ));
+                        part.errors.push(CollectionError {
+                            message: format!("{SERVICE} GetApis: {endless}"),
+                            ..unreadable(ctx, kind::HTTP_API, "")
+                        });
                         return part;
                     }
                     _ => break,

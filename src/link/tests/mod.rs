@@ -3,6 +3,7 @@
 
 mod alarms;
 mod cloudflare;
+mod edge;
 mod facts;
 mod origin;
 mod reach;

@@ -31,7 +31,7 @@ fn a_bastion_sharing_the_processors_group_is_named_as_itself() {
         "eni-bastion",
         "subnet-pub",
         &["sg-ecs"],
-        "10.0.1.50",
+        "10.0.0.50",
         |n| n.attached_instance_id = Some("i-bastion".into()),
     ));
     let ingress = mq_ingress(inv);
@@ -139,7 +139,7 @@ fn an_instance_is_as_exposed_as_its_most_exposed_interface() {
             network_interface_id: Some("eni-mq2".into()),
             subnet_id: Some("subnet-pub".into()),
             device_index: Some(1),
-            private_ip_addresses: vec!["10.0.1.9".into()],
+            private_ip_addresses: vec!["10.0.0.9".into()],
             public_ips: vec!["203.0.113.9".into()],
             security_group_ids: Some(vec!["sg-open".into()]),
             ..Default::default()

@@ -247,3 +247,78 @@ async fn per_function_calls_all_run_and_failures_alike_are_reported_once() {
         part.errors[0].message
     );
 }
+
+#[tokio::test]
+async fn an_alias_url_is_read_with_the_alias_policy() {
+    use aws_sdk_lambda::operation::get_policy::GetPolicyOutput;
+    use aws_sdk_lambda::operation::list_function_url_configs::ListFunctionUrlConfigsOutput;
+    use aws_sdk_lambda::operation::list_functions::ListFunctionsOutput;
+    use aws_sdk_lambda::types::{FunctionConfiguration, FunctionUrlAuthType, FunctionUrlConfig};
+    let guard = ReadOnlyGuard::new();
+    let list = mock!(aws_sdk_lambda::Client::list_functions).then_output(|| {
+        ListFunctionsOutput::builder()
+            .functions(
+                FunctionConfiguration::builder()
+                    .function_name("webhook")
+                    .build(),
+            )
+            .build()
+    });
+    let config = |arn: &str, auth: FunctionUrlAuthType| {
+        FunctionUrlConfig::builder()
+            .function_url(format!("https://{}.lambda-url.eu-west-1.on.aws/", arn.len()))
+            .function_arn(arn)
+            .auth_type(auth)
+            .creation_time("t")
+            .last_modified_time("t")
+            .build()
+            .expect("url config")
+    };
+    let urls = mock!(aws_sdk_lambda::Client::list_function_url_configs).then_output(move || {
+        ListFunctionUrlConfigsOutput::builder()
+            .function_url_configs(config(
+                "arn:aws:lambda:eu-west-1:111122223333:function:webhook",
+                FunctionUrlAuthType::AwsIam,
+            ))
+            .function_url_configs(config(
+                "arn:aws:lambda:eu-west-1:111122223333:function:webhook:live",
+                FunctionUrlAuthType::None,
+            ))
+            .build()
+            .expect("url list")
+    });
+    // The alias's policy is the open one; the function's own admits nobody.
+    let policy = mock!(aws_sdk_lambda::Client::get_policy).then_compute_output(|r| {
+        let open = r.qualifier() == Some("live");
+        GetPolicyOutput::builder()
+            .policy(if open {
+                r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl"}]}"#
+            } else {
+                r#"{"Statement":[]}"#
+            })
+            .build()
+    });
+    let client = mocked!(aws_sdk_lambda, guard, [&list, &urls, &policy]);
+    let part = lambda::collect(&client, &ctx()).await;
+    assert!(part.errors.is_empty(), "{:?}", part.errors);
+    let Attrs::LambdaFunction(f) = &part.resources[0].attrs else {
+        panic!()
+    };
+    let all = f.function_urls.as_ref().expect("urls");
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].qualifier, None);
+    assert_eq!(all[0].policy_statements, None, "the function's own: see policy_statements");
+    assert_eq!(all[1].qualifier.as_deref(), Some("live"));
+    assert_eq!(all[1].auth_type.as_deref(), Some("NONE"));
+    assert_eq!(
+        all[1].policy_statements.as_ref().map(|p| p.len()),
+        Some(1),
+        "the alias's own policy"
+    );
+    assert_eq!(f.policy_statements, Some(vec![]));
+    assert_eq!(policy.num_calls(), 2, "the function's policy and the alias's");
+    assert_eq!(
+        f.function_url.as_ref().and_then(|u| u.auth_type.as_deref()),
+        Some("AWS_IAM")
+    );
+}
