@@ -190,13 +190,18 @@ impl<'a> Ctx<'a> {
         );
         let listeners = ports
             .as_ref()
-            .map(|p| p.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(", "))
+            .map(|p| {
+                p.iter()
+                    .map(|p| p.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_else(|| "listeners unknown".into());
         let mut forwards = Vec::new();
         for (gr, g) in self
             .target_groups
             .values()
-            .filter(|(_, g)| g.load_balancer_arns.iter().any(|a| *a == r.id))
+            .filter(|(_, g)| g.load_balancer_arns.contains(&r.id))
         {
             let Some(targets) = g.targets.as_ref() else {
                 out.unknown = Some(format!(
@@ -308,7 +313,7 @@ impl<'a> Ctx<'a> {
         let ports = ports?;
         let entries: Vec<Ingress> = match groups {
             Some([]) => open_entries(),
-            Some(g) => self.ingress(Some(&g.to_vec()))?,
+            Some(g) => self.ingress(Some(g))?,
             None => return None,
         };
         // Only what a listener can receive counts.
@@ -429,7 +434,7 @@ impl<'a> Ctx<'a> {
             return true;
         }
         match e.source_type.as_str() {
-            "security_group" => groups.is_none_or(|g| g.iter().any(|x| *x == e.source)),
+            "security_group" => groups.is_none_or(|g| g.contains(&e.source)),
             "cidr" | "ipv6_cidr" => {
                 let Some(span) = net::parse_span(&e.source) else {
                     return true;

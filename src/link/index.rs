@@ -57,6 +57,9 @@ pub(super) struct Ctx<'a> {
     pub(super) ecs_services: Vec<(&'a Resource, &'a EcsService)>,
     pub(super) db_instances: Vec<(&'a Resource, &'a DbInstance)>,
     pub(super) cache_clusters: Vec<(&'a Resource, &'a CacheCluster)>,
+    /// Functions, services and databases by where they are placed: (subnet, their groups
+    /// sorted), so that an interface finds its owner by a lookup, not a scan.
+    pub(super) placed: HashMap<(&'a str, Vec<&'a str>), Vec<&'a Resource>>,
     /// The network interfaces of the inventory, and each address's interface.
     pub(super) interfaces: Vec<(&'a Resource, &'a NetworkInterface)>,
     pub(super) interface_by_ip: HashMap<&'a str, &'a NetworkInterface>,
@@ -160,6 +163,7 @@ impl<'a> Ctx<'a> {
             ecs_services: Vec::new(),
             db_instances: Vec::new(),
             cache_clusters: Vec::new(),
+            placed: HashMap::new(),
             interfaces: Vec::new(),
             interface_by_ip: HashMap::new(),
             load_balancers: Vec::new(),
@@ -227,9 +231,24 @@ impl<'a> Ctx<'a> {
                     self.instances.insert(id, (r, i));
                 }
             }
-            Attrs::LambdaFunction(l) => self.lambdas.push((r, l)),
-            Attrs::EcsService(s) => self.ecs_services.push((r, s)),
-            Attrs::DbInstance(d) => self.db_instances.push((r, d)),
+            Attrs::LambdaFunction(l) => {
+                self.lambdas.push((r, l));
+                if let Some(v) = &l.vpc_config {
+                    self.place(r, &v.subnet_ids, &v.security_group_ids);
+                }
+            }
+            Attrs::EcsService(s) => {
+                self.ecs_services.push((r, s));
+                if let Some(c) = &s.network_configuration {
+                    self.place(r, &c.subnet_ids, &c.security_group_ids);
+                }
+            }
+            Attrs::DbInstance(d) => {
+                self.db_instances.push((r, d));
+                if let (Some(subnets), Some(groups)) = (&d.subnet_ids, &d.security_group_ids) {
+                    self.place(r, subnets, groups);
+                }
+            }
             Attrs::CacheCluster(c) => self.cache_clusters.push((r, c)),
             Attrs::NetworkInterface(n) => {
                 self.interfaces.push((r, n));
@@ -238,6 +257,15 @@ impl<'a> Ctx<'a> {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn place(&mut self, r: &'a Resource, subnets: &'a [String], groups: &'a [String]) {
+        let mut key: Vec<&str> = groups.iter().map(String::as_str).collect();
+        key.sort_unstable();
+        key.dedup();
+        for s in subnets {
+            self.placed.entry((s, key.clone())).or_default().push(r);
         }
     }
 

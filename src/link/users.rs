@@ -64,82 +64,59 @@ impl<'a> Ctx<'a> {
                 None => other(format!("instance {inst} (not in the inventory)")),
             });
         }
-        // Workloads of `kind` placed in the interface's subnet with exactly its groups.
-        let same_place = |subnets: &[String], sgs: &[String]| {
-            subnet.is_some_and(|s| subnets.iter().any(|x| x == s))
-                && groups.as_ref().is_some_and(|g| *g == sorted(sgs))
+        // The workloads placed in the interface's subnet with exactly its groups.
+        let placed: Vec<&Resource> = match (subnet, &groups) {
+            (Some(s), Some(g)) => self
+                .placed
+                .get(&(s, g.iter().copied().collect::<Vec<&str>>()))
+                .cloned()
+                .unwrap_or_default(),
+            _ => Vec::new(),
         };
         if itype == "lambda" || desc.starts_with("AWS Lambda VPC ENI") {
-            let fns: Vec<(&Resource, &LambdaFunction)> = self
-                .lambdas
-                .iter()
-                .filter(|(_, l)| {
-                    l.vpc_config
-                        .as_ref()
-                        .is_some_and(|v| same_place(&v.subnet_ids, &v.security_group_ids))
-                })
-                .copied()
-                .collect();
-            return Some(self.named_workloads(
-                fns.iter().map(|(r, l)| {
-                    (
-                        *r,
-                        match self.is_webhook(l) {
-                            Some(true) => "webhook".to_string(),
-                            _ => format!(
-                                "lambda {}",
-                                l.function_name.as_deref().unwrap_or(r.id.as_str())
-                            ),
-                        },
-                    )
-                }),
-                || format!("lambda interface {id} ({desc})"),
-            ));
+            let fns = placed.iter().filter_map(|r| match &r.attrs {
+                Attrs::LambdaFunction(l) => Some((
+                    *r,
+                    match self.is_webhook(l) {
+                        Some(true) => "webhook".to_string(),
+                        _ => format!(
+                            "lambda {}",
+                            l.function_name.as_deref().unwrap_or(r.id.as_str())
+                        ),
+                    },
+                )),
+                _ => None,
+            });
+            return Some(self.named_workloads(fns, || format!("lambda interface {id} ({desc})")));
         }
         if desc.starts_with("arn:aws:ecs:")
             || desc.starts_with("arn:aws-") && desc.contains(":ecs:")
         {
-            let services: Vec<(&Resource, &EcsService)> = self
-                .ecs_services
-                .iter()
-                .filter(|(_, s)| {
-                    s.network_configuration
-                        .as_ref()
-                        .is_some_and(|c| same_place(&c.subnet_ids, &c.security_group_ids))
-                })
-                .copied()
-                .collect();
-            return Some(self.named_workloads(
-                services.iter().map(|(r, s)| {
-                    (
-                        *r,
-                        match self.is_processor(s) {
-                            Some(true) => "ecs_service".to_string(),
-                            _ => format!(
-                                "ecs service {}",
-                                s.service_name.as_deref().unwrap_or(r.id.as_str())
-                            ),
-                        },
-                    )
-                }),
-                || format!("ecs task interface {id} (no service of the inventory matches)"),
-            ));
+            let services = placed.iter().filter_map(|r| match &r.attrs {
+                Attrs::EcsService(s) => Some((
+                    *r,
+                    match self.is_processor(s) {
+                        Some(true) => "ecs_service".to_string(),
+                        _ => format!(
+                            "ecs service {}",
+                            s.service_name.as_deref().unwrap_or(r.id.as_str())
+                        ),
+                    },
+                )),
+                _ => None,
+            });
+            return Some(self.named_workloads(services, || {
+                format!("ecs task interface {id} (no service of the inventory matches)")
+            }));
         }
         if desc == "RDSNetworkInterface" || n.requester_id.as_deref() == Some("amazon-rds") {
-            let dbs: Vec<&Resource> = self
-                .db_instances
-                .iter()
-                .filter(|(_, d)| match (&d.subnet_ids, &d.security_group_ids) {
-                    (Some(s), Some(g)) => same_place(s, g),
-                    _ => false,
-                })
-                .map(|(r, _)| *r)
-                .collect();
-            return Some(
-                self.named_workloads(dbs.iter().map(|r| (*r, "rds".to_string())), || {
-                    format!("rds interface {id} (no database of the inventory matches)")
-                }),
-            );
+            let dbs = placed.iter().filter_map(|r| match &r.attrs {
+                Attrs::DbInstance(_) => Some((*r, "rds".to_string())),
+                _ => None,
+            });
+            return Some(self.named_workloads(dbs, || {
+                format!("rds interface {id} (no database of the inventory matches)")
+            }));
         }
         if let Some(cluster) = desc.strip_prefix("ElastiCache ") {
             let found = self

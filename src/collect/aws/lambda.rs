@@ -112,9 +112,11 @@ async fn url_and_policy(client: &Client, ctx: &Ctx, mut r: Resource) -> Part {
 /// Why a policy is unknown: the call failed, or its answer could not be read.
 enum PolicyError {
     Call(
-        aws_smithy_runtime_api::client::result::SdkError<
-            aws_sdk_lambda::operation::get_policy::GetPolicyError,
-            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        Box<
+            aws_smithy_runtime_api::client::result::SdkError<
+                aws_sdk_lambda::operation::get_policy::GetPolicyError,
+                aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+            >,
         >,
     ),
     Unparsable(String),
@@ -123,7 +125,7 @@ enum PolicyError {
 impl PolicyError {
     fn into_error(self, ctx: &Ctx, function: &str) -> CollectionError {
         match self {
-            PolicyError::Call(e) => ctx.error(SERVICE, "GetPolicy", KINDS, &e),
+            PolicyError::Call(e) => ctx.error(SERVICE, "GetPolicy", KINDS, &*e),
             PolicyError::Unparsable(why) => unparsable(ctx, function, &why),
         }
     }
@@ -154,7 +156,7 @@ async fn policy_of(
         {
             Ok(Some(Vec::new()))
         }
-        Err(e) => Err(PolicyError::Call(e)),
+        Err(e) => Err(PolicyError::Call(Box::new(e))),
     }
 }
 

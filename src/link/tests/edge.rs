@@ -64,8 +64,10 @@ fn mq_admits_public_subnet(mut inv: &mut Inventory) {
 fn an_internet_facing_load_balancer_forwarding_to_the_queue_is_a_way_in() {
     let mut inv = estate();
     mq_admits_public_subnet(&mut inv);
-    inv.resources.push(balancer(LB, "network", "internet-facing", &[], 5671));
-    inv.resources.push(group("amqp", LB, "instance", "i-mq", 5671));
+    inv.resources
+        .push(balancer(LB, "network", "internet-facing", &[], 5671));
+    inv.resources
+        .push(group("amqp", LB, "instance", "i-mq", 5671));
     let net = mq_internet(inv).expect("known");
     assert!(net.reachable, "{net:?}");
     assert!(
@@ -79,39 +81,51 @@ fn an_internet_facing_load_balancer_forwarding_to_the_queue_is_a_way_in() {
 fn the_target_s_groups_and_the_scheme_can_close_the_way() {
     // The queue's group admits only the webhook and the processors: the balancer cannot reach it.
     let mut inv = estate();
-    inv.resources.push(balancer(LB, "network", "internet-facing", &[], 5671));
-    inv.resources.push(group("amqp", LB, "instance", "i-mq", 5671));
+    inv.resources
+        .push(balancer(LB, "network", "internet-facing", &[], 5671));
+    inv.resources
+        .push(group("amqp", LB, "instance", "i-mq", 5671));
     assert!(!mq_internet(inv).unwrap().reachable);
 
     let mut inv = estate();
     mq_admits_public_subnet(&mut inv);
-    inv.resources.push(balancer(LB, "network", "internal", &[], 5671));
-    inv.resources.push(group("amqp", LB, "instance", "i-mq", 5671));
+    inv.resources
+        .push(balancer(LB, "network", "internal", &[], 5671));
+    inv.resources
+        .push(group("amqp", LB, "instance", "i-mq", 5671));
     assert!(!mq_internet(inv).unwrap().reachable, "an internal balancer");
 }
 
 #[test]
 fn a_balancer_behind_a_balancer_carries_the_way_through() {
     let mut inv = estate();
-    inv.resources.push(sg("sg-alb", vec![tcp(5671, &["10.0.0.0/24"], &[])]));
+    inv.resources
+        .push(sg("sg-alb", vec![tcp(5671, &["10.0.0.0/24"], &[])]));
     edit!(inv, "security-group/sg-mq", SecurityGroup, |g| g
         .ingress
         .as_mut()
         .unwrap()
         .push(tcp(5671, &[], &["sg-alb"])));
-    inv.resources.push(balancer(LB, "network", "internet-facing", &[], 5671));
+    inv.resources
+        .push(balancer(LB, "network", "internet-facing", &[], 5671));
     inv.resources.push(group("to-alb", LB, "alb", ALB, 5671));
-    inv.resources.push(balancer(ALB, "application", "internal", &["sg-alb"], 5671));
-    inv.resources.push(group("amqp", ALB, "instance", "i-mq", 5671));
+    inv.resources
+        .push(balancer(ALB, "application", "internal", &["sg-alb"], 5671));
+    inv.resources
+        .push(group("amqp", ALB, "instance", "i-mq", 5671));
     let net = mq_internet(inv).expect("known");
     assert!(net.reachable, "{net:?}");
-    assert!(net.path[0].contains("load balancer edge") && net.path[0].contains("load balancer inner"), "{net:?}");
+    assert!(
+        net.path[0].contains("load balancer edge") && net.path[0].contains("load balancer inner"),
+        "{net:?}"
+    );
 }
 
 #[test]
 fn unreadable_targets_or_balancers_leave_every_workload_unknown() {
     let mut inv = estate();
-    inv.resources.push(balancer(LB, "network", "internet-facing", &[], 5671));
+    inv.resources
+        .push(balancer(LB, "network", "internet-facing", &[], 5671));
     let mut g = group("amqp", LB, "instance", "i-mq", 5671);
     if let Attrs::TargetGroup(t) = &mut g.attrs {
         t.targets = None;
@@ -134,8 +148,10 @@ fn an_address_target_leads_to_the_database_that_holds_it() {
         .as_mut()
         .unwrap()
         .push(tcp(3306, &["10.0.0.0/24"], &[])));
-    inv.resources.push(balancer(LB, "network", "internet-facing", &[], 3306));
-    inv.resources.push(group("mysql", LB, "ip", "10.0.20.10", 3306));
+    inv.resources
+        .push(balancer(LB, "network", "internet-facing", &[], 3306));
+    inv.resources
+        .push(group("mysql", LB, "ip", "10.0.20.10", 3306));
     let db = get!(linked(inv), "db:estate-db", DbInstance);
     let net = db.internet.unwrap();
     assert!(net.reachable, "{net:?}");

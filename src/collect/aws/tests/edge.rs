@@ -7,11 +7,7 @@ use super::*;
 #[test]
 fn a_network_interface_keeps_every_address_and_its_owner() {
     use aws_sdk_ec2::types::*;
-    let eip = |ip: &str| {
-        NetworkInterfaceAssociation::builder()
-            .public_ip(ip)
-            .build()
-    };
+    let eip = |ip: &str| NetworkInterfaceAssociation::builder().public_ip(ip).build();
     let n = NetworkInterface::builder()
         .network_interface_id("eni-1")
         .vpc_id("vpc-1")
@@ -21,7 +17,11 @@ fn a_network_interface_keeps_every_address_and_its_owner() {
         .requester_managed(true)
         .description("arn:aws:ecs:eu-west-1:111122223333:attachment/abc")
         .status(NetworkInterfaceStatus::InUse)
-        .attachment(NetworkInterfaceAttachment::builder().instance_id("i-1").build())
+        .attachment(
+            NetworkInterfaceAttachment::builder()
+                .instance_id("i-1")
+                .build(),
+        )
         .association(eip("198.51.100.1"))
         .private_ip_addresses(
             NetworkInterfacePrivateIpAddress::builder()
@@ -59,7 +59,9 @@ fn a_network_interface_keeps_every_address_and_its_owner() {
     assert_eq!(a.security_group_ids, Some(vec!["sg-1".to_string()]));
 
     // No group list in the answer: unknown, never "no groups".
-    let bare = NetworkInterface::builder().network_interface_id("eni-2").build();
+    let bare = NetworkInterface::builder()
+        .network_interface_id("eni-2")
+        .build();
     let Attrs::NetworkInterface(b) = ec2::normalize_network_interface(&ctx(), &bare)
         .expect("interface")
         .attrs
@@ -119,7 +121,10 @@ fn an_instance_lists_every_interface_the_primary_first() {
 
     // An instance answer without its interfaces (cut off): unknown, never "none".
     let bare = Instance::builder().instance_id("i-2").build();
-    let Attrs::Instance(b) = ec2::normalize_instance(&ctx(), &bare).expect("instance").attrs else {
+    let Attrs::Instance(b) = ec2::normalize_instance(&ctx(), &bare)
+        .expect("instance")
+        .attrs
+    else {
         panic!()
     };
     assert_eq!(b.network_interfaces, None);
@@ -137,11 +142,17 @@ fn load_balancers_listeners_target_groups_and_targets() {
         .availability_zones(AvailabilityZone::builder().subnet_id("subnet-pub").build())
         .build();
     let r = elb::normalize_load_balancer(&ctx(), &lb).expect("lb");
-    let Attrs::LoadBalancer(a) = &r.attrs else { panic!() };
+    let Attrs::LoadBalancer(a) = &r.attrs else {
+        panic!()
+    };
     assert_eq!(a.scheme.as_deref(), Some("internet-facing"));
     assert_eq!(a.load_balancer_type.as_deref(), Some("network"));
     assert_eq!(a.subnet_ids, ["subnet-pub"]);
-    assert_eq!(a.security_group_ids, Some(vec![]), "no groups: filters nothing");
+    assert_eq!(
+        a.security_group_ids,
+        Some(vec![]),
+        "no groups: filters nothing"
+    );
     assert_eq!(a.listeners, None, "unknown until read");
 
     let l = Listener::builder()
@@ -169,27 +180,42 @@ fn load_balancers_listeners_target_groups_and_targets() {
         .build();
     let l = elb::normalize_listener(&l);
     assert_eq!((l.port, l.protocol.as_deref()), (Some(5671), Some("TLS")));
-    assert_eq!(l.default_actions[0].target_group_arns, ["arn:tg-a", "arn:tg-b"]);
+    assert_eq!(
+        l.default_actions[0].target_group_arns,
+        ["arn:tg-a", "arn:tg-b"]
+    );
 
     let t = TargetHealthDescription::builder()
-        .target(TargetDescription::builder().id("10.0.2.7").port(3306).build())
-        .target_health(TargetHealth::builder().state(TargetHealthStateEnum::Healthy).build())
+        .target(
+            TargetDescription::builder()
+                .id("10.0.2.7")
+                .port(3306)
+                .build(),
+        )
+        .target_health(
+            TargetHealth::builder()
+                .state(TargetHealthStateEnum::Healthy)
+                .build(),
+        )
         .build();
     let t = elb::normalize_target(&t).expect("target");
-    assert_eq!((t.id.as_str(), t.port, t.health.as_deref()), ("10.0.2.7", Some(3306), Some("healthy")));
+    assert_eq!(
+        (t.id.as_str(), t.port, t.health.as_deref()),
+        ("10.0.2.7", Some(3306), Some("healthy"))
+    );
 }
 
 #[tokio::test]
 async fn a_target_group_whose_targets_are_refused_keeps_them_unknown() {
+    use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
     use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
     use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthError;
-    use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
     use aws_sdk_elasticloadbalancingv2::types::TargetGroup;
     let guard = ReadOnlyGuard::new();
     let lbs = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers)
         .then_output(|| DescribeLoadBalancersOutput::builder().build());
-    let groups = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups)
-        .then_output(|| {
+    let groups =
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups).then_output(|| {
             DescribeTargetGroupsOutput::builder()
                 .target_groups(
                     TargetGroup::builder()
@@ -200,8 +226,8 @@ async fn a_target_group_whose_targets_are_refused_keeps_them_unknown() {
                 )
                 .build()
         });
-    let denied = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_health)
-        .then_error(|| {
+    let denied =
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_health).then_error(|| {
             DescribeTargetHealthError::generic(
                 aws_smithy_types::error::ErrorMetadata::builder()
                     .code("AccessDenied")
@@ -209,7 +235,11 @@ async fn a_target_group_whose_targets_are_refused_keeps_them_unknown() {
                     .build(),
             )
         });
-    let v2 = mocked!(aws_sdk_elasticloadbalancingv2, guard, [&lbs, &groups, &denied]);
+    let v2 = mocked!(
+        aws_sdk_elasticloadbalancingv2,
+        guard,
+        [&lbs, &groups, &denied]
+    );
     let classic_lbs = mock!(aws_sdk_elasticloadbalancing::Client::describe_load_balancers)
         .then_output(|| {
             aws_sdk_elasticloadbalancing::operation::describe_load_balancers::DescribeLoadBalancersOutput::builder()
@@ -251,7 +281,11 @@ fn an_integration_uri_names_the_function_it_invokes() {
         .as_deref(),
         Some(format!("{f}:live").as_str())
     );
-    assert_eq!(function_of_uri(f).as_deref(), Some(f), "HTTP APIs take the ARN");
+    assert_eq!(
+        function_of_uri(f).as_deref(),
+        Some(f),
+        "HTTP APIs take the ARN"
+    );
     assert_eq!(function_of_uri("https://backend.example.com/hook"), None);
 }
 

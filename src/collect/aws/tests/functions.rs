@@ -266,7 +266,10 @@ async fn an_alias_url_is_read_with_the_alias_policy() {
     });
     let config = |arn: &str, auth: FunctionUrlAuthType| {
         FunctionUrlConfig::builder()
-            .function_url(format!("https://{}.lambda-url.eu-west-1.on.aws/", arn.len()))
+            .function_url(format!(
+                "https://{}.lambda-url.eu-west-1.on.aws/",
+                arn.len()
+            ))
             .function_arn(arn)
             .auth_type(auth)
             .creation_time("t")
@@ -307,7 +310,10 @@ async fn an_alias_url_is_read_with_the_alias_policy() {
     let all = f.function_urls.as_ref().expect("urls");
     assert_eq!(all.len(), 2);
     assert_eq!(all[0].qualifier, None);
-    assert_eq!(all[0].policy_statements, None, "the function's own: see policy_statements");
+    assert_eq!(
+        all[0].policy_statements, None,
+        "the function's own: see policy_statements"
+    );
     assert_eq!(all[1].qualifier.as_deref(), Some("live"));
     assert_eq!(all[1].auth_type.as_deref(), Some("NONE"));
     assert_eq!(
@@ -316,7 +322,11 @@ async fn an_alias_url_is_read_with_the_alias_policy() {
         "the alias's own policy"
     );
     assert_eq!(f.policy_statements, Some(vec![]));
-    assert_eq!(policy.num_calls(), 2, "the function's policy and the alias's");
+    assert_eq!(
+        policy.num_calls(),
+        2,
+        "the function's policy and the alias's"
+    );
     assert_eq!(
         f.function_url.as_ref().and_then(|u| u.auth_type.as_deref()),
         Some("AWS_IAM")
