@@ -29,11 +29,6 @@ impl<'a> Ctx<'a> {
             Attrs::CacheCluster(c) => Attrs::CacheCluster(self.cache_cluster(r, c)),
             Attrs::LambdaFunction(l) => Attrs::LambdaFunction(self.lambda(r, l)),
             Attrs::EcsService(s) => Attrs::EcsService(self.ecs_service(r, s)),
-            Attrs::NetworkInterface(n) => Attrs::NetworkInterface(NetworkInterface {
-                user: self.interface_user(n).map(|u| u.name),
-                subnet_tier: self.tier_of(n.subnet_id.as_deref()),
-                ..n.clone()
-            }),
             Attrs::LoadBalancer(l) => Attrs::LoadBalancer(self.load_balancer(r, l)),
             Attrs::ClassicLoadBalancer(l) => {
                 Attrs::ClassicLoadBalancer(self.classic_load_balancer(r, l))

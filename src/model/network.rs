@@ -230,7 +230,8 @@ pub struct InstanceInterface {
 
 /// A network interface of the estate VPC, whoever owns it: an instance, a Lambda function, an
 /// ECS task, a database, a cache, a load balancer, a NAT gateway, an endpoint or anything else.
-/// The interfaces are what security groups are attached to, so they say who uses a group.
+/// The interfaces are what security groups are attached to, so they say who uses a group: `link`
+/// names each interface's user in the ingress facts of the groups it carries.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkInterface {
@@ -260,13 +261,6 @@ pub struct NetworkInterface {
     #[serde(default)]
     pub ipv6_addresses: Vec<String>,
     pub security_group_ids: Option<Vec<String>>,
-    /// *Derived*: who uses it, as a spec component (`rabbitmq`, `webhook`, `ecs_service`, `rds`,
-    /// `redis`) or as what it is (`instance i-…`, `lambda <name>`, `ecs task`, `load balancer
-    /// <name>`, `nat gateway`, `vpc endpoint`, or its type, requester and description).
-    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub subnet_tier: Option<Tier>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
