@@ -504,6 +504,13 @@ impl<'a> Ctx<'a> {
                     }
                 }
             }
+            // A load balancer is an edge resource: it is no workload of the subnets it sits in.
+            if matches!(
+                r.attrs,
+                Attrs::LoadBalancer(_) | Attrs::ClassicLoadBalancer(_)
+            ) {
+                continue;
+            }
             let mut seen = HashSet::new();
             for s in subnets.into_iter().flatten() {
                 if seen.insert(s) {
