@@ -177,7 +177,8 @@ pub struct Instance {
     pub subnet_id: Option<String>,
     pub state: Option<String>,
     pub instance_type: Option<String>,
-    /// Whether the instance has a public IPv4 address (`public_ip_address` says which).
+    /// Whether the instance's primary interface has a public IPv4 address (`public_ip_address`
+    /// says which); every interface's addresses are in `network_interfaces`.
     pub has_public_ip: Option<bool>,
     #[serde(default)]
     pub public_ip_address: Option<String>,
