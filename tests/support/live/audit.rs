@@ -17,6 +17,7 @@ use estate_audit::suppress::WaiverSet;
 use super::estate::{tag_value, Built, TAG_KEY};
 use super::moto;
 
+/// The SDK configuration of a live test in `region`: moto's endpoint, two attempts per call.
 pub async fn sdk(region: &str) -> SdkConfig {
     moto::sdk_loader(region)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
@@ -24,6 +25,7 @@ pub async fn sdk(region: &str) -> SdkConfig {
         .await
 }
 
+/// The `estate.toml` of the estate built in `region`: its region and its own estate tag.
 pub fn estate_config(region: &str) -> EstateConfig {
     EstateConfig {
         region: Some(region.to_string()),
@@ -178,11 +180,13 @@ pub async fn put_alarms(sdk: &SdkConfig, b: &Built, broken: bool) {
     }
 }
 
+/// One collection and its audit.
 pub struct Audited {
     pub report: Report,
     pub collection: collector::AwsCollection,
 }
 
+/// Collects the estate of `region` (every region moto knows scanned too) and audits it.
 pub async fn collect_and_audit(sdk: &SdkConfig, region: &str, estate: EstateConfig) -> Audited {
     collect_and_audit_scanning(sdk, region, estate, None).await
 }
@@ -197,9 +201,22 @@ pub async fn collect_and_audit_scanning(
 ) -> Audited {
     let guard = ReadOnlyGuard::new();
     let clients = Clients::new(sdk, &guard);
+    collect_and_audit_with(&clients, &guard, sdk, region, estate, scan).await
+}
+
+/// [`collect_and_audit_scanning`] through `clients` (some of them answering from mocks, for
+/// what moto cannot hold), guarded by `guard`.
+pub async fn collect_and_audit_with(
+    clients: &Clients,
+    guard: &ReadOnlyGuard,
+    sdk: &SdkConfig,
+    region: &str,
+    estate: EstateConfig,
+    scan: Option<&[String]>,
+) -> Audited {
     let collection = collector::collect_with_regions(
-        &clients,
-        &guard,
+        clients,
+        guard,
         Some(region.to_string()),
         &estate,
         Some(sdk),
@@ -236,6 +253,7 @@ fn cloudflare_ranges() -> estate_audit::model::Resource {
     )
 }
 
+/// Every AWS finding of the report, one line each, for failure messages.
 pub fn status_table(r: &Report) -> String {
     r.findings
         .iter()
@@ -252,6 +270,7 @@ pub fn status_table(r: &Report) -> String {
         .collect()
 }
 
+/// The status of `rule` on `resource`; `None` when the rule gave that resource no finding.
 pub fn status_of(r: &Report, rule: &str, resource: &str) -> Option<Status> {
     r.findings
         .iter()
@@ -259,6 +278,7 @@ pub fn status_of(r: &Report, rule: &str, resource: &str) -> Option<Status> {
         .map(|f| f.status)
 }
 
+/// Fails the test, with every AWS finding listed, unless `rule` gives `want` on `resource`.
 pub fn assert_status(r: &Report, rule: &str, resource: &str, want: Status) {
     let got = status_of(r, rule, resource);
     assert_eq!(got, Some(want), "{rule} on {resource}\n{}", status_table(r));
