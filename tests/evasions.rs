@@ -452,19 +452,54 @@ impl Estate {
     async fn forward(
         &self,
         lb: &str,
-        (name, kind, protocol): (&str, TargetTypeEnum, ProtocolEnum),
+        group: (&str, TargetTypeEnum, ProtocolEnum),
         port: i32,
         targets: &[&str],
         target_port: Option<i32>,
     ) -> String {
-        use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, TargetDescription};
+        use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum};
+        let protocol = if group.2 == ProtocolEnum::Http || group.1 == TargetTypeEnum::Lambda {
+            ProtocolEnum::Http
+        } else {
+            ProtocolEnum::Tcp
+        };
+        let group = self.target_group(group, targets, target_port).await;
+        self.elb()
+            .create_listener()
+            .load_balancer_arn(lb)
+            .protocol(protocol)
+            .port(port)
+            .default_actions(
+                Action::builder()
+                    .r#type(ActionTypeEnum::Forward)
+                    .target_group_arn(&group)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("listener")
+            .listeners()
+            .first()
+            .and_then(|l| l.listener_arn())
+            .expect("listener arn")
+            .to_string()
+    }
+
+    /// A new target group `name` of `kind` holding `targets` (each on `target_port`): its ARN.
+    async fn target_group(
+        &self,
+        (name, kind, protocol): (&str, TargetTypeEnum, ProtocolEnum),
+        targets: &[&str],
+        target_port: Option<i32>,
+    ) -> String {
+        use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
         let elb = self.elb();
         let lambda = kind == TargetTypeEnum::Lambda;
         let group = elb
             .create_target_group()
             .name(name)
             .target_type(kind)
-            .set_protocol((!lambda).then(|| protocol.clone()))
+            .set_protocol((!lambda).then_some(protocol))
             .set_port(target_port.filter(|_| !lambda))
             .set_vpc_id((!lambda).then(|| self.b.vpc.clone()))
             .send()
@@ -488,29 +523,7 @@ impl Estate {
                 .await
                 .expect("register target");
         }
-        let listener_protocol = if protocol == ProtocolEnum::Http || lambda {
-            ProtocolEnum::Http
-        } else {
-            ProtocolEnum::Tcp
-        };
-        elb.create_listener()
-            .load_balancer_arn(lb)
-            .protocol(listener_protocol)
-            .port(port)
-            .default_actions(
-                Action::builder()
-                    .r#type(ActionTypeEnum::Forward)
-                    .target_group_arn(&group)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("listener")
-            .listeners()
-            .first()
-            .and_then(|l| l.listener_arn())
-            .expect("listener arn")
-            .to_string()
+        group
     }
 
     /// Replaces the processors' scalable target (same service and dimension) with `change`
@@ -1518,10 +1531,16 @@ async fn a_private_nat_gateway_in_the_public_subnet(e: &Estate) -> Vec<Want> {
     vec![fails("aws-nat-gateway-public-subnet", nat)]
 }
 
-/// An internet-facing application load balancer open to anyone on port 80 forwards to the
-/// webhook (a target group of type `lambda`): a way around Cloudflare, though the function
-/// URL itself is protected.
-async fn an_internet_facing_load_balancer_forwards_to_the_webhook(e: &Estate) -> Vec<Want> {
+/// An internet-facing application load balancer open to anyone on port 80: its listener
+/// answers 404 by default, and a rule (not the default action, which a quick look reads)
+/// forwards `/hook` to the webhook (a target group of type `lambda`). A way around Cloudflare,
+/// though the function URL itself is protected.
+async fn a_listener_rule_of_an_internet_facing_load_balancer_forwards_to_the_webhook(
+    e: &Estate,
+) -> Vec<Want> {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, FixedResponseActionConfig, RuleCondition,
+    };
     let open = e.group("estate-webhook-alb").await;
     e.admit(&open, 80, From::Cidr("0.0.0.0/0")).await;
     let alb = e
@@ -1533,18 +1552,59 @@ async fn an_internet_facing_load_balancer_forwards_to_the_webhook(e: &Estate) ->
             &[&open],
         )
         .await;
-    e.forward(
-        &alb,
-        (
-            "estate-webhook-fn",
-            TargetTypeEnum::Lambda,
-            ProtocolEnum::Http,
-        ),
-        80,
-        &[&e.function("webhook")],
-        None,
-    )
-    .await;
+    let group = e
+        .target_group(
+            (
+                "estate-webhook-fn",
+                TargetTypeEnum::Lambda,
+                ProtocolEnum::Http,
+            ),
+            &[&e.function("webhook")],
+            None,
+        )
+        .await;
+    let elb = e.elb();
+    let listener = elb
+        .create_listener()
+        .load_balancer_arn(&alb)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::FixedResponse)
+                .fixed_response_config(
+                    FixedResponseActionConfig::builder()
+                        .status_code("404")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("listener")
+        .listeners()
+        .first()
+        .and_then(|l| l.listener_arn())
+        .expect("listener arn")
+        .to_string();
+    elb.create_rule()
+        .listener_arn(listener)
+        .priority(10)
+        .conditions(
+            RuleCondition::builder()
+                .field("path-pattern")
+                .values("/hook")
+                .build(),
+        )
+        .actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(group)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("listener rule");
     vec![fails(
         "aws-lambda-url-cloudflare-only",
         e.function("webhook"),
@@ -1562,7 +1622,7 @@ async fn routes_and_gateways_are_found_whatever_their_shape() {
         a_virtual_private_gateway_route_to_an_office_range_leaves_the_vpc(),
         a_second_nat_gateway_in_a_compute_subnet(),
         a_private_nat_gateway_in_the_public_subnet(),
-        an_internet_facing_load_balancer_forwards_to_the_webhook(),
+        a_listener_rule_of_an_internet_facing_load_balancer_forwards_to_the_webhook(),
     );
 }
 
