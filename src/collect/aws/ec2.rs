@@ -535,7 +535,6 @@ pub fn normalize_network_interface(ctx: &Ctx, n: &t::NetworkInterface) -> Option
                         .filter_map(|g| g.group_id().map(str::to_string))
                         .collect()
                 }),
-                ..Default::default()
             }),
         ),
     )
