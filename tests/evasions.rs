@@ -2523,3 +2523,191 @@ async fn an_api_private_integration_is_a_way_in() {
     e.compliant().await;
     evade!(e: an_http_api_vpc_link_reaches_the_queue_host_through_an_internal_load_balancer(&h2, &g2));
 }
+
+// ------------------------------------------------------------------------------------------
+// Alarm routes to PagerDuty
+
+impl Estate {
+    fn alarm(&self, name: &str) -> String {
+        format!("arn:aws:cloudwatch:{}:{ACCOUNT}:alarm:{name}", self.region)
+    }
+
+    /// A topic named `name` with one subscription, `protocol` to `endpoint`.
+    async fn topic(&self, name: &str, protocol: &str, endpoint: &str) -> String {
+        let sns = aws_sdk_sns::Client::new(&self.sdk);
+        let topic = sns
+            .create_topic()
+            .name(name)
+            .send()
+            .await
+            .expect("topic")
+            .topic_arn()
+            .expect("topic arn")
+            .to_string();
+        sns.subscribe()
+            .topic_arn(&topic)
+            .protocol(protocol)
+            .endpoint(endpoint)
+            .send()
+            .await
+            .expect("subscription");
+        topic
+    }
+
+    /// A monitoring alarm on the cache's memory named `name`, its action `topic`.
+    async fn memory_alarm(&self, name: &str, topic: &str) {
+        use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+        aws_sdk_cloudwatch::Client::new(&self.sdk)
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/ElastiCache")
+            .metric_name("DatabaseMemoryUsagePercentage")
+            .dimensions(
+                Dimension::builder()
+                    .name("CacheClusterId")
+                    .value("estate-redis-001")
+                    .build(),
+            )
+            .statistic(Statistic::Average)
+            .period(300)
+            .evaluation_periods(3)
+            .datapoints_to_alarm(3)
+            .threshold(80.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .actions_enabled(true)
+            .alarm_actions(topic)
+            .send()
+            .await
+            .expect("alarm");
+    }
+}
+
+/// The database's CPU alarm has its actions disabled for a maintenance window and never
+/// re-enabled: it still changes state, and pages nobody.
+async fn alarm_actions_disabled_for_maintenance_and_never_re_enabled(e: &Estate) -> Vec<Want> {
+    aws_sdk_cloudwatch::Client::new(&e.sdk)
+        .disable_alarm_actions()
+        .alarm_names("estate-db-cpu-high")
+        .send()
+        .await
+        .expect("disable alarm actions");
+    vec![fails(
+        "aws-alarms-route-pagerduty",
+        e.alarm("estate-db-cpu-high"),
+    )]
+}
+
+/// A new alarm routed to a topic subscribed to PagerDuty's events endpoint over plain HTTP: the
+/// integration key crosses the internet in clear, and PagerDuty's endpoint expects HTTPS.
+async fn an_alarm_routed_to_pagerduty_over_plain_http(e: &Estate) -> Vec<Want> {
+    let topic = e
+        .topic(
+            "estate-pagerduty-http",
+            "http",
+            "http://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue",
+        )
+        .await;
+    e.memory_alarm("estate-redis-memory-http", &topic).await;
+    vec![fails(
+        "aws-alarms-route-pagerduty",
+        e.alarm("estate-redis-memory-http"),
+    )]
+}
+
+/// A new alarm routed to a topic subscribed over HTTPS to a host that begins like PagerDuty's
+/// (`events.pagerduty.com.example.net`): it pages whoever holds that domain.
+async fn an_alarm_routed_to_a_look_alike_of_pagerduty_s_host(e: &Estate) -> Vec<Want> {
+    let topic = e
+        .topic(
+            "estate-pagerduty-look-alike",
+            "https",
+            "https://events.pagerduty.com.example.net/integration/0123/enqueue",
+        )
+        .await;
+    e.memory_alarm("estate-redis-memory-look-alike", &topic)
+        .await;
+    vec![fails(
+        "aws-alarms-route-pagerduty",
+        e.alarm("estate-redis-memory-look-alike"),
+    )]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarms_reach_pagerduty_only_through_a_confirmed_https_subscription() {
+    let mut e = Estate::new("ca-central-1").await;
+    e.compliant().await;
+    evade!(e:
+        alarm_actions_disabled_for_maintenance_and_never_re_enabled(),
+        an_alarm_routed_to_pagerduty_over_plain_http(),
+        an_alarm_routed_to_a_look_alike_of_pagerduty_s_host(),
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// An API whose default endpoint is off
+
+/// An HTTP API invoking the webhook with its default endpoint switched off ("only Cloudflare
+/// reaches it, through our domain"), served by a custom domain: the domain's own regional
+/// endpoint answers anyone who asks it by name, Cloudflare or not.
+async fn an_http_api_with_its_default_endpoint_off_served_by_a_custom_domain(
+    e: &Estate,
+) -> Vec<Want> {
+    use aws_sdk_apigatewayv2::types::{DomainNameConfiguration, IntegrationType, ProtocolType};
+    let api = aws_sdk_apigatewayv2::Client::new(&e.sdk);
+    let id = api
+        .create_api()
+        .name("webhook")
+        .protocol_type(ProtocolType::Http)
+        .disable_execute_api_endpoint(true)
+        .send()
+        .await
+        .expect("http api")
+        .api_id()
+        .expect("api id")
+        .to_string();
+    api.create_integration()
+        .api_id(&id)
+        .integration_type(IntegrationType::AwsProxy)
+        .integration_uri(e.function("webhook"))
+        .payload_format_version("2.0")
+        .send()
+        .await
+        .expect("integration");
+    api.create_stage()
+        .api_id(&id)
+        .stage_name("$default")
+        .send()
+        .await
+        .expect("stage");
+    api.create_domain_name()
+        .domain_name("hooks.example.com")
+        .domain_name_configurations(
+            DomainNameConfiguration::builder()
+                .certificate_arn(format!(
+                    "arn:aws:acm:{}:{ACCOUNT}:certificate/0b1c2d3e",
+                    e.region
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("domain name");
+    api.create_api_mapping()
+        .domain_name("hooks.example.com")
+        .api_id(&id)
+        .stage("$default")
+        .send()
+        .await
+        .expect("api mapping");
+    vec![fails(
+        "aws-lambda-url-cloudflare-only",
+        e.function("webhook"),
+    )]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_s_custom_domain_serves_it_with_the_default_endpoint_off() {
+    let mut e = Estate::new("sa-east-1").await;
+    e.compliant().await;
+    evade!(e: an_http_api_with_its_default_endpoint_off_served_by_a_custom_domain());
+}

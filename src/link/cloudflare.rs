@@ -141,7 +141,7 @@ impl Ctx<'_> {
 
     pub(super) fn lambda(&self, r: &Resource, l: &LambdaFunction) -> LambdaFunction {
         let is_webhook = self.is_webhook(l);
-        let (origins, origin_cloudflare_only) = self.origins(r, l);
+        let (origins, origin_cloudflare_only, endpoint_served) = self.origins(r, l);
         LambdaFunction {
             is_webhook,
             subnet_tiers: l
@@ -149,6 +149,7 @@ impl Ctx<'_> {
                 .as_ref()
                 .and_then(|v| self.tiers_of(Some(&v.subnet_ids))),
             origins,
+            endpoint_served,
             origin_cloudflare_only,
             origin_secret_header: if is_webhook == Some(true) {
                 self.origin_secret_header()

@@ -26,6 +26,27 @@ pub(super) struct Way {
     /// The internet sources the load balancer admits on the listener (for an origin's
     /// "Cloudflare only" judgement).
     pub(super) sources: Option<RangeSet>,
+    /// The API in front, when the way starts at one: who can call it stands for the sources.
+    pub(super) front: Option<Origin>,
+    /// What the target sees the traffic come from when nothing on the way filters it (a network
+    /// load balancer without groups passes on its senders).
+    upstream: Upstream,
+}
+
+/// The security groups and subnets traffic comes from, as a target's ingress names them.
+#[derive(Clone, Debug, Default)]
+struct Upstream {
+    groups: Vec<String>,
+    subnets: Vec<String>,
+}
+
+/// What is in front of a load balancer's forwarding: the internet directly (`prefix` empty,
+/// `reach` its own), or a way into it.
+struct Via<'w> {
+    reach: Option<(Reachability, RangeSet)>,
+    prefix: String,
+    front: Option<&'w Origin>,
+    upstream: Option<&'w Upstream>,
 }
 
 /// Ways in through load balancers, by the id of the resource they reach.
@@ -119,8 +140,14 @@ impl<'a> Ctx<'a> {
             )
             .collect();
         for b in &balancers {
+            let direct = Via {
+                reach: b.reach.clone(),
+                prefix: String::new(),
+                front: None,
+                upstream: None,
+            };
             for f in &b.forwards {
-                self.add_target_way(&mut out, b, f, &b.reach, "");
+                self.add_target_way(&mut out, b, f, &direct);
             }
             out.balancers.insert(
                 b.id.to_string(),
@@ -130,33 +157,116 @@ impl<'a> Ctx<'a> {
                 ),
             );
         }
-        // A load balancer can be the target of another (a network load balancer in front of an
-        // internal application load balancer): what it forwards to is reached through the one in
-        // front.
-        for b in &balancers {
-            if b.reach.as_ref().is_some_and(|(r, _)| r.reachable) {
-                continue;
+        self.api_ways(&mut out);
+        self.chained_ways(&mut out, &balancers);
+        out
+    }
+
+    /// A load balancer can be reached through something in front of it (an internal application
+    /// load balancer behind a network one, an API's VPC link): what it forwards to is reached
+    /// that way too. Chains are followed a few hops deep, each way once.
+    fn chained_ways(&self, out: &mut EdgeWays, balancers: &[Balancer<'_>]) {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..4 {
+            let mut work = Vec::new();
+            for b in balancers {
+                if b.reach.as_ref().is_some_and(|(r, _)| r.reachable) {
+                    continue;
+                }
+                for w in out.by_target.get(b.id).into_iter().flatten() {
+                    if seen.insert((b.id, w.text.clone())) {
+                        work.push((b, w.clone()));
+                    }
+                }
             }
-            let Some(ways) = out.by_target.get(b.id).cloned() else {
-                continue;
-            };
-            for w in ways {
-                let reach = (w.open == Some(true)).then(|| {
-                    (
-                        Reachability {
-                            reachable: true,
-                            path: vec![w.text.clone()],
-                            ..Default::default()
-                        },
-                        w.sources.clone().unwrap_or_default(),
-                    )
-                });
+            if work.is_empty() {
+                break;
+            }
+            for (b, w) in work {
+                let via = Via {
+                    reach: (w.open == Some(true)).then(|| {
+                        (
+                            Reachability {
+                                reachable: true,
+                                path: vec![w.text.clone()],
+                                ..Default::default()
+                            },
+                            w.sources.clone().unwrap_or_default(),
+                        )
+                    }),
+                    prefix: format!("{} → ", w.text),
+                    front: w.front.as_ref(),
+                    upstream: Some(&w.upstream),
+                };
                 for f in &b.forwards {
-                    self.add_target_way(&mut out, b, f, &reach, &format!("{} → ", w.text));
+                    self.add_target_way(out, b, f, &via);
                 }
             }
         }
-        out
+    }
+
+    /// The ways into load balancers through APIs' private integrations (VPC links): an API that
+    /// can be called from the internet sends into the VPC, to the load balancers its link
+    /// names, whatever their scheme.
+    fn api_ways(&self, out: &mut EdgeWays) {
+        if self.any_errored(&[kind::REST_API, kind::HTTP_API]) {
+            out.unknown = Some(
+                "the APIs could not all be read (a private integration reaches into the VPC)"
+                    .into(),
+            );
+        }
+        let private = |i: &&ApiIntegration| i.connection_type.as_deref() == Some("VPC_LINK");
+        let has_private =
+            |ints: Option<&[ApiIntegration]>| ints.into_iter().flatten().any(|i| private(&i));
+        // Who can call an API is judged only for the APIs that reach into the VPC.
+        let apis = self
+            .rest_apis
+            .iter()
+            .filter(|(_, a)| has_private(a.integrations.as_deref()))
+            .map(|&(r, a)| (self.rest_origin(r, a), a.integrations.as_deref()))
+            .chain(
+                self.http_apis
+                    .iter()
+                    .filter(|(_, a)| has_private(a.integrations.as_deref()))
+                    .map(|&(r, a)| (self.http_origin(r, a), a.integrations.as_deref())),
+            );
+        for (front, integrations) in apis {
+            for i in integrations.into_iter().flatten().filter(private) {
+                let route = i.route.as_deref().unwrap_or("integration");
+                let link = i.vpc_link.as_ref();
+                let Some(lbs) = link.and_then(|l| l.load_balancer_arns.as_ref()) else {
+                    out.unknown = Some(format!(
+                        "where the private integration {route} of {} goes is unknown",
+                        front.endpoint
+                    ));
+                    continue;
+                };
+                // Someone outside can call it: a way in, whether or not it is Cloudflare alone.
+                let open = if !front.open_to.is_empty() {
+                    Some(true)
+                } else if front.why_unknown.is_some() {
+                    None
+                } else {
+                    continue;
+                };
+                let id = link.and_then(|l| l.id.as_deref()).unwrap_or("?");
+                let upstream = Upstream {
+                    groups: link
+                        .and_then(|l| l.security_group_ids.clone())
+                        .unwrap_or_default(),
+                    subnets: link.map(|l| l.subnet_ids.clone()).unwrap_or_default(),
+                };
+                for lb in lbs {
+                    out.by_target.entry(lb.clone()).or_default().push(Way {
+                        text: format!("{} → {route} → VPC link {id}", front.endpoint),
+                        open,
+                        sources: None,
+                        front: Some(front.clone()),
+                        upstream: upstream.clone(),
+                    });
+                }
+            }
+        }
     }
 
     /// A v2 load balancer with its reach and what it forwards to: the targets of every target
@@ -336,20 +446,17 @@ impl<'a> Ctx<'a> {
         Some((reach, sources))
     }
 
-    /// Records the way to one target of a load balancer (`prefix`: the way in front of it, for
-    /// a load balancer reached through another): the target's resource, and whether its groups
-    /// admit the load balancer on the target port.
-    fn add_target_way(
-        &self,
-        out: &mut EdgeWays,
-        b: &Balancer<'_>,
-        f: &Forward<'_>,
-        reach: &Option<(Reachability, RangeSet)>,
-        prefix: &str,
-    ) {
+    /// Records the way to one target of a load balancer (`via`: what is in front of it): the
+    /// target's resource, and whether its groups admit the load balancer (or, through a load
+    /// balancer that filters nothing, what sends into it) on the target port.
+    fn add_target_way(&self, out: &mut EdgeWays, b: &Balancer<'_>, f: &Forward<'_>, via: &Via<'_>) {
+        let (reach, prefix) = (&via.reach, &via.prefix);
         let head = format!("{prefix}{}", f.head);
         let (target_type, target, port, protocol) = (f.target_type, f.target, f.port, f.protocol);
         let balancer = (b.groups, b.subnets);
+        // A load balancer without groups filters nothing: its targets see what sends into it.
+        let passes_on = matches!(b.groups, Some([]));
+        let upstream = via.upstream.filter(|_| passes_on);
         let lb_open = match reach {
             Some((r, _)) if !r.reachable => return,
             Some(_) => Some(true),
@@ -407,7 +514,11 @@ impl<'a> Ctx<'a> {
             (Some(g), _) if g.is_empty() => Some(true),
             (Some(g), Some(port)) => self.ingress(Some(g)).map(|entries| {
                 entries.iter().any(|e| {
-                    covers(e, protocol, port) && self.admits_balancer(e, balancer.0, balancer.1)
+                    covers(e, protocol, port)
+                        && (self.admits_balancer(e, balancer.0, balancer.1)
+                            || upstream.is_some_and(|u| {
+                                self.admits_balancer(e, Some(&u.groups), &u.subnets)
+                            }))
                 })
             }),
             _ => None,
@@ -417,11 +528,18 @@ impl<'a> Ctx<'a> {
             (Some(true), Some(true)) => Some(true),
             _ => None,
         };
+        // What the next hop sees the traffic come from: this load balancer, and what sends into
+        // it when it filters nothing.
+        let mut next = upstream.cloned().unwrap_or_default();
+        next.groups.extend(b.groups.into_iter().flatten().cloned());
+        next.subnets.extend(b.subnets.iter().cloned());
         for id in ids {
             out.by_target.entry(id).or_default().push(Way {
                 text: head.clone(),
                 open,
                 sources: sources.clone(),
+                front: via.front.cloned(),
+                upstream: next.clone(),
             });
         }
     }

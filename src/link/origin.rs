@@ -25,12 +25,65 @@ fn unknown(endpoint: String, why: String) -> Origin {
         endpoint,
         open_to: Vec::new(),
         cloudflare_only: None,
+        served: None,
         why_unknown: Some(why),
+    }
+}
+
+fn http_name(r: &Resource, a: &HttpApi) -> String {
+    format!(
+        "{} API {}",
+        a.protocol_type.as_deref().unwrap_or("HTTP"),
+        a.api_id.as_deref().unwrap_or(&r.id)
+    )
+}
+
+/// The endpoints that serve an API: its default endpoint when it is on, and its custom domains
+/// (which serve it whether or not the default endpoint is on). `Err`: none (closed), or which
+/// is unknown.
+fn endpoints(
+    name: String,
+    default_off: Option<bool>,
+    default_url: Option<&str>,
+    domains: Option<&[String]>,
+) -> Result<String, Origin> {
+    let domains_text = |d: &[String]| format!("custom domain {}", d.join(", "));
+    match (default_off, domains) {
+        (None, _) => Err(unknown(
+            name,
+            "whether its default endpoint is on is unknown".into(),
+        )),
+        (Some(true), None) => Err(unknown(
+            name,
+            "its default endpoint is off, and whether a custom domain serves it could not be read"
+                .into(),
+        )),
+        (Some(true), Some([])) => Err(closed(name, "default endpoint disabled, no custom domain")),
+        (Some(true), Some(d)) => Ok(format!("{name} ({})", domains_text(d))),
+        (Some(false), d) => {
+            let default = match default_url {
+                Some(u) => format!("default endpoint {u}"),
+                None => "default endpoint".into(),
+            };
+            Ok(match d {
+                Some(d) if !d.is_empty() => format!("{name} ({default}, {})", domains_text(d)),
+                _ => format!("{name} ({default})"),
+            })
+        }
+    }
+}
+
+/// An origin known to answer from outside (whoever may call it).
+fn served(o: Origin) -> Origin {
+    Origin {
+        served: Some(true),
+        ..o
     }
 }
 
 fn closed(endpoint: String, why: &str) -> Origin {
     Origin {
+        served: Some(false),
         endpoint: format!("{endpoint} ({why})"),
         open_to: Vec::new(),
         cloudflare_only: Some(true),
@@ -54,12 +107,12 @@ impl Ctx<'_> {
         &self,
         r: &Resource,
         l: &LambdaFunction,
-    ) -> (Option<Vec<Origin>>, Option<bool>) {
+    ) -> (Option<Vec<Origin>>, Option<bool>, Option<bool>) {
         let Some(urls) = l.function_urls.as_ref() else {
-            return (None, None);
+            return (None, None, None);
         };
         if self.any_errored(&[kind::REST_API, kind::HTTP_API]) {
-            return (None, None);
+            return (None, None, None);
         }
         let cf = self.cloudflare_ranges();
         let account = r.account.as_deref().or_else(|| arn_account(&r.id));
@@ -72,13 +125,13 @@ impl Ctx<'_> {
                     None => l.policy_statements.as_deref(),
                     Some(_) => u.policy_statements.as_deref(),
                 };
-                self.url_origin(u, policy, account, cf)
+                served(self.url_origin(u, policy, account, cf))
             })
             .collect();
         for &(ar, a) in &self.rest_apis {
             match self.invokes(a.integrations.as_deref(), &r.id) {
                 Some(false) => {}
-                Some(true) => origins.push(self.rest_origin(ar, a, cf)),
+                Some(true) => origins.push(self.rest_origin(ar, a)),
                 None => origins.push(unknown(
                     format!("REST API {}", a.api_id.as_deref().unwrap_or(&ar.id)),
                     "its integrations could not be read".into(),
@@ -86,48 +139,45 @@ impl Ctx<'_> {
             }
         }
         for &(ar, a) in &self.http_apis {
-            let name = format!(
-                "{} API {}",
-                a.protocol_type.as_deref().unwrap_or("HTTP"),
-                a.api_id.as_deref().unwrap_or(&ar.id)
-            );
             match self.invokes(a.integrations.as_deref(), &r.id) {
                 Some(false) => {}
-                None => origins.push(unknown(name, "its integrations could not be read".into())),
-                Some(true) => origins.push(match a.disable_execute_api_endpoint {
-                    Some(true) => closed(name, "default endpoint disabled"),
-                    None => unknown(name, "whether its default endpoint is on is unknown".into()),
-                    // An HTTP API has no resource policy: its default endpoint is anyone's.
-                    Some(false) => Origin {
-                        endpoint: format!(
-                            "{name} (default endpoint {})",
-                            a.api_endpoint.as_deref().unwrap_or("on")
-                        ),
-                        open_to: vec![format!("anyone from {}", RangeSet::all().describe())],
-                        cloudflare_only: cf.map(|_| false),
-                        why_unknown: cf
-                            .is_none()
-                            .then(|| "Cloudflare's ranges were not read".into()),
-                    },
-                }),
+                None => origins.push(unknown(
+                    http_name(ar, a),
+                    "its integrations could not be read".into(),
+                )),
+                Some(true) => origins.push(self.http_origin(ar, a)),
             }
         }
         if let Some(why) = &self.edge_ways.unknown {
             origins.push(unknown("load balancers".into(), why.clone()));
         }
         for w in self.edge_ways.by_target.get(&r.id).into_iter().flatten() {
-            origins.push(match (&w.sources, w.open, cf) {
+            if let Some(front) = &w.front {
+                // Through an API: who can call the API is who reaches the function.
+                origins.push(Origin {
+                    endpoint: w.text.clone(),
+                    served: front.served.filter(|_| w.open == Some(true)),
+                    ..front.clone()
+                });
+                continue;
+            }
+            let origin = match (&w.sources, w.open, cf) {
                 (_, _, None) => unknown(w.text.clone(), "Cloudflare's ranges were not read".into()),
                 (Some(s), _, Some(cf)) => Origin {
                     endpoint: w.text.clone(),
                     open_to: vec![format!("anyone from {}", s.describe())],
                     cloudflare_only: Some(s.within(cf)),
-                    why_unknown: None,
+                    ..Default::default()
                 },
                 (None, _, Some(_)) => unknown(
                     w.text.clone(),
                     "what the load balancer admits is unknown".into(),
                 ),
+            };
+            // Reached from the internet, it serves; a way not known to be open, maybe.
+            origins.push(Origin {
+                served: (w.open == Some(true)).then_some(true),
+                ..origin
             });
         }
         let all = if origins.iter().any(|o| o.cloudflare_only == Some(false)) {
@@ -137,7 +187,14 @@ impl Ctx<'_> {
         } else {
             None
         };
-        (Some(origins), all)
+        let served = if origins.iter().any(|o| o.served == Some(true)) {
+            Some(true)
+        } else if origins.iter().all(|o| o.served == Some(false)) {
+            Some(false)
+        } else {
+            None
+        };
+        (Some(origins), all, served)
     }
 
     /// Whether some integration calls the function (by ARN, any qualifier). `None`: unknown.
@@ -195,29 +252,61 @@ impl Ctx<'_> {
                 ),
                 open_to: a.open_to,
                 cloudflare_only: Some(a.cloudflare_only),
-                why_unknown: None,
+                ..Default::default()
             },
             Err(why) => unknown(endpoint, why),
         }
     }
 
-    fn rest_origin(&self, r: &Resource, a: &RestApi, cf: Option<&RangeSet>) -> Origin {
-        let name = format!("REST API {}", a.api_id.as_deref().unwrap_or(&r.id));
-        match a.disable_execute_api_endpoint {
-            Some(true) => return closed(name, "default endpoint disabled"),
-            None => return unknown(name, "whether its default endpoint is on is unknown".into()),
-            Some(false) => {}
+    /// Who can call an HTTP API: anyone, when its default endpoint is on (it has no resource
+    /// policy).
+    pub(super) fn http_origin(&self, r: &Resource, a: &HttpApi) -> Origin {
+        let cf = self.cloudflare_ranges();
+        match endpoints(
+            http_name(r, a),
+            a.disable_execute_api_endpoint,
+            a.api_endpoint.as_deref(),
+            a.custom_domains.as_deref(),
+        ) {
+            Err(o) => o,
+            Ok(endpoint) => Origin {
+                endpoint,
+                open_to: vec![format!("anyone from {}", RangeSet::all().describe())],
+                cloudflare_only: cf.map(|_| false),
+                served: Some(true),
+                why_unknown: cf
+                    .is_none()
+                    .then(|| "Cloudflare's ranges were not read".into()),
+            },
         }
+    }
+
+    /// Who can call a REST API: its endpoint types and its resource policy.
+    pub(super) fn rest_origin(&self, r: &Resource, a: &RestApi) -> Origin {
+        let name = format!("REST API {}", a.api_id.as_deref().unwrap_or(&r.id));
         if !a.endpoint_types.is_empty() && a.endpoint_types.iter().all(|t| t == "PRIVATE") {
             return closed(name, "private API: reachable only through VPC endpoints");
         }
+        match endpoints(
+            name.clone(),
+            a.disable_execute_api_endpoint,
+            None,
+            a.custom_domains.as_deref(),
+        ) {
+            Ok(endpoint) => served(self.rest_access(r, a, name, endpoint)),
+            Err(o) => o,
+        }
+    }
+
+    /// Who can call a REST API that is served at `endpoint`: its resource policy.
+    fn rest_access(&self, r: &Resource, a: &RestApi, name: String, endpoint: String) -> Origin {
+        let cf = self.cloudflare_ranges();
         let Some(stmts) = a.policy_statements.as_ref() else {
             return unknown(name, "its resource policy could not be read".into());
         };
         let Some(cf) = cf else {
             return unknown(name, "Cloudflare's ranges were not read".into());
         };
-        let endpoint = format!("{name} (default endpoint)");
         // Without a resource policy a REST API's methods are open to anyone (method
         // authorizers are not read, so they cannot count as closing it).
         if stmts.is_empty() {
@@ -225,7 +314,7 @@ impl Ctx<'_> {
                 endpoint,
                 open_to: vec![format!("anyone from {}", RangeSet::all().describe())],
                 cloudflare_only: Some(false),
-                why_unknown: None,
+                ..Default::default()
             };
         }
         let req = Request {
@@ -239,7 +328,7 @@ impl Ctx<'_> {
                 endpoint,
                 open_to: acc.open_to,
                 cloudflare_only: Some(acc.cloudflare_only),
-                why_unknown: None,
+                ..Default::default()
             },
             Err(why) => unknown(endpoint, why),
         }

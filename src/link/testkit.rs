@@ -576,6 +576,9 @@ fn processor(rs: &mut Vec<Resource>) {
             scalable_dimension: Some("ecs:service:DesiredCount".into()),
             min_capacity: Some(1),
             max_capacity: Some(10),
+            dynamic_scaling_in_suspended: Some(false),
+            dynamic_scaling_out_suspended: Some(false),
+            scheduled_scaling_suspended: Some(false),
         }),
     ));
     for (name, adj) in [("queue-out", 1), ("queue-in", -1)] {

@@ -33,6 +33,10 @@ pub struct LambdaFunction {
     /// it. Empty: none.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub origins: Option<Vec<Origin>>,
+    /// *Derived*: some origin serves the function from outside the VPC (`served`); null when
+    /// none is known to and one is unknown.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub endpoint_served: Option<bool>,
     /// *Derived*: every origin accepts only Cloudflare's addresses.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub origin_cloudflare_only: Option<bool>,
@@ -64,6 +68,11 @@ pub struct Origin {
     /// Only Cloudflare's addresses can call it (or nobody outside the account). Null: unknown
     /// (`why_unknown` says why).
     pub cloudflare_only: Option<bool>,
+    /// It answers requests from outside the VPC: a URL that exists, an API served by its
+    /// default endpoint or a custom domain, a load balancer the internet reaches. `false`: an
+    /// API nothing serves. Null: unknown.
+    #[serde(default)]
+    pub served: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why_unknown: Option<String>,
 }
@@ -159,6 +168,16 @@ pub struct ScalableTarget {
     pub scalable_dimension: Option<String>,
     pub min_capacity: Option<i64>,
     pub max_capacity: Option<i64>,
+    /// Scaling in by the scaling policies is suspended (an operator's switch that outlives the
+    /// incident it was set for). `null`: the answer did not say.
+    #[serde(default)]
+    pub dynamic_scaling_in_suspended: Option<bool>,
+    /// Scaling out by the scaling policies is suspended: alarms fire and nothing grows.
+    #[serde(default)]
+    pub dynamic_scaling_out_suspended: Option<bool>,
+    /// Scheduled actions are suspended.
+    #[serde(default)]
+    pub scheduled_scaling_suspended: Option<bool>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]

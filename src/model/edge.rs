@@ -144,6 +144,10 @@ pub struct RestApi {
     pub endpoint_types: Vec<String>,
     /// The default `execute-api` endpoint is switched off: only custom domains reach the API.
     pub disable_execute_api_endpoint: Option<bool>,
+    /// The custom domain names that serve the API (base path or API mappings). Empty: none.
+    /// `null`: unread.
+    #[serde(default)]
+    pub custom_domains: Option<Vec<String>>,
     /// The resource policy, parsed. Empty list: no policy. `null`: unreadable.
     pub policy_statements: Option<Vec<PolicyStatement>>,
     /// Every method's integration. `null`: the resources could not be read.
@@ -162,6 +166,9 @@ pub struct HttpApi {
     #[serde(default)]
     pub api_endpoint: Option<String>,
     pub disable_execute_api_endpoint: Option<bool>,
+    /// The custom domain names that serve the API. Empty: none. `null`: unread.
+    #[serde(default)]
+    pub custom_domains: Option<Vec<String>>,
     /// `null`: the integrations could not be read.
     pub integrations: Option<Vec<ApiIntegration>>,
 }
@@ -182,4 +189,30 @@ pub struct ApiIntegration {
     /// `/invocations`).
     #[serde(default)]
     pub function_arn: Option<String>,
+    /// `INTERNET` or `VPC_LINK` (a private integration, into the VPC).
+    #[serde(default)]
+    pub connection_type: Option<String>,
+    /// Where a private integration goes. `null` on a private integration: the VPC link could
+    /// not be read.
+    #[serde(default)]
+    pub vpc_link: Option<VpcLink>,
+}
+
+/// The VPC link of a private integration: the API's way into the VPC.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct VpcLink {
+    /// The link's id, as the integration names it (a `${stageVariables.…}` reference when a
+    /// stage picks it).
+    pub id: Option<String>,
+    /// The load balancers the integration sends to, by ARN. `null`: unknown (a stage variable,
+    /// a Cloud Map service, a link that is not listed).
+    pub load_balancer_arns: Option<Vec<String>>,
+    /// The link's own security groups (an HTTP API's link has them; a REST API's has none, and
+    /// lists empty). `null`: unread.
+    #[serde(default)]
+    pub security_group_ids: Option<Vec<String>>,
+    /// The subnets the link's interfaces are in (HTTP API links).
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
 }

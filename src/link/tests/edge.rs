@@ -157,3 +157,88 @@ fn an_address_target_leads_to_the_database_that_holds_it() {
     assert!(net.reachable, "{net:?}");
     assert!(net.path[0].ends_with("10.0.20.10:3306"), "{net:?}");
 }
+
+/// An HTTP API whose private integration goes through VPC link `vl-1` (group `sg-link`) to `lb`.
+fn http_api_into(lb: Option<&str>, endpoint_off: bool) -> Resource {
+    res(
+        "arn:aws:apigateway:eu-west-1::/apis/api1",
+        Attrs::HttpApi(HttpApi {
+            api_id: Some("api1".into()),
+            protocol_type: Some("HTTP".into()),
+            api_endpoint: Some("https://api1.execute-api.eu-west-1.amazonaws.com".into()),
+            disable_execute_api_endpoint: Some(endpoint_off),
+            custom_domains: Some(Vec::new()),
+            integrations: Some(vec![ApiIntegration {
+                route: Some("ANY /{proxy+}".into()),
+                integration_type: Some("HTTP_PROXY".into()),
+                connection_type: Some("VPC_LINK".into()),
+                vpc_link: Some(VpcLink {
+                    id: Some("vl-1".into()),
+                    load_balancer_arns: lb.map(|l| vec![l.to_string()]),
+                    security_group_ids: Some(vec!["sg-link".into()]),
+                    subnet_ids: vec!["subnet-app".into()],
+                }),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+    )
+}
+
+#[test]
+fn an_api_s_private_integration_is_a_way_into_an_internal_balancer() {
+    // The queue admits the VPC link's group; the internal network load balancer between them
+    // has no group and filters nothing.
+    let build = |endpoint_off: bool| {
+        let mut inv = estate();
+        edit!(inv, "security-group/sg-mq", SecurityGroup, |g| g
+            .ingress
+            .as_mut()
+            .unwrap()
+            .push(tcp(5671, &[], &["sg-link"])));
+        inv.resources
+            .push(balancer(LB, "network", "internal", &[], 5671));
+        inv.resources
+            .push(group("amqp", LB, "instance", "i-mq", 5671));
+        inv.resources.push(http_api_into(Some(LB), endpoint_off));
+        inv
+    };
+    let net = mq_internet(build(false)).expect("known");
+    assert!(net.reachable, "{net:?}");
+    assert!(
+        net.path[0].starts_with("HTTP API api1 (default endpoint https://api1")
+            && net.path[0].contains("→ VPC link vl-1 → load balancer edge (internal, network)"),
+        "{net:?}"
+    );
+    // The default endpoint off and no custom domain: nobody outside calls the API.
+    assert!(!mq_internet(build(true)).unwrap().reachable);
+}
+
+#[test]
+fn a_balancer_with_groups_hides_what_sends_into_it() {
+    // Behind an application load balancer (its own group), the queue sees the balancer, not
+    // the VPC link: admitting the link's group lets nothing through.
+    let mut inv = estate();
+    edit!(inv, "security-group/sg-mq", SecurityGroup, |g| g
+        .ingress
+        .as_mut()
+        .unwrap()
+        .push(tcp(5671, &[], &["sg-link"])));
+    inv.resources
+        .push(balancer(ALB, "application", "internal", &["sg-alb"], 5671));
+    inv.resources
+        .push(group("amqp", ALB, "instance", "i-mq", 5671));
+    inv.resources.push(http_api_into(Some(ALB), false));
+    assert!(!mq_internet(inv).unwrap().reachable);
+}
+
+#[test]
+fn a_private_integration_of_unknown_end_or_an_unread_api_leaves_the_ways_unknown() {
+    let mut inv = estate();
+    inv.resources.push(http_api_into(None, false));
+    assert_eq!(mq_internet(inv), None);
+
+    let mut inv = estate();
+    inv.collection_errors.push(error(kind::HTTP_API));
+    assert_eq!(mq_internet(inv), None);
+}

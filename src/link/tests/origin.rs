@@ -258,6 +258,7 @@ fn api_integration() -> ApiIntegration {
         integration_type: Some("AWS_PROXY".into()),
         uri: None,
         function_arn: Some(arn("lambda", "function:webhook:live")),
+        ..Default::default()
     }
 }
 
@@ -294,11 +295,32 @@ fn a_rest_api_default_endpoint_invoking_the_webhook_is_an_origin() {
     };
     assert_eq!(with_rest_api(restricted).origin_cloudflare_only, Some(true));
 
+    // The default endpoint off closes the API only when no custom domain serves it, and only
+    // when the domains were read.
     let disabled = RestApi {
         disable_execute_api_endpoint: Some(true),
+        custom_domains: Some(Vec::new()),
         ..open.clone()
     };
-    assert_eq!(with_rest_api(disabled).origin_cloudflare_only, Some(true));
+    assert_eq!(
+        with_rest_api(disabled.clone()).origin_cloudflare_only,
+        Some(true)
+    );
+    let served = RestApi {
+        custom_domains: Some(vec!["hooks.example.com".into()]),
+        ..disabled.clone()
+    };
+    let l = with_rest_api(served);
+    assert_eq!(l.origin_cloudflare_only, Some(false));
+    assert_eq!(
+        l.origins.unwrap()[1].endpoint,
+        "REST API abc123 (custom domain hooks.example.com)"
+    );
+    let domains_unread = RestApi {
+        custom_domains: None,
+        ..disabled
+    };
+    assert_eq!(with_rest_api(domains_unread).origin_cloudflare_only, None);
 
     let private = RestApi {
         endpoint_types: vec!["PRIVATE".into()],
@@ -328,11 +350,17 @@ fn an_http_api_invoking_the_webhook_is_open_to_anyone_unless_its_endpoint_is_off
     ));
     let l = get!(linked(inv.clone()), "function:webhook", LambdaFunction);
     assert_eq!(l.origin_cloudflare_only, Some(false));
-    edit!(inv, "/apis/h1", HttpApi, |a| a
-        .disable_execute_api_endpoint =
-        Some(true));
-    let l = get!(linked(inv), "function:webhook", LambdaFunction);
+    edit!(inv, "/apis/h1", HttpApi, |a| {
+        a.disable_execute_api_endpoint = Some(true);
+        a.custom_domains = Some(Vec::new());
+    });
+    let l = get!(linked(inv.clone()), "function:webhook", LambdaFunction);
     assert_eq!(l.origin_cloudflare_only, Some(true));
+    // A custom domain serves it anyway.
+    edit!(inv, "/apis/h1", HttpApi, |a| a.custom_domains =
+        Some(vec!["hooks.example.com".into()]));
+    let l = get!(linked(inv), "function:webhook", LambdaFunction);
+    assert_eq!(l.origin_cloudflare_only, Some(false));
 }
 
 #[test]
@@ -361,4 +389,72 @@ fn iam_action_patterns() {
         "lambda:InvokeFunction"
     ));
     assert!(!action_glob("lambda:InvokeFunctionUrl", "s3:*"));
+}
+
+#[test]
+fn a_webhook_behind_an_api_s_private_integration_answers_to_the_api() {
+    let alb = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/inner/2";
+    let mut inv = estate();
+    inv.resources.push(res(
+        alb,
+        Attrs::LoadBalancer(LoadBalancer {
+            load_balancer_name: Some("inner".into()),
+            load_balancer_type: Some("application".into()),
+            scheme: Some("internal".into()),
+            subnet_ids: vec!["subnet-app".into()],
+            security_group_ids: Some(Vec::new()),
+            listeners: Some(vec![Listener {
+                port: Some(443),
+                protocol: Some("HTTPS".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+    ));
+    inv.resources.push(res(
+        "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/hook/9",
+        Attrs::TargetGroup(TargetGroup {
+            target_group_name: Some("hook".into()),
+            target_type: Some("lambda".into()),
+            load_balancer_arns: vec![alb.into()],
+            targets: Some(vec![LbTarget {
+                id: arn("lambda", "function:webhook"),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+    ));
+    inv.resources.push(res(
+        "arn:aws:apigateway:eu-west-1::/apis/api1",
+        Attrs::HttpApi(HttpApi {
+            api_id: Some("api1".into()),
+            protocol_type: Some("HTTP".into()),
+            disable_execute_api_endpoint: Some(false),
+            integrations: Some(vec![ApiIntegration {
+                connection_type: Some("VPC_LINK".into()),
+                vpc_link: Some(VpcLink {
+                    id: Some("vl-1".into()),
+                    load_balancer_arns: Some(vec![alb.into()]),
+                    security_group_ids: Some(Vec::new()),
+                    subnet_ids: Vec::new(),
+                }),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+    ));
+    let l = get!(linked(inv), "function:webhook", LambdaFunction);
+    assert_eq!(l.origin_cloudflare_only, Some(false));
+    let o = l
+        .origins
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|o| o.endpoint.starts_with("HTTP API api1"))
+        .expect("the API is an origin");
+    assert!(
+        o.endpoint.contains("VPC link vl-1 → load balancer inner"),
+        "{o:?}"
+    );
+    assert_eq!(o.cloudflare_only, Some(false));
 }

@@ -574,6 +574,15 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
             .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
             .min_capacity(2)
             .max_capacity(12)
+            // AWS answers every target with its suspended state (all false unless an operator
+            // suspended scaling); moto answers only what it was given, so the estate gives it.
+            .suspended_state(
+                SuspendedState::builder()
+                    .dynamic_scaling_in_suspended(false)
+                    .dynamic_scaling_out_suspended(false)
+                    .scheduled_scaling_suspended(false)
+                    .build(),
+            )
             .send()
             .await
             .expect("scalable target");

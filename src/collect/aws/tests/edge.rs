@@ -321,3 +321,291 @@ fn a_rest_api_keeps_its_policy_or_says_it_is_unreadable() {
     let bad = attrs(apigateway::normalize_rest_api(&ctx(), &api(Some("{not json"))).unwrap());
     assert_eq!(bad.policy_statements, None, "unreadable stays unknown");
 }
+
+#[test]
+fn a_listener_arn_names_its_load_balancer() {
+    use apigateway::load_balancer_of;
+    let lb = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/net/inside/0123";
+    assert_eq!(
+        load_balancer_of(
+            "arn:aws:elasticloadbalancing:eu-west-1:111122223333:listener/net/inside/0123/4567"
+        )
+        .as_deref(),
+        Some(lb)
+    );
+    assert_eq!(load_balancer_of(lb).as_deref(), Some(lb));
+    assert_eq!(
+        load_balancer_of("arn:aws:servicediscovery:eu-west-1:111122223333:service/srv-1"),
+        None,
+        "a Cloud Map service is no load balancer"
+    );
+    assert_eq!(load_balancer_of("${stageVariables.target}"), None);
+}
+
+/// Two APIs, each with one private integration: a REST API `r1` through VPC link `rl-1` and an
+/// HTTP API `h1` through `hl-1` to a listener; `v1_links` answers GetVpcLinks of API Gateway
+/// (REST) or refuses it. API Gateway's custom domain `hooks.example.com` serves `r1`, v2's
+/// `mgmt.example.com` serves `h1`, unless `domains` is false: then GetDomainNames is refused.
+async fn private_integrations(v1_links: bool, domains: bool) -> Part {
+    use aws_sdk_apigateway::operation::get_resources::GetResourcesOutput;
+    use aws_sdk_apigateway::operation::get_rest_apis::GetRestApisOutput;
+    use aws_sdk_apigateway::operation::get_vpc_links::{GetVpcLinksError, GetVpcLinksOutput};
+    use aws_sdk_apigatewayv2::operation::get_apis::GetApisOutput;
+    use aws_sdk_apigatewayv2::operation::get_integrations::GetIntegrationsOutput;
+    use aws_sdk_apigatewayv2::operation::get_vpc_links::GetVpcLinksOutput as V2Links;
+    let guard = ReadOnlyGuard::new();
+    let rest = mock!(aws_sdk_apigateway::Client::get_rest_apis).then_output(|| {
+        GetRestApisOutput::builder()
+            .items(
+                aws_sdk_apigateway::types::RestApi::builder()
+                    .id("r1")
+                    .build(),
+            )
+            .build()
+    });
+    let resources = mock!(aws_sdk_apigateway::Client::get_resources).then_output(|| {
+        use aws_sdk_apigateway::types::*;
+        let method = Method::builder()
+            .method_integration(
+                Integration::builder()
+                    .r#type(IntegrationType::HttpProxy)
+                    .uri("http://inside.internal/")
+                    .connection_type(ConnectionType::VpcLink)
+                    .connection_id("rl-1")
+                    .build(),
+            )
+            .build();
+        GetResourcesOutput::builder()
+            .items(
+                Resource::builder()
+                    .path("/publish")
+                    .resource_methods("POST", method)
+                    .build(),
+            )
+            .build()
+    });
+    let links = if v1_links {
+        mock!(aws_sdk_apigateway::Client::get_vpc_links).then_output(|| {
+            GetVpcLinksOutput::builder()
+                .items(
+                    aws_sdk_apigateway::types::VpcLink::builder()
+                        .id("rl-1")
+                        .target_arns(
+                            "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/net/inside/1",
+                        )
+                        .build(),
+                )
+                .build()
+        })
+    } else {
+        mock!(aws_sdk_apigateway::Client::get_vpc_links).then_error(|| {
+            GetVpcLinksError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .message("not authorized")
+                    .build(),
+            )
+        })
+    };
+    let v1_domains = if domains {
+        mock!(aws_sdk_apigateway::Client::get_domain_names).then_output(|| {
+            aws_sdk_apigateway::operation::get_domain_names::GetDomainNamesOutput::builder()
+                .items(
+                    aws_sdk_apigateway::types::DomainName::builder()
+                        .domain_name("hooks.example.com")
+                        .build(),
+                )
+                .build()
+        })
+    } else {
+        mock!(aws_sdk_apigateway::Client::get_domain_names).then_error(|| {
+            aws_sdk_apigateway::operation::get_domain_names::GetDomainNamesError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .message("not authorized")
+                    .build(),
+            )
+        })
+    };
+    let v1_mappings = mock!(aws_sdk_apigateway::Client::get_base_path_mappings).then_output(|| {
+        aws_sdk_apigateway::operation::get_base_path_mappings::GetBasePathMappingsOutput::builder()
+            .items(
+                aws_sdk_apigateway::types::BasePathMapping::builder()
+                    .base_path("(none)")
+                    .rest_api_id("r1")
+                    .stage("live")
+                    .build(),
+            )
+            .build()
+    });
+    let v1 = mocked!(
+        aws_sdk_apigateway,
+        guard,
+        [&rest, &resources, &links, &v1_domains, &v1_mappings]
+    );
+    let apis = mock!(aws_sdk_apigatewayv2::Client::get_apis).then_output(|| {
+        GetApisOutput::builder()
+            .items(
+                aws_sdk_apigatewayv2::types::Api::builder()
+                    .api_id("h1")
+                    .name("management")
+                    .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+                    .route_selection_expression("$request.method $request.path")
+                    .build(),
+            )
+            .build()
+    });
+    let integrations = mock!(aws_sdk_apigatewayv2::Client::get_integrations).then_output(|| {
+        use aws_sdk_apigatewayv2::types::*;
+        GetIntegrationsOutput::builder()
+            .items(
+                Integration::builder()
+                    .integration_type(IntegrationType::HttpProxy)
+                    .connection_type(ConnectionType::VpcLink)
+                    .connection_id("hl-1")
+                    .integration_uri(
+                        "arn:aws:elasticloadbalancing:eu-west-1:111122223333:listener/app/inner/2/3",
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let v2_links = mock!(aws_sdk_apigatewayv2::Client::get_vpc_links).then_output(|| {
+        V2Links::builder()
+            .items(
+                aws_sdk_apigatewayv2::types::VpcLink::builder()
+                    .vpc_link_id("hl-1")
+                    .name("link")
+                    .security_group_ids("sg-link")
+                    .subnet_ids("subnet-app")
+                    .build(),
+            )
+            .build()
+    });
+    let v2_domains = mock!(aws_sdk_apigatewayv2::Client::get_domain_names).then_output(|| {
+        aws_sdk_apigatewayv2::operation::get_domain_names::GetDomainNamesOutput::builder()
+            .items(
+                aws_sdk_apigatewayv2::types::DomainName::builder()
+                    .domain_name("mgmt.example.com")
+                    .build(),
+            )
+            .build()
+    });
+    let v2_mappings = mock!(aws_sdk_apigatewayv2::Client::get_api_mappings).then_output(|| {
+        aws_sdk_apigatewayv2::operation::get_api_mappings::GetApiMappingsOutput::builder()
+            .items(
+                aws_sdk_apigatewayv2::types::ApiMapping::builder()
+                    .api_id("h1")
+                    .stage("$default")
+                    .build(),
+            )
+            .build()
+    });
+    let v2 = mocked!(
+        aws_sdk_apigatewayv2,
+        guard,
+        [&apis, &integrations, &v2_links, &v2_domains, &v2_mappings]
+    );
+    apigateway::collect(&v1, &v2, &ctx()).await
+}
+
+fn links_of(part: &Part) -> Vec<crate::model::VpcLink> {
+    part.resources
+        .iter()
+        .flat_map(|r| match &r.attrs {
+            Attrs::RestApi(a) => a.integrations.clone().unwrap_or_default(),
+            Attrs::HttpApi(a) => a.integrations.clone().unwrap_or_default(),
+            _ => Vec::new(),
+        })
+        .filter_map(|i| i.vpc_link)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_private_integration_is_followed_through_its_vpc_link() {
+    let part = private_integrations(true, true).await;
+    assert!(part.errors.is_empty(), "{:?}", part.errors);
+    let links = links_of(&part);
+    assert_eq!(links.len(), 2, "{links:?}");
+    let rest = links
+        .iter()
+        .find(|l| l.id.as_deref() == Some("rl-1"))
+        .unwrap();
+    assert_eq!(
+        rest.load_balancer_arns,
+        Some(vec![
+            "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/net/inside/1".into()
+        ])
+    );
+    assert_eq!(rest.security_group_ids, Some(Vec::new()));
+    let http = links
+        .iter()
+        .find(|l| l.id.as_deref() == Some("hl-1"))
+        .unwrap();
+    assert_eq!(
+        http.load_balancer_arns,
+        Some(vec![
+            "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/inner/2".into()
+        ])
+    );
+    assert_eq!(http.security_group_ids, Some(vec!["sg-link".to_string()]));
+    assert_eq!(http.subnet_ids, vec!["subnet-app".to_string()]);
+}
+
+#[tokio::test]
+async fn a_refused_vpc_link_listing_leaves_where_the_integration_goes_unknown() {
+    let part = private_integrations(false, true).await;
+    assert_eq!(part.errors.len(), 1, "{:?}", part.errors);
+    assert_eq!(
+        part.errors[0].kinds,
+        vec![crate::model::kind::REST_API.to_string()]
+    );
+    let links = links_of(&part);
+    let rest = links
+        .iter()
+        .find(|l| l.id.as_deref() == Some("rl-1"))
+        .unwrap();
+    assert_eq!(rest.load_balancer_arns, None);
+}
+
+fn domains_of(part: &Part) -> Vec<(String, Option<Vec<String>>)> {
+    let mut out: Vec<_> = part
+        .resources
+        .iter()
+        .filter_map(|r| match &r.attrs {
+            Attrs::RestApi(a) => Some((a.api_id.clone()?, a.custom_domains.clone())),
+            Attrs::HttpApi(a) => Some((a.api_id.clone()?, a.custom_domains.clone())),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn every_api_knows_the_custom_domains_that_serve_it() {
+    let part = private_integrations(true, true).await;
+    assert_eq!(
+        domains_of(&part),
+        vec![
+            ("h1".into(), Some(vec!["mgmt.example.com".into()])),
+            ("r1".into(), Some(vec!["hooks.example.com".into()])),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_domain_listing_leaves_every_api_s_domains_unknown() {
+    let part = private_integrations(true, false).await;
+    assert_eq!(
+        domains_of(&part),
+        vec![("h1".into(), None), ("r1".into(), None)]
+    );
+    assert!(
+        part.errors
+            .iter()
+            .any(|e| e.message.contains("GetDomainNames")),
+        "{:?}",
+        part.errors
+    );
+}

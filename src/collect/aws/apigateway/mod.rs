@@ -1,9 +1,10 @@
-//! API Gateway, as the webhook's other possible HTTPS endpoint: REST APIs (v1) with their endpoint
-//! types, whether the default `execute-api` endpoint is switched off, their resource policy and
-//! every method's integration (GetResources with the methods embedded, one call per API), and
-//! HTTP and WebSocket APIs (v2) with their integrations (one call per API). An integration's
-//! Lambda function is read out of its invocation URI. `normalize_*` and [`function_of_uri`] are
-//! pure.
+//! API Gateway, as the webhook's other possible HTTPS endpoint and as a way into the VPC: REST
+//! APIs (v1) with their endpoint types, whether the default `execute-api` endpoint is switched
+//! off, their resource policy and every method's integration (GetResources with the methods
+//! embedded, one call per API), and HTTP and WebSocket APIs (v2) with their integrations (one call
+//! per API); then, in `links`, the VPC links of private integrations and the custom domains that
+//! serve each API. An integration's Lambda function is read out of its invocation URI.
+//! `normalize_*`, [`function_of_uri`] and [`load_balancer_of`] are pure.
 //!
 //! It must not judge who can call an API (`link` does, with the policy) nor read anything but
 //! configuration. A listing that fails makes its kind unknown; an API whose integrations could
@@ -11,6 +12,8 @@
 
 use aws_sdk_apigateway as v1;
 use aws_sdk_apigatewayv2 as v2;
+
+mod links;
 
 use super::lambda::parse_policy;
 use super::{AllPages, Ctx, Part};
@@ -39,13 +42,44 @@ fn integration(route: Option<String>, kind: Option<String>, uri: Option<&str>) -
         integration_type: kind,
         uri: uri.map(str::to_string),
         function_arn: uri.and_then(function_of_uri),
+        ..Default::default()
     }
+}
+
+/// The load balancer of a listener ARN (`…:listener/net/name/lb/listener` →
+/// `…:loadbalancer/net/name/lb`), or the load balancer ARN itself; `None` for anything else
+/// (a Cloud Map service, a stage variable).
+pub fn load_balancer_of(arn: &str) -> Option<String> {
+    if !arn.starts_with("arn:") || !arn.contains(":elasticloadbalancing:") {
+        return None;
+    }
+    let (head, tail) = arn
+        .split_once(":listener/")
+        .or_else(|| arn.split_once(":loadbalancer/"))?;
+    let parts: Vec<&str> = tail.split('/').collect();
+    (parts.len() >= 3).then(|| format!("{head}:loadbalancer/{}", parts[..3].join("/")))
+}
+
+/// A private integration as the answer gives it: the link named, its load balancers when the
+/// integration names them itself (an HTTP API's listener, a REST API's integration target).
+fn private(connection: Option<&str>, link: Option<&str>, target: Option<&str>) -> Option<VpcLink> {
+    (connection == Some("VPC_LINK")).then(|| VpcLink {
+        id: link.map(str::to_string),
+        load_balancer_arns: target.and_then(load_balancer_of).map(|lb| vec![lb]),
+        security_group_ids: None,
+        subnet_ids: Vec::new(),
+    })
 }
 
 pub async fn collect(v1c: &v1::Client, v2c: &v2::Client, ctx: &Ctx) -> Part {
     let (rest, http) = tokio::join!(rest_apis(v1c, ctx), http_apis(v2c, ctx));
     let mut part = rest;
     part.extend(http);
+    if part.resources.is_empty() {
+        return part;
+    }
+    links::vpc_links(v1c, v2c, ctx, &mut part).await;
+    links::custom_domains(v1c, v2c, ctx, &mut part).await;
     part
 }
 
@@ -106,11 +140,20 @@ async fn rest_apis(client: &v1::Client, ctx: &Ctx) -> Part {
                     let path = res.path().unwrap_or("/");
                     for (verb, m) in res.resource_methods().into_iter().flatten() {
                         if let Some(i) = m.method_integration() {
-                            found.push(integration(
-                                Some(format!("{verb} {path}")),
-                                i.r#type().map(|t| t.as_str().to_string()),
-                                i.uri(),
-                            ));
+                            let connection = i.connection_type().map(|c| c.as_str());
+                            found.push(ApiIntegration {
+                                connection_type: connection.map(str::to_string),
+                                vpc_link: private(
+                                    connection,
+                                    i.connection_id(),
+                                    i.integration_target(),
+                                ),
+                                ..integration(
+                                    Some(format!("{verb} {path}")),
+                                    i.r#type().map(|t| t.as_str().to_string()),
+                                    i.uri(),
+                                )
+                            });
                         }
                     }
                 }
@@ -159,6 +202,7 @@ pub fn normalize_rest_api(ctx: &Ctx, a: &v1::types::RestApi) -> Option<Resource>
                     .map(|e| e.types().iter().map(|t| t.as_str().to_string()).collect())
                     .unwrap_or_default(),
                 disable_execute_api_endpoint: Some(a.disable_execute_api_endpoint()),
+                custom_domains: None,
                 policy_statements: policy,
                 integrations: None,
             }),
@@ -223,11 +267,16 @@ async fn http_apis(client: &v2::Client, ctx: &Ctx) -> Part {
                     .items()
                     .iter()
                     .map(|i| {
-                        integration(
-                            None,
-                            i.integration_type().map(|t| t.as_str().to_string()),
-                            i.integration_uri(),
-                        )
+                        let connection = i.connection_type().map(|c| c.as_str());
+                        ApiIntegration {
+                            connection_type: connection.map(str::to_string),
+                            vpc_link: private(connection, i.connection_id(), i.integration_uri()),
+                            ..integration(
+                                None,
+                                i.integration_type().map(|t| t.as_str().to_string()),
+                                i.integration_uri(),
+                            )
+                        }
                     })
                     .collect();
                 found.sort_by(|a, b| a.uri.cmp(&b.uri));
@@ -268,6 +317,7 @@ pub fn normalize_http_api(ctx: &Ctx, a: &v2::types::Api) -> Option<Resource> {
                 protocol_type: a.protocol_type().map(|p| p.as_str().to_string()),
                 api_endpoint: a.api_endpoint().map(str::to_string),
                 disable_execute_api_endpoint: a.disable_execute_api_endpoint(),
+                custom_domains: None,
                 integrations: None,
             }),
         ),
@@ -275,7 +325,7 @@ pub fn normalize_http_api(ctx: &Ctx, a: &v2::types::Api) -> Option<Resource> {
 }
 
 /// An answer that could not be read whole: the kind is incomplete.
-fn unreadable(ctx: &Ctx, kind: &str, why: &str) -> CollectionError {
+pub(super) fn unreadable(ctx: &Ctx, kind: &str, why: &str) -> CollectionError {
     CollectionError {
         provider: "aws".into(),
         service: SERVICE.into(),
