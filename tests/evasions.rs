@@ -545,6 +545,34 @@ impl Estate {
         change(register).send().await.expect("scalable target");
     }
 
+    /// What AWS gives a database, a cache node or a task in the VPC, made here (moto keeps
+    /// none): an interface in `subnet` carrying `group`, described as its owner describes it;
+    /// then `group` admits the public subnets on `port` and an internet-facing network load
+    /// balancer (`estate-<name>-nlb`) forwards `port` to the interface's address.
+    async fn expose_by_address(
+        &self,
+        subnet: &str,
+        group: &str,
+        owner: &str,
+        port: i32,
+        name: &str,
+    ) {
+        let (_, ip) = self.interface(subnet, &[group], owner, None).await;
+        self.admit(group, port, From::Cidr(PUBLIC_RANGE)).await;
+        let nlb = self
+            .internet_facing_nlb(&format!("estate-{name}-nlb"))
+            .await;
+        let target_group = format!("estate-{name}-ip");
+        self.forward(
+            &nlb,
+            (&target_group, TargetTypeEnum::Ip, ProtocolEnum::Tcp),
+            port,
+            &[&ip],
+            Some(port),
+        )
+        .await;
+    }
+
     /// A database instance of the estate named `name`, MySQL, in subnet group `subnet_group`
     /// with `groups`; `public` and `encrypted` as given.
     async fn database(
@@ -1102,17 +1130,12 @@ async fn load_balancers_in_front_of_the_queue_hosts_are_ways_in() {
 /// the load balancer's subnets: a way in, though the instance is not publicly accessible.
 async fn a_network_load_balancer_reaches_the_database_by_its_address(e: &Estate) -> Vec<Want> {
     let mysql = e.group_id("mysql");
-    let (_, ip) = e
-        .interface(&e.b.database[0], &[&mysql], "RDSNetworkInterface", None)
-        .await;
-    e.admit(&mysql, 3306, From::Cidr(PUBLIC_RANGE)).await;
-    let nlb = e.internet_facing_nlb("estate-mysql-nlb").await;
-    e.forward(
-        &nlb,
-        ("estate-mysql-ip", TargetTypeEnum::Ip, ProtocolEnum::Tcp),
+    e.expose_by_address(
+        &e.b.database[0],
+        &mysql,
+        "RDSNetworkInterface",
         3306,
-        &[&ip],
-        Some(3306),
+        "mysql",
     )
     .await;
     let db = e.db("estate-db");
@@ -1126,24 +1149,9 @@ async fn a_network_load_balancer_reaches_the_database_by_its_address(e: &Estate)
 /// `ElastiCache <cluster>`): Redis reachable from the internet through a load balancer.
 async fn a_network_load_balancer_reaches_the_cache_by_its_node_address(e: &Estate) -> Vec<Want> {
     let redis = e.group_id("redis");
-    let (_, ip) = e
-        .interface(
-            &e.b.database[1],
-            &[&redis],
-            "ElastiCache estate-redis-001",
-            None,
-        )
+    let owner = "ElastiCache estate-redis-001";
+    e.expose_by_address(&e.b.database[1], &redis, owner, 6379, "redis")
         .await;
-    e.admit(&redis, 6379, From::Cidr(PUBLIC_RANGE)).await;
-    let nlb = e.internet_facing_nlb("estate-redis-nlb").await;
-    e.forward(
-        &nlb,
-        ("estate-redis-ip", TargetTypeEnum::Ip, ProtocolEnum::Tcp),
-        6379,
-        &[&ip],
-        Some(6379),
-    )
-    .await;
     vec![fails(
         "aws-data-tier-unreachable",
         e.cache("estate-redis-001"),
@@ -1159,19 +1167,8 @@ async fn a_network_load_balancer_reaches_a_processor_task_by_its_address(e: &Est
         "arn:aws:ecs:{}:{ACCOUNT}:attachment/3f1b2c4d-0000-4000-8000-000000000001",
         e.region
     );
-    let (_, ip) = e
-        .interface(&e.b.compute[0], &[&workers], &attachment, None)
+    e.expose_by_address(&e.b.compute[0], &workers, &attachment, 8080, "task")
         .await;
-    e.admit(&workers, 8080, From::Cidr(PUBLIC_RANGE)).await;
-    let nlb = e.internet_facing_nlb("estate-task-nlb").await;
-    e.forward(
-        &nlb,
-        ("estate-task-ip", TargetTypeEnum::Ip, ProtocolEnum::Tcp),
-        8080,
-        &[&ip],
-        Some(8080),
-    )
-    .await;
     let s = e.service("worker");
     vec![
         fails("aws-ecs-service-private", &s),

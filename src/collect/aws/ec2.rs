@@ -493,8 +493,40 @@ fn interface_public_ips<'a>(
     ips
 }
 
+/// The addresses and groups of an interface, from either shape the SDK gives it (a VPC's
+/// interface or an instance's): the types differ, their accessors do not. A missing group list
+/// is unknown, not "no groups".
+macro_rules! interface_addresses {
+    ($n:expr) => {{
+        let n = $n;
+        (
+            n.private_ip_addresses()
+                .iter()
+                .filter_map(|p| p.private_ip_address().map(str::to_string))
+                .collect::<Vec<_>>(),
+            interface_public_ips(
+                n.association().and_then(|a| a.public_ip()),
+                n.private_ip_addresses()
+                    .iter()
+                    .map(|p| p.association().and_then(|a| a.public_ip())),
+            ),
+            n.ipv6_addresses()
+                .iter()
+                .filter_map(|a| a.ipv6_address().map(str::to_string))
+                .collect::<Vec<_>>(),
+            n.groups.as_ref().map(|g| {
+                g.iter()
+                    .filter_map(|g| g.group_id().map(str::to_string))
+                    .collect::<Vec<_>>()
+            }),
+        )
+    }};
+}
+
 pub fn normalize_network_interface(ctx: &Ctx, n: &t::NetworkInterface) -> Option<Resource> {
     let id = n.network_interface_id()?;
+    let (private_ip_addresses, public_ips, ipv6_addresses, security_group_ids) =
+        interface_addresses!(n);
     Some(
         ctx.resource(
             ctx.arn("ec2", &format!("network-interface/{id}")),
@@ -513,28 +545,10 @@ pub fn normalize_network_interface(ctx: &Ctx, n: &t::NetworkInterface) -> Option
                     .attachment()
                     .and_then(|a| a.instance_id())
                     .map(str::to_string),
-                private_ip_addresses: n
-                    .private_ip_addresses()
-                    .iter()
-                    .filter_map(|p| p.private_ip_address().map(str::to_string))
-                    .collect(),
-                public_ips: interface_public_ips(
-                    n.association().and_then(|a| a.public_ip()),
-                    n.private_ip_addresses()
-                        .iter()
-                        .map(|p| p.association().and_then(|a| a.public_ip())),
-                ),
-                ipv6_addresses: n
-                    .ipv6_addresses()
-                    .iter()
-                    .filter_map(|a| a.ipv6_address().map(str::to_string))
-                    .collect(),
-                // No group list in the answer: unknown, not "no groups".
-                security_group_ids: n.groups.as_ref().map(|g| {
-                    g.iter()
-                        .filter_map(|g| g.group_id().map(str::to_string))
-                        .collect()
-                }),
+                private_ip_addresses,
+                public_ips,
+                ipv6_addresses,
+                security_group_ids,
             }),
         ),
     )
@@ -666,32 +680,19 @@ fn instance_interfaces(i: &t::Instance) -> Option<Vec<InstanceInterface>> {
     let mut ifs: Vec<InstanceInterface> = i
         .network_interfaces()
         .iter()
-        .map(|n| InstanceInterface {
-            network_interface_id: n.network_interface_id().map(str::to_string),
-            subnet_id: n.subnet_id().map(str::to_string),
-            device_index: n.attachment().and_then(|a| a.device_index()).map(i64::from),
-            private_ip_addresses: n
-                .private_ip_addresses()
-                .iter()
-                .filter_map(|p| p.private_ip_address().map(str::to_string))
-                .collect(),
-            public_ips: interface_public_ips(
-                n.association().and_then(|a| a.public_ip()),
-                n.private_ip_addresses()
-                    .iter()
-                    .map(|p| p.association().and_then(|a| a.public_ip())),
-            ),
-            ipv6_addresses: n
-                .ipv6_addresses()
-                .iter()
-                .filter_map(|a| a.ipv6_address().map(str::to_string))
-                .collect(),
-            security_group_ids: n.groups.as_ref().map(|g| {
-                g.iter()
-                    .filter_map(|g| g.group_id().map(str::to_string))
-                    .collect()
-            }),
-            subnet_tier: None,
+        .map(|n| {
+            let (private_ip_addresses, public_ips, ipv6_addresses, security_group_ids) =
+                interface_addresses!(n);
+            InstanceInterface {
+                network_interface_id: n.network_interface_id().map(str::to_string),
+                subnet_id: n.subnet_id().map(str::to_string),
+                device_index: n.attachment().and_then(|a| a.device_index()).map(i64::from),
+                private_ip_addresses,
+                public_ips,
+                ipv6_addresses,
+                security_group_ids,
+                subnet_tier: None,
+            }
         })
         .collect();
     ifs.sort_by_key(|n| n.device_index.unwrap_or(i64::MAX));
