@@ -10,35 +10,11 @@
 //! whose targets could not be read, an address inside the VPC that no interface holds, make the
 //! ways unknown, never absent, and `EdgeWays::unknown` says why.
 
-use std::collections::HashMap;
-
 use super::net::{self, Family, RangeSet};
 use super::reach::Hop;
+use super::ways::{EdgeWays, Upstream, Way};
 use super::Ctx;
 use crate::model::*;
-
-/// One way in through a load balancer.
-#[derive(Clone, Debug)]
-pub(super) struct Way {
-    pub(super) text: String,
-    /// `Some(true)`: open; `None`: not known to be closed.
-    pub(super) open: Option<bool>,
-    /// The internet sources the load balancer admits on the listener (for an origin's
-    /// "Cloudflare only" judgement).
-    pub(super) sources: Option<RangeSet>,
-    /// The API in front, when the way starts at one: who can call it stands for the sources.
-    pub(super) front: Option<Origin>,
-    /// What the target sees the traffic come from when nothing on the way filters it (a network
-    /// load balancer without groups passes on its senders).
-    upstream: Upstream,
-}
-
-/// The security groups and subnets traffic comes from, as a target's ingress names them.
-#[derive(Clone, Debug, Default)]
-struct Upstream {
-    groups: Vec<String>,
-    subnets: Vec<String>,
-}
 
 /// What is in front of a load balancer's forwarding: the internet directly (`prefix` empty,
 /// `reach` its own), or a way into it.
@@ -47,17 +23,6 @@ struct Via<'w> {
     prefix: String,
     front: Option<&'w Origin>,
     upstream: Option<&'w Upstream>,
-}
-
-/// Ways in through load balancers, by the id of the resource they reach.
-#[derive(Default)]
-pub(super) struct EdgeWays {
-    pub(super) by_target: HashMap<String, Vec<Way>>,
-    /// Why every workload's load-balancer ways are unknown (a listing that failed, targets
-    /// that could not be read, an address no interface holds), when they are.
-    pub(super) unknown: Option<String>,
-    /// Each load balancer's own reachability and what it forwards to, by its id.
-    pub(super) balancers: HashMap<String, (Option<Reachability>, Vec<String>)>,
 }
 
 /// One forwarding of a load balancer: to a target (of a type), on a port.

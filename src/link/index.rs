@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use super::net::{self, RangeSet, SourceFacts, Span};
+use super::ways::EdgeWays;
 use super::{alarms, cluster_name};
 use crate::model::*;
 
@@ -71,7 +72,8 @@ pub(super) struct Ctx<'a> {
     pub(super) rest_apis: Vec<(&'a Resource, &'a RestApi)>,
     pub(super) http_apis: Vec<(&'a Resource, &'a HttpApi)>,
     /// Ways in through load balancers, by the id of the resource they reach (`edge`).
-    pub(super) edge_ways: super::edge::EdgeWays,
+    /// The ways in through load balancers and APIs (`edge`, after the indexes are built).
+    pub(super) edge_ways: EdgeWays,
     /// Tiers of the subnets of the interfaces and resources using each security group.
     sg_tiers: HashMap<&'a str, BTreeSet<Tier>>,
     /// Who uses each security group: spec components by name, anything else by what it is.
@@ -217,9 +219,6 @@ impl<'a> Ctx<'a> {
 
         // Pass 3: who uses which security group, and which workloads sit in which subnet.
         ctx.index_group_users();
-
-        // Pass 4: the ways in through load balancers (they need the groups' ingress).
-        ctx.edge_ways = ctx.edge_ways();
         ctx
     }
 

@@ -11,7 +11,8 @@
 //! the inventory, a kind listed in `collection_errors`) stays `None`, never a passing default.
 //! Joins go through hash maps built once, so linking is linear in the inventory size.
 //!
-//! Shape: `index` builds [`Ctx`], the indexes over the inventory by reference; `facts` derives
+//! Shape: `index` builds [`Ctx`], the indexes over the inventory by reference, and `edge` adds
+//! the ways in through load balancers and APIs (kept as `ways`); `facts` derives
 //! each resource's attrs with every derived field set (every one of them, so stale values are
 //! overwritten), asking `reach` for internet paths (and `edge` for the ways in through load
 //! balancers), `users` for who uses an interface, `origin` (with `iam` for resource policies)
@@ -34,6 +35,7 @@ mod testkit;
 #[cfg(test)]
 mod tests;
 mod users;
+mod ways;
 
 use crate::model::*;
 use index::Ctx;
@@ -43,7 +45,9 @@ pub fn link(inv: &mut Inventory) {
     inv.resources
         .retain(|r| !matches!(r.attrs, Attrs::Estate(_)));
     let (updates, estate) = {
-        let ctx = Ctx::build(&inv.resources, &inv.estate, &inv.collection_errors);
+        let mut ctx = Ctx::build(&inv.resources, &inv.estate, &inv.collection_errors);
+        // The ways in through load balancers and APIs need the groups' ingress, built above.
+        ctx.edge_ways = ctx.edge_ways();
         let updates = derive_all(&ctx, &inv.resources);
         (updates, ctx.estate_record())
     };
