@@ -68,7 +68,7 @@ pub fn spec_shaped(n: usize, seed: u64) -> Inventory {
 fn rename(template: &str, g: u64) -> String {
     let mut t = template.replace("111122223333", &format!("{:012}", 200_000_000_000 + g));
     for p in [
-        "vpc-0", "subnet-0", "igw-0", "rtb-0", "nat-0", "acl-0", "sg-0", "i-0", "vol-0",
+        "vpc-0", "subnet-0", "igw-0", "rtb-0", "nat-0", "acl-0", "sg-0", "i-0", "vol-0", "eni-0",
     ] {
         let stem = &p[..p.len() - 1];
         t = t.replace(p, &format!("{stem}{g:x}g0"));
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn copies_link_within_their_group() {
-        let mut inv = spec_shaped(1_000, 3);
+        let mut inv = spec_shaped(1_500, 3);
         crate::link::link(&mut inv);
         let subnets: Vec<_> = inv
             .resources

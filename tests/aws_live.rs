@@ -19,282 +19,38 @@
 
 #[path = "support/live/mod.rs"]
 mod live;
+use live::audit::{
+    assert_status, collect_and_audit, collect_and_audit_scanning, estate_config, put_alarms, sdk,
+    status_of, status_table,
+};
 use live::{estate, moto};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::{Region, SdkConfig};
+use aws_config::Region;
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor};
 use chrono::{TimeZone, Utc};
 use estate_audit::collect::aws::{self as collector, Clients, ReadOnlyGuard};
-use estate_audit::finding::{Report, Status};
-use estate_audit::model::{EstateConfig, EstateSelector};
-use estate_audit::model::{Inventory, Scope};
+use estate_audit::finding::Status;
+use estate_audit::model::{EstateConfig, Inventory};
 use estate_audit::policy::PolicySet;
 use estate_audit::suppress::WaiverSet;
 
-use estate::{build, create_webhook, tag_value, tags, Built, ACCOUNT, TAG_KEY};
-
-async fn sdk(region: &str) -> SdkConfig {
-    moto::sdk_loader(region)
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .load()
-        .await
-}
-
-fn estate_config(region: &str) -> EstateConfig {
-    EstateConfig {
-        region: Some(region.to_string()),
-        estate: EstateSelector {
-            tag: Some(format!("{TAG_KEY}={}", tag_value(region))),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
-
-/// The estate's alarms, created in moto through the SDK (and the harness's CBOR bridge). The
-/// broken estate has only two, with actions disabled and no route to PagerDuty.
-async fn put_alarms(sdk: &SdkConfig, b: &Built, broken: bool) {
-    use aws_sdk_cloudwatch::types::*;
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(sdk);
-    let alarm = |name: &str,
-                 ns: &str,
-                 metric: &str,
-                 dims: &[(&str, &str)],
-                 period: i32,
-                 periods: i32,
-                 threshold: f64,
-                 op: ComparisonOperator,
-                 action: Option<&String>| {
-        let mut a = cloudwatch
-            .put_metric_alarm()
-            .alarm_name(name)
-            .namespace(ns)
-            .metric_name(metric)
-            .statistic(Statistic::Average)
-            .period(period)
-            .evaluation_periods(periods)
-            .datapoints_to_alarm(periods)
-            .threshold(threshold)
-            .comparison_operator(op)
-            .actions_enabled(!broken);
-        for (k, v) in dims {
-            a = a.dimensions(Dimension::builder().name(*k).value(*v).build());
-        }
-        a.set_alarm_actions(Some(action.into_iter().cloned().collect()))
-    };
-    let svc = [("ClusterName", "estate"), ("ServiceName", "worker")];
-    let mut v = vec![
-        alarm(
-            "estate-db-cpu-high",
-            "AWS/RDS",
-            "CPUUtilization",
-            &[("DBInstanceIdentifier", "estate-db")],
-            300,
-            3,
-            85.0,
-            ComparisonOperator::GreaterThanThreshold,
-            (!broken).then_some(&b.topic),
-        ),
-        alarm(
-            "webhook-errors",
-            "AWS/Lambda",
-            "Errors",
-            &[("FunctionName", "webhook")],
-            60,
-            5,
-            5.0,
-            ComparisonOperator::GreaterThanThreshold,
-            Some(&b.topic),
-        ),
-    ];
-    let nat = b.nat.clone().unwrap_or_default();
-    if !broken {
-        v.extend([
-            alarm(
-                "worker-running-tasks-low",
-                "ECS/ContainerInsights",
-                "RunningTaskCount",
-                &svc,
-                60,
-                3,
-                1.0,
-                ComparisonOperator::LessThanThreshold,
-                Some(&b.topic),
-            ),
-            alarm(
-                "estate-redis-evictions",
-                "AWS/ElastiCache",
-                "Evictions",
-                &[("CacheClusterId", "estate-redis-001")],
-                300,
-                1,
-                100.0,
-                ComparisonOperator::GreaterThanThreshold,
-                Some(&b.topic),
-            ),
-            alarm(
-                "estate-nat-port-allocation",
-                "AWS/NATGateway",
-                "ErrorPortAllocation",
-                &[("NatGatewayId", &nat)],
-                300,
-                1,
-                0.0,
-                ComparisonOperator::GreaterThanThreshold,
-                Some(&b.topic),
-            ),
-            alarm(
-                "worker-queue-growing",
-                "Custom/RabbitMQ",
-                "MessagesReady",
-                &[("Queue", "requests")],
-                60,
-                5,
-                100.0,
-                ComparisonOperator::GreaterThanThreshold,
-                b.policies.get("queue-scale-out"),
-            ),
-            alarm(
-                "worker-queue-empty",
-                "Custom/RabbitMQ",
-                "MessagesReady",
-                &[("Queue", "requests")],
-                60,
-                5,
-                0.0,
-                ComparisonOperator::LessThanOrEqualToThreshold,
-                b.policies.get("queue-scale-in"),
-            ),
-            alarm(
-                "worker-cpu-80-15m",
-                "AWS/ECS",
-                "CPUUtilization",
-                &svc,
-                300,
-                3,
-                80.0,
-                ComparisonOperator::GreaterThanOrEqualToThreshold,
-                b.policies.get("cpu-scale-out"),
-            ),
-            alarm(
-                "worker-cpu-90-5m",
-                "AWS/ECS",
-                "CPUUtilization",
-                &svc,
-                60,
-                5,
-                90.0,
-                ComparisonOperator::GreaterThanOrEqualToThreshold,
-                b.policies.get("cpu-scale-out"),
-            ),
-        ]);
-    }
-    for put in v {
-        put.send().await.expect("put alarm");
-    }
-}
-
-// ------------------------------------------------------------------------------------------
-// Collect, audit, assert
-
-struct Audited {
-    report: Report,
-    collection: collector::AwsCollection,
-}
-
-async fn collect_and_audit(sdk: &SdkConfig, region: &str, estate: EstateConfig) -> Audited {
-    collect_and_audit_scanning(sdk, region, estate, None).await
-}
-
-/// [`collect_and_audit`] scanning only `scan` besides the home region (`--regions`), or every
-/// region moto knows (`None`, `--regions all`).
-async fn collect_and_audit_scanning(
-    sdk: &SdkConfig,
-    region: &str,
-    estate: EstateConfig,
-    scan: Option<&[String]>,
-) -> Audited {
-    let guard = ReadOnlyGuard::new();
-    let clients = Clients::new(sdk, &guard);
-    let collection = collector::collect_with_regions(
-        &clients,
-        &guard,
-        Some(region.to_string()),
-        &estate,
-        Some(sdk),
-        scan,
-    )
-    .await;
-    let mut inv = Inventory::new(estate);
-    inv.scope = Scope {
-        accounts: collection.accounts.clone(),
-        regions: collection.regions.clone(),
-        cloudflare_zones: vec![],
-    };
-    inv.resources = collection.resources.clone();
-    // What the Cloudflare collector adds: the published edge ranges the origin rule compares with.
-    inv.resources.push(cloudflare_ranges());
-    inv.collection_errors = collection.errors.clone();
-    // The inventory survives its JSON round trip (collect --output, then audit --inventory).
-    let json = serde_json::to_string(&inv).expect("inventory serialises");
-    let inv = estate_audit::model::json::parse_inventory(&json, "<live>").expect("and parses back");
-    let policies = PolicySet::builtin().expect("built-in rules");
-    let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    let report = estate_audit::audit::run(inv, None, &policies, &WaiverSet::empty(), now);
-    Audited { report, collection }
-}
-
-fn cloudflare_ranges() -> estate_audit::model::Resource {
-    estate_audit::model::Resource::new(
-        "cloudflare:ips",
-        estate_audit::model::Attrs::CloudflareIpRanges(estate_audit::model::CloudflareIpRanges {
-            ipv4_cidrs: vec!["173.245.48.0/20".into(), "104.16.0.0/13".into()],
-            ipv6_cidrs: vec!["2400:cb00::/32".into()],
-            etag: None,
-        }),
-    )
-}
-
-fn status_table(r: &Report) -> String {
-    r.findings
-        .iter()
-        .filter(|f| f.rule_id.starts_with("aws-"))
-        .map(|f| {
-            format!(
-                "{:<38} {:<9} {} {}\n",
-                f.rule_id,
-                format!("{:?}", f.status),
-                f.resource_id,
-                f.message
-            )
-        })
-        .collect()
-}
-
-fn status_of(r: &Report, rule: &str, resource: &str) -> Option<Status> {
-    r.findings
-        .iter()
-        .find(|f| f.rule_id == rule && f.resource_id == resource)
-        .map(|f| f.status)
-}
-
-fn assert_status(r: &Report, rule: &str, resource: &str, want: Status) {
-    let got = status_of(r, rule, resource);
-    assert_eq!(got, Some(want), "{rule} on {resource}\n{}", status_table(r));
-}
+use estate::{build, create_webhook, tag_value, tags, ACCOUNT, TAG_KEY};
 
 /// Calls and retries per service for the compliant estate, its home region plus one scanned
 /// region (CloudWatch answers from the test's mock, through the guard).
-const EXPECTED_CALLS: [(&str, (u64, u64)); 10] = [
+const EXPECTED_CALLS: [(&str, (u64, u64)); 12] = [
+    // GetRestApis and GetApis: no API, so no per-API call.
+    ("aws.apigateway", (2, 0)),
     ("aws.application-autoscaling", (2, 0)),
     ("aws.cloudwatch", (1, 0)),
-    ("aws.ec2", (9, 0)),
+    ("aws.ec2", (10, 0)),
     ("aws.ecs", (5, 0)),
     ("aws.elasticache", (3, 0)),
+    // Both kinds of load balancer and the target groups: none, so no per-item call.
+    ("aws.elasticloadbalancing", (3, 0)),
     ("aws.lambda", (3, 0)),
     ("aws.rds", (3, 0)),
     ("aws.sns", (3, 0)),
@@ -336,12 +92,12 @@ async fn compliant_estate_has_no_failing_aws_rule() {
     assert_eq!(calls, expected, "{:#?}", a.collection.operations);
     let total: u64 = a.collection.services.values().map(|c| c.calls).sum();
     assert_eq!(total as usize, a.collection.operations.len(), "no retries");
-    assert!(total <= 60, "{total} calls: the issue's budget is 60");
+    assert!(total <= 80, "{total} calls: the budget is 80 (issue #18)");
     // Every answer from moto has a body.
     assert!(a.collection.services.values().all(|c| c.bytes > 0));
     // The same estate with every enabled region scanned (`--regions all`, the default): moto
-    // lists 38 regions, 14 of them `not-opted-in`, which are not scanned. The issue's budget
-    // holds for the default too: DescribeRegions, the home region, one call per other region.
+    // lists 38 regions, 14 of them `not-opted-in`, which are not scanned. The budget holds for
+    // the default too: DescribeRegions, the home region, one call per other region.
     let all = collect_and_audit(&sdk, region, estate_config(region)).await;
     eprintln!(
         "compliant estate, all {} regions: {} API calls, {:?}",
@@ -356,7 +112,7 @@ async fn compliant_estate_has_no_failing_aws_rule() {
         .map_or(0, |c| c.calls);
     assert_eq!(tag_calls, 23, "{:?}", all.collection.services);
     assert_eq!(all.collection.operations.len() as u64, total - 1 + 1 + 23);
-    assert!(all.collection.operations.len() <= 60);
+    assert!(all.collection.operations.len() <= 80);
     assert!(!all.collection.regions.iter().any(|r| r == "me-south-1"));
     assert!(
         all.collection.errors.is_empty(),
@@ -510,6 +266,7 @@ async fn broken_estate_fails_the_aws_rules_by_resource() {
         ("aws-region-single", &vpc),
         ("aws-subnet-private-no-igw-route", &compute_b),
         ("aws-subnet-private-no-public-ip", &compute_b),
+        ("aws-subnet-private-no-external-route", &compute_a),
         ("aws-subnet-private-egress-nat", &compute_a),
         ("aws-subnet-private-egress-nat", &compute_b),
         ("aws-nat-gateway-public-subnet", &vpc),

@@ -1,6 +1,8 @@
 //! Meta-tests over the built-in rule pack and the generated documents: every catalog id of
-//! docs/design.md §9 is present exactly once with complete documentation, the README's rule table and the
-//! published inventory schema are not stale, and the embedded demo is what `demo/` holds.
+//! docs/design.md §9 (and the rules issues added since) is present exactly once with complete documentation, the README's rule table and the
+//! published inventory schema are not stale, the embedded demo is what `demo/` holds, and
+//! docs/evasions.md names every evasion case, with at least two for each critical and high AWS
+//! rule.
 //! Regenerate stale files with `UPDATE_GENERATED=1 cargo test --test catalog`.
 
 use std::path::Path;
@@ -21,6 +23,11 @@ const CATALOG: &[(&str, Severity, Gate)] = &[
     ),
     (
         "aws-subnet-private-no-public-ip",
+        Severity::High,
+        Gate::Launch,
+    ),
+    (
+        "aws-subnet-private-no-external-route",
         Severity::High,
         Gate::Launch,
     ),
@@ -264,4 +271,81 @@ fn the_demo_and_the_compliant_fixture_validate_against_the_published_schema() {
             .collect();
         assert!(errors.is_empty(), "{file}: {errors:#?}");
     }
+}
+
+/// The live evasion cases of tests/evasions.rs: each `async fn <case>(e: &Estate, …) ->
+/// Vec<Want>` with its body.
+fn live_evasion_cases(src: &str) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    for (at, _) in src.match_indices("\nasync fn ") {
+        let rest = &src[at + "\nasync fn ".len()..];
+        let Some(name_end) = rest.find('(') else {
+            continue;
+        };
+        let Some(body_start) = rest.find('{') else {
+            continue;
+        };
+        if !rest[..body_start].contains("-> Vec<Want>") {
+            continue;
+        }
+        let body_end = rest[body_start..]
+            .find("\n}\n")
+            .map_or(rest.len(), |e| body_start + e);
+        out.push((&rest[..name_end], &rest[body_start..body_end]));
+    }
+    out
+}
+
+#[test]
+fn docs_evasions_names_every_case_and_each_high_rule_has_two() {
+    let doc = std::fs::read_to_string(root().join("docs/evasions.md")).expect("docs/evasions.md");
+    let live = std::fs::read_to_string(root().join("tests/evasions.rs")).unwrap();
+    let cases = live_evasion_cases(&live);
+    assert!(cases.len() > 40, "the live cases were not found");
+    let mut missing = Vec::new();
+    for (name, _) in &cases {
+        if !doc.contains(&format!("`{name}`")) {
+            missing.push(name.to_string());
+        }
+    }
+    let mut offline: std::collections::HashMap<String, usize> = Default::default();
+    for entry in std::fs::read_dir(root().join("tests/fixtures/rules")).unwrap() {
+        let path = entry.unwrap().path();
+        let rule = path.file_stem().unwrap().to_string_lossy().to_string();
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            if let Some(name) = line
+                .strip_prefix("name = \"evasion: ")
+                .and_then(|n| n.strip_suffix('"'))
+            {
+                *offline.entry(rule.clone()).or_default() += 1;
+                if !doc.contains(name) {
+                    missing.push(format!("{rule}: {name}"));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/evasions.md does not name these cases (regenerate its tables):\n{}",
+        missing.join("\n")
+    );
+    let set = PolicySet::builtin().expect("built-in rules load");
+    let mut thin = Vec::new();
+    for r in set.rules() {
+        let i = &r.info;
+        if !i.id.starts_with("aws-") || !matches!(i.severity, Severity::Critical | Severity::High) {
+            continue;
+        }
+        let quoted = format!("\"{}\"", i.id);
+        let n = cases.iter().filter(|(_, b)| b.contains(&quoted)).count()
+            + offline.get(&i.id).copied().unwrap_or(0);
+        if n < 2 {
+            thin.push(format!("{} has {n}", i.id));
+        }
+    }
+    assert!(
+        thin.is_empty(),
+        "critical and high AWS rules need two evasion cases each:\n{}",
+        thin.join("\n")
+    );
 }

@@ -929,6 +929,7 @@ fn with_webhook_lambda(inv: &Path, statements: Option<Value>, auth: &str) -> Pat
         lambda["attrs"]["policy_statements"] = s;
     }
     lambda["attrs"]["function_url"]["auth_type"] = json!(auth);
+    lambda["attrs"]["function_urls"][0]["auth_type"] = json!(auth);
     v["resources"].as_array_mut().unwrap().push(lambda);
     // Stand in for the AWS collector: its kinds were read.
     v["collection_errors"]
@@ -989,9 +990,9 @@ async fn the_origin_cross_check_uses_the_collected_cloudflare_ranges() {
     let f = find(&report);
     assert_eq!(f["status"], "fail", "{f:#}");
     assert!(
-        f["evidence"]["url_allowed_source_ips"]
+        f["evidence"]["origins"]
             .to_string()
-            .contains("203.0.113.0/24"),
+            .contains("203.0.113.0–203.0.113.255"),
         "{f:#}"
     );
     assert_eq!(f["evidence"]["origin_secret_header"], true, "{f:#}");
@@ -1011,7 +1012,17 @@ async fn the_origin_cross_check_uses_the_collected_cloudflare_ranges() {
     );
     assert_eq!(find(&audit_file(&p).1)["status"], "fail");
 
-    // AWS_IAM auth: pass whatever the policy.
+    // AWS_IAM auth and no statement: nobody outside the account may invoke it.
     let p = with_webhook_lambda(&inv, Some(json!([])), "AWS_IAM");
     assert_eq!(find(&audit_file(&p).1)["status"], "pass");
+
+    // AWS_IAM auth whose policy lets any AWS principal in: fail.
+    let p = with_webhook_lambda(
+        &inv,
+        Some(
+            json!([{"effect": "Allow", "principals": ["*"], "actions": ["lambda:InvokeFunctionUrl"]}]),
+        ),
+        "AWS_IAM",
+    );
+    assert_eq!(find(&audit_file(&p).1)["status"], "fail");
 }

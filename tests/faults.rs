@@ -64,6 +64,13 @@ const SERVICES: &[(&str, &str, Option<&str>)] = &[
     ),
     ("monitoring", "cloudwatch", Some("cloudwatch")),
     ("sns", "sns", Some("sns")),
+    // Both kinds of load balancer sign as one service; so do both API Gateway versions.
+    (
+        "elasticloadbalancing",
+        "elasticloadbalancing",
+        Some("elasticloadbalancing"),
+    ),
+    ("apigateway", "apigateway", Some("apigateway")),
     ("sts", "sts", None),
 ];
 
@@ -369,6 +376,16 @@ fn kinds_of(service: &str) -> Vec<&'static str> {
     let prefix = match service {
         "cloudwatch" => "aws.cloudwatch.",
         "application-autoscaling" => "aws.application_autoscaling.",
+        "elasticloadbalancing" => {
+            return [kinds_with("aws.elbv2."), kinds_with("aws.elb.")].concat()
+        }
+        "apigateway" => {
+            return [
+                kinds_with("aws.apigateway."),
+                kinds_with("aws.apigatewayv2."),
+            ]
+            .concat()
+        }
         "sts" => return vec![],
         s => return kinds_with(&format!("aws.{s}.")),
     };

@@ -138,6 +138,7 @@ fn nested_missing_field_is_named_by_its_path() {
         a.internet = Some(Reachability {
             reachable: true,
             path: vec!["igw-1".into(), "sg-1: 0.0.0.0/0 tcp 3306".into()],
+            ..Default::default()
         });
     }
     let inv = inventory(vec![db("unlinked", Some(false)), reachable]);
@@ -440,6 +441,7 @@ fn synthetic(n: usize) -> (Inventory, PolicySet) {
                     a.internet = Some(Reachability {
                         reachable: false,
                         path: vec!["sg blocks".into()],
+                        ..Default::default()
                     });
                 }
                 r

@@ -1,41 +1,13 @@
 //! Cloudflare in `link`: what the zone's rulesets mean for the webhook (managed WAF deployed,
 //! rate limiting covering the webhook host and path, configuration rules weakening SSL/TLS for
-//! it, a transform rule injecting an origin secret header) and whether the webhook Lambda's URL
-//! policy admits only Cloudflare's address ranges. Expressions go through [`super::expr`]; this
+//! it, a transform rule injecting an origin secret header); the webhook Lambda's origins are
+//! `origin`'s. Expressions go through [`super::expr`]; this
 //! module must not guess: an expression it cannot evaluate never proves coverage, and always
 //! counts as a possible override.
 
-use std::collections::BTreeSet;
-
 use super::expr::{self, Request, Truth};
-use super::{net, Ctx};
+use super::Ctx;
 use crate::model::*;
-
-const INVOKE_URL: &str = "lambda:invokefunctionurl";
-
-/// IAM action pattern (`lambda:*`, `*`, `lambda:InvokeFunction*`) covers `lambda:InvokeFunctionUrl`.
-fn covers_invoke_url(actions: &[String]) -> bool {
-    actions
-        .iter()
-        .any(|a| super::expr::glob(INVOKE_URL, &a.to_ascii_lowercase()))
-}
-
-/// `aws:SourceIp` values under the given condition operators, `None` when the statement has none.
-fn source_ips<'s>(st: &'s PolicyStatement, operators: &[&str]) -> Option<Vec<&'s str>> {
-    let mut out: Option<Vec<&str>> = None;
-    for (op, keys) in &st.conditions {
-        if !operators.iter().any(|o| o.eq_ignore_ascii_case(op)) {
-            continue;
-        }
-        for (k, vals) in keys {
-            if k.eq_ignore_ascii_case("aws:SourceIp") {
-                out.get_or_insert_with(Vec::new)
-                    .extend(vals.iter().map(String::as_str));
-            }
-        }
-    }
-    out
-}
 
 /// Enabled as far as we know: Cloudflare omits `enabled` for enabled rules and the collector
 /// writes `true`; `None` is unknown.
@@ -167,17 +139,18 @@ impl Ctx<'_> {
         }))
     }
 
-    pub(super) fn lambda(&self, l: &LambdaFunction) -> LambdaFunction {
+    pub(super) fn lambda(&self, r: &Resource, l: &LambdaFunction) -> LambdaFunction {
         let is_webhook = self.is_webhook(l);
-        let (url_allowed_source_ips, url_sources_cloudflare_only) = self.url_sources(l);
+        let (origins, origin_cloudflare_only, endpoint_served) = self.origins(r, l);
         LambdaFunction {
             is_webhook,
             subnet_tiers: l
                 .vpc_config
                 .as_ref()
                 .and_then(|v| self.tiers_of(Some(&v.subnet_ids))),
-            url_allowed_source_ips,
-            url_sources_cloudflare_only,
+            origins,
+            endpoint_served,
+            origin_cloudflare_only,
             origin_secret_header: if is_webhook == Some(true) {
                 self.origin_secret_header()
             } else {
@@ -188,66 +161,5 @@ impl Ctx<'_> {
                 .names(self, &[("FunctionName", l.function_name.as_deref())]),
             ..l.clone()
         }
-    }
-
-    /// Which sources the resource policy lets invoke the URL, and whether they are all inside
-    /// Cloudflare's ranges. Only statements whose principal is `*` and whose actions cover
-    /// `lambda:InvokeFunctionUrl` matter (other principals sign with IAM and are not "the
-    /// internet"). An Allow without an `aws:SourceIp` condition admits anyone (listed as
-    /// `0.0.0.0/0` and `::/0`). A Deny with `NotIpAddress aws:SourceIp` inside Cloudflare's ranges
-    /// makes the origin Cloudflare-only whatever the Allows say.
-    fn url_sources(&self, l: &LambdaFunction) -> (Option<Vec<String>>, Option<bool>) {
-        let Some(stmts) = l.policy_statements.as_ref() else {
-            return (None, None);
-        };
-        let mut ips: BTreeSet<String> = BTreeSet::new();
-        let mut open = false;
-        let mut deny_outside_cf = false;
-        let cf = if self.any_errored(&[kind::CLOUDFLARE_IP_RANGES]) {
-            None
-        } else {
-            self.cf_ranges.as_ref()
-        };
-        let inside_cf =
-            |c: &str| cf.is_some_and(|cf| net::parse_span(c).is_some_and(|s| cf.contains(&s)));
-        for st in stmts {
-            if !covers_invoke_url(&st.actions) || !st.principals.iter().any(|p| p == "*") {
-                continue;
-            }
-            if st.effect.eq_ignore_ascii_case("allow") {
-                match source_ips(st, &["IpAddress", "IpAddressIfExists"]) {
-                    Some(v) => ips.extend(v.into_iter().map(String::from)),
-                    None => open = true,
-                }
-            } else if st.effect.eq_ignore_ascii_case("deny") {
-                if let Some(v) = source_ips(st, &["NotIpAddress"]) {
-                    if !v.is_empty() && v.iter().all(|c| inside_cf(c)) {
-                        deny_outside_cf = true;
-                    }
-                }
-            }
-        }
-        if open {
-            ips.insert("0.0.0.0/0".into());
-            ips.insert("::/0".into());
-        }
-        let cf_only = cf.map(|_| deny_outside_cf || (!open && ips.iter().all(|c| inside_cf(c))));
-        (Some(ips.into_iter().collect()), cf_only)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn action_patterns() {
-        let a = |s: &str| covers_invoke_url(&[s.to_string()]);
-        assert!(a("lambda:InvokeFunctionUrl"));
-        assert!(a("lambda:*"));
-        assert!(a("*"));
-        assert!(a("lambda:Invoke*"));
-        assert!(!a("lambda:InvokeFunction"));
-        assert!(!a("s3:*"));
     }
 }

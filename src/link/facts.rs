@@ -25,10 +25,14 @@ impl<'a> Ctx<'a> {
                 ..n.clone()
             }),
             Attrs::Instance(i) => Attrs::Instance(self.instance(r, i)),
-            Attrs::DbInstance(d) => Attrs::DbInstance(self.db_instance(d)),
-            Attrs::CacheCluster(c) => Attrs::CacheCluster(self.cache_cluster(c)),
-            Attrs::LambdaFunction(l) => Attrs::LambdaFunction(self.lambda(l)),
-            Attrs::EcsService(s) => Attrs::EcsService(self.ecs_service(s)),
+            Attrs::DbInstance(d) => Attrs::DbInstance(self.db_instance(r, d)),
+            Attrs::CacheCluster(c) => Attrs::CacheCluster(self.cache_cluster(r, c)),
+            Attrs::LambdaFunction(l) => Attrs::LambdaFunction(self.lambda(r, l)),
+            Attrs::EcsService(s) => Attrs::EcsService(self.ecs_service(r, s)),
+            Attrs::LoadBalancer(l) => Attrs::LoadBalancer(self.load_balancer(r, l)),
+            Attrs::ClassicLoadBalancer(l) => {
+                Attrs::ClassicLoadBalancer(self.classic_load_balancer(r, l))
+            }
             Attrs::Alarm(a) => Attrs::Alarm(self.alarm(a)),
             Attrs::CloudflareZone(z) => Attrs::CloudflareZone(self.zone_facts(z)),
             Attrs::DnsRecord(d) => Attrs::DnsRecord(DnsRecord {
@@ -132,43 +136,62 @@ impl<'a> Ctx<'a> {
             default_route_target_id: target_id,
             default_route_nat_available: nat_available,
             workloads,
+            external_routes: rt.and_then(|t| external_routes(&t.routes)),
             ..s.clone()
         }
     }
 
     fn instance(&self, r: &Resource, i: &Instance) -> Instance {
         let ingress = self.ingress(i.security_group_ids.as_deref());
-        let subnets = i.subnet_id.clone().map(|s| vec![s]);
-        let internet = self.reachability(
-            subnets.as_deref(),
-            ingress.as_deref(),
-            &|_, fam| match fam {
-                Family::V4 => match i.has_public_ip {
-                    Some(true) => Hop::Pass(format!(
-                        "public IP {}",
-                        i.public_ip_address
-                            .as_deref()
-                            .unwrap_or("(address not collected)")
-                    )),
-                    Some(false) => Hop::Block("no public IPv4 address".into()),
-                    None => Hop::Unknown,
-                },
-                Family::V6 => match i.ipv6_addresses.first() {
-                    Some(a) => Hop::Pass(format!("IPv6 address {a}")),
-                    None => Hop::Block("no IPv6 address".into()),
-                },
-            },
-        );
+        let network_interfaces = i.network_interfaces.as_ref().map(|ifs| {
+            ifs.iter()
+                .map(|n| InstanceInterface {
+                    subnet_tier: self.tier_of(n.subnet_id.as_deref()),
+                    ..n.clone()
+                })
+                .collect::<Vec<_>>()
+        });
+        // As exposed as its most exposed interface, each judged on its own subnet, groups and
+        // addresses.
+        let direct =
+            i.network_interfaces.as_ref().and_then(|ifs| {
+                self.most_exposed(ifs.iter().map(|n| {
+                    let name = format!(
+                        "interface {}{}",
+                        n.network_interface_id.as_deref().unwrap_or("?"),
+                        n.device_index
+                            .map(|d| format!(" (device {d})"))
+                            .unwrap_or_default()
+                    );
+                    let subnets = n.subnet_id.clone().map(|s| vec![s]);
+                    let ingress = self.ingress(n.security_group_ids.as_deref());
+                    let reach =
+                        self.reachability(subnets.as_deref(), ingress.as_deref(), &|_, fam| {
+                            match fam {
+                                Family::V4 => match n.public_ips.first() {
+                                    Some(a) => Hop::Pass(format!("public IP {a}")),
+                                    None => Hop::Block("no public IPv4 address".into()),
+                                },
+                                Family::V6 => match n.ipv6_addresses.first() {
+                                    Some(a) => Hop::Pass(format!("IPv6 address {a}")),
+                                    None => Hop::Block("no IPv6 address".into()),
+                                },
+                            }
+                        });
+                    (name, reach)
+                }))
+            });
         Instance {
             is_rabbitmq: self.is_rabbitmq(r, i),
             subnet_tier: self.tier_of(i.subnet_id.as_deref()),
+            network_interfaces,
             ingress,
-            internet,
+            internet: self.with_edge(&r.id, direct),
             ..i.clone()
         }
     }
 
-    fn db_instance(&self, d: &DbInstance) -> DbInstance {
+    fn db_instance(&self, r: &Resource, d: &DbInstance) -> DbInstance {
         let ingress = self.ingress(d.security_group_ids.as_deref());
         let internet = self.reachability(d.subnet_ids.as_deref(), ingress.as_deref(), &|s, fam| {
             match (d.publicly_accessible, fam) {
@@ -189,7 +212,7 @@ impl<'a> Ctx<'a> {
             subnet_tiers: self.tiers_of(d.subnet_ids.as_ref()),
             require_secure_transport: self.secure_transport(d),
             ingress,
-            internet,
+            internet: self.with_edge(&r.id, internet),
             alarm_names: self.alarms.names(
                 self,
                 &[("DBInstanceIdentifier", d.db_instance_identifier.as_deref())],
@@ -216,7 +239,7 @@ impl<'a> Ctx<'a> {
         Some(on)
     }
 
-    fn cache_cluster(&self, c: &CacheCluster) -> CacheCluster {
+    fn cache_cluster(&self, r: &Resource, c: &CacheCluster) -> CacheCluster {
         let user_group_ids = match c.replication_group_id.as_deref() {
             None => Some(Vec::new()),
             Some(rg) => self
@@ -234,7 +257,7 @@ impl<'a> Ctx<'a> {
             subnet_tiers: self.tiers_of(subnet_ids.as_ref()),
             subnet_ids,
             ingress,
-            internet,
+            internet: self.with_edge(&r.id, internet),
             alarm_names: self.alarms.names(
                 self,
                 &[
@@ -246,7 +269,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn ecs_service(&self, s: &EcsService) -> EcsService {
+    fn ecs_service(&self, r: &Resource, s: &EcsService) -> EcsService {
         let nc = s.network_configuration.as_ref();
         let ingress = nc.and_then(|n| self.ingress(Some(&n.security_group_ids)));
         let internet = self.reachability(
@@ -278,7 +301,7 @@ impl<'a> Ctx<'a> {
             scaling_policy_names,
             scaling_alarms,
             ingress,
-            internet,
+            internet: self.with_edge(&r.id, self.with_tasks(&r.id, internet)),
             alarm_names: match (cluster, s.service_name.as_deref()) {
                 (Some(c), Some(n)) => self.alarms.ecs_names(self, c, n),
                 _ => None,
@@ -286,6 +309,43 @@ impl<'a> Ctx<'a> {
             ..s.clone()
         }
     }
+}
+
+/// The active routes that leave the VPC other than to the internet, as text; `None` when a
+/// route's target is unknown (it could be one of them).
+fn external_routes(routes: &[Route]) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for r in routes {
+        if r.state.as_deref() == Some("blackhole") {
+            continue;
+        }
+        let external = match r.target_type.as_deref() {
+            Some(
+                "vpc_peering_connection"
+                | "transit_gateway"
+                | "virtual_private_gateway"
+                | "local_gateway"
+                | "carrier_gateway"
+                | "core_network",
+            ) => true,
+            Some("gateway") | None => return None,
+            Some(_) => false,
+        };
+        if external {
+            let dest = r
+                .destination_cidr_block
+                .as_deref()
+                .or(r.destination_ipv6_cidr_block.as_deref())
+                .or(r.destination_prefix_list_id.as_deref())
+                .unwrap_or("?");
+            out.push(format!(
+                "{dest} → {} {}",
+                r.target_type.as_deref().unwrap_or("?"),
+                r.target_id.as_deref().unwrap_or("?")
+            ));
+        }
+    }
+    Some(out)
 }
 
 /// Host names compare case-insensitively, without a trailing dot.

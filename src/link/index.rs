@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use super::net::{self, RangeSet, SourceFacts, Span};
+use super::ways::EdgeWays;
 use super::{alarms, cluster_name};
 use crate::model::*;
 
@@ -51,10 +52,32 @@ pub(super) struct Ctx<'a> {
     pub(super) task_defs: HashMap<&'a str, &'a EcsTaskDefinition>,
     pub(super) scalable_targets: HashMap<&'a str, Vec<&'a ScalableTarget>>,
     pub(super) scaling_policies: HashMap<&'a str, Vec<(&'a Resource, &'a ScalingPolicy)>>,
-    /// Tiers of the subnets of the resources using each security group.
+    /// Workloads by kind, for naming the users of network interfaces (`users`).
+    pub(super) instances: HashMap<&'a str, (&'a Resource, &'a Instance)>,
+    pub(super) lambdas: Vec<(&'a Resource, &'a LambdaFunction)>,
+    pub(super) ecs_services: Vec<(&'a Resource, &'a EcsService)>,
+    pub(super) db_instances: Vec<(&'a Resource, &'a DbInstance)>,
+    pub(super) cache_clusters: Vec<(&'a Resource, &'a CacheCluster)>,
+    /// Functions, services and databases by where they are placed: (subnet, their groups
+    /// sorted), so that an interface finds its owner by a lookup, not a scan.
+    pub(super) placed: HashMap<(&'a str, Vec<&'a str>), Vec<&'a Resource>>,
+    /// The network interfaces of the inventory, and each address's interface.
+    pub(super) interfaces: Vec<(&'a Resource, &'a NetworkInterface)>,
+    pub(super) interface_by_ip: HashMap<&'a str, &'a NetworkInterface>,
+    /// Load balancers and their target groups (`edge`).
+    pub(super) load_balancers: Vec<(&'a Resource, &'a LoadBalancer)>,
+    pub(super) classic_load_balancers: Vec<(&'a Resource, &'a ClassicLoadBalancer)>,
+    pub(super) target_groups: HashMap<&'a str, (&'a Resource, &'a TargetGroup)>,
+    /// APIs (`origin`).
+    pub(super) rest_apis: Vec<(&'a Resource, &'a RestApi)>,
+    pub(super) http_apis: Vec<(&'a Resource, &'a HttpApi)>,
+    /// Ways in through load balancers, by the id of the resource they reach (`edge`).
+    /// The ways in through load balancers and APIs (`edge`, after the indexes are built).
+    pub(super) edge_ways: EdgeWays,
+    /// Tiers of the subnets of the interfaces and resources using each security group.
     sg_tiers: HashMap<&'a str, BTreeSet<Tier>>,
-    /// Spec components using each security group.
-    sg_components: HashMap<&'a str, BTreeSet<&'static str>>,
+    /// Who uses each security group: spec components by name, anything else by what it is.
+    sg_components: HashMap<&'a str, BTreeSet<String>>,
     /// Which groups' users, or their tiers or components, are not all known: a user's groups,
     /// subnets or role could not be read, or (all groups) a kind that uses groups was not
     /// collected. Their `source_tiers` / `source_components` are null, never a short list that
@@ -70,7 +93,11 @@ pub(super) struct Ctx<'a> {
     /// Tiers per source CIDR, memoised: sources repeat across groups. A mutex, not a `RefCell`:
     /// large inventories are derived on several threads sharing this context.
     cidr_tier_cache: Mutex<HashMap<String, Vec<String>>>,
-    estate_spans: Vec<Span>,
+    pub(super) estate_spans: Vec<Span>,
+    /// Each network interface's user, named once (`users`), and the interfaces of each
+    /// resource they belong to.
+    pub(super) interface_users: HashMap<&'a str, Option<super::users::User>>,
+    pub(super) interfaces_of: HashMap<String, Vec<&'a NetworkInterface>>,
 }
 
 fn tier_from_text(v: &str) -> Tier {
@@ -87,9 +114,8 @@ fn sorted_tiers(set: impl IntoIterator<Item = Tier>) -> Vec<Tier> {
     s.into_iter().collect()
 }
 
-fn strs(v: Option<&Vec<String>>) -> Vec<&str> {
+fn strs_opt(v: Option<&Vec<String>>) -> Option<Vec<&str>> {
     v.map(|v| v.iter().map(String::as_str).collect())
-        .unwrap_or_default()
 }
 
 /// What the first pass gathers for the later ones and does not keep.
@@ -102,12 +128,8 @@ struct Gathered<'a> {
     zones: Vec<(&'a Resource, &'a CloudflareZone)>,
 }
 
-/// A resource's subnets, security groups and spec component (see `Ctx::placement`).
-type Placement<'a> = (
-    Option<Vec<&'a str>>,
-    Option<Vec<&'a str>>,
-    Option<&'static str>,
-);
+/// A resource's subnets, security groups and user (see `Ctx::placement`).
+type Placement<'a> = (Option<Vec<&'a str>>, Option<Vec<&'a str>>, Option<String>);
 
 impl<'a> Ctx<'a> {
     /// Indexes the inventory in three passes: plain indexes by id (one function per family of
@@ -138,6 +160,20 @@ impl<'a> Ctx<'a> {
             task_defs: HashMap::new(),
             scalable_targets: HashMap::new(),
             scaling_policies: HashMap::new(),
+            instances: HashMap::new(),
+            lambdas: Vec::new(),
+            ecs_services: Vec::new(),
+            db_instances: Vec::new(),
+            cache_clusters: Vec::new(),
+            placed: HashMap::new(),
+            interfaces: Vec::new(),
+            interface_by_ip: HashMap::new(),
+            load_balancers: Vec::new(),
+            classic_load_balancers: Vec::new(),
+            target_groups: HashMap::new(),
+            rest_apis: Vec::new(),
+            http_apis: Vec::new(),
+            edge_ways: Default::default(),
             sg_tiers: HashMap::new(),
             sg_components: HashMap::new(),
             sg_unknown: SgUnknown::default(),
@@ -149,6 +185,8 @@ impl<'a> Ctx<'a> {
             zone: None,
             cidr_tier_cache: Mutex::new(HashMap::new()),
             estate_spans: Vec::new(),
+            interface_users: HashMap::new(),
+            interfaces_of: HashMap::new(),
         };
         let mut gathered = Gathered::default();
 
@@ -156,6 +194,8 @@ impl<'a> Ctx<'a> {
         for r in resources {
             ctx.alarms.add_target(r);
             ctx.index_network(r, &mut gathered);
+            ctx.index_workloads(r);
+            ctx.index_edge(r);
             ctx.index_services(r);
             ctx.index_alarms(r);
             ctx.index_cloudflare(r, &mut gathered);
@@ -180,6 +220,66 @@ impl<'a> Ctx<'a> {
         // Pass 3: who uses which security group, and which workloads sit in which subnet.
         ctx.index_group_users();
         ctx
+    }
+
+    /// The workloads by kind, and the network interfaces with each of their addresses.
+    fn index_workloads(&mut self, r: &'a Resource) {
+        match &r.attrs {
+            Attrs::Instance(i) => {
+                if let Some(id) = i.instance_id.as_deref() {
+                    self.instances.insert(id, (r, i));
+                }
+            }
+            Attrs::LambdaFunction(l) => {
+                self.lambdas.push((r, l));
+                if let Some(v) = &l.vpc_config {
+                    self.place(r, &v.subnet_ids, &v.security_group_ids);
+                }
+            }
+            Attrs::EcsService(s) => {
+                self.ecs_services.push((r, s));
+                if let Some(c) = &s.network_configuration {
+                    self.place(r, &c.subnet_ids, &c.security_group_ids);
+                }
+            }
+            Attrs::DbInstance(d) => {
+                self.db_instances.push((r, d));
+                if let (Some(subnets), Some(groups)) = (&d.subnet_ids, &d.security_group_ids) {
+                    self.place(r, subnets, groups);
+                }
+            }
+            Attrs::CacheCluster(c) => self.cache_clusters.push((r, c)),
+            Attrs::NetworkInterface(n) => {
+                self.interfaces.push((r, n));
+                for ip in n.private_ip_addresses.iter().chain(&n.ipv6_addresses) {
+                    self.interface_by_ip.insert(ip, n);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn place(&mut self, r: &'a Resource, subnets: &'a [String], groups: &'a [String]) {
+        let mut key: Vec<&str> = groups.iter().map(String::as_str).collect();
+        key.sort_unstable();
+        key.dedup();
+        for s in subnets {
+            self.placed.entry((s, key.clone())).or_default().push(r);
+        }
+    }
+
+    /// Load balancers, target groups and APIs.
+    fn index_edge(&mut self, r: &'a Resource) {
+        match &r.attrs {
+            Attrs::LoadBalancer(l) => self.load_balancers.push((r, l)),
+            Attrs::ClassicLoadBalancer(l) => self.classic_load_balancers.push((r, l)),
+            Attrs::TargetGroup(t) => {
+                self.target_groups.insert(&r.id, (r, t));
+            }
+            Attrs::RestApi(a) => self.rest_apis.push((r, a)),
+            Attrs::HttpApi(a) => self.http_apis.push((r, a)),
+            _ => {}
+        }
     }
 
     /// The network: VPCs and subnets (for pass 2), route tables, NAT gateways, security groups
@@ -341,11 +441,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The tiers and components using each security group (and which of those are not all
-    /// known), and the workloads placed in each subnet.
+    /// The tiers and users of each security group (and which of those are not all known), and
+    /// the workloads placed in each subnet. The users are the network interfaces carrying the
+    /// group, whoever owns them, together with the workloads configured with it.
     fn index_group_users(&mut self) {
         let mut sg_tiers: HashMap<&str, BTreeSet<Tier>> = HashMap::new();
-        let mut sg_components: HashMap<&str, BTreeSet<&'static str>> = HashMap::new();
+        let mut sg_components: HashMap<&str, BTreeSet<String>> = HashMap::new();
         let mut workloads: HashMap<&str, Vec<String>> = HashMap::new();
         // Every kind whose resources use security groups: one not collected leaves every
         // group's users unknown (tiers also need the subnets, and a cache's subnet groups).
@@ -356,15 +457,20 @@ impl<'a> Ctx<'a> {
                 kind::CACHE_CLUSTER,
                 kind::ECS_SERVICE,
                 kind::LAMBDA_FUNCTION,
+                kind::NETWORK_INTERFACE,
+                kind::LOAD_BALANCER,
+                kind::CLASSIC_LOAD_BALANCER,
             ]),
             ..SgUnknown::default()
         };
-        sg_unknown.all_tiers = sg_unknown.all_components
-            || self.any_errored(&[kind::SUBNET, kind::CACHE_SUBNET_GROUP]);
+        // Workloads in a VPC but not a single interface: the inventory was collected without
+        // them (an earlier collector), and a group's users cannot all be known.
+        let mut placed_somewhere = false;
         for r in self.resources {
-            let Some((subnets, sgs, component)) = self.placement(r) else {
+            let Some((subnets, sgs, user)) = self.placement(r) else {
                 continue;
             };
+            placed_somewhere |= subnets.as_ref().is_none_or(|s| !s.is_empty());
             // A subnet we did not read (or no subnet list at all) has no tier we know.
             let tiers: Option<Vec<Tier>> = subnets.as_ref().and_then(|subnets| {
                 subnets
@@ -386,10 +492,9 @@ impl<'a> Ctx<'a> {
                                 sg_unknown.tiers.insert(g);
                             }
                         }
-                        match component {
-                            Some("") => {}
-                            Some(c) => {
-                                sg_components.entry(g).or_default().insert(c);
+                        match &user {
+                            Some(u) => {
+                                sg_components.entry(g).or_default().insert(u.clone());
                             }
                             None => {
                                 sg_unknown.components.insert(g);
@@ -397,6 +502,13 @@ impl<'a> Ctx<'a> {
                         }
                     }
                 }
+            }
+            // A load balancer is an edge resource: it is no workload of the subnets it sits in.
+            if matches!(
+                r.attrs,
+                Attrs::LoadBalancer(_) | Attrs::ClassicLoadBalancer(_)
+            ) {
+                continue;
             }
             let mut seen = HashSet::new();
             for s in subnets.into_iter().flatten() {
@@ -408,35 +520,104 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
+        if placed_somewhere && self.interfaces.is_empty() {
+            sg_unknown.all_components = true;
+            sg_unknown.all_tiers = true;
+        }
+        let mut interface_users = HashMap::new();
+        let mut interfaces_of: HashMap<String, Vec<&NetworkInterface>> = HashMap::new();
+        for &(r, n) in &self.interfaces {
+            let user = self.interface_user(n);
+            if let Some(u) = &user {
+                for id in &u.resource_ids {
+                    interfaces_of.entry(id.clone()).or_default().push(n);
+                }
+            }
+            interface_users.insert(
+                n.network_interface_id.as_deref().unwrap_or(r.id.as_str()),
+                user,
+            );
+        }
+        self.interface_users = interface_users;
+        self.interfaces_of = interfaces_of;
+        for &(_, n) in &self.interfaces {
+            let Some(sgs) = n.security_group_ids.as_ref() else {
+                sg_unknown.all_tiers = true;
+                sg_unknown.all_components = true;
+                continue;
+            };
+            let tier = self.tier_of(n.subnet_id.as_deref());
+            let user = self.user_of(n);
+            for g in sgs {
+                match tier {
+                    Some(t) => {
+                        sg_tiers.entry(g).or_default().insert(t);
+                    }
+                    None => {
+                        sg_unknown.tiers.insert(g);
+                    }
+                }
+                match &user {
+                    Some(u) => {
+                        sg_components.entry(g).or_default().insert(u.name.clone());
+                    }
+                    None => {
+                        sg_unknown.components.insert(g);
+                    }
+                }
+            }
+        }
+        sg_unknown.all_tiers |= sg_unknown.all_components
+            || self.any_errored(&[kind::SUBNET, kind::CACHE_SUBNET_GROUP]);
         self.sg_tiers = sg_tiers;
         self.sg_components = sg_components;
         self.sg_unknown = sg_unknown;
         self.workloads = workloads;
     }
 
-    /// Where a resource of a kind that uses security groups sits and what it is; `None` for
-    /// other kinds. Its groups are `None` when unknown: any group may be its. Its component: the
-    /// name, `Some("")` when it is known to be none, `None` when unknown.
+    /// Where a resource of a kind that uses security groups sits and who it is; `None` for
+    /// other kinds. Its groups are `None` when unknown: any group may be its. Its user: the
+    /// component name, or what it is when it is none of them; `None` when unknown.
     fn placement(&self, r: &'a Resource) -> Option<Placement<'a>> {
+        let named = |c: Option<bool>, component: &str, what: &str, name: Option<&str>| {
+            c.map(|is| {
+                if is {
+                    component.to_string()
+                } else {
+                    format!("{what} {}", name.unwrap_or(r.id.as_str()))
+                }
+            })
+        };
         Some(match &r.attrs {
-            Attrs::Instance(i) => (
-                i.subnet_id.as_deref().map(|s| vec![s]),
-                i.security_group_ids.as_ref().map(|v| strs(Some(v))),
-                match self.is_rabbitmq(r, i) {
-                    Some(true) => Some("rabbitmq"),
-                    Some(false) => Some(""),
-                    None => None,
-                },
-            ),
+            Attrs::Instance(i) => {
+                // Every interface's subnet; the primary's alone when the interfaces are unread.
+                let subnets = match &i.network_interfaces {
+                    Some(ifs) => ifs
+                        .iter()
+                        .map(|n| n.subnet_id.as_deref())
+                        .collect::<Option<Vec<&str>>>(),
+                    None => i.subnet_id.as_deref().map(|s| vec![s]),
+                };
+                (
+                    subnets,
+                    strs_opt(i.security_group_ids.as_ref()),
+                    named(
+                        self.is_rabbitmq(r, i),
+                        "rabbitmq",
+                        "instance",
+                        i.instance_id.as_deref(),
+                    ),
+                )
+            }
             Attrs::DbInstance(d) => (
-                d.subnet_ids.as_ref().map(|v| strs(Some(v))),
-                d.security_group_ids.as_ref().map(|v| strs(Some(v))),
-                Some("rds"),
+                strs_opt(d.subnet_ids.as_ref()),
+                strs_opt(d.security_group_ids.as_ref()),
+                Some("rds".to_string()),
             ),
             Attrs::CacheCluster(c) => (
-                self.cache_subnets(c).map(|v| strs(Some(v))),
-                c.security_group_ids.as_ref().map(|v| strs(Some(v))),
-                Some("redis"),
+                strs_opt(self.cache_subnets(c)),
+                strs_opt(c.security_group_ids.as_ref()),
+                Some("redis".to_string()),
             ),
             // Without a network configuration (or a VPC configuration) the service or
             // function sits in no subnet of ours and uses no group.
@@ -453,8 +634,12 @@ impl<'a> Ctx<'a> {
                         .map(|n| n.security_group_ids.iter().map(String::as_str).collect())
                         .unwrap_or_default(),
                 ),
-                self.is_processor(s)
-                    .map(|p| if p { "ecs_service" } else { "" }),
+                named(
+                    self.is_processor(s),
+                    "ecs_service",
+                    "ecs service",
+                    s.service_name.as_deref(),
+                ),
             ),
             Attrs::LambdaFunction(l) => (
                 Some(
@@ -469,7 +654,28 @@ impl<'a> Ctx<'a> {
                         .map(|v| v.security_group_ids.iter().map(String::as_str).collect())
                         .unwrap_or_default(),
                 ),
-                self.is_webhook(l).map(|w| if w { "webhook" } else { "" }),
+                named(
+                    self.is_webhook(l),
+                    "webhook",
+                    "lambda",
+                    l.function_name.as_deref(),
+                ),
+            ),
+            Attrs::LoadBalancer(l) => (
+                Some(l.subnet_ids.iter().map(String::as_str).collect()),
+                strs_opt(l.security_group_ids.as_ref()),
+                Some(format!(
+                    "load balancer {}",
+                    l.load_balancer_name.as_deref().unwrap_or(r.id.as_str())
+                )),
+            ),
+            Attrs::ClassicLoadBalancer(l) => (
+                Some(l.subnet_ids.iter().map(String::as_str).collect()),
+                strs_opt(l.security_group_ids.as_ref()),
+                Some(format!(
+                    "load balancer {}",
+                    l.load_balancer_name.as_deref().unwrap_or(r.id.as_str())
+                )),
             ),
             _ => return None,
         })

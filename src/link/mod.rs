@@ -1,8 +1,9 @@
 //! `link`: the pure, synchronous step between collection and evaluation. It owns every field the
 //! model marks *derived*: subnet tiers, effective route tables, security-group ingress resolved to
 //! tiers and components, internet reachability with its path as evidence, alarms per resource,
-//! alarm → SNS → PagerDuty wiring, ECS scaling alarms, Lambda URL sources against Cloudflare's
-//! ranges, Cloudflare rule coverage of the webhook, and the `estate` record.
+//! alarm → SNS → PagerDuty wiring, ECS scaling alarms, the users of every security group (from
+//! the network interfaces), the ways in through load balancers, each function's origins judged
+//! against Cloudflare's ranges, Cloudflare rule coverage of the webhook, and the `estate` record.
 //!
 //! It must not reach the network, read the clock, judge compliance (that is the rule pack's job)
 //! or read a derived field of its input (so running it twice gives the same inventory). **`null`
@@ -10,23 +11,31 @@
 //! the inventory, a kind listed in `collection_errors`) stays `None`, never a passing default.
 //! Joins go through hash maps built once, so linking is linear in the inventory size.
 //!
-//! Shape: `index` builds [`Ctx`], the indexes over the inventory by reference; `facts` derives
+//! Shape: `index` builds [`Ctx`], the indexes over the inventory by reference, and `edge` adds
+//! the ways in through load balancers and APIs (kept as `ways`); `facts` derives
 //! each resource's attrs with every derived field set (every one of them, so stale values are
-//! overwritten), asking `reach` for internet paths and `alarms` and `cloudflare` for their
-//! facts; `link` then swaps them in and replaces the estate record (`estate`).
+//! overwritten), asking `reach` for internet paths (and `edge` for the ways in through load
+//! balancers), `users` for who uses an interface, `origin` (with `iam` for resource policies)
+//! for a function's origins, and `alarms` and `cloudflare` for their facts; `link` then swaps
+//! them in and replaces the estate record (`estate`).
 
 mod alarms;
 mod cloudflare;
+mod edge;
 mod estate;
 pub mod expr;
 mod facts;
+pub mod iam;
 mod index;
 pub mod net;
+mod origin;
 mod reach;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]
 mod tests;
+mod users;
+mod ways;
 
 use crate::model::*;
 use index::Ctx;
@@ -36,7 +45,9 @@ pub fn link(inv: &mut Inventory) {
     inv.resources
         .retain(|r| !matches!(r.attrs, Attrs::Estate(_)));
     let (updates, estate) = {
-        let ctx = Ctx::build(&inv.resources, &inv.estate, &inv.collection_errors);
+        let mut ctx = Ctx::build(&inv.resources, &inv.estate, &inv.collection_errors);
+        // The ways in through load balancers and APIs need the groups' ingress, built above.
+        ctx.edge_ways = ctx.edge_ways();
         let updates = derive_all(&ctx, &inv.resources);
         (updates, ctx.estate_record())
     };

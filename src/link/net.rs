@@ -83,7 +83,107 @@ impl RangeSet {
                 Family::V6 => set.v6.push((span.lo, span.hi)),
             }
         }
-        for v in [&mut set.v4, &mut set.v6] {
+        set.normalise();
+        set
+    }
+
+    /// Every address of both families.
+    pub fn all() -> RangeSet {
+        RangeSet {
+            v4: vec![(0, u128::from(u32::MAX))],
+            v6: vec![(0, u128::MAX)],
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
+    }
+
+    pub fn union(&self, o: &RangeSet) -> RangeSet {
+        let mut out = RangeSet {
+            v4: self.v4.iter().chain(&o.v4).copied().collect(),
+            v6: self.v6.iter().chain(&o.v6).copied().collect(),
+        };
+        out.normalise();
+        out
+    }
+
+    /// The addresses of `self` that are not in `o`.
+    pub fn minus(&self, o: &RangeSet) -> RangeSet {
+        fn sub(a: &[(u128, u128)], b: &[(u128, u128)]) -> Vec<(u128, u128)> {
+            let mut out = Vec::new();
+            for &(mut lo, hi) in a {
+                let mut open = true;
+                for &(blo, bhi) in b {
+                    if bhi < lo || blo > hi {
+                        continue;
+                    }
+                    if blo > lo {
+                        out.push((lo, blo - 1));
+                    }
+                    if bhi >= hi {
+                        open = false;
+                        break;
+                    }
+                    lo = bhi + 1;
+                }
+                if open {
+                    out.push((lo, hi));
+                }
+            }
+            out
+        }
+        RangeSet {
+            v4: sub(&self.v4, &o.v4),
+            v6: sub(&self.v6, &o.v6),
+        }
+    }
+
+    pub fn intersect(&self, o: &RangeSet) -> RangeSet {
+        self.minus(&self.minus(o))
+    }
+
+    /// Every address of `self` is in `o`.
+    pub fn within(&self, o: &RangeSet) -> bool {
+        self.minus(o).is_empty()
+    }
+
+    /// The set for people: `0.0.0.0/0, ::/0` when it is everything of a family, else its
+    /// intervals (`104.16.0.0–104.31.255.255`), at most eight of each family.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for (fam, v, all) in [
+            (Family::V4, &self.v4, u128::from(u32::MAX)),
+            (Family::V6, &self.v6, u128::MAX),
+        ] {
+            if v.as_slice() == [(0, all)] {
+                parts.push(fam.all().to_string());
+                continue;
+            }
+            let addr = |x: u128| match fam {
+                Family::V4 => std::net::Ipv4Addr::from(x as u32).to_string(),
+                Family::V6 => std::net::Ipv6Addr::from(x).to_string(),
+            };
+            for &(lo, hi) in v.iter().take(8) {
+                parts.push(if lo == hi {
+                    addr(lo)
+                } else {
+                    format!("{}–{}", addr(lo), addr(hi))
+                });
+            }
+            if v.len() > 8 {
+                parts.push(format!("and {} more ranges", v.len() - 8));
+            }
+        }
+        if parts.is_empty() {
+            "nowhere".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    fn normalise(&mut self) {
+        for v in [&mut self.v4, &mut self.v6] {
             v.sort_unstable();
             let mut merged: Vec<(u128, u128)> = Vec::with_capacity(v.len());
             for &(lo, hi) in v.iter() {
@@ -94,7 +194,6 @@ impl RangeSet {
             }
             *v = merged;
         }
-        set
     }
 
     /// The whole span lies inside the union.

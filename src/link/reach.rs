@@ -37,6 +37,7 @@ impl Ctx<'_> {
                         return Some(Reachability {
                             reachable: true,
                             path,
+                            ..Default::default()
                         })
                     }
                     Eval::Block(path) => blocked.push(path),
@@ -58,6 +59,7 @@ impl Ctx<'_> {
         Some(Reachability {
             reachable: false,
             path,
+            ..Default::default()
         })
     }
 
@@ -156,6 +158,152 @@ impl Ctx<'_> {
                 Eval::Block(path)
             }
             _ => Eval::Unknown,
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// The most exposed of several ways (each named): reachable if any is, unknown if none is
+    /// and any is unknown, else not reachable with the first way's path. The path names the way.
+    pub(super) fn most_exposed(
+        &self,
+        ways: impl Iterator<Item = (String, Option<Reachability>)>,
+    ) -> Option<Reachability> {
+        let mut blocked: Option<Reachability> = None;
+        let mut unknown = false;
+        let mut open: Vec<(String, Reachability)> = Vec::new();
+        for (name, reach) in ways {
+            match reach {
+                Some(r) if r.reachable => open.push((name, r)),
+                Some(r) => {
+                    if blocked.is_none() {
+                        let mut path = vec![format!("{name}:")];
+                        path.extend(r.path);
+                        blocked = Some(Reachability {
+                            reachable: false,
+                            path,
+                            ..Default::default()
+                        });
+                    }
+                }
+                None => unknown = true,
+            }
+        }
+        if let Some((name, first)) = open.first() {
+            let mut path = vec![format!("{name}:")];
+            path.extend(first.path.iter().cloned());
+            return Some(Reachability {
+                reachable: true,
+                path,
+                ways: open
+                    .iter()
+                    .take(Reachability::WAYS_MAX)
+                    .map(|(n, r)| format!("{n}: {}", r.path.join(" → ")))
+                    .collect(),
+                ways_total: open.len(),
+            });
+        }
+        if unknown {
+            return None;
+        }
+        // No way at all (an instance without interfaces): nothing reaches it.
+        Some(blocked.unwrap_or_else(|| Reachability {
+            reachable: false,
+            path: vec!["no network interface".into()],
+            ..Default::default()
+        }))
+    }
+
+    /// A resource's reachability with the ways in through load balancers added: reachable when
+    /// a way is open; unknown when the direct answer is not "reachable" and a way (or the load
+    /// balancers as a whole) is unknown.
+    pub(super) fn with_edge(&self, id: &str, direct: Option<Reachability>) -> Option<Reachability> {
+        let ways = self
+            .edge_ways
+            .by_target
+            .get(id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let open: Vec<&str> = ways
+            .iter()
+            .filter(|w| w.open == Some(true))
+            .map(|w| w.text.as_str())
+            .collect();
+        let undecided = ways.iter().any(|w| w.open.is_none()) || self.edge_ways.unknown.is_some();
+        match direct {
+            Some(mut d) if d.reachable || !open.is_empty() => {
+                if !d.reachable {
+                    d.path = vec![open[0].to_string()];
+                    d.ways.clear();
+                    d.ways_total = 0;
+                }
+                d.reachable = true;
+                if d.ways.is_empty() && d.ways_total == 0 && !d.path.is_empty() {
+                    d.ways.push(d.path.join(" → "));
+                    d.ways_total = 1;
+                }
+                d.ways_total += open.len();
+                for w in open {
+                    if d.ways.len() < Reachability::WAYS_MAX && !d.ways.iter().any(|x| x == w) {
+                        d.ways.push(w.to_string());
+                    }
+                }
+                Some(d)
+            }
+            Some(d) if undecided => {
+                let _ = d;
+                None
+            }
+            None if !open.is_empty() => Some(Reachability {
+                reachable: true,
+                path: vec![open[0].to_string()],
+                ways: open
+                    .iter()
+                    .take(Reachability::WAYS_MAX)
+                    .map(|w| w.to_string())
+                    .collect(),
+                ways_total: open.len(),
+            }),
+            other => other,
+        }
+    }
+
+    /// An ECS service's reachability with its tasks' own interfaces added (an address given to
+    /// a task's interface by hand counts as much as one assigned at launch).
+    pub(super) fn with_tasks(
+        &self,
+        id: &str,
+        direct: Option<Reachability>,
+    ) -> Option<Reachability> {
+        let Some(ifs) = self.interfaces_of.get(id) else {
+            return direct;
+        };
+        let tasks = self.most_exposed(ifs.iter().map(|n| {
+            let subnets = n.subnet_id.clone().map(|s| vec![s]);
+            let ingress = self.ingress(n.security_group_ids.as_deref());
+            let reach = self.reachability(subnets.as_deref(), ingress.as_deref(), &|_, fam| {
+                let addr = match fam {
+                    Family::V4 => n.public_ips.first(),
+                    Family::V6 => n.ipv6_addresses.first(),
+                };
+                match addr {
+                    Some(a) => Hop::Pass(format!("address {a}")),
+                    None => Hop::Block("no public address".into()),
+                }
+            });
+            (
+                format!(
+                    "task interface {}",
+                    n.network_interface_id.as_deref().unwrap_or("?")
+                ),
+                reach,
+            )
+        }));
+        match (direct, tasks) {
+            (Some(d), _) if d.reachable => Some(d),
+            (_, Some(t)) if t.reachable => Some(t),
+            (Some(d), Some(_)) => Some(d),
+            _ => None,
         }
     }
 }

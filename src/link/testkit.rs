@@ -338,12 +338,52 @@ fn rabbitmq(rs: &mut Vec<Resource>) {
                 state: Some("running".into()),
                 has_public_ip: Some(false),
                 security_group_ids: Some(vec!["sg-mq".into()]),
+                network_interfaces: Some(vec![InstanceInterface {
+                    network_interface_id: Some("eni-mq".into()),
+                    subnet_id: Some("subnet-c1".into()),
+                    device_index: Some(0),
+                    private_ip_addresses: vec!["10.0.10.15".into()],
+                    security_group_ids: Some(vec!["sg-mq".into()]),
+                    ..Default::default()
+                }]),
                 ..Default::default()
             }),
         ),
         "role",
         "rabbitmq",
     ));
+    rs.push(interface(
+        "eni-mq",
+        "subnet-c1",
+        &["sg-mq"],
+        "10.0.10.15",
+        |n| n.attached_instance_id = Some("i-mq".into()),
+    ));
+}
+
+/// A network interface of the estate VPC; `set` fills in who owns it.
+pub fn interface(
+    id: &str,
+    subnet: &str,
+    groups: &[&str],
+    ip: &str,
+    set: impl FnOnce(&mut NetworkInterface),
+) -> Resource {
+    let mut n = NetworkInterface {
+        network_interface_id: Some(id.into()),
+        vpc_id: Some("vpc-1".into()),
+        subnet_id: Some(subnet.into()),
+        interface_type: Some("interface".into()),
+        status: Some("in-use".into()),
+        private_ip_addresses: vec![ip.into()],
+        security_group_ids: Some(groups.iter().map(|g| g.to_string()).collect()),
+        ..Default::default()
+    };
+    set(&mut n);
+    res(
+        arn("ec2", &format!("network-interface/{id}")),
+        Attrs::NetworkInterface(n),
+    )
 }
 
 /// RDS with its parameter group, and Redis with its replication and subnet groups.
@@ -397,6 +437,46 @@ fn data(rs: &mut Vec<Resource>) {
             ..Default::default()
         }),
     ));
+    rs.push(interface(
+        "eni-db",
+        "subnet-d1",
+        &["sg-db"],
+        "10.0.20.10",
+        |n| {
+            n.description = Some("RDSNetworkInterface".into());
+            n.requester_id = Some("amazon-rds".into());
+            n.requester_managed = Some(true);
+        },
+    ));
+    rs.push(interface(
+        "eni-redis",
+        "subnet-d1",
+        &["sg-redis"],
+        "10.0.20.11",
+        |n| {
+            n.description = Some("ElastiCache estate-redis-001".into());
+            n.requester_id = Some("amazon-elasticache".into());
+            n.requester_managed = Some(true);
+        },
+    ));
+}
+
+/// The webhook's resource policy: Cloudflare's ranges may invoke its URL.
+pub fn cloudflare_policy() -> Vec<PolicyStatement> {
+    vec![PolicyStatement {
+        sid: Some("cf".into()),
+        effect: "Allow".into(),
+        principals: vec!["*".into()],
+        actions: vec!["lambda:InvokeFunctionUrl".into()],
+        conditions: BTreeMap::from([(
+            "IpAddress".to_string(),
+            BTreeMap::from([(
+                "aws:SourceIp".to_string(),
+                vec!["173.245.48.0/20".to_string(), "2400:cb00::/32".to_string()],
+            )]),
+        )]),
+        ..Default::default()
+    }]
 }
 
 /// The webhook Lambda behind a function URL that admits Cloudflare.
@@ -421,23 +501,28 @@ fn webhook(rs: &mut Vec<Resource>) {
                 configured: true,
                 url: Some("https://abc.lambda-url.eu-west-1.on.aws/".into()),
                 auth_type: Some("NONE".into()),
+                ..Default::default()
             }),
-            policy_statements: Some(vec![PolicyStatement {
-                sid: Some("cf".into()),
-                effect: "Allow".into(),
-                principals: vec!["*".into()],
-                actions: vec!["lambda:InvokeFunctionUrl".into()],
-                conditions: BTreeMap::from([(
-                    "IpAddress".to_string(),
-                    BTreeMap::from([(
-                        "aws:SourceIp".to_string(),
-                        vec!["173.245.48.0/20".to_string(), "2400:cb00::/32".to_string()],
-                    )]),
-                )]),
+            policy_statements: Some(cloudflare_policy()),
+            function_urls: Some(vec![FunctionUrl {
+                configured: true,
+                url: Some("https://abc.lambda-url.eu-west-1.on.aws/".into()),
+                auth_type: Some("NONE".into()),
+                ..Default::default()
             }]),
             ..Default::default()
         }),
     ));
+    for (id, subnet, ip) in [
+        ("eni-fn1", "subnet-c1", "10.0.10.20"),
+        ("eni-fn2", "subnet-c2", "10.0.11.20"),
+    ] {
+        rs.push(interface(id, subnet, &["sg-lambda"], ip, |n| {
+            n.interface_type = Some("lambda".into());
+            n.description = Some("AWS Lambda VPC ENI-webhook".into());
+            n.requester_managed = Some(true);
+        }));
+    }
 }
 
 /// The ECS processor: cluster, task definition, service and its step scaling.
@@ -473,6 +558,16 @@ fn processor(rs: &mut Vec<Resource>) {
             ..Default::default()
         }),
     ));
+    for (id, subnet, ip) in [
+        ("eni-task1", "subnet-c1", "10.0.10.30"),
+        ("eni-task2", "subnet-c2", "10.0.11.30"),
+    ] {
+        rs.push(interface(id, subnet, &["sg-ecs"], ip, |n| {
+            n.description = Some(format!("arn:aws:ecs:{REGION}:{ACCT}:attachment/{id}"));
+            n.requester_id = Some("578734482556".into());
+            n.requester_managed = Some(true);
+        }));
+    }
     rs.push(res(
         arn("application-autoscaling", "scalable-target/worker"),
         Attrs::ScalableTarget(ScalableTarget {
@@ -481,6 +576,9 @@ fn processor(rs: &mut Vec<Resource>) {
             scalable_dimension: Some("ecs:service:DesiredCount".into()),
             min_capacity: Some(1),
             max_capacity: Some(10),
+            dynamic_scaling_in_suspended: Some(false),
+            dynamic_scaling_out_suspended: Some(false),
+            scheduled_scaling_suspended: Some(false),
         }),
     ));
     for (name, adj) in [("queue-out", 1), ("queue-in", -1)] {

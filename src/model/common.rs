@@ -2,6 +2,8 @@
 //! derives about ingress, reachability and scaling alarms) and the estate record `link` creates.
 //! Data only: deriving them is `link`'s, judging them the rules'.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +88,21 @@ pub struct Reachability {
     /// Hop by hop: the address, the route, the security group rule and the NACL entry that
     /// admit the traffic; or, when unreachable, the first hop that blocks it.
     pub path: Vec<String>,
+    /// Every way in that was found, one line each (its entry point and chain), at most
+    /// [`Reachability::WAYS_MAX`]; `ways_total` counts them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ways: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ways_total: usize,
+}
+
+impl Reachability {
+    /// The most ways of in one finding's evidence: evidence never grows with the estate.
+    pub const WAYS_MAX: usize = 20;
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// *Derived*: an alarm linked to a scaling policy.
@@ -128,4 +145,33 @@ pub struct EstateFacts {
     /// collect). A rule on completeness must require this to be empty too.
     #[serde(default)]
     pub components_unknown: Vec<String>,
+}
+
+/// One statement of a resource-based IAM policy (a Lambda function's, an API's).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyStatement {
+    #[serde(default)]
+    pub sid: Option<String>,
+    /// `Allow` or `Deny`.
+    pub effect: String,
+    /// Principals, flattened (`*`, account ids, ARNs, service names).
+    #[serde(default)]
+    pub principals: Vec<String>,
+    /// `NotPrincipal`: everyone but these. Empty: the statement names `Principal`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_principals: Vec<String>,
+    #[serde(default)]
+    pub actions: Vec<String>,
+    /// `NotAction`: every action but these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_actions: Vec<String>,
+    /// `Resource`; empty when absent (a resource policy's statements apply to the resource).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_resources: Vec<String>,
+    /// Condition operator → key → values, as in the policy JSON.
+    #[serde(default)]
+    pub conditions: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }

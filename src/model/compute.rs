@@ -2,12 +2,10 @@
 //! ECS clusters, services and task definitions, and Application Auto Scaling targets and
 //! policies. Data only (docs/design.md §3).
 
-use std::collections::BTreeMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Ingress, Reachability, ScalingAlarm, Tier};
+use super::common::{Ingress, PolicyStatement, Reachability, ScalingAlarm, Tier};
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
@@ -16,23 +14,32 @@ pub struct LambdaFunction {
     pub runtime: Option<String>,
     /// `null`: unknown; empty subnets: not attached to a VPC.
     pub vpc_config: Option<LambdaVpcConfig>,
-    /// `{configured: false}`: the function has no URL.
+    /// The unqualified function's URL; `{configured: false}`: it has none.
     pub function_url: Option<FunctionUrl>,
-    /// The resource-based policy, parsed. Empty list: no policy.
+    /// The unqualified function's resource-based policy, parsed. Empty list: no policy.
     pub policy_statements: Option<Vec<PolicyStatement>>,
+    /// Every URL of the function, whatever its qualifier (the function itself or an alias); an
+    /// alias's URL with the alias's resource-based policy, which governs it (the function's own
+    /// URL answers to `policy_statements`). Empty: no URL. `null`: not read.
+    #[serde(default)]
+    pub function_urls: Option<Vec<FunctionUrl>>,
     /// *Derived*: this is the spec's webhook (`components.webhook_function`).
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub is_webhook: Option<bool>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub subnet_tiers: Option<Vec<Tier>>,
-    /// *Derived*: source CIDRs the URL policy allows (`aws:SourceIp`) for `lambda:InvokeFunctionUrl`
-    /// to principal `*`; a statement allowing the URL without a source condition adds `0.0.0.0/0`
-    /// and `::/0`. Empty: no statement lets the public invoke the URL.
+    /// *Derived*: every endpoint that invokes the function from outside the VPC (each URL, each
+    /// API whose integration calls it, each load balancer forwarding to it), with who can call
+    /// it. Empty: none.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub url_allowed_source_ips: Option<Vec<String>>,
-    /// *Derived*: every allowing URL statement limits `aws:SourceIp` to ranges inside Cloudflare's.
+    pub origins: Option<Vec<Origin>>,
+    /// *Derived*: some origin serves the function from outside the VPC (`served`); null when
+    /// none is known to and one is unknown.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub url_sources_cloudflare_only: Option<bool>,
+    pub endpoint_served: Option<bool>,
+    /// *Derived*: every origin accepts only Cloudflare's addresses.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub origin_cloudflare_only: Option<bool>,
     /// *Derived*: a Cloudflare transform rule injects a header for the webhook host (a
     /// compensating control; the value is never kept).
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
@@ -50,6 +57,26 @@ pub struct LambdaVpcConfig {
     pub security_group_ids: Vec<String>,
 }
 
+/// *Derived*: an endpoint that invokes a function, and who can call it.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct Origin {
+    /// `function URL https://…`, `function URL of alias live`, `REST API abc123 (default
+    /// endpoint)`, `HTTP API …`, `load balancer …`.
+    pub endpoint: String,
+    /// Who outside the account can call it, from where. Empty: nobody.
+    pub open_to: Vec<String>,
+    /// Only Cloudflare's addresses can call it (or nobody outside the account). Null: unknown
+    /// (`why_unknown` says why).
+    pub cloudflare_only: Option<bool>,
+    /// It answers requests from outside the VPC: a URL that exists, an API served by its
+    /// default endpoint or a custom domain, a load balancer the internet reaches. `false`: an
+    /// API nothing serves. Null: unknown.
+    #[serde(default)]
+    pub served: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why_unknown: Option<String>,
+}
+
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionUrl {
@@ -59,23 +86,13 @@ pub struct FunctionUrl {
     /// `AWS_IAM` or `NONE`.
     #[serde(default)]
     pub auth_type: Option<String>,
-}
-
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyStatement {
-    #[serde(default)]
-    pub sid: Option<String>,
-    /// `Allow` or `Deny`.
-    pub effect: String,
-    /// Principals, flattened (`*`, account ids, ARNs, service names).
-    #[serde(default)]
-    pub principals: Vec<String>,
-    #[serde(default)]
-    pub actions: Vec<String>,
-    /// Condition operator → key → values, as in the policy JSON.
-    #[serde(default)]
-    pub conditions: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// The alias the URL belongs to; absent for the unqualified function.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualifier: Option<String>,
+    /// The resource-based policy of the URL's alias (an alias's URL in `function_urls` only).
+    /// Empty list: no policy; `null`: unreadable, or the function's own URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_statements: Option<Vec<PolicyStatement>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -151,6 +168,16 @@ pub struct ScalableTarget {
     pub scalable_dimension: Option<String>,
     pub min_capacity: Option<i64>,
     pub max_capacity: Option<i64>,
+    /// Scaling in by the scaling policies is suspended (an operator's switch that outlives the
+    /// incident it was set for). `null`: the answer did not say.
+    #[serde(default)]
+    pub dynamic_scaling_in_suspended: Option<bool>,
+    /// Scaling out by the scaling policies is suspended: alarms fire and nothing grows.
+    #[serde(default)]
+    pub dynamic_scaling_out_suspended: Option<bool>,
+    /// Scheduled actions are suspended.
+    #[serde(default)]
+    pub scheduled_scaling_suspended: Option<bool>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]

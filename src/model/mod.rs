@@ -18,6 +18,7 @@ mod cloudflare;
 mod common;
 mod compute;
 mod data;
+mod edge;
 mod estate;
 pub mod json;
 mod monitoring;
@@ -30,6 +31,7 @@ pub use cloudflare::*;
 pub use common::*;
 pub use compute::*;
 pub use data::*;
+pub use edge::*;
 pub use estate::*;
 pub use monitoring::*;
 pub use network::*;
@@ -236,6 +238,7 @@ kinds! {
     NatGateway(NatGateway) = "aws.ec2.nat_gateway" as NAT_GATEWAY,
     SecurityGroup(SecurityGroup) = "aws.ec2.security_group" as SECURITY_GROUP,
     NetworkAcl(NetworkAcl) = "aws.ec2.network_acl" as NETWORK_ACL,
+    NetworkInterface(NetworkInterface) = "aws.ec2.network_interface" as NETWORK_INTERFACE,
     Instance(Instance) = "aws.ec2.instance" as INSTANCE,
     Volume(Volume) = "aws.ec2.volume" as VOLUME,
     DbInstance(DbInstance) = "aws.rds.db_instance" as DB_INSTANCE,
@@ -249,6 +252,11 @@ kinds! {
     EcsTaskDefinition(EcsTaskDefinition) = "aws.ecs.task_definition" as ECS_TASK_DEFINITION,
     ScalableTarget(ScalableTarget) = "aws.application_autoscaling.scalable_target" as SCALABLE_TARGET,
     ScalingPolicy(ScalingPolicy) = "aws.application_autoscaling.scaling_policy" as SCALING_POLICY,
+    LoadBalancer(LoadBalancer) = "aws.elbv2.load_balancer" as LOAD_BALANCER,
+    TargetGroup(TargetGroup) = "aws.elbv2.target_group" as TARGET_GROUP,
+    ClassicLoadBalancer(ClassicLoadBalancer) = "aws.elb.load_balancer" as CLASSIC_LOAD_BALANCER,
+    RestApi(RestApi) = "aws.apigateway.rest_api" as REST_API,
+    HttpApi(HttpApi) = "aws.apigatewayv2.api" as HTTP_API,
     Alarm(Alarm) = "aws.cloudwatch.alarm" as ALARM,
     SnsTopic(SnsTopic) = "aws.sns.topic" as SNS_TOPIC,
     SnsSubscription(SnsSubscription) = "aws.sns.subscription" as SNS_SUBSCRIPTION,

@@ -1,5 +1,5 @@
 //! The attributes of the EC2 and VPC kinds: VPCs, subnets, route tables, gateways, security
-//! groups, network ACLs, instances and volumes. Data only (docs/design.md §3).
+//! groups, network ACLs, network interfaces, instances and volumes. Data only (docs/design.md §3).
 
 use std::collections::BTreeMap;
 
@@ -60,6 +60,11 @@ pub struct Subnet {
     /// *Derived*: workloads placed in this subnet, as `kind:id`.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub workloads: Option<Vec<String>>,
+    /// *Derived*: routes of the effective table that leave the VPC other than to the internet
+    /// (a peering connection, a transit gateway, a virtual private gateway, a local or carrier
+    /// gateway, a core network), each as `destination → target_type target_id`. Empty: none.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub external_routes: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
@@ -86,7 +91,8 @@ pub struct Route {
     #[serde(default)]
     pub destination_prefix_list_id: Option<String>,
     /// `internet_gateway`, `egress_only_internet_gateway`, `nat_gateway`, `instance`,
-    /// `network_interface`, `transit_gateway`, `vpc_peering_connection`, `vpc_endpoint`, `local`.
+    /// `network_interface`, `transit_gateway`, `vpc_peering_connection`, `vpc_endpoint`,
+    /// `virtual_private_gateway`, `local_gateway`, `carrier_gateway`, `core_network`, `local`.
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     /// `active` or `blackhole`.
@@ -171,14 +177,20 @@ pub struct Instance {
     pub subnet_id: Option<String>,
     pub state: Option<String>,
     pub instance_type: Option<String>,
-    /// Whether the instance has a public IPv4 address (`public_ip_address` says which).
+    /// Whether the instance's primary interface has a public IPv4 address (`public_ip_address`
+    /// says which); every interface's addresses are in `network_interfaces`.
     pub has_public_ip: Option<bool>,
     #[serde(default)]
     pub public_ip_address: Option<String>,
     #[serde(default)]
     pub ipv6_addresses: Vec<String>,
     pub private_ip_address: Option<String>,
+    /// The groups of every interface, together.
     pub security_group_ids: Option<Vec<String>>,
+    /// Every network interface attached to the instance, the primary first. `null`: not read
+    /// (an inventory from an earlier collector): placement and exposure are then unknown.
+    #[serde(default)]
+    pub network_interfaces: Option<Vec<InstanceInterface>>,
     pub metadata_options: Option<MetadataOptions>,
     /// EBS volume ids attached.
     #[serde(default)]
@@ -192,6 +204,64 @@ pub struct Instance {
     pub ingress: Option<Vec<Ingress>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub internet: Option<Reachability>,
+}
+
+/// One network interface of an instance, as the instance description gives it.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceInterface {
+    pub network_interface_id: Option<String>,
+    pub subnet_id: Option<String>,
+    /// 0 for the primary interface.
+    #[serde(default)]
+    pub device_index: Option<i64>,
+    #[serde(default)]
+    pub private_ip_addresses: Vec<String>,
+    /// Public IPv4 addresses associated with any of its private addresses (assigned at launch
+    /// or Elastic IPs). Empty: none.
+    #[serde(default)]
+    pub public_ips: Vec<String>,
+    #[serde(default)]
+    pub ipv6_addresses: Vec<String>,
+    pub security_group_ids: Option<Vec<String>>,
+    /// *Derived*: tier of its subnet.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub subnet_tier: Option<Tier>,
+}
+
+/// A network interface of the estate VPC, whoever owns it: an instance, a Lambda function, an
+/// ECS task, a database, a cache, a load balancer, a NAT gateway, an endpoint or anything else.
+/// The interfaces are what security groups are attached to, so they say who uses a group: `link`
+/// names each interface's user in the ingress facts of the groups it carries.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkInterface {
+    pub network_interface_id: Option<String>,
+    pub vpc_id: Option<String>,
+    pub subnet_id: Option<String>,
+    /// `interface`, `lambda`, `network_load_balancer`, `nat_gateway`, `vpc_endpoint`, …
+    pub interface_type: Option<String>,
+    /// The account or service that created it for you (`amazon-rds`, `amazon-elasticache`, an
+    /// ECS or ELB account id, …); absent for your own.
+    #[serde(default)]
+    pub requester_id: Option<String>,
+    #[serde(default)]
+    pub requester_managed: Option<bool>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `available`, `in-use`, …
+    pub status: Option<String>,
+    /// The instance it is attached to, when attached to one.
+    #[serde(default)]
+    pub attached_instance_id: Option<String>,
+    #[serde(default)]
+    pub private_ip_addresses: Vec<String>,
+    /// Public IPv4 addresses associated with its private addresses.
+    #[serde(default)]
+    pub public_ips: Vec<String>,
+    #[serde(default)]
+    pub ipv6_addresses: Vec<String>,
+    pub security_group_ids: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]

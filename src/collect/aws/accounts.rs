@@ -19,7 +19,8 @@ use super::errors::{classify, error_for};
 use super::guard::ReadOnlyGuard;
 use super::options::{AssumeRole, AwsOptions};
 use super::sdk::{client, load_sdk_config, Clients};
-use super::{autoscaling, cloudwatch, ec2, ecs, elasticache, lambda, organizations, progress};
+use super::{apigateway, autoscaling, cloudwatch, ec2, ecs, elasticache, elb, lambda};
+use super::{organizations, progress};
 use super::{rds, regions, sns, sts, Ctx, Part};
 use crate::model::kind;
 use crate::model::EstateConfig;
@@ -482,7 +483,7 @@ pub async fn collect_within(
         .copied()
         .filter(|k| k.starts_with("aws.ec2.") && ![kind::VPC, kind::SUBNET].contains(k))
         .collect();
-    let ((elsewhere, scanned), e, r, c, l, s, a, w, n) = tokio::join!(
+    let ((elsewhere, scanned), e, r, c, l, s, a, w, n, b, g) = tokio::join!(
         scan_regions,
         t("ec2", ec2_rest).run(ec2::collect_rest(&clients.ec2, &ctx)),
         t("rds", kinds_of("aws.rds.")).run(rds::collect(&clients.rds, &ctx)),
@@ -498,9 +499,23 @@ pub async fn collect_within(
         t("cloudwatch", kinds_of("aws.cloudwatch."))
             .run(cloudwatch::collect(&clients.cloudwatch, &ctx)),
         t("sns", kinds_of("aws.sns.")).run(sns::collect(&clients.sns, &ctx)),
+        t(
+            "elasticloadbalancing",
+            [kinds_of("aws.elbv2."), kinds_of("aws.elb.")].concat()
+        )
+        .run(elb::collect(&clients.elbv2, &clients.elb, &ctx)),
+        t(
+            "apigateway",
+            [kinds_of("aws.apigateway."), kinds_of("aws.apigatewayv2.")].concat()
+        )
+        .run(apigateway::collect(
+            &clients.apigateway,
+            &clients.apigatewayv2,
+            &ctx
+        )),
     );
     out.regions.extend(scanned);
-    for part in [net, elsewhere, e, r, c, l, s, a, w, n] {
+    for part in [net, elsewhere, e, r, c, l, s, a, w, n, b, g] {
         out.resources.extend(part.resources);
         out.errors.extend(part.errors);
     }

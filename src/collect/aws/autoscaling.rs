@@ -61,6 +61,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
 pub fn normalize_scalable_target(ctx: &Ctx, s: &t::ScalableTarget) -> Resource {
     let ns = s.service_namespace().as_str();
     let dim = s.scalable_dimension().as_str();
+    let suspended = s.suspended_state();
     // Older answers carry no ARN: one is made from what identifies the target.
     let id = s
         .scalable_target_arn()
@@ -81,6 +82,11 @@ pub fn normalize_scalable_target(ctx: &Ctx, s: &t::ScalableTarget) -> Resource {
             scalable_dimension: Some(dim.to_string()),
             min_capacity: Some(i64::from(s.min_capacity())),
             max_capacity: Some(i64::from(s.max_capacity())),
+            // An answer without the suspended state leaves it unknown, never "not suspended".
+            dynamic_scaling_in_suspended: suspended.and_then(|x| x.dynamic_scaling_in_suspended()),
+            dynamic_scaling_out_suspended: suspended
+                .and_then(|x| x.dynamic_scaling_out_suspended()),
+            scheduled_scaling_suspended: suspended.and_then(|x| x.scheduled_scaling_suspended()),
         }),
     )
 }

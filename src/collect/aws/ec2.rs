@@ -1,6 +1,7 @@
 //! EC2 and VPC: VPCs (all of the region, so a default VPC is seen as one and never taken for the
 //! estate), then the estate VPC's subnets, route tables, internet and NAT gateways, security
-//! groups, network ACLs, instances and their volumes, filtered by VPC on the server side.
+//! groups, network ACLs, network interfaces (whoever owns them: they say who uses a security
+//! group), instances with every interface and their volumes, filtered by VPC on the server side.
 //! `normalize_*` are pure (SDK type → model) and unit-tested; a missing required field (a cut-off
 //! answer) gives `None`, never a passing default.
 
@@ -128,16 +129,17 @@ pub fn normalize_subnet(ctx: &Ctx, s: &t::Subnet) -> Option<Resource> {
 
 /// Everything else of the estate VPC, read concurrently.
 pub async fn collect_rest(client: &Client, ctx: &Ctx) -> Part {
-    let (a, b, c, d, e, f) = tokio::join!(
+    let (a, b, c, d, e, f, g) = tokio::join!(
         route_tables(client, ctx),
         internet_gateways(client, ctx),
         nat_gateways(client, ctx),
         security_groups(client, ctx),
         network_acls(client, ctx),
         instances_and_volumes(client, ctx),
+        network_interfaces(client, ctx),
     );
     let mut part = a;
-    for p in [b, c, d, e, f] {
+    for p in [b, c, d, e, f, g] {
         part.extend(p);
     }
     part
@@ -453,6 +455,105 @@ pub fn normalize_network_acl(ctx: &Ctx, a: &t::NetworkAcl) -> Option<Resource> {
     )
 }
 
+async fn network_interfaces(client: &Client, ctx: &Ctx) -> Part {
+    let pages = client
+        .describe_network_interfaces()
+        .set_filters(vpc_filter(ctx, "vpc-id"))
+        .into_paginator()
+        .send()
+        .all_pages(|p| p.next_token())
+        .await;
+    Part::from_pages(
+        ctx,
+        (
+            SERVICE,
+            "DescribeNetworkInterfaces",
+            &[kind::NETWORK_INTERFACE],
+        ),
+        pages,
+        |p| p.network_interfaces(),
+        normalize_network_interface,
+    )
+}
+
+/// The public IPv4 addresses associated with an interface: each private address's association
+/// (an Elastic IP or one assigned at launch) and the interface's own.
+fn interface_public_ips<'a>(
+    own: Option<&'a str>,
+    per_private: impl Iterator<Item = Option<&'a str>>,
+) -> Vec<String> {
+    let mut ips: Vec<String> = own
+        .into_iter()
+        .chain(per_private.flatten())
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect();
+    ips.sort();
+    ips.dedup();
+    ips
+}
+
+/// The addresses and groups of an interface, from either shape the SDK gives it (a VPC's
+/// interface or an instance's): the types differ, their accessors do not. A missing group list
+/// is unknown, not "no groups".
+macro_rules! interface_addresses {
+    ($n:expr) => {{
+        let n = $n;
+        (
+            n.private_ip_addresses()
+                .iter()
+                .filter_map(|p| p.private_ip_address().map(str::to_string))
+                .collect::<Vec<_>>(),
+            interface_public_ips(
+                n.association().and_then(|a| a.public_ip()),
+                n.private_ip_addresses()
+                    .iter()
+                    .map(|p| p.association().and_then(|a| a.public_ip())),
+            ),
+            n.ipv6_addresses()
+                .iter()
+                .filter_map(|a| a.ipv6_address().map(str::to_string))
+                .collect::<Vec<_>>(),
+            n.groups.as_ref().map(|g| {
+                g.iter()
+                    .filter_map(|g| g.group_id().map(str::to_string))
+                    .collect::<Vec<_>>()
+            }),
+        )
+    }};
+}
+
+pub fn normalize_network_interface(ctx: &Ctx, n: &t::NetworkInterface) -> Option<Resource> {
+    let id = n.network_interface_id()?;
+    let (private_ip_addresses, public_ips, ipv6_addresses, security_group_ids) =
+        interface_addresses!(n);
+    Some(
+        ctx.resource(
+            ctx.arn("ec2", &format!("network-interface/{id}")),
+            None,
+            ec2_tags(n.tag_set()),
+            Attrs::NetworkInterface(NetworkInterface {
+                network_interface_id: Some(id.to_string()),
+                vpc_id: n.vpc_id().map(str::to_string),
+                subnet_id: n.subnet_id().map(str::to_string),
+                interface_type: n.interface_type().map(|t| t.as_str().to_string()),
+                requester_id: n.requester_id().map(str::to_string),
+                requester_managed: n.requester_managed(),
+                description: n.description().map(str::to_string),
+                status: n.status().map(|s| s.as_str().to_string()),
+                attached_instance_id: n
+                    .attachment()
+                    .and_then(|a| a.instance_id())
+                    .map(str::to_string),
+                private_ip_addresses,
+                public_ips,
+                ipv6_addresses,
+                security_group_ids,
+            }),
+        ),
+    )
+}
+
 async fn instances_and_volumes(client: &Client, ctx: &Ctx) -> Part {
     let mut part = Part::default();
     let instances = match client
@@ -553,6 +654,7 @@ pub fn normalize_instance(ctx: &Ctx, i: &t::Instance) -> Option<Resource> {
                     .collect(),
                 private_ip_address: i.private_ip_address().map(str::to_string),
                 security_group_ids: listed.then_some(sgs),
+                network_interfaces: instance_interfaces(i),
                 metadata_options: i.metadata_options().map(|m| MetadataOptions {
                     http_tokens: m.http_tokens().map(|t| t.as_str().to_string()),
                     http_endpoint: m.http_endpoint().map(|t| t.as_str().to_string()),
@@ -567,6 +669,34 @@ pub fn normalize_instance(ctx: &Ctx, i: &t::Instance) -> Option<Resource> {
             }),
         ),
     )
+}
+
+/// Every interface of an instance, the primary first. An instance always has one: an answer
+/// without any (cut off, or from an endpoint that leaves them out) leaves them unknown.
+fn instance_interfaces(i: &t::Instance) -> Option<Vec<InstanceInterface>> {
+    if i.network_interfaces().is_empty() {
+        return None;
+    }
+    let mut ifs: Vec<InstanceInterface> = i
+        .network_interfaces()
+        .iter()
+        .map(|n| {
+            let (private_ip_addresses, public_ips, ipv6_addresses, security_group_ids) =
+                interface_addresses!(n);
+            InstanceInterface {
+                network_interface_id: n.network_interface_id().map(str::to_string),
+                subnet_id: n.subnet_id().map(str::to_string),
+                device_index: n.attachment().and_then(|a| a.device_index()).map(i64::from),
+                private_ip_addresses,
+                public_ips,
+                ipv6_addresses,
+                security_group_ids,
+                subnet_tier: None,
+            }
+        })
+        .collect();
+    ifs.sort_by_key(|n| n.device_index.unwrap_or(i64::MAX));
+    Some(ifs)
 }
 
 pub fn normalize_volume(ctx: &Ctx, v: &t::Volume) -> Option<Resource> {

@@ -30,7 +30,7 @@ where
 {
     let (kind, cause) = classify(err);
     let advice = match kind {
-        ErrorKind::AccessDenied => match iam_action(operation) {
+        ErrorKind::AccessDenied => match iam_action(service, operation) {
             Some(action) => format!(
                 "; the credentials need the IAM permission {action} (`estate-audit iam-policy` \
                  prints the whole read-only policy)"

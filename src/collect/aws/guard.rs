@@ -69,6 +69,11 @@ pub const ALLOWED_OPERATIONS: &[(&str, &str, &str)] = &[
     ("EC2", "DescribeNetworkAcls", "ec2:DescribeNetworkAcls"),
     ("EC2", "DescribeInstances", "ec2:DescribeInstances"),
     ("EC2", "DescribeVolumes", "ec2:DescribeVolumes"),
+    (
+        "EC2",
+        "DescribeNetworkInterfaces",
+        "ec2:DescribeNetworkInterfaces",
+    ),
     ("RDS", "DescribeDBInstances", "rds:DescribeDBInstances"),
     (
         "RDS",
@@ -94,8 +99,8 @@ pub const ALLOWED_OPERATIONS: &[(&str, &str, &str)] = &[
     ("Lambda", "ListFunctions", "lambda:ListFunctions"),
     (
         "Lambda",
-        "GetFunctionUrlConfig",
-        "lambda:GetFunctionUrlConfig",
+        "ListFunctionUrlConfigs",
+        "lambda:ListFunctionUrlConfigs",
     ),
     ("Lambda", "GetPolicy", "lambda:GetPolicy"),
     ("ECS", "ListClusters", "ecs:ListClusters"),
@@ -117,6 +122,42 @@ pub const ALLOWED_OPERATIONS: &[(&str, &str, &str)] = &[
         "DescribeScalingPolicies",
         "application-autoscaling:DescribeScalingPolicies",
     ),
+    (
+        "Elastic Load Balancing v2",
+        "DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeLoadBalancers",
+    ),
+    (
+        "Elastic Load Balancing v2",
+        "DescribeListeners",
+        "elasticloadbalancing:DescribeListeners",
+    ),
+    (
+        "Elastic Load Balancing v2",
+        "DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetGroups",
+    ),
+    (
+        "Elastic Load Balancing v2",
+        "DescribeTargetHealth",
+        "elasticloadbalancing:DescribeTargetHealth",
+    ),
+    (
+        "Elastic Load Balancing",
+        "DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeLoadBalancers",
+    ),
+    // API Gateway's reads are all one IAM action, on the API resources.
+    ("API Gateway", "GetRestApis", "apigateway:GET"),
+    ("API Gateway", "GetResources", "apigateway:GET"),
+    ("ApiGatewayV2", "GetApis", "apigateway:GET"),
+    ("ApiGatewayV2", "GetIntegrations", "apigateway:GET"),
+    ("API Gateway", "GetVpcLinks", "apigateway:GET"),
+    ("ApiGatewayV2", "GetVpcLinks", "apigateway:GET"),
+    ("API Gateway", "GetDomainNames", "apigateway:GET"),
+    ("API Gateway", "GetBasePathMappings", "apigateway:GET"),
+    ("ApiGatewayV2", "GetDomainNames", "apigateway:GET"),
+    ("ApiGatewayV2", "GetApiMappings", "apigateway:GET"),
     ("CloudWatch", "DescribeAlarms", "cloudwatch:DescribeAlarms"),
     ("SNS", "ListTopics", "sns:ListTopics"),
     ("SNS", "GetTopicAttributes", "sns:GetTopicAttributes"),
@@ -349,10 +390,15 @@ impl Intercept for ReadOnlyGuard {
     }
 }
 
-/// The IAM action of an allowlisted operation (`None` for one that needs no permission).
-pub fn iam_action(operation: &str) -> Option<&'static str> {
+/// The IAM action an operation needs, for "grant this permission" advice. `service` is the
+/// collector's name for the service (`ec2`, `apigateway`, …): it tells apart operations of the
+/// same name (API Gateway's `GetResources` from the Tagging API's).
+pub fn iam_action(service: &str, operation: &str) -> Option<&'static str> {
+    let named = |(_, o, a): &&(&str, &str, &'static str)| *o == operation && !a.is_empty();
     ALLOWED_OPERATIONS
         .iter()
-        .find(|(_, o, a)| *o == operation && !a.is_empty())
+        .filter(named)
+        .find(|(_, _, a)| a.split(':').next() == Some(service))
+        .or_else(|| ALLOWED_OPERATIONS.iter().find(named))
         .map(|(_, _, a)| *a)
 }

@@ -1,8 +1,10 @@
-//! Lambda: functions with their VPC placement, function URL configuration and resource-based
-//! policy (GetPolicy) parsed into statements with principals, actions and conditions. The two
-//! per-function calls run together, for several functions at once ([`Part::from_each`]).
-//! "Not found" for the URL or the policy is a value (no URL, no policy); any other failure
-//! leaves the field unknown and is reported. `normalize_*` and [`parse_policy`] are pure.
+//! Lambda: functions with their VPC placement, every function URL (ListFunctionUrlConfigs: the
+//! function's own and each alias's) and the resource-based policy that governs each (GetPolicy,
+//! with the alias as qualifier for an alias's URL), parsed into statements with principals,
+//! actions, resources and conditions. The per-function calls run together, for several
+//! functions at once ([`Part::from_each`]). "Not found" for a policy is a value (no policy); any
+//! other failure leaves the field unknown and is reported. `normalize_*` and [`parse_policy`]
+//! are pure.
 //!
 //! The SDK also has the newer `GetResourcePolicy` (by function ARN). It is not called: a
 //! function has one resource-based policy, which AddPermission and PutResourcePolicy both
@@ -12,7 +14,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutput;
 use aws_sdk_lambda::types as t;
 use aws_sdk_lambda::Client;
 use serde_json::Value;
@@ -56,47 +57,107 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
     Part::from_each(in_scope, |r| url_and_policy(client, ctx, r)).await
 }
 
-/// The function's URL configuration and resource-based policy, read together.
+/// The function's URLs and the resource-based policies that govern them, read together.
 async fn url_and_policy(client: &Client, ctx: &Ctx, mut r: Resource) -> Part {
     let mut part = Part::default();
     let Attrs::LambdaFunction(attrs) = &mut r.attrs else {
         return part;
     };
     let name = attrs.function_name.clone().unwrap_or_default();
-    let (url, policy) = tokio::join!(
-        client.get_function_url_config().function_name(&name).send(),
-        client.get_policy().function_name(&name).send(),
+    let (urls, policy) = tokio::join!(
+        client
+            .list_function_url_configs()
+            .function_name(&name)
+            .into_paginator()
+            .send()
+            .all_pages(|p| p.next_marker()),
+        policy_of(client, &name, None),
     );
-    match url {
-        Ok(out) => attrs.function_url = Some(normalize_function_url(Some(&out))),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            attrs.function_url = Some(normalize_function_url(None))
+    match policy {
+        Ok(statements) => attrs.policy_statements = statements,
+        Err(e) => part.errors.push(e.into_error(ctx, &name)),
+    }
+    match urls {
+        Ok(pages) => {
+            let mut all = Vec::new();
+            for c in pages.iter().flat_map(|p| p.function_url_configs()) {
+                let mut url = normalize_url_config(c);
+                // The function's own URL answers to its own policy, read above; an alias's
+                // to the alias's.
+                if let Some(q) = url.qualifier.clone() {
+                    match policy_of(client, &name, Some(&q)).await {
+                        Ok(statements) => url.policy_statements = statements,
+                        Err(e) => part.errors.push(e.into_error(ctx, &name)),
+                    }
+                }
+                all.push(url);
+            }
+            all.sort_by(|a, b| a.qualifier.cmp(&b.qualifier));
+            attrs.function_url = Some(
+                all.iter()
+                    .find(|u| u.qualifier.is_none())
+                    .cloned()
+                    .unwrap_or_else(|| normalize_function_url(None)),
+            );
+            attrs.function_urls = Some(all);
         }
         Err(e) => part
             .errors
-            .push(ctx.error(SERVICE, "GetFunctionUrlConfig", KINDS, &e)),
+            .push(ctx.error(SERVICE, "ListFunctionUrlConfigs", KINDS, &e)),
     }
-    match policy {
+    part.resources.push(r);
+    part
+}
+
+/// Why a policy is unknown: the call failed, or its answer could not be read.
+enum PolicyError {
+    Call(
+        Box<
+            aws_smithy_runtime_api::client::result::SdkError<
+                aws_sdk_lambda::operation::get_policy::GetPolicyError,
+                aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+            >,
+        >,
+    ),
+    Unparsable(String),
+}
+
+impl PolicyError {
+    fn into_error(self, ctx: &Ctx, function: &str) -> CollectionError {
+        match self {
+            PolicyError::Call(e) => ctx.error(SERVICE, "GetPolicy", KINDS, &*e),
+            PolicyError::Unparsable(why) => unparsable(ctx, function, &why),
+        }
+    }
+}
+
+/// The resource-based policy of the function (or of one of its aliases): `Some(vec![])` when it
+/// has none.
+async fn policy_of(
+    client: &Client,
+    function: &str,
+    qualifier: Option<&str>,
+) -> Result<Option<Vec<PolicyStatement>>, PolicyError> {
+    match client
+        .get_policy()
+        .function_name(function)
+        .set_qualifier(qualifier.map(str::to_string))
+        .send()
+        .await
+    {
         Ok(out) => match out.policy().map(parse_policy) {
-            Some(Ok(statements)) => attrs.policy_statements = Some(statements),
-            Some(Err(why)) => part.errors.push(unparsable(ctx, &name, &why)),
-            None => part
-                .errors
-                .push(unparsable(ctx, &name, "the answer holds no policy")),
+            Some(Ok(statements)) => Ok(Some(statements)),
+            Some(Err(why)) => Err(PolicyError::Unparsable(why)),
+            None => Err(PolicyError::Unparsable("the answer holds no policy".into())),
         },
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception()) =>
         {
-            attrs.policy_statements = Some(Vec::new())
+            Ok(Some(Vec::new()))
         }
-        Err(e) => part.errors.push(ctx.error(SERVICE, "GetPolicy", KINDS, &e)),
+        Err(e) => Err(PolicyError::Call(Box::new(e))),
     }
-    part.resources.push(r);
-    part
 }
 
 /// An answer that could not be understood: the policy stays unknown and the audit incomplete.
@@ -142,18 +203,31 @@ pub fn normalize_function(ctx: &Ctx, f: &t::FunctionConfiguration) -> Option<Res
 }
 
 /// The URL configuration; `None` is "the function has no URL".
-pub fn normalize_function_url(out: Option<&GetFunctionUrlConfigOutput>) -> FunctionUrl {
+pub fn normalize_function_url(out: Option<&t::FunctionUrlConfig>) -> FunctionUrl {
     match out {
-        Some(o) => FunctionUrl {
-            configured: true,
-            url: Some(o.function_url().to_string()).filter(|u| !u.is_empty()),
-            auth_type: Some(o.auth_type().as_str().to_string()),
-        },
+        Some(c) => normalize_url_config(c),
         None => FunctionUrl {
             configured: false,
-            url: None,
-            auth_type: None,
+            ..FunctionUrl::default()
         },
+    }
+}
+
+/// One URL of a function: its address, auth type and the alias it belongs to (the qualifier
+/// of its function ARN, absent for the function's own URL).
+pub fn normalize_url_config(c: &t::FunctionUrlConfig) -> FunctionUrl {
+    let qualifier = c
+        .function_arn()
+        .split(':')
+        .nth(7)
+        .filter(|q| !q.is_empty())
+        .map(str::to_string);
+    FunctionUrl {
+        configured: true,
+        url: Some(c.function_url().to_string()).filter(|u| !u.is_empty()),
+        auth_type: Some(c.auth_type().as_str().to_string()),
+        qualifier,
+        policy_statements: None,
     }
 }
 
@@ -195,21 +269,26 @@ fn parse_statement(s: &Value) -> Result<PolicyStatement, String> {
         .to_string();
     let principals = match s.get("Principal") {
         None => Vec::new(),
-        Some(Value::String(p)) => vec![p.clone()],
-        Some(Value::Object(m)) => {
-            let mut v = Vec::new();
-            for p in m.values() {
-                v.extend(strings(p)?);
-            }
-            v
-        }
-        Some(other) => return Err(format!("unexpected Principal {other}")),
+        Some(p) => principal_list(p)?,
     };
-    let actions = s
-        .get("Action")
-        .map(strings)
-        .transpose()?
-        .unwrap_or_default();
+    let not_principals = match s.get("NotPrincipal") {
+        None => Vec::new(),
+        Some(p) => principal_list(p)?,
+    };
+    if principals.is_empty() && not_principals.is_empty() && s.get("Principal").is_some() {
+        return Err("statement with an empty Principal".into());
+    }
+    let list = |key: &str| -> Result<Vec<String>, String> {
+        s.get(key)
+            .map(strings)
+            .transpose()
+            .map(Option::unwrap_or_default)
+    };
+    let actions = list("Action")?;
+    let not_actions = list("NotAction")?;
+    if actions.is_empty() && not_actions.is_empty() {
+        return Err("statement with neither Action nor NotAction".into());
+    }
     let mut conditions = BTreeMap::new();
     if let Some(c) = s.get("Condition") {
         let ops = c.as_object().ok_or("Condition is not an object")?;
@@ -228,7 +307,26 @@ fn parse_statement(s: &Value) -> Result<PolicyStatement, String> {
         sid: s.get("Sid").and_then(Value::as_str).map(str::to_string),
         effect,
         principals,
+        not_principals,
         actions,
+        not_actions,
+        resources: list("Resource")?,
+        not_resources: list("NotResource")?,
         conditions,
     })
+}
+
+/// `"*"`, or `{"AWS": …, "Service": …, "Federated": …}` with a string or a list each, flattened.
+fn principal_list(p: &Value) -> Result<Vec<String>, String> {
+    match p {
+        Value::String(p) => Ok(vec![p.clone()]),
+        Value::Object(m) => {
+            let mut v = Vec::new();
+            for p in m.values() {
+                v.extend(strings(p)?);
+            }
+            Ok(v)
+        }
+        other => Err(format!("unexpected principal {other}")),
+    }
 }

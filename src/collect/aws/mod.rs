@@ -20,11 +20,13 @@
 //! **Fail closed**: a call that fails becomes a `CollectionError` naming the service, operation
 //! and cause, and the kinds it would have filled; nothing is guessed, nothing panics.
 
+pub mod apigateway;
 pub mod autoscaling;
 pub mod cloudwatch;
 pub mod ec2;
 pub mod ecs;
 pub mod elasticache;
+pub mod elb;
 pub mod lambda;
 pub mod organizations;
 pub mod progress;

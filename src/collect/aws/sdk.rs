@@ -31,6 +31,10 @@ pub struct Clients {
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub elb: aws_sdk_elasticloadbalancing::Client,
+    pub apigateway: aws_sdk_apigateway::Client,
+    pub apigatewayv2: aws_sdk_apigatewayv2::Client,
 }
 
 /// A client of `$krate` with the read-only guard and the per-service concurrency cap, optionally
@@ -71,6 +75,10 @@ impl Clients {
             ),
             cloudwatch: client!(aws_sdk_cloudwatch, sdk, guard, "cloudwatch"),
             sns: client!(aws_sdk_sns, sdk, guard, "sns"),
+            elbv2: client!(aws_sdk_elasticloadbalancingv2, sdk, guard, "elbv2"),
+            elb: client!(aws_sdk_elasticloadbalancing, sdk, guard, "elb"),
+            apigateway: client!(aws_sdk_apigateway, sdk, guard, "apigateway"),
+            apigatewayv2: client!(aws_sdk_apigatewayv2, sdk, guard, "apigatewayv2"),
         }
     }
 }

@@ -73,7 +73,14 @@ fn compliant_estate_workload_facts() {
     assert!(!from_lambda.source_is_internet);
     let net = mq.internet.unwrap();
     assert!(!net.reachable);
-    assert_eq!(net.path, vec!["no public IPv4 address", "no IPv6 address"]);
+    assert_eq!(
+        net.path,
+        vec![
+            "interface eni-mq (device 0):",
+            "no public IPv4 address",
+            "no IPv6 address"
+        ]
+    );
 
     let db = get!(inv, "db:estate-db", DbInstance);
     assert_eq!(db.subnet_tiers, Some(vec![Tier::Database]));
@@ -94,14 +101,7 @@ fn compliant_estate_workload_facts() {
     let l = get!(inv, "function:webhook", LambdaFunction);
     assert_eq!(l.is_webhook, Some(true));
     assert_eq!(l.subnet_tiers, Some(vec![Tier::Compute]));
-    assert_eq!(l.url_sources_cloudflare_only, Some(true));
-    assert_eq!(
-        l.url_allowed_source_ips,
-        Some(vec![
-            "173.245.48.0/20".to_string(),
-            "2400:cb00::/32".to_string()
-        ])
-    );
+    assert_eq!(l.origin_cloudflare_only, Some(true));
     assert_eq!(l.origin_secret_header, None, "no transform phase collected");
 
     let s = get!(inv, "service/estate/worker", EcsService);

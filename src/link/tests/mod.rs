@@ -3,8 +3,11 @@
 
 mod alarms;
 mod cloudflare;
+mod edge;
 mod facts;
+mod origin;
 mod reach;
+mod users;
 
 use super::testkit::*;
 use super::*;

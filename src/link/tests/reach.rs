@@ -80,8 +80,9 @@ fn nacl_deny_blocks_the_path() {
 fn ipv6_path_needs_ipv6_route_rule_and_acl_entry() {
     let mut inv = estate();
     edit!(inv, "instance/i-mq", Instance, |i| {
-        i.subnet_id = Some("subnet-pub".into());
-        i.ipv6_addresses = vec!["2a05:d018::10".into()];
+        let n = &mut i.network_interfaces.as_mut().unwrap()[0];
+        n.subnet_id = Some("subnet-pub".into());
+        n.ipv6_addresses = vec!["2a05:d018::10".into()];
     });
     edit!(inv, "security-group/sg-mq", SecurityGroup, |g| g
         .ingress
@@ -122,6 +123,7 @@ fn ipv6_path_needs_ipv6_route_rule_and_acl_entry() {
     assert_eq!(
         net.path,
         vec![
+            "interface eni-mq (device 0):",
             "IPv6 address 2a05:d018::10",
             "route ::/0 → igw-1 in rtb-pub",
             "sg-mq admits tcp 22 from ::/0",
@@ -134,9 +136,11 @@ fn ipv6_path_needs_ipv6_route_rule_and_acl_entry() {
 fn missing_security_group_makes_ingress_and_reachability_unknown() {
     let mut inv = estate();
     edit!(inv, "instance/i-mq", Instance, |i| {
-        i.has_public_ip = Some(true);
-        i.subnet_id = Some("subnet-pub".into());
         i.security_group_ids = Some(vec!["sg-mq".into(), "sg-gone".into()]);
+        let n = &mut i.network_interfaces.as_mut().unwrap()[0];
+        n.public_ips = vec!["203.0.113.7".into()];
+        n.subnet_id = Some("subnet-pub".into());
+        n.security_group_ids = Some(vec!["sg-mq".into(), "sg-gone".into()]);
     });
     edit!(inv, "security-group/sg-db", SecurityGroup, |g| g.ingress =
         None);

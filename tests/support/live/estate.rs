@@ -34,7 +34,7 @@ pub fn tags(
     b.build()
 }
 
-/// Ids of what was built, for the assertions.
+/// Ids of what was built, for the assertions and for the changes the evasion suite makes.
 #[derive(Default, Debug)]
 pub struct Built {
     pub region: String,
@@ -43,6 +43,14 @@ pub struct Built {
     pub compute: Vec<String>,
     pub database: Vec<String>,
     pub nat: Option<String>,
+    pub igw: String,
+    /// The public tiers' table (default route to the internet gateway) and the private tiers'
+    /// (default route to the NAT gateway; a peering route in the broken estate).
+    pub public_rt: String,
+    pub private_rt: String,
+    /// Security groups by role: `webhook`, `workers`, `rabbitmq`, `mysql`, `redis`.
+    pub groups: BTreeMap<&'static str, String>,
+    pub image: String,
     pub instance: String,
     pub topic: String,
     pub policies: BTreeMap<&'static str, String>,
@@ -133,6 +141,7 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
         .and_then(|g| g.internet_gateway_id())
         .expect("igw id")
         .to_string();
+    b.igw = igw.clone();
     ec2.attach_internet_gateway()
         .internet_gateway_id(&igw)
         .vpc_id(&b.vpc)
@@ -156,6 +165,7 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
         }
     };
     let public_rt = route_table("estate-public").await;
+    b.public_rt = public_rt.clone();
     ec2.create_route()
         .route_table_id(&public_rt)
         .destination_cidr_block("0.0.0.0/0")
@@ -177,6 +187,7 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
             .expect("associate public");
     }
     let private_rt = route_table("estate-private").await;
+    b.private_rt = private_rt.clone();
     if !broken {
         let eip = ec2
             .allocate_address()
@@ -208,6 +219,37 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
             .await
             .expect("nat route");
         b.nat = Some(nat);
+    } else {
+        // The private tiers reach another network through a peering connection: their
+        // traffic leaves the VPC (aws-subnet-private-no-external-route).
+        let peer = ec2
+            .create_vpc()
+            .cidr_block("172.16.0.0/16")
+            .send()
+            .await
+            .expect("peer vpc")
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .expect("peer vpc id")
+            .to_string();
+        let pcx = ec2
+            .create_vpc_peering_connection()
+            .vpc_id(&b.vpc)
+            .peer_vpc_id(&peer)
+            .send()
+            .await
+            .expect("peering")
+            .vpc_peering_connection()
+            .and_then(|p| p.vpc_peering_connection_id())
+            .expect("peering id")
+            .to_string();
+        ec2.create_route()
+            .route_table_id(&private_rt)
+            .destination_cidr_block("172.16.0.0/16")
+            .vpc_peering_connection_id(&pcx)
+            .send()
+            .await
+            .expect("peering route");
     }
     let private_subnets: Vec<String> = if broken {
         vec![b.compute[0].clone()]
@@ -249,6 +291,15 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
     let rabbit_sg = sg("estate-rabbitmq").await;
     let mysql_sg = sg("estate-mysql").await;
     let redis_sg = sg("estate-redis").await;
+    for (role, id) in [
+        ("webhook", &webhook_sg),
+        ("workers", &workers_sg),
+        ("rabbitmq", &rabbit_sg),
+        ("mysql", &mysql_sg),
+        ("redis", &redis_sg),
+    ] {
+        b.groups.insert(role, id.clone());
+    }
     let from_groups = |port: i32, groups: &[&String]| {
         let mut p = IpPermission::builder()
             .ip_protocol("tcp")
@@ -294,41 +345,16 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
     }
 
     // RabbitMQ on EC2.
-    let image = amazon_image(&ec2).await;
-    let mut run = ec2
-        .run_instances()
-        .image_id(image)
-        .instance_type(InstanceType::M6iLarge)
-        .min_count(1)
-        .max_count(1)
-        .subnet_id(if broken { &b.public[0] } else { &b.compute[0] })
-        .security_group_ids(&rabbit_sg)
-        .metadata_options(
-            InstanceMetadataOptionsRequest::builder()
-                .http_tokens(if broken {
-                    HttpTokensState::Optional
-                } else {
-                    HttpTokensState::Required
-                })
-                .http_endpoint(InstanceMetadataEndpointState::Enabled)
-                .build(),
-        )
-        .block_device_mappings(
-            BlockDeviceMapping::builder()
-                .device_name("/dev/xvda")
-                .ebs(
-                    EbsBlockDevice::builder()
-                        .volume_size(20)
-                        .encrypted(!broken)
-                        .build(),
-                )
-                .build(),
-        )
-        .tag_specifications(tags(
-            region,
-            ResourceType::Instance,
-            &[("Name", "rabbitmq-1"), ("role", "rabbitmq")],
-        ));
+    b.image = amazon_image(&ec2).await;
+    let mut run = instance(
+        &ec2,
+        region,
+        &b.image,
+        if broken { &b.public[0] } else { &b.compute[0] },
+        &[&rabbit_sg],
+        &[("Name", "rabbitmq-1"), ("role", "rabbitmq")],
+        !broken,
+    );
     if broken {
         run = run.network_interfaces(
             InstanceNetworkInterfaceSpecification::builder()
@@ -340,15 +366,7 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
         );
         run = run.set_subnet_id(None).set_security_group_ids(None);
     }
-    b.instance = run
-        .send()
-        .await
-        .expect("instance")
-        .instances()
-        .first()
-        .and_then(|i| i.instance_id())
-        .expect("instance id")
-        .to_string();
+    b.instance = launched(run).await;
 
     // RDS.
     let rds = aws_sdk_rds::Client::new(sdk);
@@ -556,6 +574,15 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
             .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
             .min_capacity(2)
             .max_capacity(12)
+            // AWS answers every target with its suspended state (all false unless an operator
+            // suspended scaling); moto answers only what it was given, so the estate gives it.
+            .suspended_state(
+                SuspendedState::builder()
+                    .dynamic_scaling_in_suspended(false)
+                    .dynamic_scaling_out_suspended(false)
+                    .scheduled_scaling_suspended(false)
+                    .build(),
+            )
             .send()
             .await
             .expect("scalable target");
@@ -626,6 +653,16 @@ pub async fn create_webhook(
     region: &str,
     vpc: Option<aws_sdk_lambda::types::VpcConfig>,
 ) {
+    create_function(sdk, region, "webhook", vpc).await
+}
+
+/// A function of the estate named `name`, built as the webhook is.
+pub async fn create_function(
+    sdk: &SdkConfig,
+    region: &str,
+    name: &str,
+    vpc: Option<aws_sdk_lambda::types::VpcConfig>,
+) {
     let role = "arn:aws:iam::123456789012:role/webhook";
     let created = moto::query_call(
         &moto::url(),
@@ -651,7 +688,7 @@ pub async fn create_webhook(
     };
     aws_sdk_lambda::Client::new(sdk)
         .create_function()
-        .function_name("webhook")
+        .function_name(name)
         .runtime(aws_sdk_lambda::types::Runtime::Python312)
         .role(role)
         .handler("index.handler")
@@ -665,6 +702,64 @@ pub async fn create_webhook(
         .send()
         .await
         .expect("function");
+}
+
+/// One instance as the estate launches them: in `subnet` with `groups`, tagged as the estate's
+/// with `pairs`; `secure` requires IMDSv2 and encrypts the root volume (the broken estate's
+/// host has neither). Callers adjust the request before [`launched`] sends it.
+pub fn instance(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    image: &str,
+    subnet: &str,
+    groups: &[&str],
+    pairs: &[(&str, &str)],
+    secure: bool,
+) -> aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder {
+    use aws_sdk_ec2::types::*;
+    ec2.run_instances()
+        .image_id(image)
+        .instance_type(InstanceType::M6iLarge)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(subnet)
+        .set_security_group_ids(Some(groups.iter().map(|g| g.to_string()).collect()))
+        .metadata_options(
+            InstanceMetadataOptionsRequest::builder()
+                .http_tokens(if secure {
+                    HttpTokensState::Required
+                } else {
+                    HttpTokensState::Optional
+                })
+                .http_endpoint(InstanceMetadataEndpointState::Enabled)
+                .build(),
+        )
+        .block_device_mappings(
+            BlockDeviceMapping::builder()
+                .device_name("/dev/xvda")
+                .ebs(
+                    EbsBlockDevice::builder()
+                        .volume_size(20)
+                        .encrypted(secure)
+                        .build(),
+                )
+                .build(),
+        )
+        .tag_specifications(tags(region, ResourceType::Instance, pairs))
+}
+
+/// Sends a [`instance`] request; the new instance's id.
+pub async fn launched(
+    run: aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder,
+) -> String {
+    run.send()
+        .await
+        .expect("instance")
+        .instances()
+        .first()
+        .and_then(|i| i.instance_id())
+        .expect("instance id")
+        .to_string()
 }
 
 /// An image moto offers (any will do: nothing runs).

@@ -16,6 +16,10 @@ real AWS would answer (docs/development.md). Nothing here is used by the product
 2. ElastiCache cache clusters. Moto stores the security groups and the replication group's
    at-rest encryption but leaves both out of DescribeCacheClusters, where AWS reports them
    (SecurityGroups, AtRestEncryptionEnabled).
+3. Lambda ListFunctionUrlConfigs. Moto stores a function's URL configuration but does not
+   serve the listing the collector reads (GET .../functions/<name>/urls answers with an HTML
+   404). The listing below answers from what moto stores (the function's own URL; moto keeps
+   no alias URLs).
 """
 
 import base64
@@ -29,6 +33,10 @@ import threading
 from datetime import datetime
 
 import botocore.session
+from urllib.parse import unquote
+
+from moto.awslambda import urls as lambda_urls
+from moto.awslambda.responses import LambdaResponse
 from moto.elasticache.models import CacheCluster, ElastiCacheBackend
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -307,6 +315,23 @@ def _describe_cache_clusters_with_encryption(self, cache_cluster_id=None):
 
 
 ElastiCacheBackend.describe_cache_clusters = _describe_cache_clusters_with_encryption
+
+
+# ---------------------------------------------------------------------------------------------
+# Lambda: the URL listing moto lacks
+
+
+def _list_function_url_configs(self):
+    function_name = unquote(self.path.rstrip("/").split("/")[-2])
+    fn = self.backend._lambdas.get_function_by_name_or_arn_forbid_qualifier(function_name)
+    configs = [fn.url_config.to_dict()] if fn.url_config else []
+    return 200, {"status": 200}, json.dumps({"FunctionUrlConfigs": configs})
+
+
+LambdaResponse.list_function_url_configs = _list_function_url_configs
+lambda_urls.url_paths[
+    r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/urls/?$"
+] = LambdaResponse.dispatch
 
 
 def main():

@@ -41,9 +41,9 @@ pub enum Protocol {
 pub fn protocol_of(service: &str) -> Protocol {
     match service {
         "ec2" => Protocol::Ec2Query,
-        "rds" | "elasticache" | "sns" | "sts" => Protocol::AwsQuery,
+        "rds" | "elasticache" | "sns" | "sts" | "elasticloadbalancing" => Protocol::AwsQuery,
         "ecs" | "application-autoscaling" => Protocol::AwsJson,
-        "lambda" => Protocol::RestJson,
+        "lambda" | "apigateway" => Protocol::RestJson,
         "monitoring" => Protocol::RpcV2Cbor,
         _ => Protocol::Cloudflare,
     }
@@ -593,7 +593,8 @@ fn endless(p: Protocol, operation: &str, n: usize) -> Response<Body> {
             &ct,
             format!(
                 "<{operation}Response xmlns=\"https://fault.invalid/doc/\"><{operation}Result>\
-                 <Marker>{token}</Marker><NextToken>{token}</NextToken></{operation}Result>\
+                 <Marker>{token}</Marker><NextMarker>{token}</NextMarker>\
+                 <NextToken>{token}</NextToken></{operation}Result>\
                  <ResponseMetadata><RequestId>fault-0000</RequestId></ResponseMetadata>\
                  </{operation}Response>"
             )
@@ -609,7 +610,9 @@ fn endless(p: Protocol, operation: &str, n: usize) -> Response<Body> {
         Protocol::RestJson => canned(
             200,
             &ct,
-            serde_json::json!({"NextMarker": token, "Functions": []})
+            // Lambda pages by NextMarker, API Gateway by position (REST) or nextToken (HTTP).
+            serde_json::json!({"NextMarker": token, "Functions": [], "position": token,
+                "item": [], "nextToken": token, "items": []})
                 .to_string()
                 .into_bytes(),
         ),

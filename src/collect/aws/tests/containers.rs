@@ -161,6 +161,36 @@ fn scaling_target_and_policy() {
         Some("ecs:service:DesiredCount")
     );
     assert_eq!((a.min_capacity, a.max_capacity), (Some(2), Some(12)));
+    // Without a suspended state in the answer, whether scaling is suspended is unknown.
+    assert_eq!(a.dynamic_scaling_out_suspended, None);
+    let suspended = ScalableTarget::builder()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id("service/estate/worker")
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .min_capacity(2)
+        .max_capacity(12)
+        .role_arn("arn:role")
+        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+        .suspended_state(
+            SuspendedState::builder()
+                .dynamic_scaling_in_suspended(false)
+                .dynamic_scaling_out_suspended(true)
+                .build(),
+        )
+        .build()
+        .expect("target");
+    let Attrs::ScalableTarget(b) = autoscaling::normalize_scalable_target(&ctx(), &suspended).attrs
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            b.dynamic_scaling_in_suspended,
+            b.dynamic_scaling_out_suspended,
+            b.scheduled_scaling_suspended
+        ),
+        (Some(false), Some(true), None)
+    );
 
     let p = ScalingPolicy::builder()
         .policy_arn("arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:x:resource/ecs/service/estate/worker:policyName/queue-out")

@@ -6,7 +6,6 @@ use super::*;
 
 #[test]
 fn lambda_function_url_and_policy() {
-    use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutput;
     use aws_sdk_lambda::types::*;
     let f = FunctionConfiguration::builder()
         .function_name("webhook")
@@ -44,22 +43,35 @@ fn lambda_function_url_and_policy() {
     };
     assert_eq!(a.vpc_config, Some(LambdaVpcConfig::default()));
 
-    let url = GetFunctionUrlConfigOutput::builder()
+    let url = FunctionUrlConfig::builder()
         .function_url("https://abc.lambda-url.eu-west-1.on.aws/")
-        .function_arn("arn")
+        .function_arn("arn:aws:lambda:eu-west-1:111122223333:function:webhook")
         .auth_type(FunctionUrlAuthType::AwsIam)
         .creation_time("t")
         .last_modified_time("t")
         .build()
-        .expect("url output");
+        .expect("url config");
     let u = lambda::normalize_function_url(Some(&url));
     assert!(u.configured);
     assert_eq!(u.auth_type.as_deref(), Some("AWS_IAM"));
+    assert_eq!(u.qualifier, None, "the function's own URL");
     assert_eq!(
         u.url.as_deref(),
         Some("https://abc.lambda-url.eu-west-1.on.aws/")
     );
     assert!(!lambda::normalize_function_url(None).configured);
+    let alias = FunctionUrlConfig::builder()
+        .function_url("https://live.lambda-url.eu-west-1.on.aws/")
+        .function_arn("arn:aws:lambda:eu-west-1:111122223333:function:webhook:live")
+        .auth_type(FunctionUrlAuthType::None)
+        .creation_time("t")
+        .last_modified_time("t")
+        .build()
+        .expect("url config");
+    assert_eq!(
+        lambda::normalize_url_config(&alias).qualifier.as_deref(),
+        Some("live")
+    );
 
     let policy = r#"{"Version":"2012-10-17","Statement":[
         {"Sid":"FunctionURLAllowPublicAccess","Effect":"Allow","Principal":"*",
@@ -88,12 +100,23 @@ fn lambda_function_url_and_policy() {
     // A single statement object is a statement list of one.
     let one = lambda::parse_policy(r#"{"Statement":{"Effect":"Deny","Action":"*"}}"#).expect("one");
     assert_eq!(one[0].effect, "Deny");
+    // NotPrincipal, NotAction, Resource and NotResource are kept: IAM reads them.
+    let not = lambda::parse_policy(
+        r#"{"Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::1:root"},
+            "NotAction":"s3:*","NotResource":"arn:x"}}"#,
+    )
+    .expect("not");
+    assert_eq!(not[0].not_principals, ["arn:aws:iam::1:root"]);
+    assert_eq!(not[0].not_actions, ["s3:*"]);
+    assert_eq!(not[0].not_resources, ["arn:x"]);
+    assert!(not[0].principals.is_empty() && not[0].actions.is_empty());
     for bad in [
         "",
         "{}",
         "[]",
         r#"{"Statement":[{"Action":"x"}]}"#,
-        r#"{"Statement":[{"Effect":"Allow","Principal":3}]}"#,
+        r#"{"Statement":[{"Effect":"Allow","Principal":3,"Action":"x"}]}"#,
+        r#"{"Statement":[{"Effect":"Allow","Principal":"*"}]}"#,
     ] {
         assert!(lambda::parse_policy(bad).is_err(), "{bad}");
     }
@@ -101,10 +124,9 @@ fn lambda_function_url_and_policy() {
 
 #[tokio::test]
 async fn lambda_no_url_is_a_value_and_an_unparsable_policy_is_an_error() {
-    use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigError;
     use aws_sdk_lambda::operation::get_policy::GetPolicyOutput;
+    use aws_sdk_lambda::operation::list_function_url_configs::ListFunctionUrlConfigsOutput;
     use aws_sdk_lambda::operation::list_functions::ListFunctionsOutput;
-    use aws_sdk_lambda::types::error::ResourceNotFoundException;
     use aws_sdk_lambda::types::FunctionConfiguration;
     let guard = ReadOnlyGuard::new();
     let list = mock!(aws_sdk_lambda::Client::list_functions).then_output(|| {
@@ -116,12 +138,11 @@ async fn lambda_no_url_is_a_value_and_an_unparsable_policy_is_an_error() {
             )
             .build()
     });
-    let url = mock!(aws_sdk_lambda::Client::get_function_url_config).then_error(|| {
-        GetFunctionUrlConfigError::ResourceNotFoundException(
-            ResourceNotFoundException::builder()
-                .message("no url")
-                .build(),
-        )
+    let url = mock!(aws_sdk_lambda::Client::list_function_url_configs).then_output(|| {
+        ListFunctionUrlConfigsOutput::builder()
+            .set_function_url_configs(Some(vec![]))
+            .build()
+            .expect("empty list")
     });
     let policy = mock!(aws_sdk_lambda::Client::get_policy).then_output(|| {
         GetPolicyOutput::builder()
@@ -135,6 +156,7 @@ async fn lambda_no_url_is_a_value_and_an_unparsable_policy_is_an_error() {
         panic!()
     };
     assert_eq!(f.function_url.as_ref().map(|u| u.configured), Some(false));
+    assert_eq!(f.function_urls, Some(vec![]), "no URL is a value");
     assert_eq!(f.policy_statements, None, "unknown, never an empty policy");
     assert_eq!(part.errors.len(), 1, "{:?}", part.errors);
     assert_eq!(part.errors[0].kind, ErrorKind::Other);
@@ -146,10 +168,10 @@ async fn lambda_no_url_is_a_value_and_an_unparsable_policy_is_an_error() {
 
 #[tokio::test]
 async fn per_function_calls_all_run_and_failures_alike_are_reported_once() {
-    use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutput;
     use aws_sdk_lambda::operation::get_policy::GetPolicyError;
+    use aws_sdk_lambda::operation::list_function_url_configs::ListFunctionUrlConfigsOutput;
     use aws_sdk_lambda::operation::list_functions::ListFunctionsOutput;
-    use aws_sdk_lambda::types::{FunctionConfiguration, FunctionUrlAuthType};
+    use aws_sdk_lambda::types::{FunctionConfiguration, FunctionUrlAuthType, FunctionUrlConfig};
     let guard = ReadOnlyGuard::new();
     let names: Vec<String> = (0..20).map(|i| format!("f{i:02}")).collect();
     let listed = names.clone();
@@ -163,18 +185,23 @@ async fn per_function_calls_all_run_and_failures_alike_are_reported_once() {
             ))
             .build()
     });
-    let url = mock!(aws_sdk_lambda::Client::get_function_url_config).then_compute_output(|r| {
-        GetFunctionUrlConfigOutput::builder()
-            .function_url(format!(
-                "https://{}.lambda-url.eu-west-1.on.aws/",
-                r.function_name().unwrap_or("")
-            ))
-            .function_arn("arn")
-            .auth_type(FunctionUrlAuthType::AwsIam)
-            .creation_time("2026-01-01T00:00:00Z")
-            .last_modified_time("2026-01-01T00:00:00Z")
+    let url = mock!(aws_sdk_lambda::Client::list_function_url_configs).then_compute_output(|r| {
+        let name = r.function_name().unwrap_or("");
+        ListFunctionUrlConfigsOutput::builder()
+            .function_url_configs(
+                FunctionUrlConfig::builder()
+                    .function_url(format!("https://{name}.lambda-url.eu-west-1.on.aws/"))
+                    .function_arn(format!(
+                        "arn:aws:lambda:eu-west-1:111122223333:function:{name}"
+                    ))
+                    .auth_type(FunctionUrlAuthType::AwsIam)
+                    .creation_time("2026-01-01T00:00:00Z")
+                    .last_modified_time("2026-01-01T00:00:00Z")
+                    .build()
+                    .expect("url config"),
+            )
             .build()
-            .expect("url config")
+            .expect("url list")
     });
     let denied = mock!(aws_sdk_lambda::Client::get_policy).then_error(|| {
         GetPolicyError::generic(
@@ -218,5 +245,90 @@ async fn per_function_calls_all_run_and_failures_alike_are_reported_once() {
         part.errors[0].message.ends_with("(20 calls failed alike)"),
         "{}",
         part.errors[0].message
+    );
+}
+
+#[tokio::test]
+async fn an_alias_url_is_read_with_the_alias_policy() {
+    use aws_sdk_lambda::operation::get_policy::GetPolicyOutput;
+    use aws_sdk_lambda::operation::list_function_url_configs::ListFunctionUrlConfigsOutput;
+    use aws_sdk_lambda::operation::list_functions::ListFunctionsOutput;
+    use aws_sdk_lambda::types::{FunctionConfiguration, FunctionUrlAuthType, FunctionUrlConfig};
+    let guard = ReadOnlyGuard::new();
+    let list = mock!(aws_sdk_lambda::Client::list_functions).then_output(|| {
+        ListFunctionsOutput::builder()
+            .functions(
+                FunctionConfiguration::builder()
+                    .function_name("webhook")
+                    .build(),
+            )
+            .build()
+    });
+    let config = |arn: &str, auth: FunctionUrlAuthType| {
+        FunctionUrlConfig::builder()
+            .function_url(format!(
+                "https://{}.lambda-url.eu-west-1.on.aws/",
+                arn.len()
+            ))
+            .function_arn(arn)
+            .auth_type(auth)
+            .creation_time("t")
+            .last_modified_time("t")
+            .build()
+            .expect("url config")
+    };
+    let urls = mock!(aws_sdk_lambda::Client::list_function_url_configs).then_output(move || {
+        ListFunctionUrlConfigsOutput::builder()
+            .function_url_configs(config(
+                "arn:aws:lambda:eu-west-1:111122223333:function:webhook",
+                FunctionUrlAuthType::AwsIam,
+            ))
+            .function_url_configs(config(
+                "arn:aws:lambda:eu-west-1:111122223333:function:webhook:live",
+                FunctionUrlAuthType::None,
+            ))
+            .build()
+            .expect("url list")
+    });
+    // The alias's policy is the open one; the function's own admits nobody.
+    let policy = mock!(aws_sdk_lambda::Client::get_policy).then_compute_output(|r| {
+        let open = r.qualifier() == Some("live");
+        GetPolicyOutput::builder()
+            .policy(if open {
+                r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl"}]}"#
+            } else {
+                r#"{"Statement":[]}"#
+            })
+            .build()
+    });
+    let client = mocked!(aws_sdk_lambda, guard, [&list, &urls, &policy]);
+    let part = lambda::collect(&client, &ctx()).await;
+    assert!(part.errors.is_empty(), "{:?}", part.errors);
+    let Attrs::LambdaFunction(f) = &part.resources[0].attrs else {
+        panic!()
+    };
+    let all = f.function_urls.as_ref().expect("urls");
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].qualifier, None);
+    assert_eq!(
+        all[0].policy_statements, None,
+        "the function's own: see policy_statements"
+    );
+    assert_eq!(all[1].qualifier.as_deref(), Some("live"));
+    assert_eq!(all[1].auth_type.as_deref(), Some("NONE"));
+    assert_eq!(
+        all[1].policy_statements.as_ref().map(|p| p.len()),
+        Some(1),
+        "the alias's own policy"
+    );
+    assert_eq!(f.policy_statements, Some(vec![]));
+    assert_eq!(
+        policy.num_calls(),
+        2,
+        "the function's policy and the alias's"
+    );
+    assert_eq!(
+        f.function_url.as_ref().and_then(|u| u.auth_type.as_deref()),
+        Some("AWS_IAM")
     );
 }

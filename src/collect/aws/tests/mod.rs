@@ -79,6 +79,7 @@ const EC2_THROTTLED: &str = "<Response><Errors><Error><Code>RequestLimitExceeded
 mod alerting;
 mod containers;
 mod data_stores;
+mod edge;
 mod failures;
 mod functions;
 mod network;

@@ -89,7 +89,9 @@ fn the_allowlist_is_read_only_and_is_what_iam_policy_grants() {
         assert!(is_allowed(service, op));
         if !action.is_empty() {
             assert!(granted.contains(action), "{action} missing from the policy");
-            assert!(action.ends_with(op), "{action} does not name {op}");
+            // API Gateway's IAM actions are HTTP verbs on the API resources: a Get is a GET.
+            let verb = *action == "apigateway:GET" && op.starts_with("Get");
+            assert!(action.ends_with(op) || verb, "{action} does not name {op}");
         }
     }
     assert_eq!(policy["Statement"][0]["Effect"], "Allow");
@@ -139,4 +141,87 @@ async fn the_guard_counts_calls_retries_and_response_bytes_per_service() {
     assert!(ec2.bytes >= EC2_THROTTLED.len() as u64, "{usage:?}");
     assert_eq!(usage.len(), 1, "{usage:?}");
     assert_eq!(guard.calls(), ["EC2:DescribeVpcs"]);
+}
+
+/// The clients the collector builds (not test-built ones) refuse writes: the edge services' too.
+#[tokio::test]
+async fn every_client_the_collector_builds_refuses_writes() {
+    let guard = ReadOnlyGuard::new();
+    let sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "test"),
+            ),
+        )
+        .http_client(create_mock_http_client())
+        .build();
+    let c = Clients::new(&sdk, &guard);
+    let refused = |e: String| assert!(e.contains("read-only"), "{e}");
+    refused(format!(
+        "{}",
+        DisplayErrorContext(
+            c.elbv2
+                .create_load_balancer()
+                .name("x")
+                .send()
+                .await
+                .unwrap_err()
+        )
+    ));
+    refused(format!(
+        "{}",
+        DisplayErrorContext(
+            c.elb
+                .delete_load_balancer()
+                .load_balancer_name("x")
+                .send()
+                .await
+                .unwrap_err()
+        )
+    ));
+    refused(format!(
+        "{}",
+        DisplayErrorContext(
+            c.apigateway
+                .create_rest_api()
+                .name("x")
+                .send()
+                .await
+                .unwrap_err()
+        )
+    ));
+    refused(format!(
+        "{}",
+        DisplayErrorContext(
+            c.apigatewayv2
+                .delete_api()
+                .api_id("x")
+                .send()
+                .await
+                .unwrap_err()
+        )
+    ));
+    refused(format!(
+        "{}",
+        DisplayErrorContext(
+            c.ec2
+                .delete_network_interface()
+                .network_interface_id("eni-1")
+                .send()
+                .await
+                .unwrap_err()
+        )
+    ));
+    assert_eq!(
+        guard.calls(),
+        [
+            "Elastic Load Balancing v2:CreateLoadBalancer",
+            "Elastic Load Balancing:DeleteLoadBalancer",
+            "API Gateway:CreateRestApi",
+            "ApiGatewayV2:DeleteApi",
+            "EC2:DeleteNetworkInterface",
+        ]
+    );
 }

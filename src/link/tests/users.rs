@@ -1,0 +1,164 @@
+//! Who uses a security group: every network interface carrying it, named as the component it
+//! belongs to or as what it is, and what the "admits only" facts make of them.
+
+use super::*;
+
+fn mq_ingress(inv: Inventory) -> Vec<Ingress> {
+    get!(linked(inv), "instance/i-mq", Instance)
+        .ingress
+        .expect("ingress known")
+}
+
+#[test]
+fn the_compliant_queue_is_used_only_by_the_webhook_and_the_processors() {
+    let ingress = mq_ingress(estate());
+    let components: Vec<&Vec<String>> = ingress
+        .iter()
+        .map(|i| i.source_components.as_ref().unwrap())
+        .collect();
+    assert!(
+        components
+            .iter()
+            .all(|c| c.iter().all(|x| x == "webhook" || x == "ecs_service")),
+        "{components:?}"
+    );
+}
+
+#[test]
+fn a_bastion_sharing_the_processors_group_is_named_as_itself() {
+    let mut inv = estate();
+    inv.resources.push(interface(
+        "eni-bastion",
+        "subnet-pub",
+        &["sg-ecs"],
+        "10.0.0.50",
+        |n| n.attached_instance_id = Some("i-bastion".into()),
+    ));
+    let ingress = mq_ingress(inv);
+    let from_ecs = ingress.iter().find(|i| i.source == "sg-ecs").unwrap();
+    let users = from_ecs.source_components.as_ref().unwrap();
+    assert!(
+        users.iter().any(|u| u.starts_with("instance i-bastion")),
+        "{users:?}"
+    );
+    assert!(
+        from_ecs
+            .source_tiers
+            .as_ref()
+            .unwrap()
+            .contains(&"public".to_string()),
+        "{from_ecs:?}"
+    );
+}
+
+#[test]
+fn interfaces_of_other_owners_are_kept_and_named() {
+    let mut inv = estate();
+    for (id, set) in [
+        ("eni-lb", "ELB app/edge/0123456789abcdef"),
+        ("eni-other", "something a team made"),
+    ] {
+        inv.resources
+            .push(interface(id, "subnet-c1", &["sg-ecs"], "10.0.10.99", |n| {
+                n.description = Some(set.into())
+            }));
+    }
+    let from_ecs: Vec<String> = mq_ingress(inv)
+        .into_iter()
+        .find(|i| i.source == "sg-ecs")
+        .and_then(|i| i.source_components)
+        .unwrap();
+    assert!(
+        from_ecs
+            .iter()
+            .any(|u| u == "load balancer app/edge/0123456789abcdef"),
+        "{from_ecs:?}"
+    );
+    assert!(
+        from_ecs
+            .iter()
+            .any(|u| u.contains("eni-other") && u.contains("something a team made")),
+        "{from_ecs:?}"
+    );
+}
+
+#[test]
+fn a_second_function_sharing_the_webhook_s_interface_is_named() {
+    let mut inv = estate();
+    inv.resources.push(res(
+        arn("lambda", "function:other"),
+        Attrs::LambdaFunction(LambdaFunction {
+            function_name: Some("other".into()),
+            vpc_config: Some(LambdaVpcConfig {
+                subnet_ids: vec!["subnet-c1".into(), "subnet-c2".into()],
+                security_group_ids: vec!["sg-lambda".into()],
+            }),
+            function_urls: Some(vec![]),
+            ..Default::default()
+        }),
+    ));
+    let from_lambda: Vec<String> = mq_ingress(inv)
+        .into_iter()
+        .find(|i| i.source == "sg-lambda")
+        .and_then(|i| i.source_components)
+        .unwrap();
+    assert!(
+        from_lambda.iter().any(|u| u.contains("lambda other")),
+        "{from_lambda:?}"
+    );
+}
+
+#[test]
+fn users_are_unknown_when_the_interfaces_could_not_be_read() {
+    let mut inv = estate();
+    inv.collection_errors.push(error(kind::NETWORK_INTERFACE));
+    assert!(mq_ingress(inv)
+        .iter()
+        .all(|i| i.source_components.is_none()));
+
+    // An inventory with workloads and not one interface was collected without them.
+    let mut inv = estate();
+    inv.resources
+        .retain(|r| r.kind() != kind::NETWORK_INTERFACE);
+    assert!(mq_ingress(inv)
+        .iter()
+        .all(|i| i.source_components.is_none()));
+}
+
+#[test]
+fn an_instance_is_as_exposed_as_its_most_exposed_interface() {
+    let mut inv = estate();
+    // A second interface in the public subnet, with an Elastic IP, admitting AMQP from anywhere.
+    inv.resources
+        .push(sg("sg-open", vec![tcp(5671, &["0.0.0.0/0"], &[])]));
+    edit!(inv, "instance/i-mq", Instance, |i| i
+        .network_interfaces
+        .as_mut()
+        .unwrap()
+        .push(InstanceInterface {
+            network_interface_id: Some("eni-mq2".into()),
+            subnet_id: Some("subnet-pub".into()),
+            device_index: Some(1),
+            private_ip_addresses: vec!["10.0.0.9".into()],
+            public_ips: vec!["203.0.113.9".into()],
+            security_group_ids: Some(vec!["sg-open".into()]),
+            ..Default::default()
+        }));
+    let i = get!(linked(inv), "instance/i-mq", Instance);
+    let internet = i.internet.unwrap();
+    assert!(internet.reachable, "{internet:?}");
+    assert!(internet.path[0].contains("eni-mq2"), "{internet:?}");
+    let tiers: Vec<Option<Tier>> = i
+        .network_interfaces
+        .unwrap()
+        .iter()
+        .map(|n| n.subnet_tier)
+        .collect();
+    assert_eq!(tiers, vec![Some(Tier::Compute), Some(Tier::Public)]);
+
+    let mut inv = estate();
+    edit!(inv, "instance/i-mq", Instance, |i| i.network_interfaces =
+        None);
+    let i = get!(linked(inv), "instance/i-mq", Instance);
+    assert_eq!(i.internet, None, "interfaces unread: exposure unknown");
+}
