@@ -1,6 +1,8 @@
 //! Offline evaluation cost (issue #7): `link`, `evaluate`, and the whole offline audit (link,
 //! evaluate, waivers, JSON render) over synthetic spec-shaped inventories of 1k, 10k and 100k
-//! resources with the built-in rule pack. Run with `cargo bench`; the figures are in the README.
+//! resources with the built-in rule pack; and the whole audit of inventories whose workloads
+//! share their groups, topics, metrics and policies (issue #14: the cost must stay linear).
+//! Run with `cargo bench`; the figures are in docs/performance.md.
 //!
 //! A target, not a test: nothing here asserts a time. Under `cargo test --benches` (cargo runs the
 //! binary without `--bench`) divan runs each case once, so only the smallest size is used there.
@@ -59,6 +61,22 @@ fn evaluate(bencher: Bencher, n: usize) {
 #[divan::bench(args = sizes(), sample_count = 10, sample_size = 1)]
 fn link_evaluate_waivers_json(bencher: Bencher, n: usize) {
     let inv = synth::spec_shaped(n, 1);
+    let p = policies();
+    let waivers = demo_waivers();
+    let now = Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap();
+    bencher
+        .with_inputs(|| inv.clone())
+        .bench_local_values(|inv| {
+            let r = audit::run(inv, None, &p, &waivers, now);
+            report::json::render(&r, None)
+        });
+}
+
+/// The whole audit of an inventory whose copies share what they refer to
+/// (`synth::shared_references`): thousands of interfaces in one group, many alarms on one metric.
+#[divan::bench(args = sizes(), sample_count = 10, sample_size = 1)]
+fn shared_references_whole_audit(bencher: Bencher, n: usize) {
+    let inv = synth::shared_references(n);
     let p = policies();
     let waivers = demo_waivers();
     let now = Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap();

@@ -60,6 +60,45 @@ pub fn spec_shaped(n: usize, seed: u64) -> Inventory {
     inv
 }
 
+/// An inventory of exactly `n` resources whose workloads share what they refer to (issue #14):
+/// the demo's network, groups, topics, subscriptions, scaling policies and parameter groups once,
+/// and copies of its workloads and alarms (instances with their volumes and interfaces,
+/// databases, caches, functions, services, alarms) that keep every attribute, so they sit in the
+/// same subnets, carry the same groups, alarm on the same metrics and trigger the same policies;
+/// only each copy's id differs. Large real estates look like this (thousands of interfaces in
+/// one group, many alarms on one metric), and no finding's evidence may grow with their number.
+/// Deterministic in `n`.
+pub fn shared_references(n: usize) -> Inventory {
+    const COPIED: &[&str] = &[
+        "aws.cloudwatch.alarm",
+        "aws.ec2.network_interface",
+        "aws.ec2.instance",
+        "aws.ec2.volume",
+        "aws.rds.db_instance",
+        "aws.elasticache.cluster",
+        "aws.lambda.function",
+        "aws.ecs.service",
+    ];
+    let Ok(mut inv) = parse_inventory(DEMO_INVENTORY, "<demo>/inventory.json") else {
+        return Inventory::new(Default::default());
+    };
+    let demo = std::mem::take(&mut inv.resources);
+    let template: Vec<&Resource> = demo.iter().filter(|r| COPIED.contains(&r.kind())).collect();
+    let mut out = Vec::with_capacity(n);
+    out.extend(demo.iter().take(n).cloned());
+    let mut group = 1u64;
+    while out.len() < n && !template.is_empty() {
+        for r in template.iter().take(n - out.len()) {
+            let mut copy = (*r).clone();
+            copy.id = format!("{}~{group}", r.id);
+            out.push(copy);
+        }
+        group += 1;
+    }
+    inv.resources = out;
+    inv
+}
+
 /// The demo's identifiers rewritten for group `g`: its own account (so every ARN differs), EC2
 /// ids with a group infix, and the names the demo joins on (`estate…`, `webhook`, `worker`,
 /// `rabbitmq`) with a group suffix. The estate tag becomes `grp<g>=audit-demo`, so copies are
@@ -142,6 +181,23 @@ mod tests {
             assert_eq!(ids.len(), n, "ids are unique");
         }
         assert_ne!(spec_shaped(1_000, 1), spec_shaped(1_000, 2));
+    }
+
+    #[test]
+    fn shared_copies_differ_only_by_id() {
+        let a = shared_references(500);
+        assert_eq!(a.resources.len(), 500);
+        let mut ids: Vec<&str> = a.resources.iter().map(|r| r.id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 500, "ids are unique");
+        let copy = a.resources.iter().find(|r| r.id.ends_with("~1")).unwrap();
+        let original = a
+            .resources
+            .iter()
+            .find(|r| r.id == copy.id.trim_end_matches("~1"))
+            .unwrap();
+        assert_eq!(copy.attrs, original.attrs);
     }
 
     #[test]

@@ -31,6 +31,21 @@ pub fn dangerous(c: char) -> bool {
 }
 
 /// Levenshtein distance in characters: insertions, deletions and substitutions.
+/// The first `max` items joined with ", ", and how many more there were: a list said in a
+/// message that does not grow with the estate.
+pub fn list_at_most(items: &[String], max: usize) -> String {
+    let shown = items
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match items.len().saturating_sub(max) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();

@@ -633,7 +633,10 @@ impl Estate {
     /// A Redis replication group `id` in subnet group `subnets` with the estate's cache group,
     /// encrypted at rest and in transit with AUTH when `secure`, and its member cluster
     /// `<id>-001` (moto lists a member only when it is created on its own, as the estate does).
-    async fn replication_group(&self, id: &str, subnets: &str, secure: bool) -> String {
+    /// A replication group `id` with one member in subnet group `subnets`; `secure`: encrypted
+    /// at rest and in transit in `mode`, with an AUTH token (what AWS reports of a group
+    /// created so), or none of it.
+    async fn replication_group(&self, id: &str, subnets: &str, secure: bool, mode: &str) -> String {
         let cache = aws_sdk_elasticache::Client::new(&self.sdk);
         let redis = self.group_id("redis");
         let token = secure.then(|| "a-long-enough-redis-auth-token".to_string());
@@ -648,6 +651,7 @@ impl Estate {
             .num_cache_clusters(1)
             .at_rest_encryption_enabled(secure)
             .transit_encryption_enabled(secure)
+            .set_transit_encryption_mode(secure.then(|| mode.into()))
             .set_auth_token(token.clone())
             .send()
             .await
@@ -2125,7 +2129,7 @@ async fn a_standalone_cache_cluster_beside_the_replication_group(e: &Estate) -> 
 /// A second replication group, created without encryption at rest or in transit.
 async fn a_second_replication_group_without_encryption(e: &Estate) -> Vec<Want> {
     let member = e
-        .replication_group("estate-redis-b", "estate-cache", false)
+        .replication_group("estate-redis-b", "estate-cache", false, "required")
         .await;
     let c = e.cache(&member);
     vec![
@@ -2134,12 +2138,25 @@ async fn a_second_replication_group_without_encryption(e: &Estate) -> Vec<Want> 
     ]
 }
 
+/// A second replication group, encrypted at rest and in transit, its transit encryption in the
+/// `preferred` mode (as a migration to TLS leaves it): clients that skip TLS are still served
+/// in clear text.
+async fn a_second_replication_group_whose_tls_is_only_preferred(e: &Estate) -> Vec<Want> {
+    let member = e
+        .replication_group("estate-redis-p", "estate-cache", true, "preferred")
+        .await;
+    vec![fails(
+        "aws-elasticache-in-transit-encrypted",
+        e.cache(&member),
+    )]
+}
+
 /// A second, fully encrypted replication group in a subnet group that holds a compute subnet.
 async fn a_cache_in_a_subnet_group_with_a_compute_subnet(e: &Estate) -> Vec<Want> {
     e.cache_subnet_group("estate-cache-c", &[&e.b.database[0], &e.b.compute[0]])
         .await;
     let member = e
-        .replication_group("estate-redis-c", "estate-cache-c", true)
+        .replication_group("estate-redis-c", "estate-cache-c", true, "required")
         .await;
     vec![fails("aws-elasticache-database-subnets", e.cache(&member))]
 }
@@ -2233,6 +2250,7 @@ async fn every_cache_cluster_is_judged() {
     evade!(e:
         a_standalone_cache_cluster_beside_the_replication_group(),
         a_second_replication_group_without_encryption(),
+        a_second_replication_group_whose_tls_is_only_preferred(),
         a_cache_in_a_subnet_group_with_a_compute_subnet(),
         a_memcached_cluster_in_a_public_subnet(),
         the_cache_admits_a_prefix_list(),

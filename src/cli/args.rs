@@ -294,6 +294,9 @@ pub struct CollectArgs {
     /// Seed of --synthetic.
     #[arg(long, hide = true, default_value_t = 1, requires = "synthetic")]
     pub seed: u64,
+    /// --synthetic copies that share what they refer to (only their ids differ).
+    #[arg(long, hide = true, requires = "synthetic")]
+    pub shared: bool,
 }
 
 #[derive(clap::Args, Debug)]

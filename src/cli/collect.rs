@@ -143,7 +143,11 @@ pub(super) fn collect_live(
 
 pub(super) fn cmd_collect(c: CollectArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     if let Some(n) = c.synthetic {
-        let inv = crate::synth::spec_shaped(n, c.seed);
+        let inv = if c.shared {
+            crate::synth::shared_references(n)
+        } else {
+            crate::synth::spec_shaped(n, c.seed)
+        };
         let mut text = serde_json::to_string_pretty(&inv)
             .map_err(|e| plain("estate-audit collect", format!("cannot encode: {e}")))?;
         text.push('\n');

@@ -32,6 +32,8 @@ pub use values::resource_object;
 const PARALLEL_THRESHOLD: usize = 4096;
 /// Evidence values longer than this are cut in messages (they stay whole in `evidence`).
 const MESSAGE_VALUE_MAX: usize = 160;
+/// Lists in a finding's evidence keep this many items and say how many more there were.
+const EVIDENCE_LIST_MAX: usize = 20;
 
 /// Evaluates every rule over the (linked) inventory.
 pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {

@@ -12,7 +12,10 @@ use serde_json::{Map, Value as Json};
 use super::values::{
     fields_read, object_to_val, object_to_val_only, resource_fields, resource_object,
 };
-use super::{finding, Part, ResRef, RuleTally, Slot, When, MESSAGE_VALUE_MAX, PARALLEL_THRESHOLD};
+use super::{
+    finding, Part, ResRef, RuleTally, Slot, When, EVIDENCE_LIST_MAX, MESSAGE_VALUE_MAX,
+    PARALLEL_THRESHOLD,
+};
 use crate::finding::{Evidence, Finding, Status};
 use crate::model::Resource;
 use crate::policy::{Expression, Rule};
@@ -217,6 +220,26 @@ fn evaluate_resource(
 }
 
 /// One rule over one resource: whether `when` matched, and the finding (none when it did not).
+/// An evidence value with every list cut to its first [`EVIDENCE_LIST_MAX`] items and a last
+/// item saying how many more there were: a finding's evidence does not grow with the estate
+/// (the rule was judged on the whole value).
+pub(super) fn bounded(v: &Json) -> Json {
+    match v {
+        Json::Array(items) if items.len() > EVIDENCE_LIST_MAX => {
+            let mut out: Vec<Json> = items[..EVIDENCE_LIST_MAX].iter().map(bounded).collect();
+            out.push(Json::String(format!(
+                "… and {} more ({} in all)",
+                items.len() - EVIDENCE_LIST_MAX,
+                items.len()
+            )));
+            Json::Array(out)
+        }
+        Json::Array(items) => Json::Array(items.iter().map(bounded).collect()),
+        Json::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), bounded(v))).collect()),
+        other => other.clone(),
+    }
+}
+
 fn evaluate_one(
     rule: &Rule,
     res: &ResRef,
@@ -226,7 +249,7 @@ fn evaluate_one(
     let evidence = || -> Evidence {
         rule.evidence
             .iter()
-            .map(|p| (p.clone(), lookup(json, p).cloned().unwrap_or(Json::Null)))
+            .map(|p| (p.clone(), lookup(json, p).map_or(Json::Null, bounded)))
             .collect()
     };
     let make = |when: When, status: Status, message: String| {

@@ -749,3 +749,19 @@ fn releasing_unread_kinds_before_evaluation_changes_no_finding() {
     assert!(inv.resources.iter().any(|r| r.kind() == "estate"));
     assert_eq!(evaluate(&inv, &p), whole);
 }
+
+#[test]
+fn evidence_lists_are_cut_and_say_how_many_more() {
+    use super::resources::bounded;
+    let long: Vec<Json> = (0..30).map(Json::from).collect();
+    let v = serde_json::json!({ "workloads": long, "nested": [{ "ids": (0..25).collect::<Vec<_>>() }] });
+    let b = bounded(&v);
+    let w = b["workloads"].as_array().unwrap();
+    assert_eq!(w.len(), 21);
+    assert_eq!(w[20], Json::from("… and 10 more (30 in all)"));
+    assert_eq!(w[0], Json::from(0));
+    let ids = b["nested"][0]["ids"].as_array().unwrap();
+    assert_eq!(ids.len(), 21, "nested lists are cut too");
+    let short = serde_json::json!([1, 2, 3]);
+    assert_eq!(bounded(&short), short, "short lists stay whole");
+}

@@ -4,9 +4,9 @@
 //! ECS processor with their direction, metric role and time window. It must not decide whether
 //! an alarm is *good enough* (thresholds are the rule pack's call), only describe it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::Ctx;
+use super::{Ctx, LIST_MAX};
 use crate::model::*;
 
 /// Alarm lookups, built once.
@@ -17,10 +17,10 @@ pub(super) struct AlarmIndex<'a> {
     /// (ClusterName, ServiceName) → alarm names.
     by_ecs: HashMap<(&'a str, &'a str), BTreeSet<&'a str>>,
     by_name: HashMap<&'a str, &'a Alarm>,
-    /// Alarm action (ARN) → alarm names.
-    by_action: HashMap<&'a str, Vec<&'a str>>,
+    /// Alarm action (ARN) → alarm names (a set: many alarms of one name act once).
+    by_action: HashMap<&'a str, BTreeSet<&'a str>>,
     /// (scalable resource id, policy name), parsed from Auto Scaling policy ARNs → alarm names.
-    by_policy: HashMap<(String, String), Vec<&'a str>>,
+    by_policy: HashMap<(String, String), BTreeSet<&'a str>>,
     /// (dimension name, value) → ids of the resources that dimension identifies.
     targets: HashMap<(&'static str, &'a str), Vec<&'a str>>,
     /// (cluster name, service name) → ECS service ids.
@@ -57,9 +57,9 @@ impl<'a> AlarmIndex<'a> {
             }
         }
         for act in a.alarm_actions.iter().flatten() {
-            self.by_action.entry(act).or_default().push(name);
+            self.by_action.entry(act).or_default().insert(name);
             if let Some(key) = parse_policy_arn(act) {
-                self.by_policy.entry(key).or_default().push(name);
+                self.by_policy.entry(key).or_default().insert(name);
             }
         }
     }
@@ -153,10 +153,11 @@ impl Ctx<'_> {
             }
         });
         let (pagerduty_routed, pagerduty_path) = self.pagerduty(a);
-        let watches = if self.any_errored(&[kind::ALARM]) {
-            None
+        let (watches, watches_total) = if self.any_errored(&[kind::ALARM]) {
+            (None, None)
         } else {
             let mut w = BTreeSet::new();
+            let mut total = 0;
             for dims in
                 std::iter::once(&a.dimensions).chain(a.metrics.iter().map(|m| &m.dimensions))
             {
@@ -171,22 +172,25 @@ impl Ctx<'_> {
                         _ => continue,
                     };
                     if let Some(ids) = self.alarms.targets.get(&(key, v.as_str())) {
-                        w.extend(ids.iter().map(|s| s.to_string()));
+                        total += ids.len();
+                        w.extend(ids.iter().take(LIST_MAX).map(|s| s.to_string()));
                     }
                 }
                 if let (Some(c), Some(s)) = (dims.get("ClusterName"), dims.get("ServiceName")) {
                     if let Some(ids) = self.alarms.ecs_targets.get(&(c.as_str(), s.as_str())) {
-                        w.extend(ids.iter().map(|s| s.to_string()));
+                        total += ids.len();
+                        w.extend(ids.iter().take(LIST_MAX).map(|s| s.to_string()));
                     }
                 }
             }
-            Some(w.into_iter().collect())
+            (Some(w.into_iter().take(LIST_MAX).collect()), Some(total))
         };
         Alarm {
             purpose,
             pagerduty_routed,
             pagerduty_path,
             watches,
+            watches_total,
             ..a.clone()
         }
     }
@@ -259,9 +263,11 @@ impl Ctx<'_> {
                 }
             }
             if !pd {
+                others.sort();
+                others.dedup();
                 path.push(format!(
                     "topic {act} has no PagerDuty subscription ({})",
-                    others.join(", ")
+                    crate::text::list_at_most(&others, 5)
                 ));
             }
         }
@@ -274,6 +280,14 @@ impl Ctx<'_> {
             (_, _, true) | (None, _, _) => None,
             _ => Some(false),
         };
+        // Copies of one subscription say the same thing once; a topic with many says the first.
+        let mut seen = std::collections::HashSet::new();
+        path.retain(|p| seen.insert(p.clone()));
+        if path.len() > LIST_MAX {
+            let more = path.len() - LIST_MAX;
+            path.truncate(LIST_MAX);
+            path.push(format!("… and {more} more"));
+        }
         (routed, Some(path))
     }
 
@@ -296,10 +310,14 @@ impl Ctx<'_> {
         };
         let rid = format!("service/{cluster}/{name}");
         let targets = (!self.any_errored(&[kind::SCALABLE_TARGET])).then(|| {
-            self.scalable_targets
+            let mut v: Vec<ScalableTarget> = self
+                .scalable_targets
                 .get(rid.as_str())
                 .map(|v| v.iter().map(|t| (*t).clone()).collect())
-                .unwrap_or_default()
+                .unwrap_or_default();
+            // Identical targets (listed twice, or copies) are one target.
+            v.dedup();
+            v
         });
         if self.any_errored(&[kind::SCALING_POLICY]) {
             return (targets, None, None);
@@ -318,14 +336,22 @@ impl Ctx<'_> {
         if self.any_errored(&[kind::ALARM]) {
             return (targets, Some(names), None);
         }
-        let mut out = Vec::new();
+        // A policy's name is unique on its scalable target: policies listed under one name
+        // (copies in an inventory, the same policy read twice) are one policy, whose alarms are
+        // gathered once, so the work does not grow with the copies.
+        let mut by_name: BTreeMap<String, (&ScalingPolicy, BTreeSet<&str>)> = BTreeMap::new();
         for (r, p) in &policies {
             let pname = p.policy_name.clone().unwrap_or_else(|| r.id.clone());
-            let mut alarm_names: BTreeSet<&str> =
-                p.alarm_names.iter().map(String::as_str).collect();
+            let (_, alarm_names) = by_name
+                .entry(pname)
+                .or_insert_with(|| (*p, BTreeSet::new()));
+            alarm_names.extend(p.alarm_names.iter().map(String::as_str));
             if let Some(v) = self.alarms.by_action.get(r.id.as_str()) {
                 alarm_names.extend(v.iter().copied());
             }
+        }
+        let mut out = Vec::new();
+        for (pname, (p, mut alarm_names)) in by_name {
             if let Some(v) = self.alarms.by_policy.get(&(rid.clone(), pname.clone())) {
                 alarm_names.extend(v.iter().copied());
             }
@@ -338,6 +364,9 @@ impl Ctx<'_> {
             }
         }
         out.sort_by(|a, b| (&a.policy_name, &a.alarm_name).cmp(&(&b.policy_name, &b.alarm_name)));
+        // Policies of the same name on the same service (copies of one another) trigger through
+        // the same alarms: each pair once, so the list does not grow with the copies.
+        out.dedup_by(|a, b| a.policy_name == b.policy_name && a.alarm_name == b.alarm_name);
         (targets, Some(names), Some(out))
     }
 

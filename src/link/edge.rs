@@ -448,7 +448,7 @@ impl<'a> Ctx<'a> {
             Some("ip") => match self.interface_by_ip.get(target) {
                 Some(n) => match self.user_of(n) {
                     Some(u) if !u.resource_ids.is_empty() => {
-                        (u.resource_ids, n.security_group_ids.clone())
+                        (u.resource_ids.to_vec(), n.security_group_ids.clone())
                     }
                     _ => return,
                 },

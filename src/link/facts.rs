@@ -112,7 +112,7 @@ impl<'a> Ctx<'a> {
                 (ty, r.target_id.clone(), nat)
             }
         };
-        let workloads = if self.any_errored(&[
+        let (workloads, workloads_total) = if self.any_errored(&[
             kind::INSTANCE,
             kind::DB_INSTANCE,
             kind::CACHE_CLUSTER,
@@ -120,13 +120,15 @@ impl<'a> Ctx<'a> {
             kind::ECS_SERVICE,
             kind::LAMBDA_FUNCTION,
         ]) {
-            None
+            (None, None)
         } else {
-            s.subnet_id.as_deref().map(|id| {
-                let mut w = self.workloads.get(id).cloned().unwrap_or_default();
-                w.sort();
-                w
-            })
+            match s.subnet_id.as_deref() {
+                Some(id) => {
+                    let (w, n) = self.workloads.get(id).cloned().unwrap_or_default();
+                    (Some(w), Some(n))
+                }
+                None => (None, None),
+            }
         };
         Subnet {
             tier: info.map(|i| i.tier),
@@ -136,6 +138,7 @@ impl<'a> Ctx<'a> {
             default_route_target_id: target_id,
             default_route_nat_available: nat_available,
             workloads,
+            workloads_total,
             external_routes: rt.and_then(|t| external_routes(&t.routes)),
             ..s.clone()
         }
@@ -181,10 +184,16 @@ impl<'a> Ctx<'a> {
                     (name, reach)
                 }))
             });
+        let is_rabbitmq = self.is_rabbitmq(r, i);
         Instance {
-            is_rabbitmq: self.is_rabbitmq(r, i),
+            is_rabbitmq,
             subnet_tier: self.tier_of(i.subnet_id.as_deref()),
             network_interfaces,
+            broker_ports_open: if is_rabbitmq == Some(true) {
+                ingress.as_deref().and_then(broker_ports_open)
+            } else {
+                None
+            },
             ingress,
             internet: self.with_edge(&r.id, direct),
             ..i.clone()
@@ -221,22 +230,51 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// From the instance's parameter groups: on ("1", "ON", "true") in any → true; known and off
-    /// or unset in all → false; a group missing or unreadable → unknown. `rds.force_ssl` (the
-    /// PostgreSQL and SQL Server spelling) counts too.
+    /// From the instance's parameter groups in effect: on ("1", "ON", "true") in any that is in
+    /// sync with the instance → true; known and off or unset in all, or on only in a group that
+    /// waits for a reboot → false; a group missing, unreadable, being applied or of unknown
+    /// status → unknown. `rds.force_ssl` (the PostgreSQL and SQL Server spelling) counts too.
     fn secure_transport(&self, d: &DbInstance) -> Option<bool> {
         let names = d.parameter_group_names.as_ref()?;
+        let status = d.parameter_apply_status.as_ref()?;
         let mut on = false;
         for n in names {
             let g = self.param_groups.get(n.as_str())?;
             let params = g.parameters.as_ref()?;
+            let in_effect = match status.get(n).map(String::as_str) {
+                Some("in-sync") => true,
+                Some("pending-reboot") => false,
+                _ => return None,
+            };
             for key in ["require_secure_transport", "rds.force_ssl"] {
                 if let Some(Some(v)) = params.get(key) {
-                    on |= matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "on" | "true");
+                    on |= in_effect
+                        && matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "on" | "true");
                 }
             }
         }
         Some(on)
+    }
+
+    /// Transit encryption on and its mode `required` (the cluster's own, or its replication
+    /// group's); `preferred` still admits plaintext clients. Memcached has no mode: on is TLS
+    /// only.
+    fn transit_required(&self, c: &CacheCluster) -> Option<bool> {
+        if !c.transit_encryption_enabled? {
+            return Some(false);
+        }
+        if c.engine.as_deref() == Some("memcached") {
+            return Some(true);
+        }
+        let group = c
+            .replication_group_id
+            .as_deref()
+            .and_then(|id| self.cache_rgs.get(id));
+        let mode = c
+            .transit_encryption_mode
+            .as_deref()
+            .or_else(|| group.and_then(|g| g.transit_encryption_mode.as_deref()))?;
+        Some(mode.eq_ignore_ascii_case("required"))
     }
 
     fn cache_cluster(&self, r: &Resource, c: &CacheCluster) -> CacheCluster {
@@ -253,6 +291,7 @@ impl<'a> Ctx<'a> {
             Hop::Block("ElastiCache nodes have no public address".into())
         });
         CacheCluster {
+            transit_encryption_required: self.transit_required(c),
             user_group_ids,
             subnet_tiers: self.tiers_of(subnet_ids.as_ref()),
             subnet_ids,
@@ -352,4 +391,63 @@ fn external_routes(routes: &[Route]) -> Option<Vec<String>> {
 fn same_host(a: &str, b: &str) -> bool {
     a.trim_end_matches('.')
         .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
+/// The broker's ports that carry no TLS or the cluster's own traffic, by RabbitMQ's defaults:
+/// (first port, last port, what listens there).
+const BROKER_PORTS: &[(i64, i64, &str)] = &[
+    (5672, 5672, "AMQP without TLS"),
+    (1883, 1883, "MQTT without TLS"),
+    (61613, 61613, "STOMP without TLS"),
+    (5552, 5552, "streams without TLS"),
+    (15672, 15672, "the management UI over HTTP"),
+    (15674, 15674, "Web STOMP without TLS"),
+    (15675, 15675, "Web MQTT without TLS"),
+    (25672, 25672, "Erlang distribution (inter-node)"),
+    (4369, 4369, "epmd (node discovery)"),
+    (35672, 35682, "the CLI tools' distribution"),
+];
+
+/// Each broker port of [`BROKER_PORTS`] that an ingress entry opens to anything but the broker's
+/// own cluster (a group only RabbitMQ hosts use), named with the entry's source. `None` when an
+/// entry over such a port has a source whose users are unknown.
+fn broker_ports_open(ingress: &[Ingress]) -> Option<Vec<String>> {
+    let mut open = Vec::new();
+    for e in ingress {
+        if !matches!(e.protocol.as_str(), "tcp" | "all") {
+            continue;
+        }
+        for &(from, to, what) in BROKER_PORTS {
+            if e.to_port < from || e.from_port > to {
+                continue;
+            }
+            let components = match e.source_type.as_str() {
+                "security_group" => e.source_components.as_ref()?,
+                _ => &Vec::new(),
+            };
+            let own_cluster = e.source_type == "security_group"
+                && !components.is_empty()
+                && components.iter().all(|c| c == "rabbitmq");
+            if own_cluster {
+                continue;
+            }
+            let port = if from == to {
+                from.to_string()
+            } else {
+                format!("{from}-{to}")
+            };
+            let who = if components.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", components.join(", "))
+            };
+            open.push(format!(
+                "{port} {what} open to {}{who} by {}",
+                e.source, e.security_group_id
+            ));
+        }
+    }
+    open.sort();
+    open.dedup();
+    Some(open)
 }

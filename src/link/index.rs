@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use super::net::{self, RangeSet, SourceFacts, Span};
+use super::users::PlacedUsers;
 use super::ways::EdgeWays;
 use super::{alarms, cluster_name};
 use crate::model::*;
@@ -83,8 +84,9 @@ pub(super) struct Ctx<'a> {
     /// collected. Their `source_tiers` / `source_components` are null, never a short list that
     /// a rule would read as the whole truth.
     sg_unknown: SgUnknown<'a>,
-    /// `kind:id` of the workloads placed in each subnet.
-    pub(super) workloads: HashMap<&'a str, Vec<String>>,
+    /// `kind:id` of the workloads placed in each subnet: the first [`super::LIST_MAX`] in order,
+    /// and how many there are.
+    pub(super) workloads: HashMap<&'a str, (Vec<String>, usize)>,
     pub(super) alarms: alarms::AlarmIndex<'a>,
     pub(super) topics: HashMap<&'a str, &'a SnsTopic>,
     pub(super) subscriptions: HashMap<&'a str, Vec<&'a SnsSubscription>>,
@@ -97,7 +99,12 @@ pub(super) struct Ctx<'a> {
     /// Each network interface's user, named once (`users`), and the interfaces of each
     /// resource they belong to.
     pub(super) interface_users: HashMap<&'a str, Option<super::users::User>>,
-    pub(super) interfaces_of: HashMap<String, Vec<&'a NetworkInterface>>,
+    /// Interfaces that share one user (the tasks of one placement, an instance's own), and the
+    /// groups each resource's interfaces are in.
+    pub(super) interface_groups: Vec<Vec<&'a NetworkInterface>>,
+    pub(super) interface_groups_of: HashMap<String, Vec<usize>>,
+    /// Each interface group's most exposed reachability, found once (`reach::with_tasks`).
+    pub(super) group_exposure: Mutex<HashMap<usize, Option<Reachability>>>,
 }
 
 fn tier_from_text(v: &str) -> Tier {
@@ -186,7 +193,9 @@ impl<'a> Ctx<'a> {
             cidr_tier_cache: Mutex::new(HashMap::new()),
             estate_spans: Vec::new(),
             interface_users: HashMap::new(),
-            interfaces_of: HashMap::new(),
+            interface_groups: Vec::new(),
+            interface_groups_of: HashMap::new(),
+            group_exposure: Mutex::new(HashMap::new()),
         };
         let mut gathered = Gathered::default();
 
@@ -525,13 +534,27 @@ impl<'a> Ctx<'a> {
             sg_unknown.all_tiers = true;
         }
         let mut interface_users = HashMap::new();
-        let mut interfaces_of: HashMap<String, Vec<&NetworkInterface>> = HashMap::new();
+        let mut placed_users = PlacedUsers::new();
+        // Interfaces grouped by the user they share (one group per placement named by its
+        // workloads), and each resource's groups: linear however many resources share one.
+        let mut group_of_user: HashMap<*const Vec<String>, usize> = HashMap::new();
+        let mut interface_groups: Vec<Vec<&NetworkInterface>> = Vec::new();
+        let mut groups_of: HashMap<String, Vec<usize>> = HashMap::new();
         for &(r, n) in &self.interfaces {
-            let user = self.interface_user(n);
+            let user = self.interface_user(n, Some(&mut placed_users));
             if let Some(u) = &user {
-                for id in &u.resource_ids {
-                    interfaces_of.entry(id.clone()).or_default().push(n);
-                }
+                let key = std::sync::Arc::as_ptr(&u.resource_ids);
+                let g = *group_of_user.entry(key).or_insert_with(|| {
+                    interface_groups.push(Vec::new());
+                    for id in u.resource_ids.iter() {
+                        groups_of
+                            .entry(id.clone())
+                            .or_default()
+                            .push(interface_groups.len() - 1);
+                    }
+                    interface_groups.len() - 1
+                });
+                interface_groups[g].push(n);
             }
             interface_users.insert(
                 n.network_interface_id.as_deref().unwrap_or(r.id.as_str()),
@@ -539,7 +562,8 @@ impl<'a> Ctx<'a> {
             );
         }
         self.interface_users = interface_users;
-        self.interfaces_of = interfaces_of;
+        self.interface_groups = interface_groups;
+        self.interface_groups_of = groups_of;
         for &(_, n) in &self.interfaces {
             let Some(sgs) = n.security_group_ids.as_ref() else {
                 sg_unknown.all_tiers = true;
@@ -572,7 +596,16 @@ impl<'a> Ctx<'a> {
         self.sg_tiers = sg_tiers;
         self.sg_components = sg_components;
         self.sg_unknown = sg_unknown;
-        self.workloads = workloads;
+        // Sorted and cut once per subnet, so that no subnet carries a list as long as the estate.
+        self.workloads = workloads
+            .into_iter()
+            .map(|(id, mut w)| {
+                w.sort();
+                let total = w.len();
+                w.truncate(super::LIST_MAX);
+                (id, (w, total))
+            })
+            .collect();
     }
 
     /// Where a resource of a kind that uses security groups sits and who it is; `None` for

@@ -19,6 +19,10 @@
 //! for a function's origins, and `alarms` and `cloudflare` for their facts; `link` then swaps
 //! them in and replaces the estate record (`estate`).
 
+/// A derived list that could grow with the estate (who is in a subnet, what an alarm watches,
+/// where an alarm's route goes) keeps this many items, with a total beside it.
+const LIST_MAX: usize = 20;
+
 mod alarms;
 mod cloudflare;
 mod edge;

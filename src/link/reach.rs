@@ -275,10 +275,38 @@ impl Ctx<'_> {
         id: &str,
         direct: Option<Reachability>,
     ) -> Option<Reachability> {
-        let Some(ifs) = self.interfaces_of.get(id) else {
+        let Some(groups) = self.interface_groups_of.get(id) else {
             return direct;
         };
-        let tasks = self.most_exposed(ifs.iter().map(|n| {
+        // Each group of interfaces (one placement's tasks) is judged once, whichever service
+        // asks: services sharing a placement share the answer.
+        let tasks = merge_exposure(groups.iter().map(|&g| self.group_exposure(g)));
+        match (direct, tasks) {
+            (Some(d), _) if d.reachable => Some(d),
+            (_, Some(t)) if t.reachable => Some(t),
+            (Some(d), Some(_)) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// The most exposed interface of interface group `g`, found once.
+    fn group_exposure(&self, g: usize) -> Option<Reachability> {
+        let lock = || {
+            self.group_exposure
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+        };
+        if let Some(r) = lock().get(&g) {
+            return r.clone();
+        }
+        let ifs = self
+            .interface_groups
+            .get(g)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let found = self.most_exposed(ifs.iter().map(|n| {
             let subnets = n.subnet_id.clone().map(|s| vec![s]);
             let ingress = self.ingress(n.security_group_ids.as_deref());
             let reach = self.reachability(subnets.as_deref(), ingress.as_deref(), &|_, fam| {
@@ -299,12 +327,38 @@ impl Ctx<'_> {
                 reach,
             )
         }));
-        match (direct, tasks) {
-            (Some(d), _) if d.reachable => Some(d),
-            (_, Some(t)) if t.reachable => Some(t),
-            (Some(d), Some(_)) => Some(d),
-            _ => None,
+        lock().insert(g, found.clone());
+        found
+    }
+}
+
+/// The answers of several groups as one: reachable when one is (its path, every group's ways,
+/// their totals summed), unknown when one is unknown and none reachable, else the first
+/// blocked.
+fn merge_exposure(answers: impl Iterator<Item = Option<Reachability>>) -> Option<Reachability> {
+    let mut open: Option<Reachability> = None;
+    let mut blocked: Option<Reachability> = None;
+    let mut unknown = false;
+    for a in answers {
+        match a {
+            Some(r) if r.reachable => match &mut open {
+                None => open = Some(r),
+                Some(o) => {
+                    let room = Reachability::WAYS_MAX.saturating_sub(o.ways.len());
+                    o.ways.extend(r.ways.into_iter().take(room));
+                    o.ways_total += r.ways_total;
+                }
+            },
+            Some(r) => {
+                blocked.get_or_insert(r);
+            }
+            None => unknown = true,
         }
+    }
+    match (open, unknown) {
+        (Some(o), _) => Some(o),
+        (None, true) => None,
+        (None, false) => blocked,
     }
 }
 

@@ -400,6 +400,7 @@ fn data(rs: &mut Vec<Resource>) {
             subnet_ids: Some(vec!["subnet-d1".into(), "subnet-d2".into()]),
             security_group_ids: Some(vec!["sg-db".into()]),
             parameter_group_names: Some(vec!["estate-mysql".into()]),
+            parameter_apply_status: Some([("estate-mysql".into(), "in-sync".into())].into()),
             endpoint_address: Some("estate-db.abc.eu-west-1.rds.amazonaws.com".into()),
             endpoint_port: Some(3306),
             ..Default::default()

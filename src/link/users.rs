@@ -8,7 +8,8 @@
 //! inventory's workloads by subnet and groups. It must not guess a component: when the match is
 //! not exact, the interface is named by what it is, which no rule accepts as a component.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::Ctx;
 use crate::model::*;
@@ -20,8 +21,38 @@ pub(super) struct User {
     /// `ecs_service`, `rds`, `redis`) or a description of anything else.
     pub(super) name: String,
     /// The resources of the inventory it belongs to (an instance, a service, a database…):
-    /// where an address of the interface leads.
-    pub(super) resource_ids: Vec<String>,
+    /// where an address of the interface leads. Shared by every interface of one placement, so
+    /// that thousands of tasks behind one group hold one list, not one each.
+    pub(super) resource_ids: Arc<Vec<String>>,
+}
+
+/// The users of the interfaces that are told apart only by where they are placed (a category of
+/// owner, a subnet, exactly these groups): named once per placement.
+pub(super) type PlacedUsers<'a> = HashMap<(&'static str, &'a str, Vec<&'a str>), User>;
+
+/// A user that is no workload of the inventory, named by what it is.
+fn other(what: String) -> User {
+    User {
+        name: what,
+        resource_ids: Arc::default(),
+    }
+}
+
+/// The kind of owner an interface's type, description or requester names, when its workload
+/// is told by placement: a Lambda function's, an ECS task's, an RDS instance's.
+fn category(n: &NetworkInterface) -> Option<&'static str> {
+    let desc = n.description.as_deref().unwrap_or("");
+    if n.interface_type.as_deref() == Some("lambda") || desc.starts_with("AWS Lambda VPC ENI") {
+        Some("lambda")
+    } else if desc.starts_with("arn:aws:ecs:")
+        || desc.starts_with("arn:aws-") && desc.contains(":ecs:")
+    {
+        Some("ecs")
+    } else if desc == "RDSNetworkInterface" || n.requester_id.as_deref() == Some("amazon-rds") {
+        Some("rds")
+    } else {
+        None
+    }
 }
 
 fn sorted(v: &[String]) -> BTreeSet<&str> {
@@ -30,42 +61,69 @@ fn sorted(v: &[String]) -> BTreeSet<&str> {
 
 impl<'a> Ctx<'a> {
     /// The user of interface `n`, as named once when the indexes were built.
-    pub(super) fn user_of(&self, n: &NetworkInterface) -> Option<User> {
+    pub(super) fn user_of(&self, n: &'a NetworkInterface) -> Option<User> {
         match n.network_interface_id.as_deref() {
             Some(id) => self.interface_users.get(id).cloned().flatten(),
-            None => self.interface_user(n),
+            None => self.interface_user(n, None),
         }
     }
 
     /// The user of interface `n`. `None` when it cannot be told (an attached instance whose
-    /// role is unknown).
-    pub(super) fn interface_user(&self, n: &NetworkInterface) -> Option<User> {
-        let id = n.network_interface_id.as_deref().unwrap_or("?");
-        let groups = n.security_group_ids.as_deref().map(sorted);
-        let subnet = n.subnet_id.as_deref();
-        let desc = n.description.as_deref().unwrap_or("");
-        let itype = n.interface_type.as_deref().unwrap_or("interface");
-        let other = |what: String| User {
-            name: what,
-            resource_ids: Vec::new(),
-        };
+    /// role is unknown). `placed_users`: the users already named per placement, when the caller
+    /// keeps them (the index does, for every interface).
+    pub(super) fn interface_user(
+        &self,
+        n: &'a NetworkInterface,
+        placed_users: Option<&mut PlacedUsers<'a>>,
+    ) -> Option<User> {
         if let Some(inst) = n.attached_instance_id.as_deref() {
             return Some(match self.instances.get(inst) {
-                Some((r, i)) => match self.is_rabbitmq(r, i)? {
-                    true => User {
-                        name: "rabbitmq".into(),
-                        resource_ids: vec![r.id.clone()],
+                Some((r, i)) => User {
+                    name: match self.is_rabbitmq(r, i)? {
+                        true => "rabbitmq".into(),
+                        false => format!("instance {inst}"),
                     },
-                    false => User {
-                        name: format!("instance {inst}"),
-                        resource_ids: vec![r.id.clone()],
-                    },
+                    resource_ids: Arc::new(vec![r.id.clone()]),
                 },
                 None => other(format!("instance {inst} (not in the inventory)")),
             });
         }
+        let groups = n.security_group_ids.as_deref().map(sorted);
+        let subnet = n.subnet_id.as_deref();
+        let category = category(n);
+        let key = match (category, subnet, &groups) {
+            (Some(c), Some(s), Some(g)) => Some((c, s, g.iter().copied().collect::<Vec<&str>>())),
+            _ => None,
+        };
+        if let (Some(k), Some(p)) = (&key, placed_users.as_deref()) {
+            if let Some(u) = p.get(k) {
+                return Some(u.clone());
+            }
+        }
+        let user = self.placed_user(n, category, &groups)?;
+        // Named by workloads, the user is the same for every interface of the placement.
+        if let (Some(k), Some(p)) = (key, placed_users) {
+            if !user.resource_ids.is_empty() {
+                p.insert(k, user.clone());
+            }
+        }
+        Some(user)
+    }
+
+    /// [`Ctx::interface_user`] past the instances' own interfaces: by category and placement,
+    /// then by what the description says.
+    fn placed_user(
+        &self,
+        n: &'a NetworkInterface,
+        category: Option<&'static str>,
+        groups: &Option<BTreeSet<&'a str>>,
+    ) -> Option<User> {
+        let id = n.network_interface_id.as_deref().unwrap_or("?");
+        let subnet = n.subnet_id.as_deref();
+        let desc = n.description.as_deref().unwrap_or("");
+        let itype = n.interface_type.as_deref().unwrap_or("interface");
         // The workloads placed in the interface's subnet with exactly its groups.
-        let placed: Vec<&Resource> = match (subnet, &groups) {
+        let placed: Vec<&Resource> = match (subnet, groups) {
             (Some(s), Some(g)) => self
                 .placed
                 .get(&(s, g.iter().copied().collect::<Vec<&str>>()))
@@ -73,7 +131,7 @@ impl<'a> Ctx<'a> {
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
-        if itype == "lambda" || desc.starts_with("AWS Lambda VPC ENI") {
+        if category == Some("lambda") {
             let fns = placed.iter().filter_map(|r| match &r.attrs {
                 Attrs::LambdaFunction(l) => Some((
                     *r,
@@ -89,9 +147,7 @@ impl<'a> Ctx<'a> {
             });
             return Some(self.named_workloads(fns, || format!("lambda interface {id} ({desc})")));
         }
-        if desc.starts_with("arn:aws:ecs:")
-            || desc.starts_with("arn:aws-") && desc.contains(":ecs:")
-        {
+        if category == Some("ecs") {
             let services = placed.iter().filter_map(|r| match &r.attrs {
                 Attrs::EcsService(s) => Some((
                     *r,
@@ -109,7 +165,7 @@ impl<'a> Ctx<'a> {
                 format!("ecs task interface {id} (no service of the inventory matches)")
             }));
         }
-        if desc == "RDSNetworkInterface" || n.requester_id.as_deref() == Some("amazon-rds") {
+        if category == Some("rds") {
             let dbs = placed.iter().filter_map(|r| match &r.attrs {
                 Attrs::DbInstance(_) => Some((*r, "rds".to_string())),
                 _ => None,
@@ -126,7 +182,7 @@ impl<'a> Ctx<'a> {
             return Some(match found {
                 Some((r, _)) => User {
                     name: "redis".into(),
-                    resource_ids: vec![r.id.clone()],
+                    resource_ids: Arc::new(vec![r.id.clone()]),
                 },
                 None => other(format!("elasticache {cluster} (not in the inventory)")),
             });
@@ -168,12 +224,12 @@ impl<'a> Ctx<'a> {
         if names.is_empty() {
             return User {
                 name: none(),
-                resource_ids: ids,
+                resource_ids: Arc::new(ids),
             };
         }
         User {
             name: names.into_iter().collect::<Vec<_>>().join(" + "),
-            resource_ids: ids,
+            resource_ids: Arc::new(ids),
         }
     }
 }

@@ -27,12 +27,17 @@ pub struct DbInstance {
     pub subnet_ids: Option<Vec<String>>,
     pub security_group_ids: Option<Vec<String>>,
     pub parameter_group_names: Option<Vec<String>>,
+    /// Each parameter group's apply status on the instance (`in-sync`, `pending-reboot`,
+    /// `applying`): a group whose values wait for a reboot does not hold yet. `null`: unread.
+    #[serde(default)]
+    pub parameter_apply_status: Option<BTreeMap<String, String>>,
     pub endpoint_address: Option<String>,
     pub endpoint_port: Option<i64>,
     /// *Derived*: tiers of its subnets.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub subnet_tiers: Option<Vec<Tier>>,
-    /// *Derived*: its parameter group sets `require_secure_transport` on.
+    /// *Derived*: a parameter group in effect (in sync with the instance) sets
+    /// `require_secure_transport` on.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub require_secure_transport: Option<bool>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
@@ -86,7 +91,15 @@ pub struct CacheCluster {
     pub security_group_ids: Option<Vec<String>>,
     pub at_rest_encryption_enabled: Option<bool>,
     pub transit_encryption_enabled: Option<bool>,
+    /// `required` or `preferred` (which still admits clients without TLS), as the cluster's own
+    /// answer gives it; a member cluster's answer may leave it to its replication group.
+    #[serde(default)]
+    pub transit_encryption_mode: Option<String>,
     pub auth_token_enabled: Option<bool>,
+    /// *Derived*: every client must use TLS: transit encryption on and its mode (the cluster's,
+    /// or its replication group's) `required`; Memcached has no plaintext mode once it is on.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub transit_encryption_required: Option<bool>,
     /// *Derived*: RBAC user groups of its replication group (empty list: none).
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub user_group_ids: Option<Vec<String>>,

@@ -47,9 +47,12 @@ pub struct Alarm {
     /// *Derived*: alarm → topic → subscription, or why the chain stops.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub pagerduty_path: Option<Vec<String>>,
-    /// *Derived*: estate resources the alarm watches (ids).
+    /// *Derived*: estate resources the alarm watches (ids): the first 20 in order,
+    /// `watches_total` in all (how many resources its dimensions name).
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub watches: Option<Vec<String>>,
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub watches_total: Option<usize>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]

@@ -57,9 +57,12 @@ pub struct Subnet {
     /// *Derived*: the default route goes to a NAT gateway whose state is `available`.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub default_route_nat_available: Option<bool>,
-    /// *Derived*: workloads placed in this subnet, as `kind:id`.
+    /// *Derived*: workloads placed in this subnet, as `kind:id`: the first 20 in order (empty
+    /// only when there is none), `workloads_total` of them in all.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub workloads: Option<Vec<String>>,
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub workloads_total: Option<usize>,
     /// *Derived*: routes of the effective table that leave the VPC other than to the internet
     /// (a peering connection, a transit gateway, a virtual private gateway, a local or carrier
     /// gateway, a core network), each as `destination → target_type target_id`. Empty: none.
@@ -202,6 +205,12 @@ pub struct Instance {
     pub subnet_tier: Option<Tier>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<Ingress>>,
+    /// *Derived* (the RabbitMQ host): each broker port without TLS (AMQP, MQTT, STOMP, streams,
+    /// the HTTP management UI and its web plugins) or of the cluster's own traffic (Erlang
+    /// distribution, epmd, the CLI tools) that its groups open to anything but the broker's own
+    /// cluster, named with its source. Null: a source's users are unknown.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub broker_ports_open: Option<Vec<String>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub internet: Option<Reachability>,
 }

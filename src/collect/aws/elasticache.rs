@@ -149,6 +149,9 @@ pub fn normalize_cache_cluster(ctx: &Ctx, c: &t::CacheCluster) -> Option<Resourc
                 }),
                 at_rest_encryption_enabled: c.at_rest_encryption_enabled(),
                 transit_encryption_enabled: c.transit_encryption_enabled(),
+                transit_encryption_mode: c
+                    .transit_encryption_mode()
+                    .map(|m| m.as_str().to_string()),
                 auth_token_enabled: c.auth_token_enabled(),
                 ..Default::default()
             }),

@@ -183,6 +183,16 @@ pub fn normalize_db_instance(ctx: &Ctx, d: &t::DbInstance) -> Option<Resource> {
                         .filter_map(|g| g.db_parameter_group_name().map(str::to_string))
                         .collect(),
                 ),
+                // A group the answer names without its status leaves them all unknown.
+                parameter_apply_status: d
+                    .db_parameter_groups()
+                    .iter()
+                    .filter_map(|g| g.db_parameter_group_name().map(|n| (n, g)))
+                    .map(|(n, g)| {
+                        g.parameter_apply_status()
+                            .map(|s| (n.to_string(), s.to_string()))
+                    })
+                    .collect(),
                 endpoint_address: d.endpoint().and_then(|e| e.address()).map(str::to_string),
                 endpoint_port: d.endpoint().and_then(|e| e.port()).map(i64::from),
                 ..Default::default()

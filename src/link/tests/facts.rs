@@ -285,3 +285,32 @@ fn out_of_region_resources_skip_default_plumbing_and_cloudflare() {
     );
     assert_eq!(e.regions_found, vec!["eu-west-1", "us-east-1"]);
 }
+
+#[test]
+fn lists_that_grow_with_the_estate_are_cut_with_a_total() {
+    // Eight hundred copies of the estate's workloads and alarms, sharing its subnets, groups,
+    // topics and policies: the subnet names its first workloads and counts them all, an alarm
+    // the first resources it watches, and an ECS service its scaling alarms once each.
+    let mut inv = crate::synth::shared_references(20_000);
+    crate::link::link(&mut inv);
+    let mut seen_subnet = false;
+    for r in &inv.resources {
+        match &r.attrs {
+            Attrs::Subnet(s) if s.workloads_total.unwrap_or(0) > 20 => {
+                seen_subnet = true;
+                assert_eq!(s.workloads.as_ref().map(Vec::len), Some(20));
+            }
+            Attrs::Alarm(a) => {
+                assert!(a.watches.as_ref().map_or(0, Vec::len) <= 20);
+                assert!(a.pagerduty_path.as_ref().map_or(0, Vec::len) <= 21);
+            }
+            Attrs::EcsService(s) => {
+                let alarms = s.scaling_alarms.as_ref().map_or(0, Vec::len);
+                assert!(alarms <= 10, "{alarms} scaling alarms");
+                assert!(s.scalable_targets.as_ref().map_or(0, Vec::len) <= 1);
+            }
+            _ => {}
+        }
+    }
+    assert!(seen_subnet, "a subnet holds more than 20 workloads");
+}

@@ -452,7 +452,11 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
         .at_rest_encryption_enabled(!broken)
         .transit_encryption_enabled(!broken);
     if !broken {
-        rg = rg.auth_token("a-long-enough-redis-auth-token");
+        // AWS reports the mode of a group created with TLS (`required` unless asked otherwise);
+        // moto reports only what it was given.
+        rg = rg
+            .transit_encryption_mode(aws_sdk_elasticache::types::TransitEncryptionMode::Required)
+            .auth_token("a-long-enough-redis-auth-token");
     }
     rg.send().await.expect("replication group");
     // Moto gap: the member cluster is not listed unless created on its own.

@@ -32,6 +32,7 @@ fn db_instance_and_parameter_group() {
         .db_parameter_groups(
             DbParameterGroupStatus::builder()
                 .db_parameter_group_name("estate-mysql80")
+                .parameter_apply_status("pending-reboot")
                 .build(),
         )
         .endpoint(Endpoint::builder().address("db.example").port(3306).build())
@@ -65,8 +66,28 @@ fn db_instance_and_parameter_group() {
         a.parameter_group_names.as_deref(),
         Some(&["estate-mysql80".to_string()][..])
     );
+    assert_eq!(
+        a.parameter_apply_status,
+        Some([("estate-mysql80".to_string(), "pending-reboot".to_string())].into())
+    );
     assert_eq!(a.endpoint_address.as_deref(), Some("db.example"));
     assert_eq!(a.endpoint_port, Some(3306));
+    // A group named without its apply status: whether any group holds is unknown.
+    let unstated = DbInstance::builder()
+        .db_instance_identifier("y")
+        .db_parameter_groups(
+            DbParameterGroupStatus::builder()
+                .db_parameter_group_name("estate-mysql80")
+                .build(),
+        )
+        .build();
+    let Attrs::DbInstance(a) = rds::normalize_db_instance(&ctx(), &unstated)
+        .expect("db")
+        .attrs
+    else {
+        panic!()
+    };
+    assert_eq!(a.parameter_apply_status, None);
 
     // Cut off before the flags: unknown, not false.
     let cut = DbInstance::builder().db_instance_identifier("x").build();
@@ -126,6 +147,7 @@ fn cache_cluster_replication_group_and_subnet_group() {
         )
         .at_rest_encryption_enabled(true)
         .transit_encryption_enabled(true)
+        .transit_encryption_mode(TransitEncryptionMode::Preferred)
         .auth_token_enabled(false)
         .build();
     let r = elasticache::normalize_cache_cluster(&ctx(), &c).expect("cluster");
@@ -148,6 +170,7 @@ fn cache_cluster_replication_group_and_subnet_group() {
     );
     assert_eq!(a.at_rest_encryption_enabled, Some(true));
     assert_eq!(a.transit_encryption_enabled, Some(true));
+    assert_eq!(a.transit_encryption_mode.as_deref(), Some("preferred"));
     assert_eq!(a.auth_token_enabled, Some(false));
 
     let g = ReplicationGroup::builder()
