@@ -1235,11 +1235,48 @@ async fn dynamic_scale_out_suspended_leaves_the_processors_at_their_size(e: &Est
     vec![fails("aws-ecs-autoscaling", e.service("worker"))]
 }
 
+/// A second processing service (a bulk worker) in the compute subnets with the processors'
+/// group, its scalable target registered with its minimum at its maximum: it is not the
+/// service `estate.toml` names, and it never scales.
+async fn a_second_processing_service_whose_target_never_moves(e: &Estate) -> Vec<Want> {
+    use aws_sdk_applicationautoscaling::types::{
+        ScalableDimension, ServiceNamespace, SuspendedState,
+    };
+    e.place_processors(
+        "worker-bulk",
+        e.b.compute.clone(),
+        &e.group_id("workers"),
+        false,
+    )
+    .await;
+    aws_sdk_applicationautoscaling::Client::new(&e.sdk)
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id("service/estate/worker-bulk")
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .min_capacity(4)
+        .max_capacity(4)
+        .suspended_state(
+            SuspendedState::builder()
+                .dynamic_scaling_in_suspended(false)
+                .dynamic_scaling_out_suspended(false)
+                .scheduled_scaling_suspended(false)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("scalable target");
+    vec![fails("aws-ecs-autoscaling", e.service("worker-bulk"))]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspended_scalable_target_is_no_autoscaling() {
     let mut e = Estate::new("eu-west-1").await;
     e.compliant().await;
-    evade!(e: dynamic_scale_out_suspended_leaves_the_processors_at_their_size());
+    evade!(e:
+        dynamic_scale_out_suspended_leaves_the_processors_at_their_size(),
+        a_second_processing_service_whose_target_never_moves(),
+    );
 }
 
 // ------------------------------------------------------------------------------------------
