@@ -53,7 +53,7 @@ const EXPECTED_CALLS: [(&str, (u64, u64)); 12] = [
     ("aws.elasticloadbalancing", (3, 0)),
     ("aws.lambda", (3, 0)),
     ("aws.rds", (3, 0)),
-    ("aws.sns", (3, 0)),
+    ("aws.sns", (4, 0)),
     ("aws.sts", (1, 0)),
     // The scanned region: one tag-filtered GetResources.
     ("aws.tag", (1, 0)),

@@ -2684,6 +2684,37 @@ async fn an_alarm_routed_to_a_look_alike_of_pagerduty_s_host(e: &Estate) -> Vec<
     )]
 }
 
+/// A filter policy set on the PagerDuty subscription (to page only for "critical" messages):
+/// CloudWatch's alarm notifications carry no message attributes, so the filter drops every one
+/// and the confirmed subscription delivers nothing.
+async fn a_filter_policy_on_the_pagerduty_subscription_drops_every_alarm(e: &Estate) -> Vec<Want> {
+    let sns = aws_sdk_sns::Client::new(&e.sdk);
+    let subs = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&e.b.topic)
+        .send()
+        .await
+        .expect("subscriptions");
+    let arn = subs
+        .subscriptions()
+        .iter()
+        .find(|s| s.protocol() == Some("https"))
+        .and_then(|s| s.subscription_arn())
+        .expect("the PagerDuty subscription")
+        .to_string();
+    sns.set_subscription_attributes()
+        .subscription_arn(arn)
+        .attribute_name("FilterPolicy")
+        .attribute_value(r#"{"severity": ["critical"]}"#)
+        .send()
+        .await
+        .expect("filter policy");
+    vec![fails(
+        "aws-alarms-route-pagerduty",
+        e.alarm("webhook-errors"),
+    )]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alarms_reach_pagerduty_only_through_a_confirmed_https_subscription() {
     let mut e = Estate::new("ca-central-1").await;
@@ -2692,6 +2723,7 @@ async fn alarms_reach_pagerduty_only_through_a_confirmed_https_subscription() {
         alarm_actions_disabled_for_maintenance_and_never_re_enabled(),
         an_alarm_routed_to_pagerduty_over_plain_http(),
         an_alarm_routed_to_a_look_alike_of_pagerduty_s_host(),
+        a_filter_policy_on_the_pagerduty_subscription_drops_every_alarm(),
     );
 }
 

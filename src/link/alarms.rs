@@ -34,6 +34,24 @@ fn alarm_name<'a>(r: &'a Resource, a: &'a Alarm) -> &'a str {
         .unwrap_or(&r.id)
 }
 
+/// Whether a subscription's filter policy lets alarm notifications through: `Ok` with none;
+/// `Err` when one on the message attributes (CloudWatch's notifications carry none, so it drops
+/// every one); `None` when the policy was not read or filters the message body (not judged).
+fn filter_verdict(s: &SnsSubscription) -> Option<Result<(), String>> {
+    let policy = s.filter_policy.as_deref()?.trim();
+    if policy.is_empty() || policy == "{}" {
+        return Some(Ok(()));
+    }
+    match s.filter_policy_scope.as_deref() {
+        Some("MessageAttributes") => Some(Err(
+            "has a filter policy on message attributes, which alarm notifications do not carry: \
+             it drops every one"
+                .into(),
+        )),
+        _ => None,
+    }
+}
+
 /// `(resource id, policy name)` of an Application Auto Scaling policy ARN:
 /// `arn:aws:autoscaling:…:scalingPolicy:<uuid>:resource/ecs/service/<cluster>/<svc>:policyName/<n>`.
 fn parse_policy_arn(arn: &str) -> Option<(String, String)> {
@@ -246,17 +264,26 @@ impl Ctx<'_> {
                     continue;
                 }
                 pd = true;
-                match s.confirmed {
-                    Some(true) => {
+                match (s.confirmed, filter_verdict(s)) {
+                    (Some(true), Some(Ok(()))) => {
                         routed = true;
                         path.push(format!(
                             "alarm → topic {act} → https subscription {ep} (confirmed)"
                         ));
                     }
-                    Some(false) => path.push(format!(
+                    (Some(true), Some(Err(why))) => {
+                        path.push(format!("topic {act}: subscription {ep} {why}"))
+                    }
+                    (Some(true), None) => {
+                        unknown = true;
+                        path.push(format!(
+                            "topic {act}: the filter policy of {ep} could not be read or judged"
+                        ));
+                    }
+                    (Some(false), _) => path.push(format!(
                         "topic {act}: subscription {ep} pending confirmation"
                     )),
-                    None => {
+                    (None, _) => {
                         unknown = true;
                         path.push(format!("topic {act}: confirmation of {ep} unknown"));
                     }

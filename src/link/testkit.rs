@@ -629,6 +629,8 @@ fn alarms(rs: &mut Vec<Resource>) {
             protocol: Some("https".into()),
             endpoint: Some("https://events.pagerduty.com/integration/****/enqueue".into()),
             confirmed: Some(true),
+            filter_policy: Some(String::new()),
+            filter_policy_scope: Some("MessageAttributes".into()),
         }),
     ));
 }

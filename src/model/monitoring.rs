@@ -94,4 +94,11 @@ pub struct SnsSubscription {
     pub endpoint: Option<String>,
     /// False while `PendingConfirmation`.
     pub confirmed: Option<bool>,
+    /// The subscription's filter policy (JSON text; empty: none), read for confirmed HTTPS
+    /// subscriptions. `null`: not read.
+    #[serde(default)]
+    pub filter_policy: Option<String>,
+    /// What the filter policy matches: `MessageAttributes` (the default) or `MessageBody`.
+    #[serde(default)]
+    pub filter_policy_scope: Option<String>,
 }

@@ -163,6 +163,11 @@ pub const ALLOWED_OPERATIONS: &[(&str, &str, &str)] = &[
     ("SNS", "GetTopicAttributes", "sns:GetTopicAttributes"),
     ("SNS", "ListSubscriptions", "sns:ListSubscriptions"),
     (
+        "SNS",
+        "GetSubscriptionAttributes",
+        "sns:GetSubscriptionAttributes",
+    ),
+    (
         "Resource Groups Tagging API",
         "GetResources",
         "tag:GetResources",

@@ -1,5 +1,6 @@
 //! SNS: topics (with their at-rest encryption key, read several topics at once) and
-//! subscriptions (protocol, endpoint, confirmation). Endpoints are redacted here, before anything is stored: a PagerDuty URL's
+//! subscriptions (protocol, endpoint, confirmation; a confirmed HTTPS subscription's filter
+//! policy, one call each). Endpoints are redacted here, before anything is stored: a PagerDuty URL's
 //! path carries the integration key. `normalize_*` and [`redact_endpoint`] are pure.
 
 use std::collections::BTreeMap;
@@ -58,18 +59,59 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
             .push(ctx.error(SERVICE, "ListTopics", &[kind::SNS_TOPIC], &e)),
     }
     match subs {
-        Ok(pages) => part.resources.extend(
-            pages
+        Ok(pages) => {
+            let subs: Vec<Resource> = pages
                 .iter()
                 .flat_map(|p| p.subscriptions())
                 .enumerate()
-                .filter_map(|(n, s)| normalize_subscription(ctx, n, s)),
-        ),
+                .filter_map(|(n, s)| normalize_subscription(ctx, n, s))
+                .collect();
+            part.extend(Part::from_each(subs, |r| filter_policy(client, ctx, r)).await);
+        }
         Err(e) => {
             part.errors
                 .push(ctx.error(SERVICE, "ListSubscriptions", &[kind::SNS_SUBSCRIPTION], &e))
         }
     }
+    part
+}
+
+/// A confirmed HTTPS subscription (the kind PagerDuty's is) with its filter policy: a policy
+/// can drop every alarm notification that the route would deliver. Other subscriptions are kept
+/// as listed (one call each is spent only where a route can run).
+async fn filter_policy(client: &Client, ctx: &Ctx, mut r: Resource) -> Part {
+    let mut part = Part::default();
+    if let Attrs::SnsSubscription(s) = &mut r.attrs {
+        let https = s
+            .protocol
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        if https && s.confirmed == Some(true) {
+            match client
+                .get_subscription_attributes()
+                .subscription_arn(&r.id)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    let a = out.attributes();
+                    s.filter_policy = a.map(|a| a.get("FilterPolicy").cloned().unwrap_or_default());
+                    s.filter_policy_scope = a.map(|a| {
+                        a.get("FilterPolicyScope")
+                            .cloned()
+                            .unwrap_or_else(|| "MessageAttributes".into())
+                    });
+                }
+                Err(e) => part.errors.push(ctx.error(
+                    SERVICE,
+                    "GetSubscriptionAttributes",
+                    &[kind::SNS_SUBSCRIPTION],
+                    &e,
+                )),
+            }
+        }
+    }
+    part.resources.push(r);
     part
 }
 
@@ -116,6 +158,7 @@ pub fn normalize_subscription(ctx: &Ctx, n: usize, s: &t::Subscription) -> Optio
             protocol: s.protocol().map(str::to_string),
             endpoint: s.endpoint().map(redact_endpoint),
             confirmed: Some(!pending),
+            ..Default::default()
         }),
     })
 }
