@@ -534,14 +534,25 @@ impl Estate {
             aws_sdk_applicationautoscaling::operation::register_scalable_target::builders::RegisterScalableTargetFluentBuilder,
         ) -> aws_sdk_applicationautoscaling::operation::register_scalable_target::builders::RegisterScalableTargetFluentBuilder,
     ) {
-        use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+        use aws_sdk_applicationautoscaling::types::{
+            ScalableDimension, ServiceNamespace, SuspendedState,
+        };
+        // Registered as the estate registers it, with the suspended state AWS reports (nothing
+        // suspended); `change` overrides any of it.
         let register = aws_sdk_applicationautoscaling::Client::new(&self.sdk)
             .register_scalable_target()
             .service_namespace(ServiceNamespace::Ecs)
             .resource_id("service/estate/worker")
             .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
             .min_capacity(2)
-            .max_capacity(12);
+            .max_capacity(12)
+            .suspended_state(
+                SuspendedState::builder()
+                    .dynamic_scaling_in_suspended(false)
+                    .dynamic_scaling_out_suspended(false)
+                    .scheduled_scaling_suspended(false)
+                    .build(),
+            );
         change(register).send().await.expect("scalable target");
     }
 
@@ -1239,9 +1250,6 @@ async fn dynamic_scale_out_suspended_leaves_the_processors_at_their_size(e: &Est
 /// group, its scalable target registered with its minimum at its maximum: it is not the
 /// service `estate.toml` names, and it never scales.
 async fn a_second_processing_service_whose_target_never_moves(e: &Estate) -> Vec<Want> {
-    use aws_sdk_applicationautoscaling::types::{
-        ScalableDimension, ServiceNamespace, SuspendedState,
-    };
     e.place_processors(
         "worker-bulk",
         e.b.compute.clone(),
@@ -1249,23 +1257,12 @@ async fn a_second_processing_service_whose_target_never_moves(e: &Estate) -> Vec
         false,
     )
     .await;
-    aws_sdk_applicationautoscaling::Client::new(&e.sdk)
-        .register_scalable_target()
-        .service_namespace(ServiceNamespace::Ecs)
-        .resource_id("service/estate/worker-bulk")
-        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-        .min_capacity(4)
-        .max_capacity(4)
-        .suspended_state(
-            SuspendedState::builder()
-                .dynamic_scaling_in_suspended(false)
-                .dynamic_scaling_out_suspended(false)
-                .scheduled_scaling_suspended(false)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("scalable target");
+    e.rescale(|r| {
+        r.resource_id("service/estate/worker-bulk")
+            .min_capacity(4)
+            .max_capacity(4)
+    })
+    .await;
     vec![fails("aws-ecs-autoscaling", e.service("worker-bulk"))]
 }
 
