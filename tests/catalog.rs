@@ -109,6 +109,11 @@ const CATALOG: &[(&str, Severity, Gate)] = &[
         Gate::Launch,
     ),
     (
+        "cloudflare-waf-source-allowlist",
+        Severity::High,
+        Gate::Launch,
+    ),
+    (
         "aws-alarms-cover-components",
         Severity::Medium,
         Gate::Operate,
@@ -324,6 +329,17 @@ fn docs_evasions_names_every_case_and_each_high_rule_has_two() {
             }
         }
     }
+    let cloudflare = std::fs::read_to_string(root().join("tests/cloudflare.rs")).unwrap();
+    let deviations = cloudflare_deviations(&cloudflare);
+    assert!(
+        deviations.len() > 10,
+        "the Cloudflare deviations were not found"
+    );
+    for (name, _) in &deviations {
+        if !doc.contains(&format!("| {name} |")) {
+            missing.push(format!("tests/cloudflare.rs: {name}"));
+        }
+    }
     assert!(
         missing.is_empty(),
         "docs/evasions.md does not name these cases (regenerate its tables):\n{}",
@@ -333,11 +349,14 @@ fn docs_evasions_names_every_case_and_each_high_rule_has_two() {
     let mut thin = Vec::new();
     for r in set.rules() {
         let i = &r.info;
-        if !i.id.starts_with("aws-") || !matches!(i.severity, Severity::Critical | Severity::High) {
+        let aws =
+            i.id.starts_with("aws-") && matches!(i.severity, Severity::Critical | Severity::High);
+        if !aws && !i.id.starts_with("cloudflare-") {
             continue;
         }
         let quoted = format!("\"{}\"", i.id);
         let n = cases.iter().filter(|(_, b)| b.contains(&quoted)).count()
+            + deviations.iter().filter(|(_, rule)| *rule == i.id).count()
             + offline.get(&i.id).copied().unwrap_or(0);
         if n < 2 {
             thin.push(format!("{} has {n}", i.id));
@@ -345,7 +364,38 @@ fn docs_evasions_names_every_case_and_each_high_rule_has_two() {
     }
     assert!(
         thin.is_empty(),
-        "critical and high AWS rules need two evasion cases each:\n{}",
+        "critical and high AWS rules and every Cloudflare rule need two evasion cases each:\n{}",
         thin.join("\n")
     );
+}
+
+/// The deviations of `each_deviation_fails_its_rule_and_only_its_rule` in tests/cloudflare.rs:
+/// `(name, failing rule)` for each `("name", endpoint, reply, "rule")` tuple.
+fn cloudflare_deviations(src: &str) -> Vec<(&str, &str)> {
+    let start = src
+        .find("async fn each_deviation_fails_its_rule_and_only_its_rule")
+        .expect("the deviation test");
+    let body = &src[start..start + src[start..].find("\n}\n").unwrap_or(src.len() - start)];
+    let lines: Vec<&str> = body.lines().collect();
+    fn text(l: &str) -> Option<&str> {
+        l.trim().strip_prefix('"')?.strip_suffix("\",")
+    }
+    let mut out = Vec::new();
+    for (k, l) in lines.iter().enumerate() {
+        if *l != "        (" {
+            continue;
+        }
+        let Some(name) = lines.get(k + 1).and_then(|l| text(l)) else {
+            continue;
+        };
+        let rule = lines[k + 2..]
+            .iter()
+            .take_while(|l| **l != "        ),")
+            .filter_map(|l| text(l))
+            .find(|t| t.starts_with("cloudflare-"));
+        if let Some(rule) = rule {
+            out.push((name, rule));
+        }
+    }
+    out
 }

@@ -6,6 +6,7 @@
 //! the origin secret header's value ever reaches stdout or stderr.
 
 mod support;
+use support::cloudflare_zone::{self, fixture, ACCOUNT, ZID};
 use support::offline;
 
 use std::collections::BTreeMap;
@@ -21,18 +22,17 @@ const NOW: &str = "2026-11-01T06:00:00Z";
 const TOKEN: &str = "cf-test-token-5f1a9c";
 /// The value the fixture's transform rule sets; it must never be kept or printed.
 const HEADER_SECRET: &str = "fixture-origin-secret-3b9e";
-const ZID: &str = "023e105f4ecef8ad9ca31a8372d0c353";
-const ACCOUNT: &str = "01a7362d577a6c3019a474fd6f485823";
 const PREFIX: &str = "/client/v4";
 const MAX_REQUESTS: usize = 25;
 
-const CF_RULES: [&str; 6] = [
+const CF_RULES: [&str; 7] = [
     "cloudflare-dns-proxied",
     "cloudflare-ssl-strict",
     "cloudflare-min-tls-1-2",
     "cloudflare-always-https",
     "cloudflare-waf-managed",
     "cloudflare-rate-limit-webhook",
+    "cloudflare-waf-source-allowlist",
 ];
 
 const ESTATE_TOML: &str = r#"region = "eu-west-1"
@@ -41,13 +41,6 @@ zone = "example.com"
 webhook_host = "webhook.example.com"
 webhook_path = "/webhook"
 "#;
-
-fn fixture(name: &str) -> Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/cloudflare")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
-}
 
 // ---------------------------------------------------------------------------------------------
 // The fake API
@@ -80,6 +73,13 @@ fn status(code: u16, body: Value) -> Reply {
     }
 }
 
+/// A fixture with an edit: a deviation of the compliant answer.
+fn edited(name: &str, f: impl FnOnce(&mut Value)) -> Reply {
+    let mut v = fixture(name);
+    f(&mut v);
+    ok(v)
+}
+
 fn not_deployed() -> Reply {
     status(404, fixture("errors/404_entrypoint_not_found_10003.json"))
 }
@@ -98,42 +98,34 @@ fn phase(name: &str) -> String {
 impl Api {
     /// The compliant zone.
     fn compliant() -> Self {
-        let mut m = BTreeMap::new();
-        m.insert(
-            "/user/tokens/verify".into(),
-            ok(fixture("user_tokens_verify.json")),
-        );
-        m.insert("/ips".into(), ok(fixture("ips.json")));
-        m.insert("/zones".into(), ok(fixture("zones_list_by_name.json")));
-        m.insert(
-            format!("/zones/{ZID}/dns_records"),
-            ok(fixture("dns_records_list_by_name.json")),
-        );
-        for s in [
-            "ssl",
-            "ssl_automatic_mode",
-            "min_tls_version",
-            "always_use_https",
-            "tls_1_3",
-            "security_level",
-        ] {
-            m.insert(setting(s), ok(fixture(&format!("zone_setting_{s}.json"))));
-        }
-        for p in [
-            "http_request_firewall_managed",
-            "http_ratelimit",
-            "http_request_firewall_custom",
-            "http_request_late_transform",
-            "http_request_origin",
-        ] {
-            m.insert(
-                phase(p),
-                ok(fixture(&format!("rulesets_entrypoint_{p}.json"))),
-            );
-        }
-        // No configuration rules: nothing deployed in that phase.
-        m.insert(phase("http_config_settings"), not_deployed());
-        Api(m)
+        Api(cloudflare_zone::compliant()
+            .into_iter()
+            .map(|(endpoint, code, body)| (endpoint, status(code, body)))
+            .collect())
+    }
+
+    /// The compliant zone whose allowlist is the account's custom list `webhook_senders`.
+    fn with_list() -> Self {
+        Api::compliant()
+            .with(
+                phase("http_request_firewall_custom"),
+                edited(
+                    "rulesets_entrypoint_http_request_firewall_custom.json",
+                    |v| {
+                        v["result"]["rules"][0]["expression"] = json!(
+                        "(http.host eq \"webhook.example.com\" and not ip.src in $webhook_senders)"
+                    );
+                    },
+                ),
+            )
+            .with(
+                format!("/accounts/{ACCOUNT}/rules/lists"),
+                ok(fixture("accounts_rules_lists.json")),
+            )
+            .with(
+                format!("/accounts/{ACCOUNT}/rules/lists/2c0fc9fa937b11eaa1b71c4d701ab86e/items"),
+                ok(fixture("accounts_rules_lists_items_webhook_senders.json")),
+            )
     }
 
     fn with(mut self, endpoint: impl Into<String>, reply: Reply) -> Self {
@@ -338,11 +330,11 @@ async fn compliant_zone_passes_every_cloudflare_rule() {
                 || e["message"].as_str().unwrap().contains("dispatch")),
         "{aws:#?}"
     );
-    // Token check, /ips, zone, DNS, six settings, six phases.
-    assert_eq!(run.requests.len(), 16, "requests per audit");
+    // Token check, /ips, zone, DNS, six settings, six phases, Page Rules, per-hostname TLS.
+    assert_eq!(run.requests.len(), 18, "requests per audit");
     // `--stats` counts what the server saw, and the bodies read.
     let cf = &run.report["stats"]["services"]["cloudflare"];
-    assert_eq!(cf["calls"], json!(16), "{cf}");
+    assert_eq!(cf["calls"], json!(18), "{cf}");
     assert_eq!(cf["retries"], json!(0), "{cf}");
     assert!(cf["bytes"].as_u64().unwrap_or(0) > 1000, "{cf}");
     assert_eq!(
@@ -371,7 +363,7 @@ async fn an_account_owned_token_is_verified_against_its_account() {
         .url
         .path()
         .ends_with(&format!("/accounts/{ACCOUNT}/tokens/verify"))));
-    assert_eq!(run.requests.len(), 17);
+    assert_eq!(run.requests.len(), 19);
 }
 
 #[tokio::test]
@@ -487,6 +479,100 @@ async fn each_deviation_fails_its_rule_and_only_its_rule() {
             not_deployed(),
             "cloudflare-rate-limit-webhook",
         ),
+        (
+            "a Page Rule sets SSL Flexible for the webhook URL",
+            format!("/zones/{ZID}/pagerules"),
+            edited("pagerules_list_active.json", |v| {
+                let mut r = v["result"][0].clone();
+                r["id"] = json!("1b2c3d4e5f60718293a4b5c6d7e8f901");
+                r["priority"] = json!(2);
+                r["targets"][0]["constraint"]["value"] = json!("*example.com/web*");
+                r["actions"] = json!([{"id": "ssl", "value": "flexible"}]);
+                v["result"].as_array_mut().unwrap().push(r);
+            }),
+            "cloudflare-ssl-strict",
+        ),
+        (
+            "the webhook host's own minimum TLS version is 1.0",
+            format!("/zones/{ZID}/hostnames/settings/min_tls_version"),
+            edited("hostnames_settings_min_tls_version.json", |v| {
+                v["result"][0]["hostname"] = json!("webhook.example.com");
+            }),
+            "cloudflare-min-tls-1-2",
+        ),
+        (
+            "a custom rule skips the managed WAF for the webhook host",
+            phase("http_request_firewall_custom"),
+            edited(
+                "rulesets_entrypoint_http_request_firewall_custom.json",
+                |v| {
+                    v["result"]["rules"].as_array_mut().unwrap().push(json!({
+                        "id": "0b1c2d3e4f5a46b7c8d9e0f1a2b3c4d5", "version": "1", "action": "skip",
+                        "expression": "(http.host eq \"webhook.example.com\")",
+                        "description": "partner traffic: no WAF", "enabled": true,
+                        "action_parameters": {"phases": ["http_request_firewall_managed"]}
+                    }));
+                },
+            ),
+            "cloudflare-waf-managed",
+        ),
+        (
+            "every managed rule overridden to log",
+            phase("http_request_firewall_managed"),
+            edited(
+                "rulesets_entrypoint_http_request_firewall_managed.json",
+                |v| {
+                    for r in v["result"]["rules"].as_array_mut().unwrap() {
+                        r["action_parameters"]["overrides"] = json!({"action": "log"});
+                    }
+                },
+            ),
+            "cloudflare-waf-managed",
+        ),
+        (
+            "a rate limit counted per a header the client sets",
+            phase("http_ratelimit"),
+            edited("rulesets_entrypoint_http_ratelimit.json", |v| {
+                v["result"]["rules"][0]["ratelimit"]["characteristics"] =
+                    json!(["cf.colo.id", "http.request.headers[\"x-request-id\"]"]);
+            }),
+            "cloudflare-rate-limit-webhook",
+        ),
+        (
+            "a custom rule skips rate limiting for a user agent",
+            phase("http_request_firewall_custom"),
+            edited(
+                "rulesets_entrypoint_http_request_firewall_custom.json",
+                |v| {
+                    v["result"]["rules"].as_array_mut().unwrap().push(json!({
+                        "id": "1c2d3e4f5a6b47c8d9e0f1a2b3c4d5e6", "version": "1", "action": "skip",
+                        "expression": "(http.user_agent contains \"GitHub-Hookshot\")",
+                        "description": "trusted sender", "enabled": true,
+                        "action_parameters": {"phases": ["http_ratelimit"]}
+                    }));
+                },
+            ),
+            "cloudflare-rate-limit-webhook",
+        ),
+        (
+            "the allowlist is as wide as the internet",
+            phase("http_request_firewall_custom"),
+            edited(
+                "rulesets_entrypoint_http_request_firewall_custom.json",
+                |v| {
+                    v["result"]["rules"][0]["expression"] = json!(
+                    "(http.host eq \"webhook.example.com\" and not ip.src in {0.0.0.0/1 128.0.0.0/1 ::/0})"
+                );
+                },
+            ),
+            "cloudflare-waf-source-allowlist",
+        ),
+        (
+            "no custom rules (404 10003)",
+            phase("http_request_firewall_custom"),
+            not_deployed(),
+            "cloudflare-waf-source-allowlist",
+        ),
     ];
     for (name, endpoint, reply, failing) in cases {
         let run = audit(&Api::compliant().with(endpoint, reply), Some(TOKEN)).await;
@@ -497,7 +583,7 @@ async fn each_deviation_fails_its_rule_and_only_its_rule() {
         }
         // A deviation is a value, not a collection problem.
         assert!(run.cloudflare_errors().is_empty(), "{name}");
-        assert!(run.requests.len() <= 16, "{name}");
+        assert!(run.requests.len() <= 18, "{name}");
     }
 }
 
@@ -592,6 +678,25 @@ async fn each_api_error_makes_only_its_rules_unknown() {
             reply: status(403, fixture("errors/403_authentication_error_10000.json")),
             unknown: &["cloudflare-ssl-strict", "cloudflare-min-tls-1-2"],
             says: &["http_config_settings", "Zone › Config Rules › Read"],
+            kind: "AccessDenied",
+        },
+        ErrorCase {
+            name: "403 on Page Rules (a token without Page Rules Read)",
+            endpoint: format!("/zones/{ZID}/pagerules"),
+            reply: status(403, fixture("errors/403_authentication_error_10000.json")),
+            unknown: &["cloudflare-ssl-strict", "cloudflare-always-https"],
+            says: &["pagerules?status=active", "Zone › Page Rules › Read"],
+            kind: "AccessDenied",
+        },
+        ErrorCase {
+            name: "403 on per-hostname TLS settings",
+            endpoint: format!("/zones/{ZID}/hostnames/settings/min_tls_version"),
+            reply: status(403, fixture("errors/403_unauthorized_9109.json")),
+            unknown: &["cloudflare-min-tls-1-2"],
+            says: &[
+                "hostnames/settings/min_tls_version",
+                "Zone › SSL and Certificates › Read",
+            ],
             kind: "AccessDenied",
         },
         ErrorCase {
@@ -738,7 +843,7 @@ async fn throttling_honours_retry_after_then_succeeds() {
         assert_eq!(run.status(rule), "pass", "{rule}");
     }
     assert!(run.cloudflare_errors().is_empty());
-    assert_eq!(run.requests.len(), 17);
+    assert_eq!(run.requests.len(), 19);
     assert!(run.elapsed >= Duration::from_secs(1), "{:?}", run.elapsed);
 }
 
@@ -776,6 +881,86 @@ async fn ips_failure_leaves_the_zone_rules_alone() {
         .as_str()
         .unwrap()
         .contains("GET /ips: HTTP 503"));
+}
+
+#[tokio::test]
+async fn a_paused_zone_proxies_nothing_and_every_rule_says_so() {
+    for (what, edit) in [
+        ("paused", json!({"paused": true})),
+        ("pending", json!({"status": "pending"})),
+    ] {
+        let api = Api::compliant().with(
+            "/zones",
+            edited("zones_list_by_name.json", |v| {
+                for (k, val) in edit.as_object().unwrap() {
+                    v["result"][0][k] = val.clone();
+                }
+            }),
+        );
+        let run = audit(&api, Some(TOKEN)).await;
+        for rule in CF_RULES {
+            let (status, msg, ev) = run.finding(rule);
+            assert_eq!(status, "fail", "{what}: {rule}: {msg}");
+            assert_eq!(ev["zone_active"], json!(false), "{what}: {rule}: {ev}");
+        }
+        assert!(run.cloudflare_errors().is_empty(), "{what}");
+    }
+}
+
+#[tokio::test]
+async fn an_allowlist_in_a_custom_list_is_read_and_judged_by_its_items() {
+    let run = audit(&Api::with_list(), Some(TOKEN)).await;
+    for rule in CF_RULES {
+        let (status, msg, _) = run.finding(rule);
+        assert_eq!(status, "pass", "{rule}: {msg}");
+    }
+    assert!(
+        run.cloudflare_errors().is_empty(),
+        "{:#?}",
+        run.cloudflare_errors()
+    );
+    // The lists once, the named list's items once: 20 requests, within the budget.
+    assert_eq!(run.requests.len(), 20);
+    assert!(run.requests.len() <= MAX_REQUESTS);
+
+    // A list that admits everyone approves no source.
+    let wide = Api::with_list().with(
+        format!("/accounts/{ACCOUNT}/rules/lists/2c0fc9fa937b11eaa1b71c4d701ab86e/items"),
+        edited("accounts_rules_lists_items_webhook_senders.json", |v| {
+            v["result"][0]["ip"] = json!("0.0.0.0/0");
+        }),
+    );
+    let run = audit(&wide, Some(TOKEN)).await;
+    let (verdict, msg, ev) = run.finding("cloudflare-waf-source-allowlist");
+    assert_eq!(verdict, "fail", "{msg}");
+    assert!(
+        ev["webhook_allowlist"]
+            .as_str()
+            .unwrap()
+            .contains("approves no particular source"),
+        "{ev}"
+    );
+
+    // A token without the account permission: the allowlist is unknown, the rest stands.
+    let denied = Api::with_list().with(
+        format!("/accounts/{ACCOUNT}/rules/lists"),
+        status(403, fixture("errors/403_authentication_error_10000.json")),
+    );
+    let run = audit(&denied, Some(TOKEN)).await;
+    for rule in CF_RULES {
+        let want = if rule == "cloudflare-waf-source-allowlist" {
+            "unknown"
+        } else {
+            "pass"
+        };
+        assert_eq!(run.status(rule), want, "{rule}");
+    }
+    let errs = run.cloudflare_errors();
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Account › Account Filter Lists › Read"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ mod live;
 use live::{estate, moto, proxy};
 
 mod support;
+use support::cloudflare_zone::{self, ZID};
 use support::offline;
 
 use std::collections::BTreeMap;
@@ -46,8 +47,6 @@ const SECRETS: [&str; 3] = [SECRET_KEY, SESSION_TOKEN, CF_TOKEN];
 /// `--timeout` of the stall cases: long enough for the services that answer to finish on a
 /// loaded machine, short enough for a quick suite.
 const STALL_TIMEOUT: &str = "6";
-
-const ZID: &str = "023e105f4ecef8ad9ca31a8372d0c353";
 
 /// The services the collector reads: SigV4 signing name, the name in collection errors, and the
 /// IAM prefix of its permissions (`None`: needs none).
@@ -103,13 +102,6 @@ fn estate() -> String {
         .clone()
 }
 
-fn fixture(name: &str) -> Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/cloudflare")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(&p).expect("fixture")).expect("fixture JSON")
-}
-
 /// The compliant zone on a loopback `wiremock` server; returns its base URL.
 fn cloudflare() -> String {
     use wiremock::matchers::{method, path};
@@ -119,46 +111,7 @@ fn cloudflare() -> String {
         .get_or_init(|| {
             runtime().block_on(async {
                 let server = MockServer::start().await;
-                let mut m: Vec<(String, u16, Value)> = vec![
-                    (
-                        "/user/tokens/verify".into(),
-                        200,
-                        fixture("user_tokens_verify.json"),
-                    ),
-                    ("/ips".into(), 200, fixture("ips.json")),
-                    ("/zones".into(), 200, fixture("zones_list_by_name.json")),
-                    (
-                        format!("/zones/{ZID}/dns_records"),
-                        200,
-                        fixture("dns_records_list_by_name.json"),
-                    ),
-                    (
-                        format!("/zones/{ZID}/rulesets/phases/http_config_settings/entrypoint"),
-                        404,
-                        fixture("errors/404_entrypoint_not_found_10003.json"),
-                    ),
-                ];
-                for s in estate_audit::collect::cloudflare::SETTINGS {
-                    m.push((
-                        format!("/zones/{ZID}/settings/{s}"),
-                        200,
-                        fixture(&format!("zone_setting_{s}.json")),
-                    ));
-                }
-                for p in [
-                    "http_request_firewall_managed",
-                    "http_ratelimit",
-                    "http_request_firewall_custom",
-                    "http_request_late_transform",
-                    "http_request_origin",
-                ] {
-                    m.push((
-                        format!("/zones/{ZID}/rulesets/phases/{p}/entrypoint"),
-                        200,
-                        fixture(&format!("rulesets_entrypoint_{p}.json")),
-                    ));
-                }
-                for (endpoint, status, body) in m {
+                for (endpoint, status, body) in cloudflare_zone::compliant() {
                     Mock::given(method("GET"))
                         .and(path(format!("/client/v4{endpoint}")))
                         .respond_with(ResponseTemplate::new(status).set_body_json(body))

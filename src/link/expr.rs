@@ -1,11 +1,19 @@
 //! A small, three-valued evaluator for the Cloudflare Rules language, enough to ask "does this
-//! rule's expression match a request to the webhook?". It owns the parsing and evaluation of the
-//! clauses we support (fields `http.host`, `http.request.uri.path`, `http.request.full_uri`,
-//! `http.request.uri`, `http.request.method`, `ssl`; operators `eq ne == != contains wildcard
-//! strict wildcard in < <= > >= lt le gt ge`; `and or xor not`; functions `lower upper
-//! starts_with ends_with len`). It must not guess: any field, function or operator it does not
-//! know (or any text it cannot parse) evaluates to `Unknown`, so callers can choose the
-//! conservative reading (a coverage check needs `True`; an override check counts `Unknown`).
+//! rule's expression match a request to the webhook?" and "does it match a request from a source
+//! outside every allowlist?". It owns the parsing and evaluation of the clauses we support
+//! (fields `http.host`, `http.request.uri.path`, `http.request.full_uri`, `http.request.uri`
+//! (whose query string the client chooses), `http.request.method`, `ssl`, `ip.src` for an
+//! outsider; operators `eq ne == != contains wildcard strict wildcard matches ~ in < <= > >= lt
+//! le gt ge`; `and or xor not`; functions `lower upper starts_with ends_with len`; sets, ranges,
+//! CIDRs and custom lists). It must not guess: anything it does not know evaluates to `Unknown`,
+//! and [`judge`] tells an `Unknown` that depends on what the client sends (a header, the source
+//! address) from one it cannot evaluate at all (text it cannot parse, an unknown field, function
+//! or operator, a list it could not read), so callers can choose the conservative reading.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+
+use crate::model::IpList;
 
 /// Kleene three-valued truth.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,28 +31,28 @@ impl Truth {
             Truth::False
         }
     }
-    fn and(self, o: Truth) -> Truth {
+    pub(super) fn and(self, o: Truth) -> Truth {
         match (self, o) {
             (Truth::False, _) | (_, Truth::False) => Truth::False,
             (Truth::True, Truth::True) => Truth::True,
             _ => Truth::Unknown,
         }
     }
-    fn or(self, o: Truth) -> Truth {
+    pub(super) fn or(self, o: Truth) -> Truth {
         match (self, o) {
             (Truth::True, _) | (_, Truth::True) => Truth::True,
             (Truth::False, Truth::False) => Truth::False,
             _ => Truth::Unknown,
         }
     }
-    fn not(self) -> Truth {
+    pub(super) fn not(self) -> Truth {
         match self {
             Truth::True => Truth::False,
             Truth::False => Truth::True,
             Truth::Unknown => Truth::Unknown,
         }
     }
-    fn xor(self, o: Truth) -> Truth {
+    pub(super) fn xor(self, o: Truth) -> Truth {
         match (self, o) {
             (Truth::Unknown, _) | (_, Truth::Unknown) => Truth::Unknown,
             (a, b) => Truth::from_bool(a != b),
@@ -52,27 +60,136 @@ impl Truth {
     }
 }
 
-/// The request an expression is asked about. Webhook deliveries are HTTPS POSTs, so `ssl` is
-/// true and the method is `POST`; everything else about the request (client IP, headers, threat
-/// score, …) is unknown.
+/// The request an expression is asked about. Webhook deliveries are HTTPS POSTs to the host and
+/// path, so `ssl` is true and the method is `POST`; the query string, headers, threat score and
+/// so on are the client's to choose (unknown). The source address is unknown too, unless
+/// `outsider` is set: then it is an address outside every allowlist, and the lists are the
+/// custom lists as read.
 pub struct Request<'a> {
     pub host: &'a str,
     pub path: &'a str,
+    pub outsider: Option<&'a BTreeMap<String, IpList>>,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(host: &'a str, path: &'a str) -> Request<'a> {
+        Request {
+            host,
+            path,
+            outsider: None,
+        }
+    }
+}
+
+/// What an expression gives for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Judged {
+    pub truth: Truth,
+    /// `Unknown` not because of what the client sends but because the expression could not be
+    /// evaluated (unparseable, or a field, function, operator or list it does not know).
+    pub opaque: bool,
 }
 
 /// Evaluates `expr` for `req`. Unparseable text is `Unknown`.
 pub fn eval(expr: &str, req: &Request) -> Truth {
+    judge(expr, req).truth
+}
+
+/// Evaluates `expr` for `req`, telling an opaque `Unknown` from one that depends on the client.
+pub fn judge(expr: &str, req: &Request) -> Judged {
+    const OPAQUE: Judged = Judged {
+        truth: Truth::Unknown,
+        opaque: true,
+    };
     let toks = match lex(expr) {
         Some(t) => t,
-        None => return Truth::Unknown,
+        None => return OPAQUE,
     };
     let mut p = Parser { toks, pos: 0 };
     let node = match p.expr(0) {
         Some(n) if p.pos == p.toks.len() => n,
-        _ => return Truth::Unknown,
+        _ => return OPAQUE,
     };
-    truth(&node.eval(req))
+    let cx = Cx {
+        req,
+        opaque: Cell::new(false),
+    };
+    let truth = truth(&node.eval(&cx));
+    Judged {
+        truth,
+        opaque: truth == Truth::Unknown && cx.opaque.get(),
+    }
 }
+
+/// One evaluation: the request, and whether something could not be evaluated.
+struct Cx<'r, 'a> {
+    req: &'r Request<'a>,
+    opaque: Cell<bool>,
+}
+
+impl Cx<'_, '_> {
+    fn opaque(&self) -> Val {
+        self.opaque.set(true);
+        Val::Unknown
+    }
+}
+
+/// Fields whose value the client chooses or that describe the client: unknown, but not opaque.
+const CLIENT_FIELDS: &[&str] = &[
+    "ip.",
+    "http.cookie",
+    "http.user_agent",
+    "http.referer",
+    "http.x_forwarded_for",
+    "http.request.headers",
+    "http.request.cookies",
+    "http.request.uri.query",
+    "http.request.uri.args",
+    "raw.http.request.uri.query",
+    "raw.http.request.uri.args",
+    "raw.http.request.full_uri",
+    "raw.http.request.uri",
+    "http.request.body",
+    "http.request.version",
+    "http.request.accepted_languages",
+    "http.request.jwt",
+    "http.request.timestamp",
+    "cf.threat_score",
+    "cf.bot_management",
+    "cf.client",
+    "cf.tls_",
+    "cf.verified_bot_category",
+    "cf.waf",
+    "cf.ray_id",
+    "cf.random_seed",
+];
+
+/// Functions over what the client sends (arrays of headers, arguments): unknown, not opaque.
+const CLIENT_FUNCTIONS: &[&str] = &[
+    "any",
+    "all",
+    "lookup_json_string",
+    "lookup_json_integer",
+    "url_decode",
+    "remove_bytes",
+    "to_string",
+    "concat",
+    "regex_replace",
+    "wildcard_replace",
+    "decode_base64",
+    "has_key",
+    "has_value",
+    "is_timed_hmac_valid_v0",
+    "cidr",
+    "cidr6",
+    "bit_slice",
+    "remove_query_args",
+];
+
+/// An allowlist wider than this many IPv4 addresses (a /8), or IPv6 addresses (a /32), approves
+/// no particular source: an attacker can find an address inside it.
+const WIDEST_V4: u128 = 1 << 24;
+const WIDEST_V6: u128 = 1 << 96;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Tok {
@@ -88,8 +205,8 @@ enum Tok {
     Str(String),
     /// Identifiers, keywords, numbers, IP literals and ranges.
     Word(String),
-    /// `$list_name`: a list reference, whose content we never know.
-    List,
+    /// `$list_name`: a list reference.
+    List(String),
 }
 
 fn lex(s: &str) -> Option<Vec<Tok>> {
@@ -179,13 +296,14 @@ fn lex(s: &str) -> Option<Vec<Tok>> {
             }
             '$' => {
                 i += 1;
+                let start = i;
                 while chars
                     .get(i)
-                    .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+                    .is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
                 {
                     i += 1;
                 }
-                out.push(Tok::List);
+                out.push(Tok::List(chars[start..i].iter().collect()));
                 continue;
             }
             c if c.is_alphanumeric() || c == '_' || c == '*' || c == ':' => {
@@ -221,16 +339,22 @@ enum Operand {
     Str(String),
     Word(String),
     Set(Vec<Operand>),
-    Call(String, Vec<Operand>),
+    Call(String, Vec<Node>),
+    List(String),
+    /// A map or array element of a request field (`http.request.headers["x"]`).
     Unknown,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 enum Val {
     Str(String),
+    /// A string that starts so, and may go on with a query string the client chooses.
+    Prefix(String),
     Int(i64),
     Bool(bool),
     Set(Vec<Val>),
+    /// The source address of an outsider: outside every allowlist.
+    Outsider,
     Unknown,
 }
 
@@ -328,7 +452,7 @@ impl Parser {
     fn operand(&mut self) -> Option<Operand> {
         let op = match self.bump()? {
             Tok::Str(s) => Operand::Str(s),
-            Tok::List => Operand::Unknown,
+            Tok::List(name) => Operand::List(name),
             Tok::LBrace => {
                 let mut items = Vec::new();
                 loop {
@@ -354,7 +478,7 @@ impl Parser {
                                 break;
                             }
                             Tok::Comma => self.pos += 1,
-                            _ => args.push(self.operand()?),
+                            _ => args.push(self.expr(0)?),
                         }
                     }
                     Operand::Call(w, args)
@@ -387,7 +511,8 @@ impl Parser {
 }
 
 impl Operand {
-    fn value(&self, req: &Request) -> Val {
+    fn value(&self, cx: &Cx) -> Val {
+        let req = cx.req;
         match self {
             Operand::Str(s) => Val::Str(s.clone()),
             Operand::Word(w) => match w.as_str() {
@@ -397,44 +522,78 @@ impl Operand {
             },
             Operand::Field(f) => match f.as_str() {
                 "http.host" => Val::Str(req.host.to_ascii_lowercase()),
-                "http.request.uri.path" | "raw.http.request.uri.path" | "http.request.uri" => {
+                "http.request.uri.path" | "raw.http.request.uri.path" => {
                     Val::Str(req.path.to_string())
                 }
-                "http.request.full_uri" => Val::Str(format!(
+                // The client may add a query string: what follows the path is theirs.
+                "http.request.uri" => Val::Prefix(req.path.to_string()),
+                "http.request.full_uri" => Val::Prefix(format!(
                     "https://{}{}",
                     req.host.to_ascii_lowercase(),
                     req.path
                 )),
                 "http.request.method" => Val::Str("POST".into()),
                 "ssl" => Val::Bool(true),
-                _ => Val::Unknown,
+                "cf.edge.server_port" => Val::Int(443),
+                "ip.src" if req.outsider.is_some() => Val::Outsider,
+                f if CLIENT_FIELDS.iter().any(|p| f.starts_with(p)) => Val::Unknown,
+                _ => cx.opaque(),
             },
-            Operand::Set(items) => Val::Set(items.iter().map(|i| i.value(req)).collect()),
+            Operand::Set(items) => Val::Set(items.iter().map(|i| i.value(cx)).collect()),
+            Operand::List(name) => match req.outsider {
+                // Cloudflare's managed lists: whether an outsider is in one is the client's.
+                _ if name.starts_with("cf.") => Val::Unknown,
+                None => Val::Unknown,
+                Some(lists) => match lists.get(name).and_then(|l| l.items.as_ref()) {
+                    Some(items) => Val::Set(items.iter().map(|i| Val::Str(i.clone())).collect()),
+                    None => cx.opaque(),
+                },
+            },
             Operand::Call(name, args) => {
-                let a: Vec<Val> = args.iter().map(|x| x.value(req)).collect();
-                match (name.as_str(), a.as_slice()) {
-                    ("lower", [Val::Str(s)]) => Val::Str(s.to_lowercase()),
-                    ("upper", [Val::Str(s)]) => Val::Str(s.to_uppercase()),
-                    ("len", [Val::Str(s)]) => Val::Int(s.len() as i64),
-                    ("starts_with", [Val::Str(s), Val::Str(p)]) => Val::Bool(s.starts_with(p)),
-                    ("ends_with", [Val::Str(s), Val::Str(p)]) => Val::Bool(s.ends_with(p)),
-                    _ => Val::Unknown,
-                }
+                let a: Vec<Val> = args.iter().map(|x| x.eval(cx)).collect();
+                call(cx, name, &a)
             }
             Operand::Unknown => Val::Unknown,
         }
     }
 }
 
+fn call(cx: &Cx, name: &str, a: &[Val]) -> Val {
+    if a.contains(&Val::Unknown) {
+        return Val::Unknown;
+    }
+    match (name, a) {
+        ("lower", [Val::Str(s)]) => Val::Str(s.to_lowercase()),
+        ("lower", [Val::Prefix(s)]) => Val::Prefix(s.to_lowercase()),
+        ("upper", [Val::Str(s)]) => Val::Str(s.to_uppercase()),
+        ("upper", [Val::Prefix(s)]) => Val::Prefix(s.to_uppercase()),
+        ("len", [Val::Str(s)]) => Val::Int(s.len() as i64),
+        ("starts_with", [Val::Str(s), Val::Str(p)]) => Val::Bool(s.starts_with(p.as_str())),
+        ("starts_with", [Val::Prefix(s), Val::Str(p)]) => {
+            if s.starts_with(p.as_str()) {
+                Val::Bool(true)
+            } else if p.starts_with(s.as_str()) {
+                Val::Unknown
+            } else {
+                Val::Bool(false)
+            }
+        }
+        ("ends_with", [Val::Str(s), Val::Str(p)]) => Val::Bool(s.ends_with(p.as_str())),
+        ("len" | "ends_with", [Val::Prefix(_)] | [Val::Prefix(_), _]) => Val::Unknown,
+        _ if CLIENT_FUNCTIONS.contains(&name) => Val::Unknown,
+        _ => cx.opaque(),
+    }
+}
+
 impl Node {
-    fn eval(&self, req: &Request) -> Val {
+    fn eval(&self, cx: &Cx) -> Val {
         let t = match self {
-            Node::Value(o) => return o.value(req),
-            Node::And(a, b) => truth(&a.eval(req)).and(truth(&b.eval(req))),
-            Node::Or(a, b) => truth(&a.eval(req)).or(truth(&b.eval(req))),
-            Node::Xor(a, b) => truth(&a.eval(req)).xor(truth(&b.eval(req))),
-            Node::Not(a) => truth(&a.eval(req)).not(),
-            Node::Cmp(l, op, r) => compare(&l.value(req), op, &r.value(req)),
+            Node::Value(o) => return o.value(cx),
+            Node::And(a, b) => truth(&a.eval(cx)).and(truth(&b.eval(cx))),
+            Node::Or(a, b) => truth(&a.eval(cx)).or(truth(&b.eval(cx))),
+            Node::Xor(a, b) => truth(&a.eval(cx)).xor(truth(&b.eval(cx))),
+            Node::Not(a) => truth(&a.eval(cx)).not(),
+            Node::Cmp(l, op, r) => compare(cx, &l.value(cx), op, &r.value(cx)),
         };
         match t {
             Truth::True => Val::Bool(true),
@@ -444,11 +603,24 @@ impl Node {
     }
 }
 
-fn compare(l: &Val, op: &str, r: &Val) -> Truth {
+fn compare(cx: &Cx, l: &Val, op: &str, r: &Val) -> Truth {
     if *l == Val::Unknown || *r == Val::Unknown {
         return Truth::Unknown;
     }
     match (op, l, r) {
+        (_, Val::Outsider, _) => outsider(cx, op, r),
+        (_, Val::Prefix(p), Val::Str(b)) => prefix(cx, op, p, b),
+        ("in", Val::Prefix(p), Val::Set(items)) => {
+            let could = items.iter().any(|i| match i {
+                Val::Str(b) => b == p || b.starts_with(&format!("{p}?")),
+                _ => true,
+            });
+            if could {
+                Truth::Unknown
+            } else {
+                Truth::False
+            }
+        }
         ("eq" | "==", a, b) => Truth::from_bool(a == b),
         ("ne" | "!=", a, b) => Truth::from_bool(a != b),
         ("contains", Val::Str(a), Val::Str(b)) => Truth::from_bool(a.contains(b.as_str())),
@@ -456,6 +628,13 @@ fn compare(l: &Val, op: &str, r: &Val) -> Truth {
             Truth::from_bool(glob(&a.to_lowercase(), &p.to_lowercase()))
         }
         ("strict wildcard", Val::Str(a), Val::Str(p)) => Truth::from_bool(glob(a, p)),
+        ("matches", Val::Str(a), Val::Str(p)) => match regex(p) {
+            Some(re) => Truth::from_bool(re.is_match(a)),
+            None => {
+                cx.opaque();
+                Truth::Unknown
+            }
+        },
         ("in", a, Val::Set(items)) => {
             // A set holding an unknown (a list, a range we do not parse) cannot prove absence.
             if items.contains(a) {
@@ -473,9 +652,132 @@ fn compare(l: &Val, op: &str, r: &Val) -> Truth {
         ("le" | "<=", Val::Int(a), Val::Int(b)) => Truth::from_bool(a <= b),
         ("gt" | ">", Val::Int(a), Val::Int(b)) => Truth::from_bool(a > b),
         ("ge" | ">=", Val::Int(a), Val::Int(b)) => Truth::from_bool(a >= b),
-        // `matches` (regex) and anything else we do not model.
-        _ => Truth::Unknown,
+        // Anything else we do not model.
+        _ => {
+            cx.opaque();
+            Truth::Unknown
+        }
     }
+}
+
+/// Cloudflare's regular expressions are Rust's `regex` syntax; a size limit keeps a hostile
+/// pattern cheap (it is then opaque).
+fn regex(p: &str) -> Option<regex::Regex> {
+    regex::RegexBuilder::new(p).size_limit(1 << 20).build().ok()
+}
+
+/// A comparison of a string the client may extend with a query string.
+fn prefix(cx: &Cx, op: &str, p: &str, b: &str) -> Truth {
+    // Could the whole string (the prefix, then nothing or `?…`) equal `b`?
+    let could_equal = b == p || b.starts_with(&format!("{p}?"));
+    match op {
+        "eq" | "==" if could_equal => Truth::Unknown,
+        "eq" | "==" => Truth::False,
+        "ne" | "!=" if could_equal => Truth::Unknown,
+        "ne" | "!=" => Truth::True,
+        "contains" if p.contains(b) => Truth::True,
+        "contains" => Truth::Unknown,
+        "wildcard" | "strict wildcard" => {
+            let (s, pat) = if op == "wildcard" {
+                (p.to_lowercase(), b.to_lowercase())
+            } else {
+                (p.to_string(), b.to_string())
+            };
+            if pat.ends_with('*') && glob(&s, &pat) {
+                Truth::True
+            } else {
+                Truth::Unknown
+            }
+        }
+        "matches" => match regex(b) {
+            Some(re) if re.is_match(p) && !b.ends_with('$') => Truth::True,
+            Some(_) => Truth::Unknown,
+            None => {
+                cx.opaque();
+                Truth::Unknown
+            }
+        },
+        _ => {
+            cx.opaque();
+            Truth::Unknown
+        }
+    }
+}
+
+/// A comparison of an outsider's source address: it is none of the addresses named, and in a set
+/// only when the set approves no particular source (wider than [`WIDEST_V4`] / [`WIDEST_V6`]).
+fn outsider(cx: &Cx, op: &str, r: &Val) -> Truth {
+    match (op, r) {
+        ("eq" | "==", Val::Str(_)) => Truth::False,
+        ("ne" | "!=", Val::Str(_)) => Truth::True,
+        ("in", Val::Set(items)) => {
+            let mut v4: Vec<ipnet::Ipv4Net> = Vec::new();
+            let mut v6: Vec<ipnet::Ipv6Net> = Vec::new();
+            for i in items {
+                let Val::Str(text) = i else {
+                    return match i {
+                        Val::Unknown => Truth::Unknown,
+                        _ => {
+                            cx.opaque();
+                            Truth::Unknown
+                        }
+                    };
+                };
+                if !add_addresses(text, &mut v4, &mut v6) {
+                    cx.opaque();
+                    return Truth::Unknown;
+                }
+            }
+            let n4: u128 = ipnet::Ipv4Net::aggregate(&v4)
+                .iter()
+                .map(|n| 1u128 << (32 - n.prefix_len()))
+                .sum();
+            let n6: u128 = ipnet::Ipv6Net::aggregate(&v6)
+                .iter()
+                .map(|n| {
+                    let bits = 128 - u32::from(n.prefix_len());
+                    if bits == 128 {
+                        u128::MAX
+                    } else {
+                        1u128 << bits
+                    }
+                })
+                .fold(0u128, u128::saturating_add);
+            Truth::from_bool(n4 > WIDEST_V4 || n6 > WIDEST_V6)
+        }
+        _ => {
+            cx.opaque();
+            Truth::Unknown
+        }
+    }
+}
+
+/// Adds an address, CIDR or `a..b` range; `false` when the text is none of them.
+fn add_addresses(text: &str, v4: &mut Vec<ipnet::Ipv4Net>, v6: &mut Vec<ipnet::Ipv6Net>) -> bool {
+    use std::net::IpAddr;
+    if let Some((a, b)) = text.split_once("..") {
+        return match (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
+            (Ok(IpAddr::V4(a)), Ok(IpAddr::V4(b))) if a <= b => {
+                v4.extend(ipnet::Ipv4Subnets::new(a, b, 0));
+                true
+            }
+            (Ok(IpAddr::V6(a)), Ok(IpAddr::V6(b))) if a <= b => {
+                v6.extend(ipnet::Ipv6Subnets::new(a, b, 0));
+                true
+            }
+            _ => false,
+        };
+    }
+    match text.parse::<ipnet::IpNet>() {
+        Ok(ipnet::IpNet::V4(n)) => v4.push(n.trunc()),
+        Ok(ipnet::IpNet::V6(n)) => v6.push(n.trunc()),
+        Err(_) => match text.parse::<IpAddr>() {
+            Ok(IpAddr::V4(a)) => v4.push(a.into()),
+            Ok(IpAddr::V6(a)) => v6.push(a.into()),
+            Err(_) => return false,
+        },
+    }
+    true
 }
 
 fn is_range(v: &Val) -> bool {
@@ -508,13 +810,7 @@ mod tests {
     use super::*;
 
     fn ev(expr: &str) -> Truth {
-        eval(
-            expr,
-            &Request {
-                host: "webhook.example.com",
-                path: "/hooks/github",
-            },
-        )
+        eval(expr, &Request::new("webhook.example.com", "/hooks/github"))
     }
 
     #[test]
@@ -557,7 +853,7 @@ mod tests {
         );
         // Unknown fields, regexes, lists and parse errors are never `True`.
         assert_eq!(ev(r#"ip.src in {1.2.3.0/24}"#), Truth::Unknown);
-        assert_eq!(ev(r#"http.host matches "^web""#), Truth::Unknown);
+        assert_eq!(ev(r#"http.host matches "(""#), Truth::Unknown);
         assert_eq!(ev(r#"ip.src in $office"#), Truth::Unknown);
         assert_eq!(
             ev(r#"http.host eq "webhook.example.com" and ip.src eq 1.2.3.4"#),
@@ -587,10 +883,7 @@ mod tests {
 
     #[test]
     fn root_path_and_precedence() {
-        let root = Request {
-            host: "webhook.example.com",
-            path: "/",
-        };
+        let root = Request::new("webhook.example.com", "/");
         assert_eq!(eval(r#"http.request.uri.path eq "/""#, &root), Truth::True);
         // and binds tighter than or
         assert_eq!(ev(r#"true or false and false"#), Truth::True);
@@ -601,6 +894,131 @@ mod tests {
             Truth::True
         );
         assert_eq!(ev(r#"len(http.host) gt 3"#), Truth::True);
+    }
+
+    fn judged(expr: &str) -> Judged {
+        judge(expr, &Request::new("webhook.example.com", "/hooks/github"))
+    }
+
+    #[test]
+    fn regexes_are_rust_syntax() {
+        assert_eq!(ev(r#"http.host matches "^web""#), Truth::True);
+        assert_eq!(ev(r#"http.host ~ "^api\.""#), Truth::False);
+        assert_eq!(
+            ev(r#"http.request.uri.path matches "^/hooks/(github|gitlab)$""#),
+            Truth::True
+        );
+        assert!(
+            judged(r#"http.host matches "(""#).opaque,
+            "a broken pattern is opaque"
+        );
+    }
+
+    #[test]
+    fn the_client_chooses_the_query_string() {
+        // `http.request.uri` carries the query: an exact match is avoided by adding `?x`.
+        assert_eq!(ev(r#"http.request.uri eq "/hooks/github""#), Truth::Unknown);
+        assert!(!judged(r#"http.request.uri eq "/hooks/github""#).opaque);
+        assert_eq!(ev(r#"http.request.uri eq "/other""#), Truth::False);
+        assert_eq!(
+            ev(r#"starts_with(http.request.uri, "/hooks")"#),
+            Truth::True
+        );
+        assert_eq!(ev(r#"http.request.uri wildcard "/hooks/*""#), Truth::True);
+        assert_eq!(ev(r#"http.request.uri contains "github""#), Truth::True);
+        assert_eq!(
+            ev(r#"http.request.full_uri wildcard "https://webhook.example.com/*""#),
+            Truth::True
+        );
+        assert_eq!(
+            ev(r#"http.request.uri in {"/hooks/github"}"#),
+            Truth::Unknown
+        );
+        assert_eq!(ev(r#"http.request.uri in {"/a" "/b"}"#), Truth::False);
+    }
+
+    #[test]
+    fn client_dependent_is_not_opaque() {
+        for e in [
+            r#"ip.src in {192.0.2.0/24}"#,
+            r#"http.request.headers["x-skip"][0] eq "1""#,
+            r#"any(http.request.headers["x-skip"][*] eq "1")"#,
+            r#"http.user_agent contains "curl""#,
+            r#"cf.threat_score gt 10"#,
+            r#"ip.src in $cf.open_proxies"#,
+        ] {
+            let j = judged(e);
+            assert_eq!(j.truth, Truth::Unknown, "{e}");
+            assert!(!j.opaque, "{e} depends on the client");
+        }
+        for e in [
+            r#"cf.zone.plan eq "ENT""#,
+            r#"frobnicate(http.host)"#,
+            r#"http.host eq"#,
+            r#"http.host gt "a""#,
+        ] {
+            assert!(judged(e).opaque, "{e} cannot be evaluated");
+        }
+        assert!(!judged("true").opaque);
+    }
+
+    #[test]
+    fn an_outsider_is_in_no_allowlist() {
+        let mut lists = BTreeMap::new();
+        lists.insert(
+            "senders".to_string(),
+            IpList {
+                id: None,
+                items: Some(vec!["192.0.2.0/24".into(), "2001:db8::1".into()]),
+            },
+        );
+        lists.insert(
+            "everyone".to_string(),
+            IpList {
+                id: None,
+                items: Some(vec!["0.0.0.0/1".into(), "128.0.0.0/1".into()]),
+            },
+        );
+        lists.insert(
+            "unread".to_string(),
+            IpList {
+                id: None,
+                items: None,
+            },
+        );
+        let req = Request {
+            host: "webhook.example.com",
+            path: "/hooks/github",
+            outsider: Some(&lists),
+        };
+        let out = |e: &str| judge(e, &req);
+        let block =
+            r#"http.host eq "webhook.example.com" and not ip.src in {192.0.2.0/24 198.51.100.7}"#;
+        assert_eq!(out(block).truth, Truth::True);
+        assert_eq!(out(r#"not ip.src in $senders"#).truth, Truth::True);
+        assert_eq!(out(r#"ip.src ne 198.51.100.7"#).truth, Truth::True);
+        assert_eq!(out(r#"ip.src eq 198.51.100.7"#).truth, Truth::False);
+        assert_eq!(
+            out(r#"not ip.src in {192.0.2.1..192.0.2.9}"#).truth,
+            Truth::True
+        );
+        // Sets that approve no particular source: an attacker finds an address inside.
+        assert_eq!(out(r#"not ip.src in {0.0.0.0/0}"#).truth, Truth::False);
+        assert_eq!(out(r#"not ip.src in {::/0}"#).truth, Truth::False);
+        assert_eq!(
+            out(r#"not ip.src in {0.0.0.0/1 128.0.0.0/1}"#).truth,
+            Truth::False
+        );
+        assert_eq!(out(r#"not ip.src in {10.0.0.0/7}"#).truth, Truth::False);
+        assert_eq!(out(r#"not ip.src in $everyone"#).truth, Truth::False);
+        // Unread lists are opaque; Cloudflare's managed lists depend on the client.
+        assert!(out(r#"not ip.src in $unread"#).opaque);
+        assert!(out(r#"not ip.src in $missing"#).opaque);
+        let managed = out(r#"not ip.src in $cf.botnetcc"#);
+        assert_eq!((managed.truth, managed.opaque), (Truth::Unknown, false));
+        // A country or header condition is not an allowlist of sources.
+        assert_eq!(out(r#"ip.src.country ne "GB""#).truth, Truth::Unknown);
+        assert!(out(r#"not ip.src in {bogus}"#).opaque);
     }
 
     #[test]

@@ -43,6 +43,7 @@ impl<'a> Ctx<'a> {
                     (Some(n), Some(h)) => Some(same_host(n, h)),
                     _ => None,
                 },
+                zone_active: self.record_zone_active(d),
                 ..d.clone()
             }),
             _ => return None,

@@ -649,10 +649,26 @@ fn cloudflare(rs: &mut Vec<Resource>) {
         "http_ratelimit".to_string(),
         Phase {
             deployed: true,
+            rules: vec![RulesetRule {
+                characteristics: Some(vec!["cf.colo.id".into(), "ip.src".into()]),
+                requests_per_period: Some(100),
+                period: Some(60),
+                ..rule(
+                    "rl",
+                    "block",
+                    r#"(http.host eq "webhook.example.com" and starts_with(http.request.uri.path, "/"))"#,
+                )
+            }],
+        },
+    );
+    phases.insert(
+        "http_request_firewall_custom".to_string(),
+        Phase {
+            deployed: true,
             rules: vec![rule(
-                "rl",
+                "allow",
                 "block",
-                r#"(http.host eq "webhook.example.com" and starts_with(http.request.uri.path, "/"))"#,
+                r#"http.host eq "webhook.example.com" and not ip.src in {192.0.2.0/24}"#,
             )],
         },
     );
@@ -668,8 +684,12 @@ fn cloudflare(rs: &mut Vec<Resource>) {
         Attrs::CloudflareZone(CloudflareZone {
             zone_id: Some("z1".into()),
             zone_name: Some("example.com".into()),
+            status: Some("active".into()),
+            paused: Some(false),
             ssl: Some("strict".into()),
             phases,
+            page_rules: Some(Vec::new()),
+            hostname_min_tls: Some(BTreeMap::new()),
             ..Default::default()
         }),
     );

@@ -358,10 +358,21 @@ impl Api {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<Vec<Value>, Failure> {
+        self.list_pages(path, query, MAX_PAGES).await
+    }
+
+    /// [`Api::list`] reading at most `max_pages` pages: a listing that does not end within them
+    /// is an error, never a partial list.
+    pub(super) async fn list_pages(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        max_pages: usize,
+    ) -> Result<Vec<Value>, Failure> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         let mut page: u64 = 1;
-        for _ in 0..MAX_PAGES {
+        for _ in 0..max_pages {
             let page_text = page.to_string();
             let mut q: Vec<(&str, &str)> = query.to_vec();
             match &cursor {
@@ -407,7 +418,7 @@ impl Api {
             status: None,
             codes: Vec::new(),
             detail: format!(
-                "the pagination did not end after {MAX_PAGES} pages; refusing to read a partial \
+                "the pagination did not end after {max_pages} pages; refusing to read a partial \
                  list"
             ),
             ray: None,

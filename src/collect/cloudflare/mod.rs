@@ -1,7 +1,9 @@
 //! Cloudflare collection over the v4 REST API with `reqwest` (no SDK crate): the token check,
 //! the estate zone, the webhook host's DNS records, six zone settings (one endpoint each; the
-//! deprecated batch endpoint is not used), six ruleset phase entry points and Cloudflare's
-//! published address ranges (`/ips`, requested without credentials).
+//! deprecated batch endpoint is not used), six ruleset phase entry points, the active Page Rules,
+//! the per-hostname minimum TLS versions, the custom IP lists custom rules name, and
+//! Cloudflare's published address ranges (`/ips`, requested without credentials). At most 24
+//! requests without retries (docs/design.md §6).
 //!
 //! Three rooms: `client`, the HTTP layer (timeouts, bounded `429` retries honouring
 //! `Retry-After`, page and cursor pagination, error bodies turned into [`Failure`]s that name the
@@ -27,9 +29,11 @@ use crate::model::{kind, CloudflareConfig, CollectionError, ErrorKind, Resource}
 use client::Api;
 pub use client::{retry_wait, Failure};
 pub use normalize::{
-    normalize_dns_record, normalize_entrypoint, normalize_ips, normalize_rule, normalize_setting,
-    normalize_zone, ZoneInfo,
+    normalize_dns_record, normalize_entrypoint, normalize_hostname_settings, normalize_ips,
+    normalize_list_items, normalize_page_rule, normalize_rule, normalize_setting, normalize_zone,
+    ZoneInfo,
 };
+pub use zone::MAX_LISTS;
 use zone::{collect_ips, collect_zone};
 
 /// The public API; `CLOUDFLARE_API_BASE` overrides it.
@@ -100,6 +104,19 @@ pub const TOKEN_PERMISSIONS: &[Permission] = &[
         name: "Zone › Origin Rules › Read",
         needed_for: "the http_request_origin entry point",
     },
+    Permission {
+        name: "Zone › Page Rules › Read",
+        needed_for: "Page Rules that set SSL or Always Use HTTPS for the webhook URL \
+                     (cloudflare-ssl-strict, -always-https)",
+    },
+    Permission {
+        name: "Zone › SSL and Certificates › Read",
+        needed_for: "the webhook host's own minimum TLS version (cloudflare-min-tls-1-2)",
+    },
+    Permission {
+        name: "Account › Account Filter Lists › Read",
+        needed_for: "the IP lists custom rules name (cloudflare-waf-source-allowlist)",
+    },
 ];
 
 /// The permissions as a short list, for messages.
@@ -114,7 +131,8 @@ fn permission_names() -> String {
 /// The Cloudflare section of `estate-audit iam-policy`.
 pub fn permissions_section() -> String {
     let mut s = String::from(
-        "# Cloudflare: a custom API token, read-only, with Zone Resources = the estate zone.\n\
+        "# Cloudflare: a custom API token, read-only, with Zone Resources = the estate zone\n\
+         # (and Account Resources = its account, for the IP lists).\n\
          # Put it in CLOUDFLARE_API_TOKEN. Cloudflare's address list (GET /ips) needs no token.\n",
     );
     let width = TOKEN_PERMISSIONS

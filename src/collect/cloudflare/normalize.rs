@@ -10,8 +10,11 @@
 
 use serde_json::Value;
 
+use std::collections::BTreeMap;
+
 use crate::model::{
-    Attrs, CloudflareIpRanges, CloudflareZone, DnsRecord, Phase, Resource, RulesetRule,
+    Attrs, CloudflareIpRanges, CloudflareZone, DnsRecord, Override, Overrides, PageRule,
+    PageRuleTarget, Phase, Resource, RulesetRule, Skip,
 };
 
 pub(super) fn str_at<'v>(v: &'v Value, pointer: &str) -> Option<&'v str> {
@@ -42,6 +45,8 @@ pub fn normalize_zone(v: &Value) -> Result<ZoneInfo, String> {
             zone_id: Some(id.to_string()),
             zone_name: Some(name.to_string()),
             status: string_at(v, "/status"),
+            // Absent or not a bool: unknown, never "not paused".
+            paused: v.get("paused").and_then(Value::as_bool),
             plan: string_at(v, "/plan/legacy_id").or_else(|| string_at(v, "/plan/name")),
             ..Default::default()
         },
@@ -63,6 +68,7 @@ pub fn normalize_dns_record(zone_id: &str, v: &Value) -> Result<Resource, String
             // Absent or not a bool: unknown, never "not proxied".
             proxied: v.get("proxied").and_then(Value::as_bool),
             is_webhook_host: None,
+            zone_active: None,
         }),
     );
     r.name = name;
@@ -98,9 +104,10 @@ pub fn normalize_entrypoint(v: &Value) -> Result<Phase, String> {
     })
 }
 
-/// One ruleset rule. Kept: what the rule matches, whether it is on and what it does — for
-/// `rewrite` rules only the NAMES of the headers they set, never the values (one is typically
-/// the origin's shared secret).
+/// One ruleset rule. Kept: what the rule matches, whether it is on and what it does: an
+/// `execute` rule's ruleset and overrides, a `skip` rule's targets, a rate limit's counting, a
+/// `set_config` rule's settings and, for `rewrite` rules, only the NAMES of the headers they set,
+/// never the values (one is typically the origin's shared secret).
 pub fn normalize_rule(v: &Value) -> RulesetRule {
     let action = string_at(v, "/action");
     let params = v.get("action_parameters");
@@ -110,18 +117,6 @@ pub fn normalize_rule(v: &Value) -> RulesetRule {
         Some(Value::Bool(b)) => Some(*b),
         Some(_) => None,
     };
-    // An execute rule whose ruleset-wide override disables every rule executes nothing: for
-    // what the rule does, it is off.
-    let overridden_off = params
-        .and_then(|p| p.pointer("/overrides/enabled"))
-        .and_then(Value::as_bool)
-        == Some(false);
-    let enabled = if overridden_off && action.as_deref() == Some("execute") {
-        enabled.map(|_| false)
-    } else {
-        enabled
-    };
-
     let mut rule = RulesetRule {
         id: string_at(v, "/id"),
         action: action.clone(),
@@ -131,7 +126,13 @@ pub fn normalize_rule(v: &Value) -> RulesetRule {
         ..Default::default()
     };
     match action.as_deref() {
-        Some("execute") => rule.execute_ruleset_id = params.and_then(|p| string_at(p, "/id")),
+        Some("execute") => {
+            rule.execute_ruleset_id = params.and_then(|p| string_at(p, "/id"));
+            rule.overrides = params
+                .and_then(|p| p.get("overrides"))
+                .map(normalize_overrides);
+        }
+        Some("skip") => rule.skip = params.map(normalize_skip),
         Some("set_config") => {
             if let Some(Value::Object(m)) = params {
                 for (k, val) in m {
@@ -159,8 +160,145 @@ pub fn normalize_rule(v: &Value) -> RulesetRule {
     if let Some(rl) = v.get("ratelimit") {
         rule.requests_per_period = rl.get("requests_per_period").and_then(Value::as_i64);
         rule.period = rl.get("period").and_then(Value::as_i64);
+        rule.mitigation_timeout = rl.get("mitigation_timeout").and_then(Value::as_i64);
+        // Not a list of text: unknown, never "counted by nothing".
+        rule.characteristics = rl
+            .get("characteristics")
+            .and_then(Value::as_array)
+            .and_then(|a| {
+                a.iter()
+                    .map(|c| c.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+            });
+        rule.counting_expression = string_at(rl, "/counting_expression").filter(|e| !e.is_empty());
     }
     rule
+}
+
+fn normalize_overrides(o: &Value) -> Overrides {
+    let list = |key: &str, target: &str| -> Vec<Override> {
+        o.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|e| Override {
+                        // A target we cannot read still counts: it may disable something.
+                        target: string_at(e, target).unwrap_or_else(|| "?".into()),
+                        enabled: e.get("enabled").and_then(Value::as_bool),
+                        action: string_at(e, "/action"),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Overrides {
+        enabled: o.get("enabled").and_then(Value::as_bool),
+        action: string_at(o, "/action"),
+        categories: list("categories", "/category"),
+        rules: list("rules", "/id"),
+    }
+}
+
+fn normalize_skip(p: &Value) -> Skip {
+    let strings = |key: &str| -> Vec<String> {
+        p.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut rules = BTreeMap::new();
+    if let Some(Value::Object(m)) = p.get("rules") {
+        for (ruleset, ids) in m {
+            let ids = ids
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            rules.insert(ruleset.clone(), ids);
+        }
+    }
+    Skip {
+        current_ruleset: str_at(p, "/ruleset") == Some("current"),
+        phases: strings("phases"),
+        rulesets: strings("rulesets"),
+        rules,
+        products: strings("products"),
+    }
+}
+
+/// One Page Rule (`GET /zones/{id}/pagerules`). Actions are kept as text by id; an action
+/// without a value (`always_use_https`) is `on`.
+pub fn normalize_page_rule(v: &Value) -> Result<PageRule, String> {
+    let targets = match v.get("targets") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|t| PageRuleTarget {
+                operator: string_at(t, "/constraint/operator"),
+                value: string_at(t, "/constraint/value"),
+            })
+            .collect(),
+        _ => return Err("a Page Rule without `targets`".into()),
+    };
+    let mut actions = BTreeMap::new();
+    match v.get("actions") {
+        Some(Value::Array(a)) => {
+            for act in a {
+                let Some(id) = str_at(act, "/id") else {
+                    return Err("a Page Rule action without an id".into());
+                };
+                let text = match act.get("value") {
+                    None | Some(Value::Null) => "on".to_string(),
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                };
+                actions.insert(id.to_string(), text);
+            }
+        }
+        _ => return Err("a Page Rule without `actions`".into()),
+    }
+    Ok(PageRule {
+        id: string_at(v, "/id"),
+        priority: v.get("priority").and_then(Value::as_i64),
+        status: string_at(v, "/status"),
+        targets,
+        actions,
+    })
+}
+
+/// The per-hostname values of one TLS setting (`GET /zones/{id}/hostnames/settings/{setting}`),
+/// hostname → value.
+pub fn normalize_hostname_settings(v: &Value) -> Result<BTreeMap<String, String>, String> {
+    let items = v.as_array().ok_or("the result is not a list")?;
+    let mut out = BTreeMap::new();
+    for item in items {
+        let host = str_at(item, "/hostname").ok_or("an entry without a hostname")?;
+        let value = match item.get("value") {
+            Some(Value::String(s)) => s.clone(),
+            _ => return Err(format!("the entry for {host} has no text value")),
+        };
+        out.insert(host.to_ascii_lowercase(), value);
+    }
+    Ok(out)
+}
+
+/// The items of a custom IP list (`GET /accounts/{id}/rules/lists/{list}/items`): each an `ip`
+/// (an address or CIDR). An item without one is an error: a partial list would judge wrongly.
+pub fn normalize_list_items(items: &[Value]) -> Result<Vec<String>, String> {
+    items
+        .iter()
+        .map(|i| {
+            str_at(i, "/ip")
+                .map(str::to_string)
+                .ok_or_else(|| "an item without an `ip`: not an IP list".to_string())
+        })
+        .collect()
 }
 
 /// Cloudflare's ranges (`GET /ips`). Every entry must parse as a CIDR and neither list may be

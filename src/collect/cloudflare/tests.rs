@@ -126,7 +126,7 @@ fn managed_entrypoint_keeps_execute_targets() {
 }
 
 #[test]
-fn enabled_defaults_to_true_and_a_disabling_override_turns_an_execute_off() {
+fn enabled_defaults_to_true_and_overrides_and_skips_are_kept() {
     let r = normalize_rule(&json!({"id": "a", "action": "block", "expression": "true"}));
     assert_eq!(r.enabled, Some(true));
     let r = normalize_rule(&json!({"id": "a", "action": "block", "enabled": "maybe"}));
@@ -134,9 +134,83 @@ fn enabled_defaults_to_true_and_a_disabling_override_turns_an_execute_off() {
     let r = normalize_rule(&json!({
         "id": "a", "action": "execute", "expression": "true", "enabled": true,
         "action_parameters": {"id": "efb7b8c949ac4650a09736fc376e9aee",
-                              "overrides": {"enabled": false}}
+                              "overrides": {"enabled": false, "action": "log",
+                                            "categories": [{"category": "wordpress", "enabled": false}],
+                                            "rules": [{"id": "r1", "action": "log", "score_threshold": 40}]}}
     }));
-    assert_eq!(r.enabled, Some(false));
+    // The rule itself stays enabled; `link` judges what its overrides leave of it.
+    assert_eq!(r.enabled, Some(true));
+    let o = r.overrides.unwrap();
+    assert_eq!((o.enabled, o.action.as_deref()), (Some(false), Some("log")));
+    assert_eq!(o.categories[0].target, "wordpress");
+    assert_eq!(o.categories[0].enabled, Some(false));
+    assert_eq!(
+        (o.rules[0].target.as_str(), o.rules[0].action.as_deref()),
+        ("r1", Some("log"))
+    );
+
+    let r = normalize_rule(&json!({
+        "id": "s", "action": "skip", "expression": "true",
+        "action_parameters": {"ruleset": "current", "phases": ["http_ratelimit"],
+                              "products": ["waf"], "rulesets": ["efb7b8c949ac4650a09736fc376e9aee"],
+                              "rules": {"efb7b8c949ac4650a09736fc376e9aee": ["a", "b"]}}
+    }));
+    let s = r.skip.unwrap();
+    assert!(s.current_ruleset);
+    assert_eq!(s.phases, ["http_ratelimit"]);
+    assert_eq!(s.products, ["waf"]);
+    assert_eq!(s.rulesets, ["efb7b8c949ac4650a09736fc376e9aee"]);
+    assert_eq!(s.rules["efb7b8c949ac4650a09736fc376e9aee"], ["a", "b"]);
+}
+
+#[test]
+fn page_rules_hostname_settings_and_list_items() {
+    let pr = normalize_page_rule(&json!({
+        "id": "p1", "priority": 2, "status": "active",
+        "targets": [{"target": "url", "constraint": {"operator": "matches", "value": "*example.com/hook*"}}],
+        "actions": [{"id": "ssl", "value": "flexible"}, {"id": "always_use_https"}]
+    }))
+    .unwrap();
+    assert_eq!(pr.priority, Some(2));
+    assert_eq!(pr.targets[0].value.as_deref(), Some("*example.com/hook*"));
+    assert_eq!(pr.actions["ssl"], "flexible");
+    assert_eq!(pr.actions["always_use_https"], "on");
+    assert!(normalize_page_rule(&json!({"id": "p", "actions": []})).is_err());
+    assert!(
+        normalize_page_rule(&json!({"id": "p", "targets": [], "actions": [{"value": 1}]})).is_err()
+    );
+
+    let h = normalize_hostname_settings(&json!([
+        {"hostname": "Webhook.example.com", "value": "1.0", "status": "active"}
+    ]))
+    .unwrap();
+    assert_eq!(h["webhook.example.com"], "1.0");
+    assert!(normalize_hostname_settings(&json!({"hostname": "x"})).is_err());
+    assert!(normalize_hostname_settings(&json!([{"hostname": "x", "value": ["a"]}])).is_err());
+
+    let items = normalize_list_items(&[json!({"id": "1", "ip": "192.0.2.0/24"})]).unwrap();
+    assert_eq!(items, ["192.0.2.0/24"]);
+    assert!(
+        normalize_list_items(&[json!({"id": "1", "hostname": {"url_hostname": "x"}})]).is_err()
+    );
+
+    let r = normalize_rule(&json!({
+        "id": "rl", "action": "block", "expression": "true",
+        "ratelimit": {"characteristics": ["cf.colo.id", "ip.src"], "period": 60,
+                      "requests_per_period": 10, "mitigation_timeout": 600,
+                      "counting_expression": ""}
+    }));
+    assert_eq!(
+        r.characteristics,
+        Some(vec!["cf.colo.id".into(), "ip.src".into()])
+    );
+    assert_eq!(r.mitigation_timeout, Some(600));
+    assert_eq!(
+        r.counting_expression, None,
+        "an empty counting expression counts every request"
+    );
+    let r = normalize_rule(&json!({"id": "rl", "ratelimit": {"characteristics": [1]}}));
+    assert_eq!(r.characteristics, None, "unreadable, not empty");
 }
 
 #[test]

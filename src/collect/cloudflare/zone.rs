@@ -1,8 +1,10 @@
 //! What the Cloudflare collector reads, in which order and with which fallbacks: Cloudflare's
 //! ranges (`GET /ips`, without the token); the token check (the user endpoint first, the
 //! account's once the zone names it, for account-owned tokens); the estate zone by name; then,
-//! side by side and each under the deadline, the webhook host's DNS records, the zone settings
-//! and the ruleset phase entry points, assembled into the zone resource. A rejected token or an
+//! side by side and each under the deadline, the webhook host's DNS records, the zone settings,
+//! the ruleset phase entry points, the active Page Rules and the per-hostname minimum TLS
+//! versions; last, the custom IP lists that custom rules name (`$name`), at most
+//! [`MAX_LISTS`] of them, assembled into the zone resource. A rejected token or an
 //! unreachable API stops the reads that would fail the same way; a setting or phase that could
 //! not be read stays unknown, and its error names no kind. Every failure is a
 //! [`CollectionError`] that names the permission it needs.
@@ -18,12 +20,20 @@ use serde_json::Value;
 
 use super::client::{Api, Auth};
 use super::normalize::{
-    normalize_dns_record, normalize_entrypoint, normalize_ips, normalize_setting, normalize_zone,
-    str_at, ZoneInfo,
+    normalize_dns_record, normalize_entrypoint, normalize_hostname_settings, normalize_ips,
+    normalize_list_items, normalize_page_rule, normalize_setting, normalize_zone, str_at, ZoneInfo,
 };
 use super::{error, PHASES, SETTINGS, TOKEN_VAR};
 use crate::collect::within;
-use crate::model::{kind, Attrs, CloudflareConfig, CollectionError, ErrorKind, Phase, Resource};
+use crate::model::{
+    kind, Attrs, CloudflareConfig, CollectionError, ErrorKind, IpList, PageRule, Phase, Resource,
+};
+
+/// The most custom IP lists read (one request each, one page of [`LIST_PAGE`] items): the
+/// audit stays within its request budget, and a list beyond them stays unknown.
+pub const MAX_LISTS: usize = 3;
+/// Items per page of a list's items (Cloudflare's largest page).
+const LIST_PAGE: &str = "500";
 
 pub(super) async fn collect_ips(api: &Api) -> Result<Resource, CollectionError> {
     let res = api
@@ -151,10 +161,12 @@ pub(super) async fn collect_zone(
         Some(d) => d.error("cloudflare", service, kinds, None),
         None => error(service, kinds, ErrorKind::Other, "cut off".into()),
     };
-    let (dns, settings, phases) = tokio::join!(
+    let (dns, settings, phases, page_rules, hostname_tls) = tokio::join!(
         within(deadline, collect_dns(api, &zid, cfg)),
         within(deadline, collect_settings(api, &zid)),
         within(deadline, collect_phases(api, &zid)),
+        within(deadline, collect_page_rules(api, &zid)),
+        within(deadline, collect_hostname_min_tls(api, &zid)),
     );
     let dns = dns.unwrap_or_else(|| Err(cut_off("dns_records", &[kind::DNS_RECORD])));
     // Settings and phases that were not read stay unknown (`None`, absent phase); the error
@@ -178,6 +190,28 @@ pub(super) async fn collect_zone(
     errors.extend(settings.1);
     attrs.phases = phases.0;
     errors.extend(phases.1);
+    match page_rules {
+        Some(Ok(rules)) => attrs.page_rules = Some(rules),
+        Some(Err(e)) => errors.push(e),
+        None => errors.push(cut_off("pagerules", &[])),
+    }
+    match hostname_tls {
+        Some(Ok(values)) => attrs.hostname_min_tls = Some(values),
+        Some(Err(e)) => errors.push(e),
+        None => errors.push(cut_off("hostnames/settings/min_tls_version", &[])),
+    }
+    // The lists custom rules name, once the rules are known.
+    let named = list_names(&attrs.phases);
+    if !named.is_empty() {
+        let account = zone.account_id.as_deref();
+        match within(deadline, collect_lists(api, account, &named)).await {
+            Some((lists, errs)) => {
+                attrs.ip_lists = lists;
+                errors.extend(errs);
+            }
+            None => errors.push(cut_off("rules/lists", &[])),
+        }
+    }
 
     let mut zone_res = Resource::new(
         format!("cloudflare:zone/{zid}"),
@@ -190,6 +224,181 @@ pub(super) async fn collect_zone(
         Err(e) => errors.push(e),
     }
     (resources, errors)
+}
+
+/// The active Page Rules. Their errors name no kind: the zone is still collected, and the rules
+/// that depend on them are unknown.
+async fn collect_page_rules(api: &Api, zone_id: &str) -> Result<Vec<PageRule>, CollectionError> {
+    let path = format!("/zones/{zone_id}/pagerules");
+    let fail = |f: super::Failure| f.into_error("pagerules", &[], "Zone › Page Rules › Read");
+    let env = api
+        .get(&path, &[("status", "active")], Auth::Token)
+        .await
+        .map_err(fail)?;
+    let Some(items) = env.result.as_array() else {
+        return Err(fail(env.malformed("`result` is not a list".into())));
+    };
+    items
+        .iter()
+        .map(normalize_page_rule)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|m| fail(env.malformed(m)))
+}
+
+/// The hostnames whose minimum TLS version is set apart from the zone's.
+async fn collect_hostname_min_tls(
+    api: &Api,
+    zone_id: &str,
+) -> Result<BTreeMap<String, String>, CollectionError> {
+    let path = format!("/zones/{zone_id}/hostnames/settings/min_tls_version");
+    let fail = |f: super::Failure| {
+        f.into_error(
+            "hostnames/settings/min_tls_version",
+            &[],
+            "Zone › SSL and Certificates › Read",
+        )
+    };
+    let env = api.get(&path, &[], Auth::Token).await.map_err(fail)?;
+    normalize_hostname_settings(&env.result).map_err(|m| fail(env.malformed(m)))
+}
+
+/// Names of the custom lists (`$name`, not Cloudflare's managed `$cf.…`) that the custom rules
+/// name, outside string literals.
+fn list_names(phases: &BTreeMap<String, Phase>) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(custom) = phases.get("http_request_firewall_custom") else {
+        return out;
+    };
+    for e in custom.rules.iter().filter_map(|r| r.expression.as_deref()) {
+        let chars: Vec<char> = e.chars().collect();
+        let mut i = 0;
+        let mut in_str = false;
+        while i < chars.len() {
+            match chars[i] {
+                '\\' if in_str => i += 1,
+                '"' => in_str = !in_str,
+                '$' if !in_str => {
+                    let start = i + 1;
+                    let mut j = start;
+                    while chars
+                        .get(j)
+                        .is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '.'))
+                    {
+                        j += 1;
+                    }
+                    let name: String = chars[start..j].iter().collect();
+                    if !name.is_empty() && !name.starts_with("cf.") && !out.contains(&name) {
+                        out.push(name);
+                    }
+                    i = j;
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The named custom lists with their items: one request for the account's lists, then one per
+/// list, at most [`MAX_LISTS`]. A list not read stays out of the map (unknown).
+async fn collect_lists(
+    api: &Api,
+    account: Option<&str>,
+    names: &[String],
+) -> (BTreeMap<String, IpList>, Vec<CollectionError>) {
+    let mut lists = BTreeMap::new();
+    let mut errors = Vec::new();
+    let permission = "Account › Account Filter Lists › Read";
+    let Some(account) = account else {
+        errors.push(error(
+            "rules/lists",
+            &[],
+            ErrorKind::Other,
+            format!(
+                "custom rules name the lists {} but the zone answer named no account, so they \
+                 were not read",
+                names.join(", ")
+            ),
+        ));
+        return (lists, errors);
+    };
+    let path = format!("/accounts/{account}/rules/lists");
+    let index = match api.list_pages(&path, &[], 1).await {
+        Ok(items) => items,
+        Err(f) => {
+            errors.push(f.into_error("rules/lists", &[], permission));
+            return (lists, errors);
+        }
+    };
+    let mut read = 0;
+    for name in names {
+        let Some(entry) = index
+            .iter()
+            .find(|l| str_at(l, "/name") == Some(name.as_str()))
+        else {
+            // Cloudflare refuses rules naming a list that does not exist: the token cannot see it.
+            errors.push(error(
+                "rules/lists",
+                &[],
+                ErrorKind::AccessDenied,
+                format!("GET {path} does not show the list `{name}` a custom rule names"),
+            ));
+            continue;
+        };
+        let id = str_at(entry, "/id").unwrap_or_default().to_string();
+        if str_at(entry, "/kind").is_some_and(|k| k != "ip") {
+            lists.insert(
+                name.clone(),
+                IpList {
+                    id: Some(id),
+                    items: None,
+                },
+            );
+            continue;
+        }
+        if read == MAX_LISTS {
+            errors.push(error(
+                "rules/lists",
+                &[],
+                ErrorKind::Other,
+                format!("custom rules name more than {MAX_LISTS} IP lists; `{name}` was not read"),
+            ));
+            continue;
+        }
+        read += 1;
+        let items_path = format!("{path}/{id}/items");
+        let items = api
+            .list_pages(&items_path, &[("per_page", LIST_PAGE)], 1)
+            .await
+            .and_then(|v| normalize_list_items(&v).map_err(|m| malformed(&items_path, m)));
+        match items {
+            Ok(items) => {
+                lists.insert(
+                    name.clone(),
+                    IpList {
+                        id: Some(id),
+                        items: Some(items),
+                    },
+                );
+            }
+            Err(f) => errors.push(f.into_error("rules/lists", &[], permission)),
+        }
+    }
+    (lists, errors)
+}
+
+fn malformed(path: &str, what: String) -> super::Failure {
+    super::Failure {
+        endpoint: format!("GET {path}"),
+        kind: ErrorKind::Other,
+        status: Some(200),
+        codes: Vec::new(),
+        detail: format!("unexpected response: {what}"),
+        ray: None,
+    }
 }
 
 /// `Some(why)` when a verify answer says the token cannot be used.
