@@ -18,9 +18,11 @@ enum Want {
     Text,
     /// An array of strings.
     List,
+    /// An array of `Name=Value` strings (metric dimensions).
+    Pairs,
 }
 
-use Want::{List, Text};
+use Want::{List, Pairs, Text};
 
 /// The plain keys of the top level.
 const TOP: &[(&str, Want)] = &[("region", Text)];
@@ -46,6 +48,7 @@ const SECTIONS: &[(&str, &[(&str, Want)])] = &[
             ("ecs_cluster", Text),
             ("ecs_service", Text),
             ("queue_metric", Text),
+            ("queue_dimensions", Pairs),
         ],
     ),
     ("pagerduty", &[("endpoint_prefix", Text)]),
@@ -111,6 +114,13 @@ fn check_values(file: &mut File<'_>, table: &Table<'_>, keys: &[(&str, Want)]) {
             List => {
                 file.strings(key, v);
             }
+            Pairs => {
+                for (item, span) in file.strings(key, v).unwrap_or_default() {
+                    if item.split_once('=').is_none_or(|(name, _)| name.is_empty()) {
+                        file.error(span, format!("`{key}`: `{item}` is not `Name=Value`"));
+                    }
+                }
+            }
         }
     }
 }
@@ -144,12 +154,13 @@ mod tests {
         let full = "region = \"r\"\n[estate]\ntag = \"a=b\"\nvpc = \"v\"\nvpc_tag = \"N=v\"\n\
                     [tiers]\ntag_key = \"T\"\npublic = [\"s1\"]\ncompute = []\ndatabase = [\"s2\", \"s3\"]\n\
                     [components]\nrabbitmq = \"i-1\"\nwebhook_function = \"w\"\necs_cluster = \"c\"\n\
-                    ecs_service = \"s\"\nqueue_metric = \"N:M\"\n\
+                    ecs_service = \"s\"\nqueue_metric = \"N:M\"\nqueue_dimensions = [\"Queue=q\"]\n\
                     [pagerduty]\nendpoint_prefix = \"https://x/\"\n\
                     [cloudflare]\nzone = \"z\"\nwebhook_host = \"h\"\nwebhook_path = \"/p\"\n";
         let c = EstateConfig::parse(full, "estate.toml").unwrap();
         assert_eq!(c, ::toml::from_str::<EstateConfig>(full).unwrap());
         assert_eq!(c.tiers.database, ["s2", "s3"]);
+        assert_eq!(c.components.queue_dimensions, ["Queue=q"]);
         assert_eq!(c.cloudflare.webhook_path.as_deref(), Some("/p"));
     }
 
@@ -196,6 +207,29 @@ mod tests {
                     "`public` must be an array of strings, found string"
                 ),
                 ("estate.toml:5:8", "`zone` must be a string, found array"),
+            ]
+        );
+    }
+
+    #[test]
+    fn queue_dimensions_are_name_value_pairs() {
+        let got =
+            problems("[components]\nqueue_dimensions = [\"Queue=q\", \"requests\", \"=x\"]\n");
+        let got: Vec<(&str, &str)> = got
+            .iter()
+            .map(|(l, m, _)| (l.as_str(), m.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "estate.toml:2:32",
+                    "`queue_dimensions`: `requests` is not `Name=Value`"
+                ),
+                (
+                    "estate.toml:2:44",
+                    "`queue_dimensions`: `=x` is not `Name=Value`"
+                ),
             ]
         );
     }
@@ -262,8 +296,11 @@ mod tests {
             other => panic!("a key of another type: {other:?} in {v}"),
         };
         let sorted = |keys: &[(&str, Want)]| {
-            let mut k: Vec<(String, Want)> =
-                keys.iter().map(|(k, w)| (k.to_string(), *w)).collect();
+            // `Name=Value` pairs are an array of strings to the schema.
+            let mut k: Vec<(String, Want)> = keys
+                .iter()
+                .map(|(k, w)| (k.to_string(), if *w == Pairs { List } else { *w }))
+                .collect();
             k.sort_by(|a, b| a.0.cmp(&b.0));
             k
         };

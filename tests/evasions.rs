@@ -2,7 +2,8 @@
 //! the launch gate, changes to the compliant estate that a partial reading would miss — a second
 //! interface, an address given after launch, a load balancer or an API in front of a private
 //! component, a route that leaves by another way, a second database or cache beside the first,
-//! a stranger sharing an admitted security group — each made through the AWS SDK in moto,
+//! a stranger sharing an admitted security group, a scaling alarm that never sets its policy off
+//! or sets it off the wrong way — each made through the AWS SDK in moto,
 //! collected by the product's collector, audited with the built-in rules and asserted to `fail`
 //! on the resource that breaks the spec, never to `pass`. `docs/evasions.md` lists every case,
 //! with the offline fixture cases and the ones moto cannot hold.
@@ -2791,4 +2792,315 @@ async fn an_api_s_custom_domain_serves_it_with_the_default_endpoint_off() {
     let mut e = Estate::new("sa-east-1").await;
     e.compliant().await;
     evade!(e: an_http_api_with_its_default_endpoint_off_served_by_a_custom_domain());
+}
+
+// ------------------------------------------------------------------------------------------
+// Scaling alarms, as Application Auto Scaling acts on them
+
+/// The queue depth metric the estate's queue alarms watch (`put_alarms`).
+const QUEUE: (&str, &str, &[(&str, &str)]) =
+    ("Custom/RabbitMQ", "MessagesReady", &[("Queue", "requests")]);
+
+/// `AWS/ECS` `CPUUtilization` of the service `name` of the estate's cluster.
+fn cpu_of(name: &str) -> [(&str, &str); 2] {
+    [("ClusterName", "estate"), ("ServiceName", name)]
+}
+
+type AlarmBuilder =
+    aws_sdk_cloudwatch::operation::put_metric_alarm::builders::PutMetricAlarmFluentBuilder;
+
+impl Estate {
+    /// Puts the scaling alarm `name` (replacing one of that name) as the estate puts its own:
+    /// the Average of `metric` over `period` × `periods` seconds, every datapoint breaching,
+    /// `op threshold`, actions enabled, its one action `policy`; then `change` alters what a
+    /// case changes.
+    async fn scaling_alarm(
+        &self,
+        name: &str,
+        (namespace, metric, dims): (&str, &str, &[(&str, &str)]),
+        (period, periods): (i32, i32),
+        (op, threshold): (aws_sdk_cloudwatch::types::ComparisonOperator, f64),
+        policy: &str,
+        change: impl FnOnce(AlarmBuilder) -> AlarmBuilder,
+    ) {
+        use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+        let mut put = aws_sdk_cloudwatch::Client::new(&self.sdk)
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace(namespace)
+            .metric_name(metric)
+            .statistic(Statistic::Average)
+            .period(period)
+            .evaluation_periods(periods)
+            .datapoints_to_alarm(periods)
+            .threshold(threshold)
+            .comparison_operator(op)
+            .actions_enabled(true)
+            .alarm_actions(policy);
+        for (k, v) in dims {
+            put = put.dimensions(Dimension::builder().name(*k).value(*v).build());
+        }
+        change(put).send().await.expect("scaling alarm");
+    }
+
+    /// Puts the step scaling policy `name` on the service `service` (replacing one of that
+    /// name): `kind` adjustments, each step `(lower bound, upper bound, adjustment)`. Its ARN.
+    async fn step_policy(
+        &self,
+        service: &str,
+        name: &str,
+        kind: aws_sdk_applicationautoscaling::types::AdjustmentType,
+        steps: &[(Option<f64>, Option<f64>, i32)],
+    ) -> String {
+        use aws_sdk_applicationautoscaling::types::{
+            PolicyType, ScalableDimension, ServiceNamespace, StepAdjustment,
+            StepScalingPolicyConfiguration,
+        };
+        let mut config = StepScalingPolicyConfiguration::builder().adjustment_type(kind);
+        for &(lower, upper, n) in steps {
+            config = config.step_adjustments(
+                StepAdjustment::builder()
+                    .set_metric_interval_lower_bound(lower)
+                    .set_metric_interval_upper_bound(upper)
+                    .scaling_adjustment(n)
+                    .build()
+                    .expect("step"),
+            );
+        }
+        aws_sdk_applicationautoscaling::Client::new(&self.sdk)
+            .put_scaling_policy()
+            .policy_name(name)
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(format!("service/estate/{service}"))
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .policy_type(PolicyType::StepScaling)
+            .step_scaling_policy_configuration(config.build())
+            .send()
+            .await
+            .expect("scaling policy")
+            .policy_arn()
+            .to_string()
+    }
+
+    /// A second processing service `name` beside the processors (their subnets and group), its
+    /// scalable target registered as theirs (2 to 12 tasks), with the one step policy
+    /// `<name>-scale-out` of `kind` and `steps`: the policy's ARN.
+    async fn processing_service(
+        &self,
+        name: &str,
+        kind: aws_sdk_applicationautoscaling::types::AdjustmentType,
+        steps: &[(Option<f64>, Option<f64>, i32)],
+    ) -> String {
+        self.place_processors(
+            name,
+            self.b.compute.clone(),
+            &self.group_id("workers"),
+            false,
+        )
+        .await;
+        self.rescale(|r| r.resource_id(format!("service/estate/{name}")))
+            .await;
+        self.step_policy(name, &format!("{name}-scale-out"), kind, steps)
+            .await
+    }
+
+    fn policy(&self, name: &str) -> String {
+        self.b.policies[name].clone()
+    }
+}
+
+/// The 90% CPU alarm re-pointed at another service's CPU (a canary's, its dashboard copied):
+/// it still sets off the processors' scale-out policy, on a load they do not carry, and nothing
+/// watches their own CPU at 90%.
+async fn the_90_percent_cpu_alarm_watches_another_services_cpu(e: &Estate) -> Vec<Want> {
+    use aws_sdk_cloudwatch::types::ComparisonOperator as Op;
+    e.scaling_alarm(
+        "worker-cpu-90-5m",
+        ("AWS/ECS", "CPUUtilization", &cpu_of("worker-canary")),
+        (60, 5),
+        (Op::GreaterThanOrEqualToThreshold, 90.0),
+        &e.policy("cpu-scale-out"),
+        |a| a,
+    )
+    .await;
+    vec![fails("aws-ecs-scale-cpu", e.service("worker"))]
+}
+
+/// The scale-in alarm rewritten to fire when the queue depth falls below 0 ("only when really
+/// empty"): a depth is never negative, so it never fires and the extra tasks are never removed.
+async fn the_queue_scale_in_alarm_waits_for_a_depth_below_zero(e: &Estate) -> Vec<Want> {
+    use aws_sdk_cloudwatch::types::ComparisonOperator as Op;
+    e.scaling_alarm(
+        "worker-queue-empty",
+        QUEUE,
+        (60, 5),
+        (Op::LessThanThreshold, 0.0),
+        &e.policy("queue-scale-in"),
+        |a| a,
+    )
+    .await;
+    vec![fails(
+        "aws-ecs-scale-queue-backpressure",
+        e.service("worker"),
+    )]
+}
+
+/// A second processing service (a bulk worker) with a scalable target, a scale-out policy and
+/// a CPU alarm on it, the alarm's actions disabled (during a load test, and forgotten): the
+/// alarm goes into ALARM and the policy never runs.
+async fn a_second_processing_service_whose_only_scaling_alarm_has_its_actions_disabled(
+    e: &Estate,
+) -> Vec<Want> {
+    use aws_sdk_applicationautoscaling::types::AdjustmentType;
+    use aws_sdk_cloudwatch::types::ComparisonOperator as Op;
+    let policy = e
+        .processing_service(
+            "worker-bulk",
+            AdjustmentType::ChangeInCapacity,
+            &[(Some(0.0), None, 1)],
+        )
+        .await;
+    e.scaling_alarm(
+        "worker-bulk-cpu-high",
+        ("AWS/ECS", "CPUUtilization", &cpu_of("worker-bulk")),
+        (60, 5),
+        (Op::GreaterThanOrEqualToThreshold, 80.0),
+        &policy,
+        |a| a.actions_enabled(false),
+    )
+    .await;
+    vec![
+        fails("aws-ecs-autoscaling", e.service("worker-bulk")),
+        fails("aws-alarm-actions-enabled", e.alarm("worker-bulk-cpu-high")),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scaling_alarms_on_the_wrong_metric_or_switched_off_scale_nothing() {
+    let mut e = Estate::new("eu-west-2").await;
+    e.compliant().await;
+    evade!(e:
+        the_90_percent_cpu_alarm_watches_another_services_cpu(),
+        the_queue_scale_in_alarm_waits_for_a_depth_below_zero(),
+        a_second_processing_service_whose_only_scaling_alarm_has_its_actions_disabled(),
+    );
+}
+
+/// The 80% / 15 min alarm rewritten on the Maximum of CPU (to react to spikes): it watches one
+/// task's peaks, not the average utilisation the spec names, and no alarm is left on the
+/// average at 80%.
+async fn the_80_percent_cpu_alarm_takes_the_maximum_of_cpu(e: &Estate) -> Vec<Want> {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator as Op, Statistic};
+    e.scaling_alarm(
+        "worker-cpu-80-15m",
+        ("AWS/ECS", "CPUUtilization", &cpu_of("worker")),
+        (300, 3),
+        (Op::GreaterThanOrEqualToThreshold, 80.0),
+        &e.policy("cpu-scale-out"),
+        |a| a.statistic(Statistic::Maximum),
+    )
+    .await;
+    vec![fails("aws-ecs-scale-cpu", e.service("worker"))]
+}
+
+/// The queue's scale-out policy replaced under its own name by one whose single step (no
+/// bounds) removes a task: the queue-growing alarm keeps its action, and a growing queue now
+/// shrinks the service.
+async fn the_queue_scale_out_policy_replaced_by_one_that_removes_tasks(e: &Estate) -> Vec<Want> {
+    use aws_sdk_applicationautoscaling::types::AdjustmentType;
+    e.step_policy(
+        "worker",
+        "queue-scale-out",
+        AdjustmentType::ChangeInCapacity,
+        &[(None, None, -1)],
+    )
+    .await;
+    vec![fails(
+        "aws-ecs-scale-queue-backpressure",
+        e.service("worker"),
+    )]
+}
+
+/// A second processing service whose scale-out policy sets an exact capacity of 2, its
+/// target's minimum ("scale to 2 when CPU is high" read as "at least 2"): the alarm fires as
+/// load rises and the service is set to its smallest size.
+async fn a_second_processing_service_pinned_to_its_minimum_by_an_exact_capacity(
+    e: &Estate,
+) -> Vec<Want> {
+    use aws_sdk_applicationautoscaling::types::AdjustmentType;
+    use aws_sdk_cloudwatch::types::ComparisonOperator as Op;
+    let policy = e
+        .processing_service(
+            "worker-batch",
+            AdjustmentType::ExactCapacity,
+            &[(Some(0.0), None, 2)],
+        )
+        .await;
+    e.scaling_alarm(
+        "worker-batch-cpu-high",
+        ("AWS/ECS", "CPUUtilization", &cpu_of("worker-batch")),
+        (60, 5),
+        (Op::GreaterThanOrEqualToThreshold, 80.0),
+        &policy,
+        |a| a,
+    )
+    .await;
+    vec![fails("aws-ecs-autoscaling", e.service("worker-batch"))]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scaling_policies_that_point_the_wrong_way_scale_nothing() {
+    let mut e = Estate::new("eu-west-3").await;
+    e.compliant().await;
+    evade!(e:
+        the_80_percent_cpu_alarm_takes_the_maximum_of_cpu(),
+        the_queue_scale_out_policy_replaced_by_one_that_removes_tasks(),
+        a_second_processing_service_pinned_to_its_minimum_by_an_exact_capacity(),
+    );
+}
+
+/// The CPU scale-out policy replaced under its own name by an exact capacity of 2, the
+/// target's minimum: both CPU alarms keep their action and now shrink the service to its
+/// smallest size when CPU is high.
+async fn the_cpu_scale_out_policy_pinned_to_the_minimum(e: &Estate) -> Vec<Want> {
+    use aws_sdk_applicationautoscaling::types::AdjustmentType;
+    e.step_policy(
+        "worker",
+        "cpu-scale-out",
+        AdjustmentType::ExactCapacity,
+        &[(Some(0.0), None, 2)],
+    )
+    .await;
+    vec![fails("aws-ecs-scale-cpu", e.service("worker"))]
+}
+
+/// The scale-in alarm set to 5 breaching datapoints out of 10 minutes: it fires after five
+/// scattered empty minutes, removing tasks from a queue that was never empty for 5 minutes.
+async fn the_queue_scale_in_alarm_fires_after_five_empty_minutes_out_of_ten(
+    e: &Estate,
+) -> Vec<Want> {
+    use aws_sdk_cloudwatch::types::ComparisonOperator as Op;
+    e.scaling_alarm(
+        "worker-queue-empty",
+        QUEUE,
+        (60, 10),
+        (Op::LessThanOrEqualToThreshold, 0.0),
+        &e.policy("queue-scale-in"),
+        |a| a.datapoints_to_alarm(5),
+    )
+    .await;
+    vec![fails(
+        "aws-ecs-scale-queue-backpressure",
+        e.service("worker"),
+    )]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scaling_needs_the_spec_s_window_and_a_policy_that_grows() {
+    let mut e = Estate::new("ap-southeast-2").await;
+    e.compliant().await;
+    evade!(e:
+        the_cpu_scale_out_policy_pinned_to_the_minimum(),
+        the_queue_scale_in_alarm_fires_after_five_empty_minutes_out_of_ten(),
+    );
 }

@@ -1,8 +1,13 @@
 //! Alarms in `link`: which alarms watch which resource (by metric dimensions, metric-math
 //! queries included), what an alarm is for (`scaling` vs `monitoring`), whether its actions reach
-//! PagerDuty (alarm → SNS topic → confirmed HTTPS subscription), and the scaling alarms of the
-//! ECS processor with their direction, metric role and time window. It must not decide whether
-//! an alarm is *good enough* (thresholds are the rule pack's call), only describe it.
+//! PagerDuty (alarm → SNS topic → confirmed HTTPS subscription), and the scaling alarms of each
+//! ECS service as CloudWatch evaluates them and Application Auto Scaling acts on them: which way
+//! the policy moves when the alarm fires (from the adjustment type and the steps on the breached
+//! side of the threshold, or the target-tracking configuration), what the metric is (a
+//! metric-math alarm's returned query) and whether it names this service or the configured
+//! queue, whether the threshold can be crossed, the time window, whether it acts at all, and in
+//! one sentence what keeps it from doing what it seems to. It must not decide whether an alarm
+//! is *good enough* (thresholds and windows are the rule pack's call), only describe it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -137,20 +142,6 @@ impl<'a> AlarmIndex<'a> {
                 .unwrap_or_default(),
         )
     }
-}
-
-/// `namespace:metric_name` of the alarm's metric and of each metric-math query's metric.
-fn metric_names(a: &Alarm) -> Vec<String> {
-    let mut out = Vec::new();
-    if let (Some(ns), Some(m)) = (a.namespace.as_deref(), a.metric_name.as_deref()) {
-        out.push(format!("{ns}:{m}"));
-    }
-    for q in &a.metrics {
-        if let (Some(ns), Some(m)) = (q.namespace.as_deref(), q.metric_name.as_deref()) {
-            out.push(format!("{ns}:{m}"));
-        }
-    }
-    out
 }
 
 /// The query whose value the alarm compares (metric math), if any.
@@ -318,22 +309,14 @@ impl Ctx<'_> {
         (routed, Some(path))
     }
 
-    /// Scalable targets, policy names and scaling alarms of an ECS service, keyed by its
-    /// Application Auto Scaling resource id `service/<cluster>/<service>`.
-    #[allow(clippy::type_complexity)]
-    pub(super) fn scaling(
-        &self,
-        s: &EcsService,
-    ) -> (
-        Option<Vec<ScalableTarget>>,
-        Option<Vec<String>>,
-        Option<Vec<ScalingAlarm>>,
-    ) {
+    /// Scalable targets, policy names, scaling alarms and their problems of an ECS service,
+    /// keyed by its Application Auto Scaling resource id `service/<cluster>/<service>`.
+    pub(super) fn scaling(&self, s: &EcsService) -> Scaling {
         let (Some(cluster), Some(name)) = (
             s.cluster_arn.as_deref().map(super::cluster_name),
             s.service_name.as_deref(),
         ) else {
-            return (None, None, None);
+            return Scaling::default();
         };
         let rid = format!("service/{cluster}/{name}");
         let targets = (!self.any_errored(&[kind::SCALABLE_TARGET])).then(|| {
@@ -347,7 +330,10 @@ impl Ctx<'_> {
             v
         });
         if self.any_errored(&[kind::SCALING_POLICY]) {
-            return (targets, None, None);
+            return Scaling {
+                targets,
+                ..Default::default()
+            };
         }
         let policies = self
             .scaling_policies
@@ -361,8 +347,23 @@ impl Ctx<'_> {
         names.sort();
         names.dedup();
         if self.any_errored(&[kind::ALARM]) {
-            return (targets, Some(names), None);
+            return Scaling {
+                targets,
+                policy_names: Some(names),
+                ..Default::default()
+            };
         }
+        // The bounds an ExactCapacity adjustment is compared with: those of the one scalable
+        // target of the service's desired count (none, or several that disagree: unknown).
+        let bounds = match targets.as_deref() {
+            Some([t]) => t.min_capacity.zip(t.max_capacity),
+            _ => None,
+        };
+        let this = Service {
+            cluster,
+            name,
+            bounds,
+        };
         // A policy's name is unique on its scalable target: policies listed under one name
         // (copies in an inventory, the same policy read twice) are one policy, whose alarms are
         // gathered once, so the work does not grow with the copies.
@@ -387,14 +388,32 @@ impl Ctx<'_> {
                     // The policy names an alarm that no longer exists: it cannot trigger.
                     continue;
                 };
-                out.push(self.scaling_alarm(an, &pname, p, a));
+                out.push(self.scaling_alarm(an, &pname, p, a, &this));
             }
         }
         out.sort_by(|a, b| (&a.policy_name, &a.alarm_name).cmp(&(&b.policy_name, &b.alarm_name)));
         // Policies of the same name on the same service (copies of one another) trigger through
         // the same alarms: each pair once, so the list does not grow with the copies.
         out.dedup_by(|a, b| a.policy_name == b.policy_name && a.alarm_name == b.alarm_name);
-        (targets, Some(names), Some(out))
+        let mut problems: Vec<String> = out
+            .iter()
+            .filter_map(|a| {
+                let p = a.problem.as_deref()?;
+                Some(format!("{} → {}: {p}", a.alarm_name, a.policy_name))
+            })
+            .collect();
+        if problems.len() > LIST_MAX {
+            let more = problems.len() - LIST_MAX;
+            let all = problems.len();
+            problems.truncate(LIST_MAX);
+            problems.push(format!("… and {more} more ({all} in all)"));
+        }
+        Scaling {
+            targets,
+            policy_names: Some(names),
+            alarms: Some(out),
+            problems: Some(problems),
+        }
     }
 
     fn scaling_alarm(
@@ -403,52 +422,332 @@ impl Ctx<'_> {
         policy: &str,
         p: &ScalingPolicy,
         a: &Alarm,
+        this: &Service,
     ) -> ScalingAlarm {
         let op = a.comparison_operator.clone();
-        // Target tracking creates an AlarmHigh (out) and an AlarmLow (in) alarm; the comparison
-        // tells which. Step scaling: the adjustments' sum says which way it moves.
-        let out = if p.policy_type.as_deref() == Some("TargetTrackingScaling") {
-            op.as_deref().is_some_and(|o| o.contains("Greater"))
-        } else {
-            p.step_adjustments.iter().sum::<i64>() > 0
-        };
-        let metrics = metric_names(a);
-        let queue = self.cfg.components.queue_metric.as_str();
-        let metric_role = if metrics.iter().any(|m| m == queue) {
-            "queue"
-        } else if metrics.iter().any(|m| m == "AWS/ECS:CPUUtilization") {
-            "cpu"
-        } else {
-            "other"
-        };
-        let q = returned_query(a);
-        let metric = match (a.namespace.as_deref(), a.metric_name.as_deref()) {
-            (Some(ns), Some(m)) => format!("{ns}:{m}"),
-            _ => q
-                .and_then(|q| q.expression.clone())
-                .or_else(|| metrics.first().cloned())
-                .unwrap_or_default(),
-        };
+        let side = op.as_deref().and_then(side);
+        let (direction, why_none) = direction(p, side, this.bounds);
+        let m = self.metric(a, this);
         let period = a
             .period
-            .or_else(|| q.and_then(|q| q.period))
+            .or_else(|| m.query.and_then(|q| q.period))
             .or_else(|| a.metrics.iter().find_map(|q| q.period));
         let n = a.datapoints_to_alarm.or(a.evaluation_periods);
+        // Every AWS metric this reads (utilisation, counts) and a queue's depth are never
+        // negative; the range of any other metric is not known.
+        let non_negative = m.role.is_some_and(|r| r != "other")
+            || m.namespace.is_some_and(|ns| ns.starts_with("AWS/"));
+        let crossable = match (op.as_deref(), a.threshold, non_negative) {
+            (Some("GreaterThanThreshold" | "GreaterThanOrEqualToThreshold"), Some(_), true) => {
+                Some(true)
+            }
+            (Some("LessThanThreshold"), Some(t), true) => Some(t > 0.0),
+            (Some("LessThanOrEqualToThreshold"), Some(t), true) => Some(t >= 0.0),
+            _ => None,
+        };
+        let agrees = match (direction.as_deref(), side) {
+            (Some("out"), Some(s)) => Some(s == Side::Above),
+            (Some("in"), Some(s)) => Some(s == Side::Below),
+            (Some(_), _) => Some(false),
+            (None, _) => None,
+        };
+        let acts = all_of(&[
+            a.actions_enabled,
+            direction.as_deref().map(|d| d == "out" || d == "in"),
+            agrees,
+            crossable,
+        ]);
+        let op_text = op.as_deref().unwrap_or("?");
+        let threshold = a.threshold.map_or("?".into(), |t| t.to_string());
+        let problem = if a.actions_enabled == Some(false) {
+            Some("its actions are disabled: it never triggers the policy".to_string())
+        } else if direction.as_deref() == Some("none") {
+            Some(format!(
+                "the policy changes nothing when it fires ({})",
+                why_none.unwrap_or("no step applies")
+            ))
+        } else if direction.as_deref() == Some("mixed") {
+            Some(
+                "the policy's steps on the side of the threshold the alarm breaches both add and \
+                 remove tasks"
+                    .to_string(),
+            )
+        } else if agrees == Some(false) {
+            Some(match direction.as_deref() {
+                Some("in") => format!(
+                    "a {op_text} alarm drives a policy that removes tasks: capacity falls as the \
+                     metric rises"
+                ),
+                _ => format!(
+                    "a {op_text} alarm drives a policy that adds tasks: capacity grows as the \
+                     metric falls"
+                ),
+            })
+        } else if crossable == Some(false) {
+            Some(format!(
+                "{op_text} {threshold} on a metric that is never negative: it never fires"
+            ))
+        } else {
+            m.problem
+        };
         ScalingAlarm {
             alarm_name: name.to_string(),
             policy_name: policy.to_string(),
-            direction: if out { "out" } else { "in" }.into(),
-            metric_role: metric_role.into(),
-            metric,
-            statistic: a
-                .statistic
-                .clone()
-                .or_else(|| q.and_then(|q| q.stat.clone())),
+            policy_type: p.policy_type.clone(),
+            direction,
+            metric_role: m.role.map(str::to_string),
+            metric: m.text,
+            metric_dimensions: m.dimensions.cloned().unwrap_or_default(),
+            metric_matches: m.matches,
+            statistic: m.statistic,
             comparison_operator: op,
             threshold: a.threshold,
+            crossable,
             window_seconds: period.zip(n).map(|(p, n)| p.saturating_mul(n)),
+            evaluation_seconds: period
+                .zip(a.evaluation_periods)
+                .map(|(p, n)| p.saturating_mul(n)),
+            actions_enabled: a.actions_enabled,
+            acts,
+            problem,
         }
     }
+
+    /// The metric an alarm compares with its threshold: its own, or a metric-math alarm's
+    /// returned query when that query is a metric (an expression is not resolved: its role is
+    /// unknown); what it is to the service, and whether it names what that role means.
+    fn metric<'a>(&self, a: &'a Alarm, this: &Service) -> Metric<'a> {
+        let q = returned_query(a);
+        let (namespace, metric_name, dimensions, statistic) =
+            match (a.namespace.as_deref(), a.metric_name.as_deref()) {
+                (Some(ns), Some(m)) => {
+                    (Some(ns), Some(m), Some(&a.dimensions), a.statistic.clone())
+                }
+                _ => match q {
+                    Some(q) if q.expression.is_none() => (
+                        q.namespace.as_deref(),
+                        q.metric_name.as_deref(),
+                        Some(&q.dimensions),
+                        q.stat.clone(),
+                    ),
+                    _ => (None, None, None, None),
+                },
+            };
+        let Some((ns, mname)) = namespace.zip(metric_name) else {
+            let text = q
+                .and_then(|q| q.expression.clone())
+                .unwrap_or_else(|| "?".into());
+            // What the expression computes is not resolved: the role and the range stay
+            // unknown (no problem is claimed).
+            return Metric {
+                text,
+                query: q,
+                ..Default::default()
+            };
+        };
+        let text = format!("{ns}:{mname}");
+        let dims = dimensions.expect("a metric has its dimensions");
+        let (role, matches, problem) = if text == self.cfg.components.queue_metric {
+            // The configured dimensions, exactly; none configured: not checked.
+            let want = &self.cfg.components.queue_dimensions;
+            let own = want.is_empty()
+                || (want.len() == dims.len()
+                    && want.iter().all(|w| {
+                        w.split_once('=')
+                            .is_some_and(|(k, v)| dims.get(k).map(String::as_str) == Some(v))
+                    }));
+            let problem = (!own).then(|| {
+                format!(
+                    "its queue metric names {}, not the configured queue ({})",
+                    show_dims(dims),
+                    want.join(", ")
+                )
+            });
+            ("queue", Some(own), problem)
+        } else if text == "AWS/ECS:CPUUtilization" {
+            let own = dims.len() == 2
+                && dims.get("ClusterName").map(String::as_str) == Some(this.cluster)
+                && dims.get("ServiceName").map(String::as_str) == Some(this.name);
+            let problem = if !own {
+                Some(format!(
+                    "its CPU metric names {}, not service {}/{}",
+                    show_dims(dims),
+                    this.cluster,
+                    this.name
+                ))
+            } else {
+                match statistic.as_deref() {
+                    Some("Average") => None,
+                    Some(other) => Some(format!(
+                        "it watches the {other} of CPU, not its average (the statistic the spec \
+                         names)"
+                    )),
+                    None => None,
+                }
+            };
+            ("cpu", Some(own), problem)
+        } else {
+            ("other", Some(false), None)
+        };
+        Metric {
+            role: Some(role),
+            text,
+            namespace: Some(ns),
+            dimensions: Some(dims),
+            matches,
+            statistic,
+            query: q,
+            problem,
+        }
+    }
+}
+
+/// What `scaling` gathers for one ECS service (every part `null` when it cannot be read).
+#[derive(Default)]
+pub(super) struct Scaling {
+    pub targets: Option<Vec<ScalableTarget>>,
+    pub policy_names: Option<Vec<String>>,
+    pub alarms: Option<Vec<ScalingAlarm>>,
+    pub problems: Option<Vec<String>>,
+}
+
+/// The service whose scaling alarms are described.
+struct Service<'a> {
+    cluster: &'a str,
+    name: &'a str,
+    /// `(min, max)` of its scalable target.
+    bounds: Option<(i64, i64)>,
+}
+
+/// An alarm's metric as `scaling_alarm` reads it.
+#[derive(Default)]
+struct Metric<'a> {
+    role: Option<&'static str>,
+    text: String,
+    namespace: Option<&'a str>,
+    dimensions: Option<&'a BTreeMap<String, String>>,
+    matches: Option<bool>,
+    statistic: Option<String>,
+    query: Option<&'a MetricQuery>,
+    problem: Option<String>,
+}
+
+/// The side of its threshold on which an alarm is in breach.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    Above,
+    Below,
+}
+
+/// `Greater…` operators breach above the threshold, `Less…` ones below; the anomaly-band
+/// operator `LessThanLowerOrGreaterThanUpperThreshold` on both sides (`None`).
+fn side(op: &str) -> Option<Side> {
+    match op {
+        "GreaterThanThreshold" | "GreaterThanOrEqualToThreshold" | "GreaterThanUpperThreshold" => {
+            Some(Side::Above)
+        }
+        "LessThanThreshold" | "LessThanOrEqualToThreshold" | "LessThanLowerThreshold" => {
+            Some(Side::Below)
+        }
+        _ => None,
+    }
+}
+
+/// What the policy does when an alarm breaching on `side` fires (see
+/// [`ScalingAlarm::direction`]), and, for `none`, why.
+fn direction(
+    p: &ScalingPolicy,
+    side: Option<Side>,
+    bounds: Option<(i64, i64)>,
+) -> (Option<String>, Option<&'static str>) {
+    let out = |d: &str| Some(d.to_string());
+    match p.policy_type.as_deref() {
+        Some("TargetTrackingScaling") => match (side, p.disable_scale_in) {
+            (Some(Side::Above), _) => (out("out"), None),
+            (Some(Side::Below), Some(true)) => {
+                (out("none"), Some("target tracking with scale-in disabled"))
+            }
+            (Some(Side::Below), Some(false)) => (out("in"), None),
+            _ => (None, None),
+        },
+        Some("StepScaling") => {
+            let (Some(kind), Some(steps), Some(side)) =
+                (p.adjustment_type.as_deref(), p.steps.as_ref(), side)
+            else {
+                return (None, None);
+            };
+            // A step applies when its interval meets the breached side: above the threshold
+            // its lower bound is inclusive and its upper one exclusive, below it the other way.
+            let reachable = steps.iter().filter(|s| match side {
+                Side::Above => s.metric_interval_upper_bound.is_none_or(|u| u > 0.0),
+                Side::Below => s.metric_interval_lower_bound.is_none_or(|l| l < 0.0),
+            });
+            let (mut up, mut down, mut unknown, mut any) = (false, false, false, false);
+            for s in reachable {
+                any = true;
+                let n = s.scaling_adjustment;
+                let d = match kind {
+                    "ChangeInCapacity" | "PercentChangeInCapacity" => Some(n.signum()),
+                    // An exact count is a move only against the bounds: at or above the
+                    // maximum it grows the service, at or below the minimum it shrinks it.
+                    "ExactCapacity" => bounds.and_then(|(min, max)| {
+                        if min >= max {
+                            Some(0)
+                        } else if n >= max {
+                            Some(1)
+                        } else if n <= min {
+                            Some(-1)
+                        } else {
+                            None
+                        }
+                    }),
+                    _ => None,
+                };
+                match d {
+                    Some(1) => up = true,
+                    Some(-1) => down = true,
+                    Some(_) => {}
+                    None => unknown = true,
+                }
+            }
+            match (up, down, unknown) {
+                (true, true, _) => (out("mixed"), None),
+                (_, _, true) => (None, None),
+                (true, false, false) => (out("out"), None),
+                (false, true, false) => (out("in"), None),
+                (false, false, false) if any => {
+                    (out("none"), Some("every step it reaches is zero"))
+                }
+                (false, false, false) => (
+                    out("none"),
+                    Some("no step lies on the side of the threshold the alarm breaches"),
+                ),
+            }
+        }
+        _ => (None, None),
+    }
+}
+
+/// `false` if any is `false`; else `null` if any is unknown; else `true`.
+fn all_of(xs: &[Option<bool>]) -> Option<bool> {
+    if xs.contains(&Some(false)) {
+        Some(false)
+    } else if xs.contains(&None) {
+        None
+    } else {
+        Some(true)
+    }
+}
+
+/// `ClusterName=estate, ServiceName=worker`, or `no dimensions`.
+fn show_dims(d: &BTreeMap<String, String>) -> String {
+    if d.is_empty() {
+        return "no dimensions".into();
+    }
+    d.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -331,15 +331,16 @@ impl<'a> Ctx<'a> {
             .as_deref()
             .and_then(|arn| self.task_defs.get(arn))
             .and_then(|t| t.network_mode.clone());
-        let (scalable_targets, scaling_policy_names, scaling_alarms) = self.scaling(s);
+        let scaling = self.scaling(s);
         let cluster = s.cluster_arn.as_deref().map(cluster_name);
         EcsService {
             is_processor: self.is_processor(s),
             network_mode,
             subnet_tiers: nc.and_then(|n| self.tiers_of(Some(&n.subnet_ids))),
-            scalable_targets,
-            scaling_policy_names,
-            scaling_alarms,
+            scalable_targets: scaling.targets,
+            scaling_policy_names: scaling.policy_names,
+            scaling_alarms: scaling.alarms,
+            scaling_alarm_problems: scaling.problems,
             ingress,
             internet: self.with_edge(&r.id, self.with_tasks(&r.id, internet)),
             alarm_names: match (cluster, s.service_name.as_deref()) {

@@ -591,6 +591,13 @@ fn processor(rs: &mut Vec<Resource>) {
                 resource_id: Some("service/estate/worker".into()),
                 policy_type: Some("StepScaling".into()),
                 step_adjustments: vec![adj],
+                adjustment_type: Some("ChangeInCapacity".into()),
+                steps: Some(vec![StepAdjustment {
+                    // Above the threshold for scaling out, below it for scaling in.
+                    metric_interval_lower_bound: (adj > 0).then_some(0.0),
+                    metric_interval_upper_bound: (adj < 0).then_some(0.0),
+                    scaling_adjustment: adj,
+                }]),
                 ..Default::default()
             }),
         ));

@@ -105,21 +105,63 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// *Derived*: an alarm linked to a scaling policy.
+/// *Derived*: an alarm linked to a scaling policy, as CloudWatch evaluates it and Application
+/// Auto Scaling acts on it. `null` means unknown, never false.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 pub struct ScalingAlarm {
     pub alarm_name: String,
     pub policy_name: String,
-    /// `out` (adds capacity) or `in` (removes it), from the policy's adjustments.
-    pub direction: String,
-    /// `queue` (the configured queue metric), `cpu` (ECS CPUUtilization) or `other`.
-    pub metric_role: String,
+    /// `StepScaling` or `TargetTrackingScaling`.
+    pub policy_type: Option<String>,
+    /// What the policy does when this alarm fires: `out` (adds tasks), `in` (removes them),
+    /// `none` (changes nothing: every step on the side of the threshold the alarm breaches is
+    /// zero, or none applies there; a target-tracking low alarm with scale-in disabled) or
+    /// `mixed` (steps on that side both add and remove). Step scaling reads the steps whose
+    /// interval lies on the breached side of the threshold (above it for `Greater…` operators,
+    /// below for `Less…`): `ChangeInCapacity` and `PercentChangeInCapacity` by the sign of the
+    /// adjustment, `ExactCapacity` against the scalable target (at or above its maximum: `out`;
+    /// at or below its minimum: `in`; between them it depends on the running count: `null`).
+    /// Target tracking: its high alarm scales out, its low alarm in unless scale-in is disabled.
+    pub direction: Option<String>,
+    /// What the alarm's metric (a metric-math alarm's returned query) is: `queue` (the
+    /// configured queue metric), `cpu` (`AWS/ECS` `CPUUtilization`) or `other`. `null`: the
+    /// returned query is an expression, not resolved to one metric.
+    pub metric_role: Option<String>,
+    /// `namespace:name` of the metric, or the returned expression.
     pub metric: String,
+    /// The metric's dimensions.
+    #[serde(default)]
+    pub metric_dimensions: BTreeMap<String, String>,
+    /// The metric names what its role means: `cpu`, this service (`ClusterName` and
+    /// `ServiceName` its own and no other dimension: another service's CPU or the cluster's
+    /// does not count); `queue`, the configured queue (its dimensions, when `estate.toml`
+    /// names them). `false` for `other`.
+    pub metric_matches: Option<bool>,
     pub statistic: Option<String>,
     pub comparison_operator: Option<String>,
     pub threshold: Option<f64>,
+    /// Some value the metric can take breaches the threshold: `false` for `LessThanThreshold`
+    /// at or below 0, or `LessThanOrEqualToThreshold` below 0, on a metric that is never
+    /// negative (AWS metrics and the queue depth). `null`: the metric's range is not known, or
+    /// the threshold is an anomaly band's.
+    pub crossable: Option<bool>,
     /// How long the condition must hold: period × (datapoints to alarm, else evaluation periods).
     pub window_seconds: Option<i64>,
+    /// The span those datapoints are taken from: period × evaluation periods (longer than
+    /// `window_seconds` when M of N datapoints suffice, so the condition need not hold
+    /// throughout).
+    pub evaluation_seconds: Option<i64>,
+    /// The alarm's actions are enabled (disabled, it never triggers the policy).
+    pub actions_enabled: Option<bool>,
+    /// The alarm triggers the policy and the policy moves capacity the way the alarm points:
+    /// actions enabled, `direction` `out` or `in`, a `Greater…` operator for `out` and a
+    /// `Less…` one for `in`, and a threshold that can be crossed.
+    pub acts: Option<bool>,
+    /// In one sentence, the first thing that keeps the alarm from doing what it seems to
+    /// (actions disabled, a policy that changes nothing or points the other way, a threshold
+    /// never crossed, another service's or queue's metric, CPU not averaged). Absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -131,6 +131,11 @@ pub struct EcsService {
     pub scaling_policy_names: Option<Vec<String>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub scaling_alarms: Option<Vec<ScalingAlarm>>,
+    /// *Derived*: one sentence for each scaling alarm that does not do what it seems to
+    /// (`<alarm> → <policy>: <problem>`, the `problem` of `scaling_alarms`), at most 20, the
+    /// last line saying how many more. Empty: none.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub scaling_alarm_problems: Option<Vec<String>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<Ingress>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
@@ -189,9 +194,18 @@ pub struct ScalingPolicy {
     pub scalable_dimension: Option<String>,
     /// `StepScaling` or `TargetTrackingScaling`.
     pub policy_type: Option<String>,
-    /// Sum of step adjustments' signs: > 0 scales out, < 0 scales in (step scaling).
+    /// Step scaling: the scaling adjustment of each step, in order (`steps` has their bounds).
     #[serde(default)]
     pub step_adjustments: Vec<i64>,
+    /// Step scaling: what an adjustment means: `ChangeInCapacity` (add or remove that many
+    /// tasks), `PercentChangeInCapacity` (that percentage of the current count) or
+    /// `ExactCapacity` (set the count to it). `null`: not read.
+    #[serde(default)]
+    pub adjustment_type: Option<String>,
+    /// Step scaling: each step with the interval of (metric − alarm threshold) it applies to.
+    /// `null`: not read (an inventory written before the bounds were collected).
+    #[serde(default)]
+    pub steps: Option<Vec<StepAdjustment>>,
     /// Names of the alarms that trigger the policy.
     #[serde(default)]
     pub alarm_names: Vec<String>,
@@ -200,4 +214,21 @@ pub struct ScalingPolicy {
     pub target_metric: Option<String>,
     #[serde(default)]
     pub target_value: Option<f64>,
+    /// Target tracking: scale-in by the policy is disabled (its low alarm removes nothing).
+    /// `null`: the answer did not say.
+    #[serde(default)]
+    pub disable_scale_in: Option<bool>,
+}
+
+/// One step of a step scaling policy. The bounds are relative to the alarm's threshold; a
+/// missing bound is infinity (a lower one negative, an upper one positive). Above the threshold
+/// the lower bound is inclusive and the upper exclusive; below it, the other way round.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StepAdjustment {
+    #[serde(default)]
+    pub metric_interval_lower_bound: Option<f64>,
+    #[serde(default)]
+    pub metric_interval_upper_bound: Option<f64>,
+    pub scaling_adjustment: i64,
 }

@@ -90,6 +90,12 @@ pub struct Components {
     /// `Namespace:MetricName` of the queue depth metric used for back-pressure scaling.
     #[serde(default = "default_queue_metric")]
     pub queue_metric: String,
+    /// `Name=Value` dimensions of the queue depth metric (e.g. `Queue=requests`): when given, a
+    /// scaling alarm is on the configured queue only with exactly these dimensions (another
+    /// queue's depth, or the broker's total, does not count). Empty: the dimensions are not
+    /// checked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queue_dimensions: Vec<String>,
 }
 
 fn default_rabbitmq() -> String {
@@ -116,6 +122,7 @@ impl Default for Components {
             ecs_cluster: default_cluster(),
             ecs_service: default_service(),
             queue_metric: default_queue_metric(),
+            queue_dimensions: Vec::new(),
         }
     }
 }

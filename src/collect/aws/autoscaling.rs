@@ -1,5 +1,6 @@
-//! Application Auto Scaling: the ECS scalable targets and scaling policies (step adjustments,
-//! target tracking, the alarms that trigger them). `normalize_*` are pure.
+//! Application Auto Scaling: the ECS scalable targets and scaling policies (step scaling's
+//! adjustment type and steps with their bounds, target tracking's metric, target and whether it
+//! may scale in, the alarms that trigger them). `normalize_*` are pure.
 
 use std::collections::BTreeMap;
 
@@ -93,6 +94,7 @@ pub fn normalize_scalable_target(ctx: &Ctx, s: &t::ScalableTarget) -> Resource {
 
 pub fn normalize_scaling_policy(ctx: &Ctx, p: &t::ScalingPolicy) -> Resource {
     let target = p.target_tracking_scaling_policy_configuration();
+    let step = p.step_scaling_policy_configuration();
     ctx.resource(
         p.policy_arn().to_string(),
         Some(p.policy_name().to_string()),
@@ -103,8 +105,7 @@ pub fn normalize_scaling_policy(ctx: &Ctx, p: &t::ScalingPolicy) -> Resource {
             resource_id: Some(p.resource_id().to_string()),
             scalable_dimension: Some(p.scalable_dimension().as_str().to_string()),
             policy_type: Some(p.policy_type().as_str().to_string()),
-            step_adjustments: p
-                .step_scaling_policy_configuration()
+            step_adjustments: step
                 .map(|c| {
                     c.step_adjustments()
                         .iter()
@@ -112,6 +113,21 @@ pub fn normalize_scaling_policy(ctx: &Ctx, p: &t::ScalingPolicy) -> Resource {
                         .collect()
                 })
                 .unwrap_or_default(),
+            adjustment_type: step
+                .and_then(|c| c.adjustment_type())
+                .map(|a| a.as_str().to_string()),
+            // A step policy's steps, bounds included (a missing bound is infinity); none for
+            // target tracking.
+            steps: step.map(|c| {
+                c.step_adjustments()
+                    .iter()
+                    .map(|a| StepAdjustment {
+                        metric_interval_lower_bound: a.metric_interval_lower_bound(),
+                        metric_interval_upper_bound: a.metric_interval_upper_bound(),
+                        scaling_adjustment: i64::from(a.scaling_adjustment()),
+                    })
+                    .collect()
+            }),
             alarm_names: p
                 .alarms()
                 .iter()
@@ -123,6 +139,9 @@ pub fn normalize_scaling_policy(ctx: &Ctx, p: &t::ScalingPolicy) -> Resource {
                     .unwrap_or_else(|| "custom".to_string())
             }),
             target_value: target.map(|c| c.target_value()),
+            // Omitted from the answer, it is unknown (AWS documents `false` as the default
+            // when the policy is created, not what an answer without it means).
+            disable_scale_in: target.and_then(|c| c.disable_scale_in()),
         }),
     )
 }

@@ -116,8 +116,8 @@ fn compliant_estate_workload_facts() {
     let sa = s.scaling_alarms.unwrap();
     assert_eq!(sa.len(), 1);
     assert_eq!(sa[0].alarm_name, "queue-high");
-    assert_eq!(sa[0].direction, "out");
-    assert_eq!(sa[0].metric_role, "queue");
+    assert_eq!(sa[0].direction.as_deref(), Some("out"));
+    assert_eq!(sa[0].metric_role.as_deref(), Some("queue"));
     assert_eq!(sa[0].metric, "Custom/RabbitMQ:MessagesReady");
     assert_eq!(sa[0].window_seconds, Some(180), "60 s × 3 datapoints");
     assert!(!s.internet.unwrap().reachable);

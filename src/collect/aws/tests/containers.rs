@@ -201,9 +201,19 @@ fn scaling_target_and_policy() {
         .policy_type(PolicyType::StepScaling)
         .step_scaling_policy_configuration(
             StepScalingPolicyConfiguration::builder()
+                .adjustment_type(AdjustmentType::ChangeInCapacity)
                 .step_adjustments(
                     StepAdjustment::builder()
+                        .metric_interval_upper_bound(100.0)
+                        .metric_interval_lower_bound(0.0)
                         .scaling_adjustment(2)
+                        .build()
+                        .expect("step"),
+                )
+                .step_adjustments(
+                    StepAdjustment::builder()
+                        .metric_interval_lower_bound(100.0)
+                        .scaling_adjustment(4)
                         .build()
                         .expect("step"),
                 )
@@ -226,7 +236,72 @@ fn scaling_target_and_policy() {
     };
     assert_eq!(a.policy_name.as_deref(), Some("queue-out"));
     assert_eq!(a.policy_type.as_deref(), Some("StepScaling"));
-    assert_eq!(a.step_adjustments, [2]);
+    assert_eq!(a.step_adjustments, [2, 4]);
+    assert_eq!(a.adjustment_type.as_deref(), Some("ChangeInCapacity"));
+    assert_eq!(
+        a.steps,
+        Some(vec![
+            crate::model::StepAdjustment {
+                metric_interval_lower_bound: Some(0.0),
+                metric_interval_upper_bound: Some(100.0),
+                scaling_adjustment: 2,
+            },
+            crate::model::StepAdjustment {
+                metric_interval_lower_bound: Some(100.0),
+                metric_interval_upper_bound: None,
+                scaling_adjustment: 4,
+            },
+        ])
+    );
     assert_eq!(a.alarm_names, ["queue-growing"]);
     assert_eq!(a.target_metric, None);
+    assert_eq!(a.disable_scale_in, None);
+
+    // Target tracking: no steps (not an empty list of them), its metric, target and scale-in.
+    let tt = |disable: Option<bool>| {
+        let p = ScalingPolicy::builder()
+            .policy_arn("arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:y:resource/ecs/service/estate/worker:policyName/cpu-tt")
+            .policy_name("cpu-tt")
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id("service/estate/worker")
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .policy_type(PolicyType::TargetTrackingScaling)
+            .target_tracking_scaling_policy_configuration(
+                TargetTrackingScalingPolicyConfiguration::builder()
+                    .target_value(70.0)
+                    .set_disable_scale_in(disable)
+                    .predefined_metric_specification(
+                        PredefinedMetricSpecification::builder()
+                            .predefined_metric_type(MetricType::EcsServiceAverageCpuUtilization)
+                            .build()
+                            .expect("predefined"),
+                    )
+                    .build()
+                    .expect("target tracking"),
+            )
+            .creation_time(aws_smithy_types::DateTime::from_secs(0))
+            .build()
+            .expect("policy");
+        let Attrs::ScalingPolicy(a) = autoscaling::normalize_scaling_policy(&ctx(), &p).attrs
+        else {
+            panic!()
+        };
+        a
+    };
+    let a = tt(Some(true));
+    assert_eq!(
+        (
+            a.steps,
+            a.adjustment_type,
+            a.target_value,
+            a.disable_scale_in
+        ),
+        (None, None, Some(70.0), Some(true))
+    );
+    assert_eq!(
+        a.target_metric.as_deref(),
+        Some("ECSServiceAverageCPUUtilization")
+    );
+    // An answer without the flag leaves it unknown, never "scale-in enabled".
+    assert_eq!(tt(None).disable_scale_in, None);
 }
