@@ -41,7 +41,7 @@ use estate::{build, create_webhook, tag_value, tags, ACCOUNT, TAG_KEY};
 
 /// Calls and retries per service for the compliant estate, its home region plus one scanned
 /// region (CloudWatch answers from the test's mock, through the guard).
-const EXPECTED_CALLS: [(&str, (u64, u64)); 12] = [
+const EXPECTED_CALLS: [(&str, (u64, u64)); 13] = [
     // GetRestApis and GetApis: no API, so no per-API call.
     ("aws.apigateway", (2, 0)),
     ("aws.application-autoscaling", (2, 0)),
@@ -49,6 +49,8 @@ const EXPECTED_CALLS: [(&str, (u64, u64)); 12] = [
     ("aws.ec2", (10, 0)),
     ("aws.ecs", (5, 0)),
     ("aws.elasticache", (3, 0)),
+    // The PagerDuty topic's customer key: DescribeKey and GetKeyPolicy.
+    ("aws.kms", (2, 0)),
     // Both kinds of load balancer and the target groups: none, so no per-item call.
     ("aws.elasticloadbalancing", (3, 0)),
     ("aws.lambda", (3, 0)),

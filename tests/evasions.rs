@@ -2726,6 +2726,119 @@ async fn alarms_reach_pagerduty_only_through_a_confirmed_https_subscription() {
 }
 
 // ------------------------------------------------------------------------------------------
+// The PagerDuty topic's key, which CloudWatch must be able to use
+
+impl Estate {
+    /// A customer key with `policy`, by id.
+    async fn key(&self, policy: &str) -> String {
+        aws_sdk_kms::Client::new(&self.sdk)
+            .create_key()
+            .policy(policy)
+            .send()
+            .await
+            .expect("key")
+            .key_metadata()
+            .expect("key metadata")
+            .key_id()
+            .to_string()
+    }
+
+    /// A topic encrypted with `key`, subscribed to PagerDuty over HTTPS, and a new monitoring
+    /// alarm `alarm` on the cache's memory routed to it.
+    async fn encrypted_route(&self, topic: &str, key: &str, alarm: &str) {
+        let sns = aws_sdk_sns::Client::new(&self.sdk);
+        let arn = sns
+            .create_topic()
+            .name(topic)
+            .attributes("KmsMasterKeyId", key)
+            .send()
+            .await
+            .expect("topic")
+            .topic_arn()
+            .expect("topic arn")
+            .to_string();
+        sns.subscribe()
+            .topic_arn(&arn)
+            .protocol("https")
+            .endpoint(
+                "https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue",
+            )
+            .send()
+            .await
+            .expect("subscription");
+        self.memory_alarm(alarm, &arn).await;
+    }
+}
+
+/// A new PagerDuty topic encrypted with the AWS managed key `alias/aws/sns` ("encryption at
+/// rest, no key to manage"): that key's policy admits no service principal, so CloudWatch
+/// cannot publish and every alarm notification is dropped before it reaches the topic.
+async fn a_pagerduty_topic_encrypted_with_the_aws_managed_key(e: &Estate) -> Vec<Want> {
+    e.encrypted_route(
+        "estate-pagerduty-managed-key",
+        "alias/aws/sns",
+        "estate-redis-memory-managed-key",
+    )
+    .await;
+    vec![fails(
+        "aws-alarms-route-pagerduty",
+        e.alarm("estate-redis-memory-managed-key"),
+    )]
+}
+
+/// A new PagerDuty topic encrypted with a customer key whose policy is the account's default
+/// (its root may do anything) and says nothing of CloudWatch: the topic, its subscription and
+/// the alarm look like the compliant ones.
+async fn a_pagerduty_topic_whose_key_policy_leaves_cloudwatch_out(e: &Estate) -> Vec<Want> {
+    let key = e
+        .key(r#"{"Version":"2012-10-17","Statement":[{"Sid":"account","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*","Resource":"*"}]}"#)
+        .await;
+    e.encrypted_route(
+        "estate-pagerduty-account-key",
+        &key,
+        "estate-redis-memory-account-key",
+    )
+    .await;
+    vec![fails(
+        "aws-alarms-route-pagerduty",
+        e.alarm("estate-redis-memory-account-key"),
+    )]
+}
+
+/// A new PagerDuty topic whose key lets CloudWatch in but was disabled (a rotation done by hand,
+/// the old key switched off): nothing can be encrypted with it, so nothing is published.
+async fn a_pagerduty_topic_whose_key_is_disabled(e: &Estate) -> Vec<Want> {
+    let key = e.key(estate::ALERTS_KEY_POLICY).await;
+    aws_sdk_kms::Client::new(&e.sdk)
+        .disable_key()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("disable key");
+    e.encrypted_route(
+        "estate-pagerduty-disabled-key",
+        &key,
+        "estate-redis-memory-disabled-key",
+    )
+    .await;
+    vec![fails(
+        "aws-alarms-route-pagerduty",
+        e.alarm("estate-redis-memory-disabled-key"),
+    )]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudwatch_publishes_only_to_a_topic_whose_key_it_may_use() {
+    let mut e = Estate::new("ap-south-2").await;
+    e.compliant().await;
+    evade!(e:
+        a_pagerduty_topic_encrypted_with_the_aws_managed_key(),
+        a_pagerduty_topic_whose_key_policy_leaves_cloudwatch_out(),
+        a_pagerduty_topic_whose_key_is_disabled(),
+    );
+}
+
+// ------------------------------------------------------------------------------------------
 // An API whose default endpoint is off
 
 /// An HTTP API invoking the webhook with its default endpoint switched off ("only Cloudflare

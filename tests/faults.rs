@@ -63,6 +63,8 @@ const SERVICES: &[(&str, &str, Option<&str>)] = &[
     ),
     ("monitoring", "cloudwatch", Some("cloudwatch")),
     ("sns", "sns", Some("sns")),
+    // The PagerDuty topic's customer key.
+    ("kms", "kms", Some("kms")),
     // Both kinds of load balancer sign as one service; so do both API Gateway versions.
     (
         "elasticloadbalancing",

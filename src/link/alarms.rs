@@ -236,6 +236,32 @@ impl Ctx<'_> {
                 path.push(format!("topic {act} is not in the inventory"));
                 continue;
             }
+            // CloudWatch publishes only to a topic whose key it may use.
+            match self
+                .topics
+                .get(act.as_str())
+                .map(|t| super::keys::cloudwatch_may_use(t))
+            {
+                Some(Some(Ok(()))) => {}
+                Some(Some(Err(why))) => {
+                    path.push(format!("topic {act} {why}"));
+                    continue;
+                }
+                Some(None) => {
+                    unknown = true;
+                    path.push(format!(
+                        "topic {act}: whether CloudWatch may use its KMS key could not be read"
+                    ));
+                    continue;
+                }
+                None => {
+                    unknown = true;
+                    path.push(format!(
+                        "topic {act}: its attributes are not in the inventory"
+                    ));
+                    continue;
+                }
+            }
             let Some(subs) = subs else {
                 if self.any_errored(&[kind::SNS_SUBSCRIPTION]) {
                     unknown = true;

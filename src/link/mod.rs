@@ -1,7 +1,7 @@
 //! `link`: the pure, synchronous step between collection and evaluation. It owns every field the
 //! model marks *derived*: subnet tiers, effective route tables, security-group ingress resolved to
 //! tiers and components, internet reachability with its path as evidence, alarms per resource,
-//! alarm → SNS → PagerDuty wiring, ECS scaling alarms, the users of every security group (from
+//! alarm → SNS → PagerDuty wiring (a topic's KMS key CloudWatch must be able to use: `keys`), ECS scaling alarms, the users of every security group (from
 //! the network interfaces), the ways in through load balancers, each function's origins judged
 //! against Cloudflare's ranges, Cloudflare rule coverage of the webhook, and the `estate` record.
 //!
@@ -31,6 +31,7 @@ pub mod expr;
 mod facts;
 pub mod iam;
 mod index;
+mod keys;
 pub mod net;
 mod origin;
 mod reach;

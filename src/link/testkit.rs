@@ -626,7 +626,19 @@ fn alarms(rs: &mut Vec<Resource>) {
         topic_arn(),
         Attrs::SnsTopic(SnsTopic {
             topic_arn: Some(topic_arn()),
-            kms_master_key_id: None,
+            kms_master_key_id: Some("alias/estate-alerts".into()),
+            kms_key: Some(TopicKey {
+                key_arn: Some(format!("arn:aws:kms:{REGION}:{ACCT}:key/k1")),
+                key_manager: Some("CUSTOMER".into()),
+                key_state: Some("Enabled".into()),
+                policy: Some(vec![PolicyStatement {
+                    effect: "Allow".into(),
+                    principals: vec!["cloudwatch.amazonaws.com".into()],
+                    actions: vec!["kms:Decrypt".into(), "kms:GenerateDataKey*".into()],
+                    resources: vec!["*".into()],
+                    ..Default::default()
+                }]),
+            }),
         }),
     ));
     rs.push(res(

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::PolicyStatement;
+
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Alarm {
@@ -82,6 +84,24 @@ pub struct SnsTopic {
     /// KMS key for at-rest encryption, `null` when unknown; empty string: not encrypted.
     #[serde(default)]
     pub kms_master_key_id: Option<String>,
+    /// The key `kms_master_key_id` names, as KMS describes it: read for customer keys (an
+    /// `alias/aws/…` key is AWS managed by its name). `null`: not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<TopicKey>,
+}
+
+/// A topic's KMS key: who manages it, its state and its key policy.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TopicKey {
+    pub key_arn: Option<String>,
+    /// `CUSTOMER` or `AWS` (an AWS managed key, whose policy no one can change).
+    pub key_manager: Option<String>,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, …
+    pub key_state: Option<String>,
+    /// The key policy's statements. `null`: not read.
+    #[serde(default)]
+    pub policy: Option<Vec<PolicyStatement>>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]

@@ -498,7 +498,7 @@ pub async fn collect_within(
         .run(autoscaling::collect(&clients.autoscaling, &ctx)),
         t("cloudwatch", kinds_of("aws.cloudwatch."))
             .run(cloudwatch::collect(&clients.cloudwatch, &ctx)),
-        t("sns", kinds_of("aws.sns.")).run(sns::collect(&clients.sns, &ctx)),
+        t("sns", kinds_of("aws.sns.")).run(sns::collect(&clients.sns, &clients.kms, &ctx)),
         t(
             "elasticloadbalancing",
             [kinds_of("aws.elbv2."), kinds_of("aws.elb.")].concat()

@@ -167,6 +167,9 @@ pub const ALLOWED_OPERATIONS: &[(&str, &str, &str)] = &[
         "GetSubscriptionAttributes",
         "sns:GetSubscriptionAttributes",
     ),
+    // The key of an encrypted topic: whether CloudWatch may use it to publish.
+    ("KMS", "DescribeKey", "kms:DescribeKey"),
+    ("KMS", "GetKeyPolicy", "kms:GetKeyPolicy"),
     (
         "Resource Groups Tagging API",
         "GetResources",

@@ -1,7 +1,10 @@
-//! SNS: topics (with their at-rest encryption key, read several topics at once) and
-//! subscriptions (protocol, endpoint, confirmation; a confirmed HTTPS subscription's filter
+//! SNS: topics (with their at-rest encryption key, read several topics at once, and that key as
+//! KMS describes it: manager, state and key policy, two calls per customer key, each key once)
+//! and subscriptions (protocol, endpoint, confirmation; a confirmed HTTPS subscription's filter
 //! policy, one call each). Endpoints are redacted here, before anything is stored: a PagerDuty URL's
 //! path carries the integration key. `normalize_*` and [`redact_endpoint`] are pure.
+//!
+//! A key named `alias/aws/…` is AWS managed by its name: it is not read (`link` judges it).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +16,7 @@ use crate::model::*;
 
 const SERVICE: &str = "sns";
 
-pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
+pub async fn collect(client: &Client, kms: &aws_sdk_kms::Client, ctx: &Ctx) -> Part {
     let mut part = Part::default();
     let (topics, subs) = tokio::join!(
         client
@@ -58,6 +61,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
             .errors
             .push(ctx.error(SERVICE, "ListTopics", &[kind::SNS_TOPIC], &e)),
     }
+    topic_keys(kms, ctx, &mut part).await;
     match subs {
         Ok(pages) => {
             let subs: Vec<Resource> = pages
@@ -74,6 +78,83 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
         }
     }
     part
+}
+
+/// Whether a key reference names an AWS managed key (`alias/aws/sns`, or its alias ARN).
+pub fn aws_managed_alias(key: &str) -> bool {
+    key.starts_with("alias/aws/") || key.contains(":alias/aws/")
+}
+
+/// Reads the customer keys of the topics in `part` (each key once) and puts them on the topics.
+/// A key that cannot be read leaves `kms_key` unknown, with the error.
+async fn topic_keys(kms: &aws_sdk_kms::Client, ctx: &Ctx, part: &mut Part) {
+    let mut refs: Vec<String> = part
+        .resources
+        .iter()
+        .filter_map(|r| match &r.attrs {
+            Attrs::SnsTopic(t) => t.kms_master_key_id.clone(),
+            _ => None,
+        })
+        .filter(|k| !k.is_empty() && !aws_managed_alias(k))
+        .collect();
+    refs.sort();
+    refs.dedup();
+    let read = futures_util::future::join_all(refs.iter().map(|k| read_key(kms, ctx, k))).await;
+    let mut keys = BTreeMap::new();
+    for (k, got) in refs.into_iter().zip(read) {
+        match got {
+            Ok(key) => {
+                keys.insert(k, key);
+            }
+            Err(e) => part.errors.push(e),
+        }
+    }
+    for r in &mut part.resources {
+        if let Attrs::SnsTopic(t) = &mut r.attrs {
+            if let Some(k) = t.kms_master_key_id.as_ref().and_then(|k| keys.get(k)) {
+                t.kms_key = Some(k.clone());
+            }
+        }
+    }
+}
+
+/// DescribeKey, then the key policy (`default`, the only name a key policy has) by key id.
+async fn read_key(
+    kms: &aws_sdk_kms::Client,
+    ctx: &Ctx,
+    key: &str,
+) -> Result<TopicKey, CollectionError> {
+    // The errors name no kind: the topic is collected; its route is unknown without the key.
+    let described = kms
+        .describe_key()
+        .key_id(key)
+        .send()
+        .await
+        .map_err(|e| ctx.error("kms", "DescribeKey", &[], &e))?;
+    let Some(meta) = described.key_metadata() else {
+        return Ok(TopicKey::default());
+    };
+    let mut out = normalize_key(meta);
+    let policy = kms
+        .get_key_policy()
+        .key_id(meta.key_id())
+        .policy_name("default")
+        .send()
+        .await
+        .map_err(|e| ctx.error("kms", "GetKeyPolicy", &[], &e))?;
+    out.policy = policy
+        .policy()
+        .and_then(|p| super::lambda::parse_policy(p).ok());
+    Ok(out)
+}
+
+pub fn normalize_key(meta: &aws_sdk_kms::types::KeyMetadata) -> TopicKey {
+    TopicKey {
+        key_arn: meta.arn().map(str::to_string),
+        key_manager: meta.key_manager().map(|m| m.as_str().to_string()),
+        key_state: meta.key_state().map(|s| s.as_str().to_string()),
+        policy: None,
+    }
 }
 
 /// A confirmed HTTPS subscription (the kind PagerDuty's is) with its filter policy: a policy
@@ -130,6 +211,7 @@ pub fn normalize_topic(
             // Attributes answered without the key: not encrypted (""). No attributes: unknown.
             kms_master_key_id: attributes
                 .map(|a| a.get("KmsMasterKeyId").cloned().unwrap_or_default()),
+            kms_key: None,
         }),
     )
 }

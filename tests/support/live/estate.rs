@@ -34,6 +34,13 @@ pub fn tags(
     b.build()
 }
 
+/// The alias of the customer key the PagerDuty topic is encrypted with.
+pub const ALERTS_KEY_ALIAS: &str = "alias/estate-alerts";
+/// Its key policy: the account administers it, CloudWatch may encrypt alarm notifications.
+pub const ALERTS_KEY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
+  {"Sid":"account","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*","Resource":"*"},
+  {"Sid":"cloudwatch-alarms","Effect":"Allow","Principal":{"Service":"cloudwatch.amazonaws.com"},"Action":["kms:Decrypt","kms:GenerateDataKey*"],"Resource":"*"}]}"#;
+
 /// Ids of what was built, for the assertions and for the changes the evasion suite makes.
 #[derive(Default, Debug)]
 pub struct Built {
@@ -624,12 +631,31 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
         }
     }
 
-    // PagerDuty through SNS.
+    // PagerDuty through SNS, the topic encrypted with a customer key whose policy lets
+    // CloudWatch publish (the AWS managed alias/aws/sns would not).
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let key = kms
+        .create_key()
+        .description("estate alarm notifications")
+        .policy(ALERTS_KEY_POLICY)
+        .send()
+        .await
+        .expect("key")
+        .key_metadata()
+        .expect("key metadata")
+        .key_id()
+        .to_string();
+    kms.create_alias()
+        .alias_name(ALERTS_KEY_ALIAS)
+        .target_key_id(&key)
+        .send()
+        .await
+        .expect("alias");
     let sns = aws_sdk_sns::Client::new(sdk);
     b.topic = sns
         .create_topic()
         .name("estate-pagerduty")
-        .attributes("KmsMasterKeyId", "alias/aws/sns")
+        .attributes("KmsMasterKeyId", ALERTS_KEY_ALIAS)
         .send()
         .await
         .expect("topic")

@@ -122,3 +122,110 @@ fn sns_topic_subscription_and_redaction() {
     );
     assert_eq!(sns::redact_endpoint("ops@example.com"), "ops@example.com");
 }
+
+/// A topic's customer key is described and its policy read, once per key; an AWS managed alias
+/// is not read; a key KMS refuses to describe stays unknown, with the error.
+#[tokio::test]
+async fn topic_keys_are_read_once_each_and_refusals_leave_them_unknown() {
+    use aws_sdk_kms::operation::describe_key::{DescribeKeyError, DescribeKeyOutput};
+    use aws_sdk_kms::operation::get_key_policy::GetKeyPolicyOutput;
+    use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeyState};
+    use aws_sdk_sns::operation::get_topic_attributes::GetTopicAttributesOutput;
+    use aws_sdk_sns::operation::list_subscriptions::ListSubscriptionsOutput;
+    use aws_sdk_sns::operation::list_topics::ListTopicsOutput;
+    use aws_sdk_sns::types::Topic;
+    const ARN: &str = "arn:aws:sns:eu-west-1:111122223333:";
+    let guard = ReadOnlyGuard::new();
+    let topics = mock!(aws_sdk_sns::Client::list_topics).then_output(|| {
+        let mut b = ListTopicsOutput::builder();
+        for t in ["a", "b", "c", "d"] {
+            b = b.topics(Topic::builder().topic_arn(format!("{ARN}{t}")).build());
+        }
+        b.build()
+    });
+    let attrs: Vec<_> = [
+        ("a", "alias/alerts"),
+        ("b", "alias/alerts"),
+        ("c", "alias/aws/sns"),
+        ("d", "alias/locked"),
+    ]
+    .into_iter()
+    .map(|(t, key)| {
+        mock!(aws_sdk_sns::Client::get_topic_attributes)
+            .match_requests(move |r| r.topic_arn() == Some(&format!("{ARN}{t}")))
+            .then_output(move || {
+                GetTopicAttributesOutput::builder()
+                    .attributes("KmsMasterKeyId", key)
+                    .build()
+            })
+    })
+    .collect();
+    let subs = mock!(aws_sdk_sns::Client::list_subscriptions)
+        .then_output(|| ListSubscriptionsOutput::builder().build());
+    let mut rules: Vec<&aws_smithy_mocks::Rule> = vec![&topics, &subs];
+    rules.extend(attrs.iter());
+    let client = mocked!(aws_sdk_sns, guard, rules);
+    let described = mock!(aws_sdk_kms::Client::describe_key)
+        .match_requests(|r| r.key_id() == Some("alias/alerts"))
+        .then_output(|| {
+            DescribeKeyOutput::builder()
+                .key_metadata(
+                    KeyMetadata::builder()
+                        .key_id("k1")
+                        .arn("arn:aws:kms:eu-west-1:111122223333:key/k1")
+                        .key_manager(KeyManagerType::Customer)
+                        .key_state(KeyState::Enabled)
+                        .build()
+                        .expect("metadata"),
+                )
+                .build()
+        });
+    let refused = mock!(aws_sdk_kms::Client::describe_key)
+        .match_requests(|r| r.key_id() == Some("alias/locked"))
+        .then_error(|| {
+            DescribeKeyError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .message("not authorized to perform: kms:DescribeKey")
+                    .build(),
+            )
+        });
+    let policy = mock!(aws_sdk_kms::Client::get_key_policy)
+        .match_requests(|r| r.key_id() == Some("k1") && r.policy_name() == Some("default"))
+        .then_output(|| {
+            GetKeyPolicyOutput::builder()
+                .policy(
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudwatch.amazonaws.com"},"Action":["kms:Decrypt","kms:GenerateDataKey*"],"Resource":"*"}]}"#,
+                )
+                .build()
+        });
+    let kms = mocked!(aws_sdk_kms, guard, [&described, &refused, &policy]);
+    let part = sns::collect(&client, &kms, &ctx()).await;
+    let key = |t: &str| {
+        part.resources
+            .iter()
+            .find(|r| r.id == format!("{ARN}{t}"))
+            .and_then(|r| match &r.attrs {
+                Attrs::SnsTopic(x) => Some(x.kms_key.clone()),
+                _ => None,
+            })
+            .expect("the topic is collected")
+    };
+    let a = key("a").expect("read");
+    assert_eq!(a.key_manager.as_deref(), Some("CUSTOMER"));
+    assert_eq!(a.key_state.as_deref(), Some("Enabled"));
+    assert_eq!(a.policy.as_ref().map(Vec::len), Some(1));
+    assert_eq!(key("b"), Some(a), "the same key, read once");
+    assert_eq!(described.num_calls(), 1);
+    assert_eq!(policy.num_calls(), 1);
+    assert_eq!(key("c"), None, "an AWS managed alias is judged by its name");
+    assert_eq!(key("d"), None, "refused: unknown");
+    assert_eq!(part.errors.len(), 1, "{:?}", part.errors);
+    assert_eq!(part.errors[0].kind, ErrorKind::AccessDenied);
+    assert!(
+        part.errors[0].message.contains("DescribeKey"),
+        "{}",
+        part.errors[0].message
+    );
+    assert!(part.errors[0].kinds.is_empty(), "the topics are collected");
+}
