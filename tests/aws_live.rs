@@ -180,7 +180,12 @@ async fn compliant_estate_has_no_failing_aws_rule() {
     for alarm in [
         "estate-db-cpu-high",
         "webhook-errors",
+        "webhook-duration-high",
         "worker-running-tasks-low",
+        "worker-memory-high",
+        "estate-redis-evictions",
+        "estate-nat-port-allocation",
+        "estate-nat-packets-dropped",
     ] {
         let arn = format!("arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{alarm}");
         assert_status(r, "aws-alarms-route-pagerduty", &arn, Status::Pass);

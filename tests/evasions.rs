@@ -1,11 +1,13 @@
-//! The live evasion suite (issue #18, "No silent pass"): for every critical and high AWS rule of
-//! the launch gate, changes to the compliant estate that a partial reading would miss — a second
-//! interface, an address given after launch, a load balancer or an API in front of a private
-//! component, a route that leaves by another way, a second database or cache beside the first,
-//! a stranger sharing an admitted security group, a scaling alarm that never sets its policy off
-//! or sets it off the wrong way — each made through the AWS SDK in moto,
-//! collected by the product's collector, audited with the built-in rules and asserted to `fail`
-//! on the resource that breaks the spec, never to `pass`. `docs/evasions.md` lists every case,
+//! The live evasion suite (issues #18 and #14, "No silent pass"): for every critical and high AWS
+//! rule of the launch gate and every alarm, scaling and encryption rule, changes to the compliant
+//! estate that a partial reading would miss — a second interface, an address given after launch,
+//! a load balancer or an API in front of a private component, a route that leaves by another
+//! way, a second database or cache beside the first, a stranger sharing an admitted security
+//! group, a scaling alarm that never sets its policy off or sets it off the wrong way, a health
+//! alarm that pages nobody or watches something else, a TLS setting switched off or left on a
+//! group nothing uses — each made through the AWS SDK in moto, collected by the product's
+//! collector, audited with the built-in rules and asserted to `fail` on the resource that breaks
+//! the spec, never to `pass`. `docs/evasions.md` lists every case,
 //! with the offline fixture cases and the ones moto cannot hold.
 //!
 //! Each test is one moto region holding the compliant estate (`estate::build`), audited once
@@ -594,12 +596,32 @@ impl Estate {
         groups: &[&str],
         (public, encrypted): (bool, bool),
     ) {
+        self.database_in(
+            name,
+            subnet_group,
+            groups,
+            (public, encrypted),
+            Some("estate-mysql80"),
+        )
+        .await
+    }
+
+    /// [`Estate::database`] with the parameter group `parameters` (`None`: the engine's
+    /// default group, which RDS gives an instance created without one).
+    async fn database_in(
+        &self,
+        name: &str,
+        subnet_group: &str,
+        groups: &[&str],
+        (public, encrypted): (bool, bool),
+        parameters: Option<&str>,
+    ) {
         aws_sdk_rds::Client::new(&self.sdk)
             .create_db_instance()
             .db_instance_identifier(name)
             .db_instance_class("db.t3.medium")
             .engine("mysql")
-            .db_parameter_group_name("estate-mysql80")
+            .set_db_parameter_group_name(parameters.map(str::to_string))
             .master_username("admin")
             .master_user_password("not-a-real-password-1")
             .allocated_storage(20)
@@ -3215,5 +3237,301 @@ async fn scaling_needs_the_spec_s_window_and_a_policy_that_grows() {
     evade!(e:
         the_cpu_scale_out_policy_pinned_to_the_minimum(),
         the_queue_scale_in_alarm_fires_after_five_empty_minutes_out_of_ten(),
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Alarm coverage: an alarm that notifies someone in every category the spec names
+
+impl Estate {
+    /// Puts the alarm `name` (replacing one of that name) on the Average of `metric` over
+    /// 5 minutes, `op threshold`, actions enabled, its one alarm action the PagerDuty topic, as
+    /// the estate puts its own; then `change` alters what a case changes.
+    async fn paging_alarm(
+        &self,
+        name: &str,
+        (namespace, metric, dims): (&str, &str, &[(&str, &str)]),
+        (op, threshold): (aws_sdk_cloudwatch::types::ComparisonOperator, f64),
+        change: impl FnOnce(AlarmBuilder) -> AlarmBuilder,
+    ) {
+        use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+        let mut put = aws_sdk_cloudwatch::Client::new(&self.sdk)
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace(namespace)
+            .metric_name(metric)
+            .statistic(Statistic::Average)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(threshold)
+            .comparison_operator(op)
+            .actions_enabled(true)
+            .alarm_actions(&self.b.topic);
+        for (k, v) in dims {
+            put = put.dimensions(Dimension::builder().name(*k).value(*v).build());
+        }
+        change(put).send().await.expect("paging alarm");
+    }
+
+    async fn delete_alarm(&self, name: &str) {
+        aws_sdk_cloudwatch::Client::new(&self.sdk)
+            .delete_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .expect("delete alarm");
+    }
+
+    fn nat(&self) -> String {
+        self.arn(
+            "natgateway",
+            self.b.nat.as_deref().expect("the estate's NAT gateway"),
+        )
+    }
+}
+
+/// The processors' memory alarm deleted (its dashboard panel looked enough): their CPU is
+/// still watched by the two scaling alarms, which add tasks and page nobody, so nothing tells
+/// anyone that the containers are starved.
+async fn the_processors_memory_alarm_deleted_leaves_their_cpu_to_the_scaling_alarms(
+    e: &Estate,
+) -> Vec<Want> {
+    e.delete_alarm("worker-memory-high").await;
+    vec![fails("aws-alarms-cover-components", e.service("worker"))]
+}
+
+/// The database's CPU alarm replaced by one on its free storage (the disk filled up once): the
+/// instance still has a paging alarm, and none on its load, memory, connections or latency.
+async fn the_database_cpu_alarm_replaced_by_a_free_storage_alarm(e: &Estate) -> Vec<Want> {
+    use aws_sdk_cloudwatch::types::ComparisonOperator as Op;
+    e.delete_alarm("estate-db-cpu-high").await;
+    e.paging_alarm(
+        "estate-db-free-storage-low",
+        (
+            "AWS/RDS",
+            "FreeStorageSpace",
+            &[("DBInstanceIdentifier", "estate-db")],
+        ),
+        (Op::LessThanThreshold, 2e9),
+        |a| a,
+    )
+    .await;
+    vec![fails("aws-alarms-cover-components", e.db("estate-db"))]
+}
+
+/// The webhook's duration alarm put again with its topic as an OK action only (meant as "tell
+/// us when it recovers", the alarm action dropped by mistake): it announces every recovery and
+/// never a slowdown.
+async fn the_webhook_duration_alarm_keeps_only_an_ok_action(e: &Estate) -> Vec<Want> {
+    use aws_sdk_cloudwatch::types::ComparisonOperator as Op;
+    let topic = e.b.topic.clone();
+    e.paging_alarm(
+        "webhook-duration-high",
+        ("AWS/Lambda", "Duration", &[("FunctionName", "webhook")]),
+        (Op::GreaterThanThreshold, 3000.0),
+        |a| a.set_alarm_actions(None).ok_actions(topic),
+    )
+    .await;
+    vec![
+        fails("aws-alarms-cover-components", e.function("webhook")),
+        fails(
+            "aws-alarm-actions-enabled",
+            e.alarm("webhook-duration-high"),
+        ),
+    ]
+}
+
+/// The cache's evictions alarm re-pointed at the replication group (to cover every member at
+/// once): ElastiCache publishes by cluster and node, never by replication group, so the alarm
+/// has no data and never fires.
+async fn the_cache_alarm_re_pointed_at_its_replication_group(e: &Estate) -> Vec<Want> {
+    use aws_sdk_cloudwatch::types::ComparisonOperator as Op;
+    e.paging_alarm(
+        "estate-redis-evictions",
+        (
+            "AWS/ElastiCache",
+            "Evictions",
+            &[("ReplicationGroupId", "estate-redis")],
+        ),
+        (Op::GreaterThanThreshold, 100.0),
+        |a| a,
+    )
+    .await;
+    vec![fails(
+        "aws-alarms-cover-components",
+        e.cache("estate-redis-001"),
+    )]
+}
+
+/// The NAT gateway's packet-drop alarm still names the gateway it replaced: the alarm exists
+/// and pages, on a gateway that no longer carries any traffic, and nothing watches this one's
+/// bandwidth.
+async fn the_nat_bandwidth_alarm_still_names_the_gateway_it_replaced(e: &Estate) -> Vec<Want> {
+    use aws_sdk_cloudwatch::types::ComparisonOperator as Op;
+    e.paging_alarm(
+        "estate-nat-packets-dropped",
+        (
+            "AWS/NATGateway",
+            "PacketsDropCount",
+            &[("NatGatewayId", "nat-0ffffffffffffffff")],
+        ),
+        (Op::GreaterThanThreshold, 0.0),
+        |a| a,
+    )
+    .await;
+    vec![fails("aws-alarms-cover-components", e.nat())]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_component_has_a_notifying_alarm_in_each_of_its_categories() {
+    let mut e = Estate::new("ap-south-1").await;
+    e.compliant().await;
+    evade!(e:
+        the_processors_memory_alarm_deleted_leaves_their_cpu_to_the_scaling_alarms(),
+        the_database_cpu_alarm_replaced_by_a_free_storage_alarm(),
+        the_webhook_duration_alarm_keeps_only_an_ok_action(),
+        the_cache_alarm_re_pointed_at_its_replication_group(),
+        the_nat_bandwidth_alarm_still_names_the_gateway_it_replaced(),
+    );
+}
+
+/// The webhook's errors alarm narrowed to its `live` alias (the release dashboard's copy): it
+/// counts only invocations through the alias, and the function URL invokes the function itself.
+async fn the_webhook_errors_alarm_narrowed_to_its_live_alias(e: &Estate) -> Vec<Want> {
+    use aws_sdk_cloudwatch::types::ComparisonOperator as Op;
+    e.paging_alarm(
+        "webhook-errors",
+        (
+            "AWS/Lambda",
+            "Errors",
+            &[("FunctionName", "webhook"), ("Resource", "webhook:live")],
+        ),
+        (Op::GreaterThanThreshold, 5.0),
+        |a| a,
+    )
+    .await;
+    vec![fails("aws-alarms-cover-components", e.function("webhook"))]
+}
+
+/// The database's CPU alarm raised to "above 100%" to silence it during a migration and never
+/// lowered: CPU utilisation never exceeds 100%, so it never fires.
+async fn the_database_cpu_alarm_raised_above_100_percent(e: &Estate) -> Vec<Want> {
+    use aws_sdk_cloudwatch::types::ComparisonOperator as Op;
+    e.paging_alarm(
+        "estate-db-cpu-high",
+        (
+            "AWS/RDS",
+            "CPUUtilization",
+            &[("DBInstanceIdentifier", "estate-db")],
+        ),
+        (Op::GreaterThanThreshold, 100.0),
+        |a| a,
+    )
+    .await;
+    vec![fails("aws-alarms-cover-components", e.db("estate-db"))]
+}
+
+/// The running-tasks alarm rewired to the CPU scale-out policy ("add a task when tasks are
+/// low") instead of the PagerDuty topic: the service's health is left to autoscaling, and a
+/// crash loop pages nobody.
+async fn the_running_tasks_alarm_rewired_to_a_scaling_policy(e: &Estate) -> Vec<Want> {
+    use aws_sdk_cloudwatch::types::ComparisonOperator as Op;
+    let policy = e.policy("cpu-scale-out");
+    e.paging_alarm(
+        "worker-running-tasks-low",
+        (
+            "ECS/ContainerInsights",
+            "RunningTaskCount",
+            &cpu_of("worker"),
+        ),
+        (Op::LessThanThreshold, 1.0),
+        |a| a.set_alarm_actions(Some(vec![policy])),
+    )
+    .await;
+    vec![fails("aws-alarms-cover-components", e.service("worker"))]
+}
+
+/// The NAT gateway's port-allocation alarm put again with only an INSUFFICIENT_DATA action:
+/// it speaks when the metric stops reporting, never when connections fail.
+async fn the_nat_port_allocation_alarm_acts_only_on_insufficient_data(e: &Estate) -> Vec<Want> {
+    use aws_sdk_cloudwatch::types::ComparisonOperator as Op;
+    let topic = e.b.topic.clone();
+    let nat = e.b.nat.clone().expect("the estate's NAT gateway");
+    e.paging_alarm(
+        "estate-nat-port-allocation",
+        (
+            "AWS/NATGateway",
+            "ErrorPortAllocation",
+            &[("NatGatewayId", &nat)],
+        ),
+        (Op::GreaterThanThreshold, 0.0),
+        |a| a.set_alarm_actions(None).insufficient_data_actions(topic),
+    )
+    .await;
+    vec![
+        fails(
+            "aws-alarm-actions-enabled",
+            e.alarm("estate-nat-port-allocation"),
+        ),
+        fails("aws-alarms-cover-components", e.nat()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_covers_only_its_component_s_own_metric_and_only_when_it_can_page() {
+    let mut e = Estate::new("ap-northeast-2").await;
+    e.compliant().await;
+    evade!(e:
+        the_webhook_errors_alarm_narrowed_to_its_live_alias(),
+        the_database_cpu_alarm_raised_above_100_percent(),
+        the_running_tasks_alarm_rewired_to_a_scaling_policy(),
+        the_nat_port_allocation_alarm_acts_only_on_insufficient_data(),
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// TLS to the database, as the parameter group in effect requires it
+
+/// `require_secure_transport` switched to `OFF` in the estate's parameter group for a legacy
+/// reporting client: the parameter is still set, and the database accepts plaintext.
+async fn require_secure_transport_switched_off_for_a_legacy_client(e: &Estate) -> Vec<Want> {
+    aws_sdk_rds::Client::new(&e.sdk)
+        .modify_db_parameter_group()
+        .db_parameter_group_name("estate-mysql80")
+        .parameters(
+            aws_sdk_rds::types::Parameter::builder()
+                .parameter_name("require_secure_transport")
+                .parameter_value("OFF")
+                .apply_method(aws_sdk_rds::types::ApplyMethod::Immediate)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("require_secure_transport OFF");
+    vec![fails("aws-rds-tls-required", e.db("estate-db"))]
+}
+
+/// A second database (a reporting replica built by hand) created without a parameter group,
+/// so on the engine's default one, beside the estate's group that requires TLS: a group
+/// requiring TLS exists, and this instance does not use it.
+async fn a_second_database_on_the_default_parameter_group(e: &Estate) -> Vec<Want> {
+    e.database_in(
+        "estate-db-reports",
+        "estate-db",
+        &[&e.group_id("mysql")],
+        (false, true),
+        None,
+    )
+    .await;
+    vec![fails("aws-rds-tls-required", e.db("estate-db-reports"))]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_the_database_is_the_parameter_group_in_effect_s() {
+    let mut e = Estate::new("ap-northeast-3").await;
+    e.compliant().await;
+    evade!(e:
+        require_secure_transport_switched_off_for_a_legacy_client(),
+        a_second_database_on_the_default_parameter_group(),
     );
 }

@@ -131,6 +131,11 @@ impl<'a> AlarmIndex<'a> {
         Some(out.into_iter().map(String::from).collect())
     }
 
+    /// The alarm of that name, as collected.
+    pub(super) fn get(&self, name: &str) -> Option<&'a Alarm> {
+        self.by_name.get(name).copied()
+    }
+
     pub(super) fn ecs_names(&self, ctx: &Ctx, cluster: &str, service: &str) -> Option<Vec<String>> {
         if ctx.any_errored(&[kind::ALARM]) {
             return None;
@@ -145,7 +150,7 @@ impl<'a> AlarmIndex<'a> {
 }
 
 /// The query whose value the alarm compares (metric math), if any.
-fn returned_query(a: &Alarm) -> Option<&MetricQuery> {
+pub(super) fn returned_query(a: &Alarm) -> Option<&MetricQuery> {
     a.metrics
         .iter()
         .find(|q| q.return_data == Some(true))
@@ -766,7 +771,7 @@ fn all_of(xs: &[Option<bool>]) -> Option<bool> {
 }
 
 /// `ClusterName=estate, ServiceName=worker`, or `no dimensions`.
-fn show_dims(d: &BTreeMap<String, String>) -> String {
+pub(super) fn show_dims(d: &BTreeMap<String, String>) -> String {
     if d.is_empty() {
         return "no dimensions".into();
     }

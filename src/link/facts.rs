@@ -1,11 +1,12 @@
 //! The derived attrs per kind: each resource's attrs with every derived field set (the estate
 //! VPC's subnets and zones per tier; a subnet's tier, effective route table, default route and
 //! workloads; each workload's tiers, ingress and internet reachability; RDS secure transport;
-//! ECS network mode and scaling). Alarm, Lambda and Cloudflare facts come from their own rooms
-//! (`alarms`, `cloudflare`); this one assembles them. It must not build indexes (that is
-//! `index`) or evaluate a path itself (that is `reach`), and it sets every derived field of a
-//! kind, so a stale value from the input never survives.
+//! ECS network mode and scaling). Alarm, alarm coverage, Lambda and Cloudflare facts come from
+//! their own rooms (`alarms`, `coverage`, `cloudflare`); this one assembles them. It must not
+//! build indexes (that is `index`) or evaluate a path itself (that is `reach`), and it sets every
+//! derived field of a kind, so a stale value from the input never survives.
 
+use super::coverage::Component;
 use super::net::Family;
 use super::reach::{dual_stack_hop, is_igw_route, Hop};
 use super::{cluster_name, Ctx};
@@ -17,17 +18,43 @@ impl<'a> Ctx<'a> {
         Some(match &r.attrs {
             Attrs::Vpc(v) => Attrs::Vpc(self.vpc(r, v)),
             Attrs::Subnet(s) => Attrs::Subnet(self.subnet(s)),
-            Attrs::NatGateway(n) => Attrs::NatGateway(NatGateway {
-                subnet_tier: self.tier_of(n.subnet_id.as_deref()),
-                alarm_names: self
+            Attrs::NatGateway(n) => {
+                let alarm_names = self
                     .alarms
-                    .names(self, &[("NatGatewayId", n.nat_gateway_id.as_deref())]),
-                ..n.clone()
-            }),
+                    .names(self, &[("NatGatewayId", n.nat_gateway_id.as_deref())]);
+                let cov = self.coverage(
+                    n.nat_gateway_id.as_deref().map(Component::Nat),
+                    alarm_names.as_deref(),
+                );
+                Attrs::NatGateway(NatGateway {
+                    subnet_tier: self.tier_of(n.subnet_id.as_deref()),
+                    alarm_names,
+                    alarm_categories_covered: cov.covered,
+                    alarm_categories_missing: cov.missing,
+                    alarm_coverage_gaps: cov.gaps,
+                    alarms_not_counted: cov.not_counted,
+                    ..n.clone()
+                })
+            }
             Attrs::Instance(i) => Attrs::Instance(self.instance(r, i)),
             Attrs::DbInstance(d) => Attrs::DbInstance(self.db_instance(r, d)),
             Attrs::CacheCluster(c) => Attrs::CacheCluster(self.cache_cluster(r, c)),
-            Attrs::LambdaFunction(l) => Attrs::LambdaFunction(self.lambda(r, l)),
+            Attrs::LambdaFunction(l) => {
+                // The function's own facts come from `cloudflare` (its origins); its alarm
+                // coverage is added here, from the alarms found there.
+                let f = self.lambda(r, l);
+                let cov = self.coverage(
+                    l.function_name.as_deref().map(Component::Function),
+                    f.alarm_names.as_deref(),
+                );
+                Attrs::LambdaFunction(LambdaFunction {
+                    alarm_categories_covered: cov.covered,
+                    alarm_categories_missing: cov.missing,
+                    alarm_coverage_gaps: cov.gaps,
+                    alarms_not_counted: cov.not_counted,
+                    ..f
+                })
+            }
             Attrs::EcsService(s) => Attrs::EcsService(self.ecs_service(r, s)),
             Attrs::LoadBalancer(l) => Attrs::LoadBalancer(self.load_balancer(r, l)),
             Attrs::ClassicLoadBalancer(l) => {
@@ -218,15 +245,24 @@ impl<'a> Ctx<'a> {
                 (Some(true), Family::V6) => dual_stack_hop(s),
             }
         });
+        let alarm_names = self.alarms.names(
+            self,
+            &[("DBInstanceIdentifier", d.db_instance_identifier.as_deref())],
+        );
+        let cov = self.coverage(
+            d.db_instance_identifier.as_deref().map(Component::Database),
+            alarm_names.as_deref(),
+        );
         DbInstance {
             subnet_tiers: self.tiers_of(d.subnet_ids.as_ref()),
             require_secure_transport: self.secure_transport(d),
             ingress,
             internet: self.with_edge(&r.id, internet),
-            alarm_names: self.alarms.names(
-                self,
-                &[("DBInstanceIdentifier", d.db_instance_identifier.as_deref())],
-            ),
+            alarm_names,
+            alarm_categories_covered: cov.covered,
+            alarm_categories_missing: cov.missing,
+            alarm_coverage_gaps: cov.gaps,
+            alarms_not_counted: cov.not_counted,
             ..d.clone()
         }
     }
@@ -291,6 +327,17 @@ impl<'a> Ctx<'a> {
         let internet = self.reachability(subnet_ids.as_deref(), ingress.as_deref(), &|_, _| {
             Hop::Block("ElastiCache nodes have no public address".into())
         });
+        let alarm_names = self.alarms.names(
+            self,
+            &[
+                ("CacheClusterId", c.cache_cluster_id.as_deref()),
+                ("ReplicationGroupId", c.replication_group_id.as_deref()),
+            ],
+        );
+        let cov = self.coverage(
+            c.cache_cluster_id.as_deref().map(Component::Cache),
+            alarm_names.as_deref(),
+        );
         CacheCluster {
             transit_encryption_required: self.transit_required(c),
             user_group_ids,
@@ -298,13 +345,11 @@ impl<'a> Ctx<'a> {
             subnet_ids,
             ingress,
             internet: self.with_edge(&r.id, internet),
-            alarm_names: self.alarms.names(
-                self,
-                &[
-                    ("CacheClusterId", c.cache_cluster_id.as_deref()),
-                    ("ReplicationGroupId", c.replication_group_id.as_deref()),
-                ],
-            ),
+            alarm_names,
+            alarm_categories_covered: cov.covered,
+            alarm_categories_missing: cov.missing,
+            alarm_coverage_gaps: cov.gaps,
+            alarms_not_counted: cov.not_counted,
             ..c.clone()
         }
     }
@@ -333,6 +378,16 @@ impl<'a> Ctx<'a> {
             .and_then(|t| t.network_mode.clone());
         let scaling = self.scaling(s);
         let cluster = s.cluster_arn.as_deref().map(cluster_name);
+        let alarm_names = match (cluster, s.service_name.as_deref()) {
+            (Some(c), Some(n)) => self.alarms.ecs_names(self, c, n),
+            _ => None,
+        };
+        let cov = self.coverage(
+            cluster
+                .zip(s.service_name.as_deref())
+                .map(|(c, n)| Component::Service(c, n)),
+            alarm_names.as_deref(),
+        );
         EcsService {
             is_processor: self.is_processor(s),
             network_mode,
@@ -343,10 +398,11 @@ impl<'a> Ctx<'a> {
             scaling_alarm_problems: scaling.problems,
             ingress,
             internet: self.with_edge(&r.id, self.with_tasks(&r.id, internet)),
-            alarm_names: match (cluster, s.service_name.as_deref()) {
-                (Some(c), Some(n)) => self.alarms.ecs_names(self, c, n),
-                _ => None,
-            },
+            alarm_names,
+            alarm_categories_covered: cov.covered,
+            alarm_categories_missing: cov.missing,
+            alarm_coverage_gaps: cov.gaps,
+            alarms_not_counted: cov.not_counted,
             ..s.clone()
         }
     }

@@ -1,9 +1,11 @@
 //! `link`: the pure, synchronous step between collection and evaluation. It owns every field the
 //! model marks *derived*: subnet tiers, effective route tables, security-group ingress resolved to
-//! tiers and components, internet reachability with its path as evidence, alarms per resource,
-//! alarm → SNS → PagerDuty wiring (a topic's KMS key CloudWatch must be able to use: `keys`), ECS scaling alarms, the users of every security group (from
-//! the network interfaces), the ways in through load balancers, each function's origins judged
-//! against Cloudflare's ranges, Cloudflare rule coverage of the webhook, and the `estate` record.
+//! tiers and components, internet reachability with its path as evidence, alarms per resource
+//! and which of the spec's alarm categories they cover, alarm → SNS → PagerDuty wiring (through
+//! a topic whose KMS key CloudWatch may use: `keys`), ECS scaling alarms, the users of every
+//! security group (from the network interfaces), the ways in through load balancers, each
+//! function's origins judged against Cloudflare's ranges, Cloudflare rule coverage of the
+//! webhook, and the `estate` record.
 //!
 //! It must not reach the network, read the clock, judge compliance (that is the rule pack's job)
 //! or read a derived field of its input (so running it twice gives the same inventory). **`null`
@@ -16,8 +18,8 @@
 //! each resource's attrs with every derived field set (every one of them, so stale values are
 //! overwritten), asking `reach` for internet paths (and `edge` for the ways in through load
 //! balancers), `users` for who uses an interface, `origin` (with `iam` for resource policies)
-//! for a function's origins, and `alarms` and `cloudflare` for their facts; `link` then swaps
-//! them in and replaces the estate record (`estate`).
+//! for a function's origins, and `alarms`, `coverage` and `cloudflare` for their facts; `link`
+//! then swaps them in and replaces the estate record (`estate`).
 
 /// A derived list that could grow with the estate (who is in a subnet, what an alarm watches,
 /// where an alarm's route goes) keeps this many items, with a total beside it.
@@ -25,6 +27,7 @@ const LIST_MAX: usize = 20;
 
 mod alarms;
 mod cloudflare;
+mod coverage;
 mod edge;
 mod estate;
 pub mod expr;

@@ -1,7 +1,7 @@
 //! Test builders: small hand-built inventories. `estate()` is a spec-shaped, compliant estate
 //! (VPC 10.0.0.0/16 with public, compute×2 and database×2 subnets, NAT, RabbitMQ, RDS, Redis,
-//! webhook Lambda, ECS processor with scaling, alarms to PagerDuty, a Cloudflare zone); tests
-//! break one thing at a time and look at the derived facts.
+//! webhook Lambda, ECS processor with scaling, alarms to PagerDuty in each of the spec's alarm
+//! categories, a Cloudflare zone); tests break one thing at a time and look at the derived facts.
 
 use std::collections::BTreeMap;
 
@@ -604,7 +604,32 @@ fn processor(rs: &mut Vec<Resource>) {
     }
 }
 
-/// The queue scaling alarm, and a database alarm routed through SNS to PagerDuty.
+/// An alarm routed to the PagerDuty topic, from `name namespace metric dims op threshold`
+/// (`dims` as `Name=value,…`; `op` `>` or `<`).
+fn paging_alarm(spec: &str) -> Resource {
+    let w: Vec<&str> = spec.split(' ').collect();
+    let dims: Vec<(&str, &str)> = w[3].split(',').filter_map(|d| d.split_once('=')).collect();
+    let mut r = alarm(w[0], &dims, &[&topic_arn()]);
+    if let Attrs::Alarm(a) = &mut r.attrs {
+        a.namespace = Some(w[1].into());
+        a.metric_name = Some(w[2].into());
+        a.comparison_operator = Some(
+            if w[4] == ">" {
+                "GreaterThanThreshold"
+            } else {
+                "LessThanThreshold"
+            }
+            .into(),
+        );
+        a.threshold = Some(w[5].parse().expect("threshold"));
+    }
+    r
+}
+
+/// The queue scaling alarm, and an alarm routed through SNS to PagerDuty for each category of
+/// the spec's alerting section (database performance; the processors' container and service
+/// health; cache performance; the webhook's errors and performance; the NAT gateway's bandwidth
+/// and connection limits).
 fn alarms(rs: &mut Vec<Resource>) {
     let mut qa = alarm(
         "queue-high",
@@ -622,6 +647,17 @@ fn alarms(rs: &mut Vec<Resource>) {
         &[("DBInstanceIdentifier", "estate-db")],
         &[&topic_arn()],
     ));
+    for spec in [
+        "worker-memory AWS/ECS MemoryUtilization ClusterName=estate,ServiceName=worker > 90",
+        "worker-tasks-low ECS/ContainerInsights RunningTaskCount ClusterName=estate,ServiceName=worker < 1",
+        "redis-memory AWS/ElastiCache DatabaseMemoryUsagePercentage CacheClusterId=estate-redis-001 > 90",
+        "webhook-errors AWS/Lambda Errors FunctionName=webhook > 5",
+        "webhook-duration AWS/Lambda Duration FunctionName=webhook > 3000",
+        "nat-packets-dropped AWS/NATGateway PacketsDropCount NatGatewayId=nat-1 > 0",
+        "nat-port-allocation AWS/NATGateway ErrorPortAllocation NatGatewayId=nat-1 > 0",
+    ] {
+        rs.push(paging_alarm(spec));
+    }
     rs.push(res(
         topic_arn(),
         Attrs::SnsTopic(SnsTopic {

@@ -46,6 +46,23 @@ pub struct DbInstance {
     pub internet: Option<Reachability>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub alarm_names: Option<Vec<String>>,
+    /// *Derived*: the spec's alarm categories for this kind (docs/design.md §3, "Alarm
+    /// coverage") that an alarm covers: one on this resource's own metric, in the category,
+    /// able to fire, whose actions notify someone.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub alarm_categories_covered: Option<Vec<String>>,
+    /// *Derived*: the categories no such alarm covers. `null`: unknown (alarms not collected,
+    /// or an alarm that might cover one cannot be judged).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub alarm_categories_missing: Option<Vec<String>>,
+    /// *Derived*: one sentence per category not known to be covered: what is missing, or why
+    /// it cannot be told. Empty: every category is covered.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub alarm_coverage_gaps: Option<Vec<String>>,
+    /// *Derived*: each alarm on this resource that covers no category, and why
+    /// (`<alarm>: <why>`), at most 20, the last line saying how many more.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub alarms_not_counted: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
@@ -114,6 +131,23 @@ pub struct CacheCluster {
     pub internet: Option<Reachability>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub alarm_names: Option<Vec<String>>,
+    /// *Derived*: the spec's alarm categories for this kind (docs/design.md §3, "Alarm
+    /// coverage") that an alarm covers: one on this resource's own metric, in the category,
+    /// able to fire, whose actions notify someone.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub alarm_categories_covered: Option<Vec<String>>,
+    /// *Derived*: the categories no such alarm covers. `null`: unknown (alarms not collected,
+    /// or an alarm that might cover one cannot be judged).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub alarm_categories_missing: Option<Vec<String>>,
+    /// *Derived*: one sentence per category not known to be covered: what is missing, or why
+    /// it cannot be told. Empty: every category is covered.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub alarm_coverage_gaps: Option<Vec<String>>,
+    /// *Derived*: each alarm on this resource that covers no category, and why
+    /// (`<alarm>: <why>`), at most 20, the last line saying how many more.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub alarms_not_counted: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]

@@ -54,7 +54,13 @@ fn compliant_estate_network_facts() {
 
     let n = get!(inv, "natgateway/nat-1", NatGateway);
     assert_eq!(n.subnet_tier, Some(Tier::Public));
-    assert_eq!(n.alarm_names, Some(vec![]));
+    assert_eq!(
+        n.alarm_names,
+        Some(vec![
+            "nat-packets-dropped".to_string(),
+            "nat-port-allocation".to_string()
+        ])
+    );
 }
 
 #[test]
@@ -121,7 +127,13 @@ fn compliant_estate_workload_facts() {
     assert_eq!(sa[0].metric, "Custom/RabbitMQ:MessagesReady");
     assert_eq!(sa[0].window_seconds, Some(180), "60 s × 3 datapoints");
     assert!(!s.internet.unwrap().reachable);
-    assert_eq!(s.alarm_names, Some(vec![]));
+    assert_eq!(
+        s.alarm_names,
+        Some(vec![
+            "worker-memory".to_string(),
+            "worker-tasks-low".to_string()
+        ])
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod alarms;
 mod cloudflare;
+mod coverage;
 mod edge;
 mod facts;
 mod origin;

@@ -37,8 +37,12 @@ pub fn estate_config(region: &str) -> EstateConfig {
     }
 }
 
-/// The estate's alarms, created in moto through the SDK (and the harness's CBOR bridge). The
-/// broken estate has only two, with actions disabled and no route to PagerDuty.
+/// The estate's alarms, created in moto through the SDK (and the harness's CBOR bridge): the
+/// scaling alarms, and one routed to PagerDuty for each of the spec's alarm categories (the
+/// database's performance, the processors' container and service health, the cache's
+/// performance, the webhook's errors and performance, the NAT gateway's bandwidth and
+/// connection limits). The broken estate has only two, with actions disabled and no route to
+/// PagerDuty.
 pub async fn put_alarms(sdk: &SdkConfig, b: &Built, broken: bool) {
     use aws_sdk_cloudwatch::types::*;
     let cloudwatch = aws_sdk_cloudwatch::Client::new(sdk);
@@ -105,6 +109,39 @@ pub async fn put_alarms(sdk: &SdkConfig, b: &Built, broken: bool) {
                 3,
                 1.0,
                 ComparisonOperator::LessThanThreshold,
+                Some(&b.topic),
+            ),
+            alarm(
+                "worker-memory-high",
+                "AWS/ECS",
+                "MemoryUtilization",
+                &svc,
+                300,
+                3,
+                90.0,
+                ComparisonOperator::GreaterThanOrEqualToThreshold,
+                Some(&b.topic),
+            ),
+            alarm(
+                "webhook-duration-high",
+                "AWS/Lambda",
+                "Duration",
+                &[("FunctionName", "webhook")],
+                60,
+                5,
+                3000.0,
+                ComparisonOperator::GreaterThanThreshold,
+                Some(&b.topic),
+            ),
+            alarm(
+                "estate-nat-packets-dropped",
+                "AWS/NATGateway",
+                "PacketsDropCount",
+                &[("NatGatewayId", &nat)],
+                300,
+                1,
+                0.0,
+                ComparisonOperator::GreaterThanThreshold,
                 Some(&b.topic),
             ),
             alarm(
