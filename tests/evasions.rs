@@ -135,14 +135,20 @@ impl Estate {
         format!("arn:aws:lambda:{}:{ACCOUNT}:function:{name}", self.region)
     }
 
-    /// Collects the home region only (no other region holds anything of this estate) and
-    /// audits it; moto answers every call.
+    /// Collects the home region and scans one other (nothing of this estate is there, and one
+    /// scanned region is what lets `aws-region-single` say so) and audits it; moto answers
+    /// every call.
     async fn audit(&self, config: Option<&EstateConfig>) -> Report {
         let config = config
             .cloned()
             .unwrap_or_else(|| estate_config(self.region));
-        let home = [self.region.to_string()];
-        let a = collect_and_audit_scanning(&self.sdk, self.region, config, Some(&home)).await;
+        let other = if self.region == "us-east-1" {
+            "us-west-2"
+        } else {
+            "us-east-1"
+        };
+        let scan = [self.region.to_string(), other.to_string()];
+        let a = collect_and_audit_scanning(&self.sdk, self.region, config, Some(&scan)).await;
         assert!(
             a.collection.errors.is_empty(),
             "{}: {:#?}",

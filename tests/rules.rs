@@ -12,6 +12,8 @@
 //! remove = ["db:estate-db"]                                               # delete resources
 //! add = ['''{"id": "...", "kind": "...", "attrs": {...}}''']              # add resources
 //! config = [{ path = "/components/webhook_function", value = "other" }]  # edit estate.toml
+//! unset_config = ["/estate/tag"]                                          # null an estate.toml field
+//! scope_regions = ["eu-west-1"]                                           # the regions scanned
 //! collection_error = { service = "rds", kinds = ["aws.rds.db_instance"] }
 //! expect = { "db:estate-db" = "fail" }    # resource-id suffix → status of this rule's finding
 //! ```
@@ -48,6 +50,10 @@ struct Case {
     add: Vec<String>,
     #[serde(default)]
     config: Vec<ConfigOp>,
+    #[serde(default)]
+    unset_config: Vec<String>,
+    #[serde(default)]
+    scope_regions: Option<Vec<String>>,
     #[serde(default)]
     collection_error: Option<ErrorOp>,
     expect: BTreeMap<String, String>,
@@ -160,6 +166,12 @@ fn build(case: &Case) -> Inventory {
     for op in &case.config {
         pointer_set(&mut inv["estate"], &op.path, toml_to_json(op.value.clone()));
     }
+    for path in &case.unset_config {
+        pointer_set(&mut inv["estate"], path, Value::Null);
+    }
+    if let Some(regions) = &case.scope_regions {
+        inv["scope"]["regions"] = serde_json::json!(regions);
+    }
     let mut inv: Inventory =
         serde_json::from_value(inv).unwrap_or_else(|e| panic!("{}: {e}", case.name));
     if let Some(e) = &case.collection_error {
@@ -210,6 +222,8 @@ fn the_compliant_estate_passes_every_rule() {
             remove: vec![],
             add: vec![],
             config: vec![],
+            unset_config: vec![],
+            scope_regions: None,
             collection_error: None,
             expect: BTreeMap::new(),
         }),

@@ -44,7 +44,9 @@ impl Ctx<'_> {
         }
     }
 
-    pub(super) fn estate_record(&self) -> Resource {
+    /// The estate record. `other_regions_scanned`: the inventory's scope lists a region other
+    /// than the configured one (so estate resources elsewhere would be in it).
+    pub(super) fn estate_record(&self, scanned: &[String]) -> Resource {
         let region = self.cfg.region.clone();
         let default_vpcs: HashSet<&str> = self
             .resources
@@ -68,6 +70,35 @@ impl Ctx<'_> {
             }
         }
         out_of_region.sort();
+        // None found elsewhere proves nothing unless someone looked: other regions must have
+        // been scanned, and for the estate's own resources (the estate tag says which).
+        let others: Vec<&str> = scanned
+            .iter()
+            .map(String::as_str)
+            .filter(|r| Some(*r) != region.as_deref())
+            .collect();
+        let other_regions = match (&self.cfg.estate.tag, others.is_empty()) {
+            (_, true) => "no other region was scanned".to_string(),
+            (None, false) => format!(
+                "{} other region(s) scanned, but no estate.tag says which resources there are \
+                 the estate's",
+                others.len()
+            ),
+            (Some(tag), false) => format!(
+                "{} other region(s) scanned for the tag {tag}: {}",
+                others.len(),
+                crate::text::list_at_most(
+                    &others.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                    5
+                )
+            ),
+        };
+        let out_of_region =
+            if out_of_region.is_empty() && (others.is_empty() || self.cfg.estate.tag.is_none()) {
+                None
+            } else {
+                Some(out_of_region)
+            };
 
         let vpc_id = self.estate_vpc.and_then(|(_, v)| v.vpc_id.clone());
         let estate_vpc = vpc_id.as_deref();
@@ -158,6 +189,7 @@ impl Ctx<'_> {
             vpc_id,
             regions_found: regions.into_iter().collect(),
             out_of_region_resources: out_of_region,
+            other_regions: Some(other_regions),
             ..Default::default()
         };
         for c in components {

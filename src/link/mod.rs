@@ -57,7 +57,7 @@ pub fn link(inv: &mut Inventory) {
         // The ways in through load balancers and APIs need the groups' ingress, built above.
         ctx.edge_ways = ctx.edge_ways();
         let updates = derive_all(&ctx, &inv.resources);
-        (updates, ctx.estate_record())
+        (updates, ctx.estate_record(&inv.scope.regions))
     };
     for part in updates {
         for (i, a) in part {

@@ -177,8 +177,15 @@ pub struct EstateFacts {
     pub vpc_id: Option<String>,
     /// Regions in which estate resources were found.
     pub regions_found: Vec<String>,
-    /// Ids of estate resources outside the configured region.
-    pub out_of_region_resources: Vec<String>,
+    /// Ids of estate resources outside the configured region. `null` when none was found but
+    /// nobody looked: no other region was scanned, or no `estate.tag` says which resources there
+    /// belong to the estate.
+    #[serde(default)]
+    pub out_of_region_resources: Option<Vec<String>>,
+    /// What was looked at beyond the configured region, in words (which regions were scanned
+    /// for the estate tag, or why none could be).
+    #[serde(default)]
+    pub other_regions: Option<String>,
     /// Spec components found in the inventory, by component name.
     pub components_found: Vec<String>,
     /// Spec components the estate lacks.

@@ -293,9 +293,42 @@ fn out_of_region_resources_skip_default_plumbing_and_cloudflare() {
     let e = estate_facts(&inv);
     assert_eq!(
         e.out_of_region_resources,
-        vec!["arn:aws:ec2:us-east-1:1:vpc/vpc-far"]
+        Some(vec!["arn:aws:ec2:us-east-1:1:vpc/vpc-far".to_string()])
     );
     assert_eq!(e.regions_found, vec!["eu-west-1", "us-east-1"]);
+}
+
+#[test]
+fn nothing_found_elsewhere_is_known_only_when_other_regions_were_scanned_for_the_tag() {
+    // Only the home region in the scope: nobody looked elsewhere.
+    let mut inv = estate();
+    inv.scope.regions = vec!["eu-west-1".into()];
+    assert_eq!(
+        estate_facts(&linked(inv.clone())).out_of_region_resources,
+        None
+    );
+    // Other regions scanned, and the estate tag says what is the estate's: none elsewhere.
+    inv.scope.regions.push("us-east-1".into());
+    assert_eq!(
+        estate_facts(&linked(inv.clone())).out_of_region_resources,
+        Some(vec![])
+    );
+    // Scanned, but no tag: the scan could not tell the estate's resources (it does not run).
+    inv.estate.estate.tag = None;
+    assert_eq!(
+        estate_facts(&linked(inv.clone())).out_of_region_resources,
+        None
+    );
+    // Something of the estate found elsewhere is a fact whatever the scan.
+    let mut far = vpc("vpc-far", "10.9.0.0/16", false);
+    far.region = Some("us-east-1".into());
+    far.id = "arn:aws:ec2:us-east-1:1:vpc/vpc-far".into();
+    inv.resources.push(far);
+    inv.scope.regions = vec!["eu-west-1".into()];
+    assert_eq!(
+        estate_facts(&linked(inv)).out_of_region_resources,
+        Some(vec!["arn:aws:ec2:us-east-1:1:vpc/vpc-far".to_string()])
+    );
 }
 
 #[test]

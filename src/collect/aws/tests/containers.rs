@@ -97,6 +97,32 @@ fn ecs_service_cluster_and_task_definition() {
     assert_eq!(n.security_group_ids, ["sg-w"]);
     assert_eq!(n.assign_public_ip.as_deref(), Some("ENABLED"));
 
+    // AWS documents `DISABLED` as the default when a service's awsvpc configuration leaves
+    // `assignPublicIp` out; the tasks' own interfaces (their public addresses) are judged beside
+    // it, so the default never stands alone.
+    let silent = Service::builder()
+        .service_arn("arn:y")
+        .network_configuration(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    AwsVpcConfiguration::builder()
+                        .subnets("subnet-a")
+                        .build()
+                        .expect("awsvpc"),
+                )
+                .build(),
+        )
+        .build();
+    let Attrs::EcsService(a) = ecs::normalize_service(&ctx(), &silent).expect("svc").attrs else {
+        panic!()
+    };
+    assert_eq!(
+        a.network_configuration
+            .and_then(|n| n.assign_public_ip)
+            .as_deref(),
+        Some("DISABLED")
+    );
+
     let bridge = Service::builder().service_arn("arn:x").build();
     let Attrs::EcsService(a) = ecs::normalize_service(&ctx(), &bridge).expect("svc").attrs else {
         panic!()
@@ -131,6 +157,17 @@ fn ecs_service_cluster_and_task_definition() {
     assert_eq!(a.family.as_deref(), Some("worker"));
     assert_eq!(a.revision, Some(3));
     assert_eq!(a.network_mode.as_deref(), Some("awsvpc"));
+    // A definition that names no network mode runs in `bridge`, AWS's documented default.
+    let d = TaskDefinition::builder()
+        .task_definition_arn("arn:aws:ecs:eu-west-1:111122223333:task-definition/worker:4")
+        .build();
+    let Attrs::EcsTaskDefinition(a) = ecs::normalize_task_definition(&ctx(), &d)
+        .expect("td")
+        .attrs
+    else {
+        panic!()
+    };
+    assert_eq!(a.network_mode.as_deref(), Some("bridge"));
 }
 
 #[test]

@@ -324,6 +324,7 @@ fn nat_and_internet_gateway() {
     };
     assert_eq!(a.state.as_deref(), Some("available"));
     assert_eq!(a.subnet_id.as_deref(), Some("subnet-1"));
+    // Absent from the answer: AWS's documented default, `public`.
     assert_eq!(a.connectivity_type.as_deref(), Some("public"));
     assert_eq!(a.public_ips, ["203.0.113.1"]);
     let g = InternetGateway::builder()
