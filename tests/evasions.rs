@@ -2741,6 +2741,52 @@ async fn a_filter_policy_on_the_pagerduty_subscription_drops_every_alarm(e: &Est
     )]
 }
 
+/// A new alarm routed to a PagerDuty topic whose subscription filters the message body with a
+/// policy written for EventBridge events (`detail-type`): CloudWatch's alarm notifications have
+/// no such key, so the filter drops every one.
+async fn a_body_filter_written_for_eventbridge_drops_the_alarm(e: &Estate) -> Vec<Want> {
+    let topic = e
+        .topic(
+            "estate-pagerduty-body-filter",
+            "https",
+            "https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue",
+        )
+        .await;
+    let sns = aws_sdk_sns::Client::new(&e.sdk);
+    let arn = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .expect("subscriptions")
+        .subscriptions()
+        .first()
+        .and_then(|s| s.subscription_arn())
+        .expect("the subscription")
+        .to_string();
+    for (name, value) in [
+        ("FilterPolicyScope", "MessageBody"),
+        (
+            "FilterPolicy",
+            r#"{"detail-type": ["CloudWatch Alarm State Change"]}"#,
+        ),
+    ] {
+        sns.set_subscription_attributes()
+            .subscription_arn(&arn)
+            .attribute_name(name)
+            .attribute_value(value)
+            .send()
+            .await
+            .expect("filter policy");
+    }
+    e.memory_alarm("estate-redis-memory-body-filter", &topic)
+        .await;
+    vec![fails(
+        "aws-alarms-route-pagerduty",
+        e.alarm("estate-redis-memory-body-filter"),
+    )]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alarms_reach_pagerduty_only_through_a_confirmed_https_subscription() {
     let mut e = Estate::new("ca-central-1").await;
@@ -2750,6 +2796,7 @@ async fn alarms_reach_pagerduty_only_through_a_confirmed_https_subscription() {
         an_alarm_routed_to_pagerduty_over_plain_http(),
         an_alarm_routed_to_a_look_alike_of_pagerduty_s_host(),
         a_filter_policy_on_the_pagerduty_subscription_drops_every_alarm(),
+        a_body_filter_written_for_eventbridge_drops_the_alarm(),
     );
 }
 

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::expr::Truth;
 use super::{Ctx, LIST_MAX};
 use crate::model::*;
 
@@ -39,10 +40,12 @@ fn alarm_name<'a>(r: &'a Resource, a: &'a Alarm) -> &'a str {
         .unwrap_or(&r.id)
 }
 
-/// Whether a subscription's filter policy lets alarm notifications through: `Ok` with none;
-/// `Err` when one on the message attributes (CloudWatch's notifications carry none, so it drops
-/// every one); `None` when the policy was not read or filters the message body (not judged).
-fn filter_verdict(s: &SnsSubscription) -> Option<Result<(), String>> {
+/// Whether a subscription's filter policy lets the alarm's `ALARM` notification through (`body`,
+/// as [`super::filter::alarm_notification`] writes it): `Ok` with none; `Err` when one on the
+/// message attributes (CloudWatch's notifications carry none, so it drops every one) or one on
+/// the body that the notification does not match; `None` when the policy was not read or its
+/// verdict depends on what the inventory does not know.
+fn filter_verdict(s: &SnsSubscription, body: &serde_json::Value) -> Option<Result<(), String>> {
     let policy = s.filter_policy.as_deref()?.trim();
     if policy.is_empty() || policy == "{}" {
         return Some(Ok(()));
@@ -53,6 +56,15 @@ fn filter_verdict(s: &SnsSubscription) -> Option<Result<(), String>> {
              it drops every one"
                 .into(),
         )),
+        Some("MessageBody") => match super::filter::body_matches(policy, body) {
+            Truth::True => Some(Ok(())),
+            Truth::False => Some(Err(
+                "has a filter policy on the message body that this alarm's notification does not \
+                 match: it drops it"
+                    .into(),
+            )),
+            Truth::Unknown => None,
+        },
         _ => None,
     }
 }
@@ -158,7 +170,7 @@ pub(super) fn returned_query(a: &Alarm) -> Option<&MetricQuery> {
 }
 
 impl Ctx<'_> {
-    pub(super) fn alarm(&self, a: &Alarm) -> Alarm {
+    pub(super) fn alarm(&self, r: &Resource, a: &Alarm) -> Alarm {
         let purpose = a.alarm_actions.as_ref().map(|acts| {
             if !acts.is_empty() && acts.iter().all(|x| x.starts_with("arn:aws:autoscaling:")) {
                 "scaling".to_string()
@@ -166,7 +178,7 @@ impl Ctx<'_> {
                 "monitoring".to_string()
             }
         });
-        let (pagerduty_routed, pagerduty_path) = self.pagerduty(a);
+        let (pagerduty_routed, pagerduty_path) = self.pagerduty(r, a);
         let (watches, watches_total) = if self.any_errored(&[kind::ALARM]) {
             (None, None)
         } else {
@@ -214,7 +226,9 @@ impl Ctx<'_> {
     /// actions are enabled. Unknown when nothing routes and some link of a chain is unknown (a
     /// topic not in the inventory, subscriptions not collected, confirmation or the enabled flag
     /// unknown). The path lists each chain or where it stops.
-    fn pagerduty(&self, a: &Alarm) -> (Option<bool>, Option<Vec<String>>) {
+    fn pagerduty(&self, r: &Resource, a: &Alarm) -> (Option<bool>, Option<Vec<String>>) {
+        // The notification a body filter policy is matched against, built once per alarm.
+        let body = super::filter::alarm_notification(alarm_name(r, a), &r.id, a);
         let Some(actions) = a.alarm_actions.as_ref() else {
             return (None, None);
         };
@@ -286,7 +300,7 @@ impl Ctx<'_> {
                     continue;
                 }
                 pd = true;
-                match (s.confirmed, filter_verdict(s)) {
+                match (s.confirmed, filter_verdict(s, &body)) {
                     (Some(true), Some(Ok(()))) => {
                         routed = true;
                         path.push(format!(

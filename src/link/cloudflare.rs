@@ -91,6 +91,17 @@ impl Skips {
     }
 }
 
+/// A rule's expression judged for `req`; a rule without one cannot be evaluated.
+fn judged(r: &RulesetRule, req: &Request) -> Judged {
+    match r.expression.as_deref() {
+        Some(e) => expr::judge(e, req),
+        None => Judged {
+            truth: Truth::Unknown,
+            opaque: true,
+        },
+    }
+}
+
 fn rid(r: &RulesetRule) -> &str {
     r.id.as_deref().unwrap_or("?")
 }
@@ -350,13 +361,7 @@ fn skips(custom: &Phase, host: &str, path: &str) -> Skips {
                 .push(format!("rule {}: a skip without parameters", rid(r)));
             continue;
         };
-        let j = match r.expression.as_deref() {
-            Some(e) => expr::judge(e, &req),
-            None => Judged {
-                truth: Truth::Unknown,
-                opaque: true,
-            },
-        };
+        let j = judged(r, &req);
         if j.truth == Truth::False {
             continue;
         }
@@ -446,13 +451,7 @@ fn managed_coverage(
         let id = r.execute_ruleset_id.as_deref().unwrap_or("?");
         let name = ruleset_name(id);
         let known = WAF_RULESETS.iter().any(|(i, _)| *i == id);
-        let j = match r.expression.as_deref() {
-            Some(e) => expr::judge(e, &req),
-            None => Judged {
-                truth: Truth::Unknown,
-                opaque: true,
-            },
-        };
+        let j = judged(r, &req);
         let mut clean = phase_skip == Truth::False && sk.rules.is_empty();
         match (j.truth, j.opaque) {
             (Truth::False, _) => {
@@ -568,13 +567,7 @@ fn rate_limit(ph: &Phase, sk: &Skips, host: &str, path: &str) -> (Option<bool>, 
         if enabled(r) == Some(false) {
             continue;
         }
-        let j = match r.expression.as_deref() {
-            Some(e) => expr::judge(e, &req),
-            None => Judged {
-                truth: Truth::Unknown,
-                opaque: true,
-            },
-        };
+        let j = judged(r, &req);
         match (j.truth, j.opaque) {
             (Truth::False, _) => continue,
             (Truth::Unknown, true) => {
@@ -738,13 +731,7 @@ fn allowlist(
         if action != "block" && action != "skip" {
             continue;
         }
-        let j = match r.expression.as_deref() {
-            Some(e) => expr::judge(e, &req),
-            None => Judged {
-                truth: Truth::Unknown,
-                opaque: true,
-            },
-        };
+        let j = judged(r, &req);
         if j.truth == Truth::False {
             // A block that depends on the source for a webhook request but never stops an
             // outsider: its allowlist admits everyone.

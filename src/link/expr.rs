@@ -24,7 +24,7 @@ pub enum Truth {
 }
 
 impl Truth {
-    fn from_bool(b: bool) -> Truth {
+    pub(super) fn from_bool(b: bool) -> Truth {
         if b {
             Truth::True
         } else {

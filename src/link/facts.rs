@@ -60,7 +60,7 @@ impl<'a> Ctx<'a> {
             Attrs::ClassicLoadBalancer(l) => {
                 Attrs::ClassicLoadBalancer(self.classic_load_balancer(r, l))
             }
-            Attrs::Alarm(a) => Attrs::Alarm(self.alarm(a)),
+            Attrs::Alarm(a) => Attrs::Alarm(self.alarm(r, a)),
             Attrs::CloudflareZone(z) => Attrs::CloudflareZone(self.zone_facts(z)),
             Attrs::DnsRecord(d) => Attrs::DnsRecord(DnsRecord {
                 is_webhook_host: match (

@@ -32,6 +32,7 @@ mod edge;
 mod estate;
 pub mod expr;
 mod facts;
+mod filter;
 pub mod iam;
 mod index;
 mod keys;

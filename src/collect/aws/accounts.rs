@@ -498,7 +498,28 @@ pub async fn collect_within(
         .run(autoscaling::collect(&clients.autoscaling, &ctx)),
         t("cloudwatch", kinds_of("aws.cloudwatch."))
             .run(cloudwatch::collect(&clients.cloudwatch, &ctx)),
-        t("sns", kinds_of("aws.sns.")).run(sns::collect(&clients.sns, &clients.kms, &ctx)),
+        async {
+            let mut part = t("sns", kinds_of("aws.sns."))
+                .run(sns::collect(&clients.sns, &ctx))
+                .await;
+            // The topics' keys: a stage of its own, so that KMS cut off by the deadline costs
+            // only the keys (its error names no kind; the routes through them are unknown).
+            let refs = sns::key_refs(&part);
+            if !refs.is_empty() {
+                match crate::collect::within(
+                    deadline,
+                    Box::pin(sns::read_keys(&clients.kms, &ctx, &refs)),
+                )
+                .await
+                {
+                    Some(keys) => sns::apply_keys(&mut part, keys),
+                    None => part.errors.extend(
+                        deadline.map(|d| d.error("aws", "kms", &[], Some(region.as_str()))),
+                    ),
+                }
+            }
+            part
+        },
         t(
             "elasticloadbalancing",
             [kinds_of("aws.elbv2."), kinds_of("aws.elb.")].concat()

@@ -1,5 +1,6 @@
 //! SNS: topics (with their at-rest encryption key, read several topics at once, and that key as
-//! KMS describes it: manager, state and key policy, two calls per customer key, each key once)
+//! KMS describes it: manager, state and key policy, two calls per customer key, each key once, in
+//! a stage of its own after the topics: [`key_refs`], [`read_keys`], [`apply_keys`])
 //! and subscriptions (protocol, endpoint, confirmation; a confirmed HTTPS subscription's filter
 //! policy, one call each). Endpoints are redacted here, before anything is stored: a PagerDuty URL's
 //! path carries the integration key. `normalize_*` and [`redact_endpoint`] are pure.
@@ -16,7 +17,7 @@ use crate::model::*;
 
 const SERVICE: &str = "sns";
 
-pub async fn collect(client: &Client, kms: &aws_sdk_kms::Client, ctx: &Ctx) -> Part {
+pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
     let mut part = Part::default();
     let (topics, subs) = tokio::join!(
         client
@@ -61,7 +62,6 @@ pub async fn collect(client: &Client, kms: &aws_sdk_kms::Client, ctx: &Ctx) -> P
             .errors
             .push(ctx.error(SERVICE, "ListTopics", &[kind::SNS_TOPIC], &e)),
     }
-    topic_keys(kms, ctx, &mut part).await;
     match subs {
         Ok(pages) => {
             let subs: Vec<Resource> = pages
@@ -85,9 +85,9 @@ pub fn aws_managed_alias(key: &str) -> bool {
     key.starts_with("alias/aws/") || key.contains(":alias/aws/")
 }
 
-/// Reads the customer keys of the topics in `part` (each key once) and puts them on the topics.
-/// A key that cannot be read leaves `kms_key` unknown, with the error.
-async fn topic_keys(kms: &aws_sdk_kms::Client, ctx: &Ctx, part: &mut Part) {
+/// The customer keys the topics in `part` name (each once; AWS managed aliases are judged by
+/// their name and not read).
+pub fn key_refs(part: &Part) -> Vec<String> {
     let mut refs: Vec<String> = part
         .resources
         .iter()
@@ -99,23 +99,43 @@ async fn topic_keys(kms: &aws_sdk_kms::Client, ctx: &Ctx, part: &mut Part) {
         .collect();
     refs.sort();
     refs.dedup();
+    refs
+}
+
+/// Reads the keys `refs` names, side by side. A stage of its own (KMS has its own deadline
+/// error), so a stalled KMS leaves the topics and subscriptions their data: a key not read
+/// leaves its topics' `kms_key` unknown, with the error.
+pub async fn read_keys(kms: &aws_sdk_kms::Client, ctx: &Ctx, refs: &[String]) -> Keys {
     let read = futures_util::future::join_all(refs.iter().map(|k| read_key(kms, ctx, k))).await;
-    let mut keys = BTreeMap::new();
-    for (k, got) in refs.into_iter().zip(read) {
+    let mut out = Keys::default();
+    for (k, got) in refs.iter().zip(read) {
         match got {
             Ok(key) => {
-                keys.insert(k, key);
+                out.keys.insert(k.clone(), key);
             }
-            Err(e) => part.errors.push(e),
+            Err(e) => out.errors.push(e),
         }
     }
+    out
+}
+
+/// What [`read_keys`] read: the keys by the reference topics use, and the errors.
+#[derive(Default)]
+pub struct Keys {
+    pub keys: BTreeMap<String, TopicKey>,
+    pub errors: Vec<CollectionError>,
+}
+
+/// Puts the keys read on the topics that name them.
+pub fn apply_keys(part: &mut Part, keys: Keys) {
     for r in &mut part.resources {
         if let Attrs::SnsTopic(t) = &mut r.attrs {
-            if let Some(k) = t.kms_master_key_id.as_ref().and_then(|k| keys.get(k)) {
+            if let Some(k) = t.kms_master_key_id.as_ref().and_then(|k| keys.keys.get(k)) {
                 t.kms_key = Some(k.clone());
             }
         }
     }
+    part.errors.extend(keys.errors);
 }
 
 /// DescribeKey, then the key policy (`default`, the only name a key policy has) by key id.

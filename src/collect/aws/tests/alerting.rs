@@ -200,7 +200,15 @@ async fn topic_keys_are_read_once_each_and_refusals_leave_them_unknown() {
                 .build()
         });
     let kms = mocked!(aws_sdk_kms, guard, [&described, &refused, &policy]);
-    let part = sns::collect(&client, &kms, &ctx()).await;
+    let mut part = sns::collect(&client, &ctx()).await;
+    let refs = sns::key_refs(&part);
+    assert_eq!(
+        refs,
+        ["alias/alerts", "alias/locked"],
+        "each customer key once"
+    );
+    let keys = sns::read_keys(&kms, &ctx(), &refs).await;
+    sns::apply_keys(&mut part, keys);
     let key = |t: &str| {
         part.resources
             .iter()

@@ -72,8 +72,7 @@ async fn an_html_page_means_the_endpoint_lacks_the_call() {
         aws_sdk_sns::operation::list_subscriptions::ListSubscriptionsOutput::builder().build()
     });
     let client = mocked!(aws_sdk_sns, guard, [&rule, &subs]);
-    let kms = mocked!(aws_sdk_kms, guard, Vec::<&aws_smithy_mocks::Rule>::new());
-    let part = sns::collect(&client, &kms, &ctx()).await;
+    let part = sns::collect(&client, &ctx()).await;
     assert_eq!(part.errors.len(), 1, "{:?}", part.errors);
     assert_eq!(part.errors[0].kind, ErrorKind::Unsupported);
     assert!(part.errors[0].message.contains("ListTopics"));

@@ -83,8 +83,7 @@ async fn a_token_that_keeps_changing_stops_at_the_page_limit() {
         aws_sdk_sns::operation::list_subscriptions::ListSubscriptionsOutput::builder().build()
     });
     let client = mocked!(aws_sdk_sns, guard, [&rule, &subs]);
-    let kms = mocked!(aws_sdk_kms, guard, Vec::<&aws_smithy_mocks::Rule>::new());
-    let part = sns::collect(&client, &kms, &ctx()).await;
+    let part = sns::collect(&client, &ctx()).await;
     assert_eq!(part.errors.len(), 1, "{:?}", part.errors);
     assert_eq!(part.errors[0].kinds, ["aws.sns.topic"]);
     assert!(
