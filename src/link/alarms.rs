@@ -40,12 +40,15 @@ fn alarm_name<'a>(r: &'a Resource, a: &'a Alarm) -> &'a str {
         .unwrap_or(&r.id)
 }
 
-/// Whether a subscription's filter policy lets the alarm's `ALARM` notification through (`body`,
-/// as [`super::filter::alarm_notification`] writes it): `Ok` with none; `Err` when one on the
+/// Whether a subscription's filter policy lets the alarm's `ALARM` notification through (`body`
+/// builds it, as [`super::filter::alarm_notification`] writes it): `Ok` with none; `Err` when one on the
 /// message attributes (CloudWatch's notifications carry none, so it drops every one) or one on
 /// the body that the notification does not match; `None` when the policy was not read or its
 /// verdict depends on what the inventory does not know.
-fn filter_verdict(s: &SnsSubscription, body: &serde_json::Value) -> Option<Result<(), String>> {
+fn filter_verdict(
+    s: &SnsSubscription,
+    body: &dyn Fn() -> serde_json::Value,
+) -> Option<Result<(), String>> {
     let policy = s.filter_policy.as_deref()?.trim();
     if policy.is_empty() || policy == "{}" {
         return Some(Ok(()));
@@ -56,7 +59,7 @@ fn filter_verdict(s: &SnsSubscription, body: &serde_json::Value) -> Option<Resul
              it drops every one"
                 .into(),
         )),
-        Some("MessageBody") => match super::filter::body_matches(policy, body) {
+        Some("MessageBody") => match super::filter::body_matches(policy, &body()) {
             Truth::True => Some(Ok(())),
             Truth::False => Some(Err(
                 "has a filter policy on the message body that this alarm's notification does not \
@@ -227,8 +230,9 @@ impl Ctx<'_> {
     /// topic not in the inventory, subscriptions not collected, confirmation or the enabled flag
     /// unknown). The path lists each chain or where it stops.
     fn pagerduty(&self, r: &Resource, a: &Alarm) -> (Option<bool>, Option<Vec<String>>) {
-        // The notification a body filter policy is matched against, built once per alarm.
-        let body = super::filter::alarm_notification(alarm_name(r, a), &r.id, a);
+        // The notification a body filter policy is matched against, built only for such a
+        // policy (most subscriptions have none; every alarm of the estate passes here).
+        let body = || super::filter::alarm_notification(alarm_name(r, a), &r.id, a);
         let Some(actions) = a.alarm_actions.as_ref() else {
             return (None, None);
         };

@@ -106,6 +106,11 @@ fn rid(r: &RulesetRule) -> &str {
     r.id.as_deref().unwrap_or("?")
 }
 
+/// A rule's expression as evidence.
+fn shown(r: &RulesetRule) -> String {
+    short(r.expression.as_deref().unwrap_or(""))
+}
+
 /// An expression as evidence: its first 120 characters.
 fn short(e: &str) -> String {
     match e.char_indices().nth(120) {
@@ -136,10 +141,7 @@ impl Ctx<'_> {
     }
 
     fn matches_webhook(&self, r: &RulesetRule, host: &str, path: &str) -> Truth {
-        match r.expression.as_deref() {
-            Some(e) => expr::eval(e, &Request::new(host, path)),
-            None => Truth::Unknown,
-        }
+        judged(r, &Request::new(host, path)).truth
     }
 
     pub(super) fn zone_facts(&self, z: &CloudflareZone) -> CloudflareZone {
@@ -369,7 +371,7 @@ fn skips(custom: &Phase, host: &str, path: &str) -> Skips {
             out.opaque.push(format!(
                 "rule {}: a skip whose expression cannot be evaluated: {}",
                 rid(r),
-                short(r.expression.as_deref().unwrap_or(""))
+                shown(r)
             ));
             continue;
         }
@@ -385,7 +387,7 @@ fn skips(custom: &Phase, host: &str, path: &str) -> Skips {
             _ => format!(
                 "custom rule {} skips {what} for webhook requests matching {}",
                 rid(r),
-                short(r.expression.as_deref().unwrap_or(""))
+                shown(r)
             ),
         };
         for ph in &skip.phases {
@@ -465,7 +467,7 @@ fn managed_coverage(
                 gaps.push(format!(
                     "rule {} runs {name} for an expression that cannot be evaluated: {}",
                     rid(r),
-                    short(r.expression.as_deref().unwrap_or(""))
+                    shown(r)
                 ));
                 uncertain = true;
                 continue;
@@ -474,7 +476,7 @@ fn managed_coverage(
                 gaps.push(format!(
                     "rule {} runs {name} only for webhook requests matching {}",
                     rid(r),
-                    short(r.expression.as_deref().unwrap_or(""))
+                    shown(r)
                 ));
                 continue;
             }
@@ -574,7 +576,7 @@ fn rate_limit(ph: &Phase, sk: &Skips, host: &str, path: &str) -> (Option<bool>, 
                 why.push(format!(
                     "rule {}: its expression cannot be evaluated: {}",
                     rid(r),
-                    short(r.expression.as_deref().unwrap_or(""))
+                    shown(r)
                 ));
                 uncertain = true;
                 continue;
@@ -583,7 +585,7 @@ fn rate_limit(ph: &Phase, sk: &Skips, host: &str, path: &str) -> (Option<bool>, 
                 why.push(format!(
                     "rule {} counts only webhook requests matching {}, which a client can avoid",
                     rid(r),
-                    short(r.expression.as_deref().unwrap_or(""))
+                    shown(r)
                 ));
                 continue;
             }
@@ -752,7 +754,7 @@ fn allowlist(
             why.push(format!(
                 "rule {}: its expression cannot be evaluated for a source outside the allowlist: {}",
                 rid(r),
-                short(r.expression.as_deref().unwrap_or(""))
+                shown(r)
             ));
             uncertain = true;
             continue;
@@ -765,10 +767,7 @@ fn allowlist(
                     if j.truth == Truth::True {
                         "every request to the webhook".to_string()
                     } else {
-                        format!(
-                            "requests matching {}",
-                            short(r.expression.as_deref().unwrap_or(""))
-                        )
+                        format!("requests matching {}", shown(r))
                     }
                 ));
                 reach = reach.and(j.truth.not());
@@ -785,7 +784,7 @@ fn allowlist(
                 format!(
                     "custom rule {} blocks every request to the webhook from outside its allowlist: {}",
                     rid(r),
-                    short(r.expression.as_deref().unwrap_or(""))
+                    shown(r)
                 ),
             );
         }
@@ -798,7 +797,7 @@ fn allowlist(
             why.push(format!(
                 "custom rule {} blocks only some sources outside an allowlist: {}",
                 rid(r),
-                short(r.expression.as_deref().unwrap_or(""))
+                shown(r)
             ));
         }
     }

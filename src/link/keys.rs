@@ -9,7 +9,7 @@
 //! (`aws:SourceAccount`, `aws:SourceArn`) are read for the topic's own account and region.
 
 use super::iam::action_glob;
-use crate::model::{PolicyStatement, SnsTopic};
+use crate::model::{aws_managed_key_alias, PolicyStatement, SnsTopic};
 
 /// The CloudWatch service principal.
 const CLOUDWATCH: &str = "cloudwatch.amazonaws.com";
@@ -23,7 +23,7 @@ pub(super) fn cloudwatch_may_use(t: &SnsTopic) -> Option<Result<(), String>> {
     if key.is_empty() {
         return Some(Ok(()));
     }
-    if key.starts_with("alias/aws/") || key.contains(":alias/aws/") {
+    if aws_managed_key_alias(key) {
         return Some(Err(format!(
             "is encrypted with the AWS managed key {key}, which CloudWatch cannot use: the \
              alarm's notifications never reach the topic"

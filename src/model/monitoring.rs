@@ -90,6 +90,12 @@ pub struct SnsTopic {
     pub kms_key: Option<TopicKey>,
 }
 
+/// Whether a key reference (`KmsMasterKeyId`) names an AWS managed key by its alias
+/// (`alias/aws/sns`, or the alias's ARN): AWS reserves `alias/aws/` for its own keys.
+pub fn aws_managed_key_alias(key: &str) -> bool {
+    key.starts_with("alias/aws/") || key.contains(":alias/aws/")
+}
+
 /// A topic's KMS key: who manages it, its state and its key policy.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 #[serde(deny_unknown_fields)]

@@ -80,11 +80,6 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
     part
 }
 
-/// Whether a key reference names an AWS managed key (`alias/aws/sns`, or its alias ARN).
-pub fn aws_managed_alias(key: &str) -> bool {
-    key.starts_with("alias/aws/") || key.contains(":alias/aws/")
-}
-
 /// The customer keys the topics in `part` name (each once; AWS managed aliases are judged by
 /// their name and not read).
 pub fn key_refs(part: &Part) -> Vec<String> {
@@ -95,7 +90,7 @@ pub fn key_refs(part: &Part) -> Vec<String> {
             Attrs::SnsTopic(t) => t.kms_master_key_id.clone(),
             _ => None,
         })
-        .filter(|k| !k.is_empty() && !aws_managed_alias(k))
+        .filter(|k| !k.is_empty() && !aws_managed_key_alias(k))
         .collect();
     refs.sort();
     refs.dedup();
