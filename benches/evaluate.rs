@@ -60,23 +60,18 @@ fn evaluate(bencher: Bencher, n: usize) {
 /// What `audit --inventory FILE --format json` does after parsing the file.
 #[divan::bench(args = sizes(), sample_count = 10, sample_size = 1)]
 fn link_evaluate_waivers_json(bencher: Bencher, n: usize) {
-    let inv = synth::spec_shaped(n, 1);
-    let p = policies();
-    let waivers = demo_waivers();
-    let now = Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap();
-    bencher
-        .with_inputs(|| inv.clone())
-        .bench_local_values(|inv| {
-            let r = audit::run(inv, None, &p, &waivers, now);
-            report::json::render(&r, None)
-        });
+    whole_audit(bencher, synth::spec_shaped(n, 1));
 }
 
 /// The whole audit of an inventory whose copies share what they refer to
 /// (`synth::shared_references`): thousands of interfaces in one group, many alarms on one metric.
 #[divan::bench(args = sizes(), sample_count = 10, sample_size = 1)]
 fn shared_references_whole_audit(bencher: Bencher, n: usize) {
-    let inv = synth::shared_references(n);
+    whole_audit(bencher, synth::shared_references(n));
+}
+
+/// Link, evaluation, the demo's waivers and the JSON report over a copy of `inv`.
+fn whole_audit(bencher: Bencher, inv: Inventory) {
     let p = policies();
     let waivers = demo_waivers();
     let now = Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap();

@@ -26,8 +26,8 @@
 #[path = "support/live/mod.rs"]
 mod live;
 use live::audit::{
-    collect_and_audit_scanning, collect_and_audit_with, estate_config, put_alarms, sdk, status_of,
-    status_table,
+    average_alarm, collect_and_audit_scanning, collect_and_audit_with, estate_config, put_alarms,
+    sdk, status_of, status_table,
 };
 use live::estate::{self, build, create_function, instance, launched, tags, Built, ACCOUNT};
 
@@ -2634,29 +2634,23 @@ impl Estate {
 
     /// A monitoring alarm on the cache's memory named `name`, its action `topic`.
     async fn memory_alarm(&self, name: &str, topic: &str) {
-        use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
-        aws_sdk_cloudwatch::Client::new(&self.sdk)
-            .put_metric_alarm()
-            .alarm_name(name)
-            .namespace("AWS/ElastiCache")
-            .metric_name("DatabaseMemoryUsagePercentage")
-            .dimensions(
-                Dimension::builder()
-                    .name("CacheClusterId")
-                    .value("estate-redis-001")
-                    .build(),
-            )
-            .statistic(Statistic::Average)
-            .period(300)
-            .evaluation_periods(3)
-            .datapoints_to_alarm(3)
-            .threshold(80.0)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .actions_enabled(true)
-            .alarm_actions(topic)
-            .send()
-            .await
-            .expect("alarm");
+        use aws_sdk_cloudwatch::types::ComparisonOperator;
+        average_alarm(
+            &aws_sdk_cloudwatch::Client::new(&self.sdk),
+            name,
+            (
+                "AWS/ElastiCache",
+                "DatabaseMemoryUsagePercentage",
+                &[("CacheClusterId", "estate-redis-001")],
+            ),
+            (300, 3),
+            (ComparisonOperator::GreaterThanThreshold, 80.0),
+        )
+        .actions_enabled(true)
+        .alarm_actions(topic)
+        .send()
+        .await
+        .expect("alarm");
     }
 }
 
@@ -3011,23 +3005,15 @@ impl Estate {
         policy: &str,
         change: impl FnOnce(AlarmBuilder) -> AlarmBuilder,
     ) {
-        use aws_sdk_cloudwatch::types::{Dimension, Statistic};
-        let mut put = aws_sdk_cloudwatch::Client::new(&self.sdk)
-            .put_metric_alarm()
-            .alarm_name(name)
-            .namespace(namespace)
-            .metric_name(metric)
-            .statistic(Statistic::Average)
-            .period(period)
-            .evaluation_periods(periods)
-            .datapoints_to_alarm(periods)
-            .threshold(threshold)
-            .comparison_operator(op)
-            .actions_enabled(true)
-            .alarm_actions(policy);
-        for (k, v) in dims {
-            put = put.dimensions(Dimension::builder().name(*k).value(*v).build());
-        }
+        let put = average_alarm(
+            &aws_sdk_cloudwatch::Client::new(&self.sdk),
+            name,
+            (namespace, metric, dims),
+            (period, periods),
+            (op, threshold),
+        )
+        .actions_enabled(true)
+        .alarm_actions(policy);
         change(put).send().await.expect("scaling alarm");
     }
 
@@ -3548,19 +3534,13 @@ async fn an_alarm_covers_only_its_component_s_own_metric_and_only_when_it_can_pa
 /// `require_secure_transport` switched to `OFF` in the estate's parameter group for a legacy
 /// reporting client: the parameter is still set, and the database accepts plaintext.
 async fn require_secure_transport_switched_off_for_a_legacy_client(e: &Estate) -> Vec<Want> {
-    aws_sdk_rds::Client::new(&e.sdk)
-        .modify_db_parameter_group()
-        .db_parameter_group_name("estate-mysql80")
-        .parameters(
-            aws_sdk_rds::types::Parameter::builder()
-                .parameter_name("require_secure_transport")
-                .parameter_value("OFF")
-                .apply_method(aws_sdk_rds::types::ApplyMethod::Immediate)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("require_secure_transport OFF");
+    estate::set_db_parameter(
+        &aws_sdk_rds::Client::new(&e.sdk),
+        "estate-mysql80",
+        "require_secure_transport",
+        "OFF",
+    )
+    .await;
     vec![fails("aws-rds-tls-required", e.db("estate-db"))]
 }
 

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use estate_audit::collect::cloudflare::{PHASES, SETTINGS};
 use serde_json::Value;
 
 /// The zone id of the fixtures (Cloudflare's documentation zone id).
@@ -52,27 +53,15 @@ pub fn compliant() -> Vec<(String, u16, Value)> {
             fixture("hostnames_settings_min_tls_version.json"),
         ),
     ];
-    for s in [
-        "ssl",
-        "ssl_automatic_mode",
-        "min_tls_version",
-        "always_use_https",
-        "tls_1_3",
-        "security_level",
-    ] {
+    // Every setting and phase the collector reads (the configuration rules' answered above).
+    for s in SETTINGS {
         m.push((
             format!("/zones/{ZID}/settings/{s}"),
             200,
             fixture(&format!("zone_setting_{s}.json")),
         ));
     }
-    for p in [
-        "http_request_firewall_managed",
-        "http_ratelimit",
-        "http_request_firewall_custom",
-        "http_request_late_transform",
-        "http_request_origin",
-    ] {
+    for p in PHASES.iter().filter(|p| **p != "http_config_settings") {
         m.push((
             format!("/zones/{ZID}/rulesets/phases/{p}/entrypoint"),
             200,

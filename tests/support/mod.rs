@@ -8,6 +8,7 @@
 //! SDK calls.
 #![allow(dead_code)] // each test binary uses a different part
 
+#[cfg(feature = "live")]
 pub mod cloudflare_zone;
 pub mod offline;
 mod reports;

@@ -37,6 +37,34 @@ pub fn estate_config(region: &str) -> EstateConfig {
     }
 }
 
+/// The shape of every alarm the estate puts: the Average of `metric` (with `dims`) over
+/// `period` × `periods` seconds, every datapoint breaching, `op threshold`. Actions are the
+/// caller's.
+pub fn average_alarm(
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    name: &str,
+    (namespace, metric, dims): (&str, &str, &[(&str, &str)]),
+    (period, periods): (i32, i32),
+    (op, threshold): (aws_sdk_cloudwatch::types::ComparisonOperator, f64),
+) -> aws_sdk_cloudwatch::operation::put_metric_alarm::builders::PutMetricAlarmFluentBuilder {
+    use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+    let mut a = cloudwatch
+        .put_metric_alarm()
+        .alarm_name(name)
+        .namespace(namespace)
+        .metric_name(metric)
+        .statistic(Statistic::Average)
+        .period(period)
+        .evaluation_periods(periods)
+        .datapoints_to_alarm(periods)
+        .threshold(threshold)
+        .comparison_operator(op);
+    for (k, v) in dims {
+        a = a.dimensions(Dimension::builder().name(*k).value(*v).build());
+    }
+    a
+}
+
 /// The estate's alarms, created in moto through the SDK (and the harness's CBOR bridge): the
 /// scaling alarms, and one routed to PagerDuty for each of the spec's alarm categories (the
 /// database's performance, the processors' container and service health, the cache's
@@ -55,22 +83,15 @@ pub async fn put_alarms(sdk: &SdkConfig, b: &Built, broken: bool) {
                  threshold: f64,
                  op: ComparisonOperator,
                  action: Option<&String>| {
-        let mut a = cloudwatch
-            .put_metric_alarm()
-            .alarm_name(name)
-            .namespace(ns)
-            .metric_name(metric)
-            .statistic(Statistic::Average)
-            .period(period)
-            .evaluation_periods(periods)
-            .datapoints_to_alarm(periods)
-            .threshold(threshold)
-            .comparison_operator(op)
-            .actions_enabled(!broken);
-        for (k, v) in dims {
-            a = a.dimensions(Dimension::builder().name(*k).value(*v).build());
-        }
-        a.set_alarm_actions(Some(action.into_iter().cloned().collect()))
+        average_alarm(
+            &cloudwatch,
+            name,
+            (ns, metric, dims),
+            (period, periods),
+            (op, threshold),
+        )
+        .actions_enabled(!broken)
+        .set_alarm_actions(Some(action.into_iter().cloned().collect()))
     };
     let svc = [("ClusterName", "estate"), ("ServiceName", "worker")];
     let mut v = vec![

@@ -34,6 +34,22 @@ pub fn tags(
     b.build()
 }
 
+/// Sets parameter `name` of DB parameter group `group` to `value`, applied at once.
+pub async fn set_db_parameter(rds: &aws_sdk_rds::Client, group: &str, name: &str, value: &str) {
+    rds.modify_db_parameter_group()
+        .db_parameter_group_name(group)
+        .parameters(
+            aws_sdk_rds::types::Parameter::builder()
+                .parameter_name(name)
+                .parameter_value(value)
+                .apply_method(aws_sdk_rds::types::ApplyMethod::Immediate)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("parameter");
+}
+
 /// The alias of the customer key the PagerDuty topic is encrypted with.
 pub const ALERTS_KEY_ALIAS: &str = "alias/estate-alerts";
 /// Its key policy: the account administers it, CloudWatch may encrypt alarm notifications.
@@ -416,18 +432,7 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
             .send()
             .await
             .expect("parameter group");
-        rds.modify_db_parameter_group()
-            .db_parameter_group_name("estate-mysql80")
-            .parameters(
-                aws_sdk_rds::types::Parameter::builder()
-                    .parameter_name("require_secure_transport")
-                    .parameter_value("1")
-                    .apply_method(aws_sdk_rds::types::ApplyMethod::Immediate)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("require_secure_transport");
+        set_db_parameter(&rds, "estate-mysql80", "require_secure_transport", "1").await;
         db = db.engine("mysql").db_parameter_group_name("estate-mysql80");
     }
     db.send().await.expect("db instance");
