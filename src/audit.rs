@@ -271,15 +271,16 @@ impl Gathered {
         mut found: Vec<Finding>,
         errors: Vec<CollectionError>,
     ) {
+        let shared_account = account.as_deref().map(crate::finding::Text::from);
         for f in &mut found {
             if is_shared(&f.kind) {
                 continue;
             }
             if f.account.is_none() {
-                f.account = account.clone();
+                f.account = shared_account.clone();
             }
             if let (Some(a), Some(rest)) = (&account, f.resource_id.strip_prefix("estate:")) {
-                f.resource_id = format!("estate:{a}:{rest}");
+                f.resource_id = format!("estate:{a}:{rest}").into();
                 f.fingerprint = crate::finding::fingerprint(&f.rule_id, &f.resource_id);
             }
         }

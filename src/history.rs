@@ -116,9 +116,9 @@ fn entry(f: &Finding, previous: Option<Status>) -> DiffEntry {
         } else {
             f.fingerprint.clone()
         },
-        rule_id: f.rule_id.clone(),
-        resource_id: f.resource_id.clone(),
-        resource_name: f.resource_name.clone(),
+        rule_id: f.rule_id.to_string(),
+        resource_id: f.resource_id.to_string(),
+        resource_name: f.resource_name.to_string(),
         severity: f.severity,
         gate: f.gate,
         status: Some(f.status),

@@ -236,12 +236,12 @@ pub fn apply(findings: &mut [Finding], waivers: &WaiverSet, today: NaiveDate) ->
         if matches!(f.status, Status::Fail | Status::Unknown) {
             let w = &waivers.waivers[i];
             f.status = Status::Suppressed;
-            f.waiver = Some(AppliedWaiver {
+            f.waiver = Some(Box::new(AppliedWaiver {
                 reason: w.reason.clone(),
                 owner: w.owner.clone(),
                 expires: w.expires,
                 source: w.source.clone(),
-            });
+            }));
         }
     }
     waivers

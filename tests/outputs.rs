@@ -563,7 +563,7 @@ fn metrics_label_values_survive_hostile_text() {
     report.collection_errors[0].service = "sns\"} evil{x=\"1\n\\".into();
     report.collection_errors[0].provider = HOSTILE.into();
     report.rules[0].id = "rule\"with\\quotes\nand newline".into();
-    report.findings[0].rule_id = report.rules[0].id.clone();
+    report.findings[0].rule_id = report.rules[0].id.as_str().into();
     let text = metrics::render(&report, &Default::default());
     assert!(!text.contains('\u{1b}'));
     let samples = parse_exposition(&text);

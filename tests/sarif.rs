@@ -166,7 +166,7 @@ fn results_carry_locations_fingerprints_levels_and_safe_text() {
         let finding = report
             .findings
             .iter()
-            .find(|f| f.resource_id == arn && f.rule_id == r["ruleId"])
+            .find(|f| f.resource_id == arn && r["ruleId"] == f.rule_id.as_str())
             .expect("logical location names the finding's resource");
         assert_eq!(
             r["partialFingerprints"]["primaryLocationLineHash"],

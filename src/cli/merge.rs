@@ -276,7 +276,7 @@ fn check_mergeable(reports: &[(String, Report)]) -> Result<(), Diagnostic> {
         }
         for f in &r.findings {
             let sig = format!("{}/{}/{}", f.severity, f.gate, f.spec);
-            match rules.get(&f.rule_id) {
+            match rules.get(f.rule_id.as_str()) {
                 Some((other, o)) if *other != sig => {
                     return Err(Diagnostic::plain(
                         origin,
@@ -289,7 +289,7 @@ fn check_mergeable(reports: &[(String, Report)]) -> Result<(), Diagnostic> {
                 }
                 Some(_) => {}
                 None => {
-                    rules.insert(f.rule_id.clone(), (sig, origin.as_str()));
+                    rules.insert(f.rule_id.to_string(), (sig, origin.as_str()));
                 }
             }
         }

@@ -12,10 +12,9 @@
 //! its inventory evaluates it with [`evaluate_releasing`], which frees each resource as soon as
 //! its findings are made.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use crate::finding::{fingerprint, Evidence, Finding, Status};
+use crate::finding::{fingerprint, Evidence, Finding, Status, Text};
 use crate::model::{kind, CollectionError, Inventory, Resource};
 use crate::policy::{PolicySet, Rule};
 
@@ -48,7 +47,7 @@ pub fn evaluate(inv: &Inventory, policies: &PolicySet) -> Vec<Finding> {
 /// `inv.resources` afterwards is only what was not evaluated (kinds no rule is over, kinds whose
 /// service failed to collect). Same findings, same order as [`evaluate`].
 pub fn evaluate_releasing(inv: &mut Inventory, policies: &PolicySet) -> Vec<Finding> {
-    let estate = EstateRef::of(inv).res.into_owned();
+    let estate = EstateRef::of(inv).res;
     let mut slots: Vec<Option<Resource>> = std::mem::take(&mut inv.resources)
         .into_iter()
         .map(Some)
@@ -92,7 +91,8 @@ fn evaluate_slots<S: Slot>(
     estate: &ResRef,
     policies: &PolicySet,
 ) -> Vec<Finding> {
-    let rules = policies.rules();
+    let pack = policies.rules();
+    let rules: Vec<Stamped<'_>> = pack.iter().map(Stamped::of).collect();
     let errors_by_kind = collection_errors_by_kind(errors);
 
     // kind → rules to evaluate on it (kinds blocked by a collection error are not evaluated).
@@ -106,7 +106,7 @@ fn evaluate_slots<S: Slot>(
     }
     let plans: HashMap<&str, KindPlan<'_>> = rules_by_kind
         .into_iter()
-        .map(|(kind, ids)| (kind, KindPlan::new(rules, ids)))
+        .map(|(kind, ids)| (kind, KindPlan::new(pack, ids)))
         .collect();
     // The estate record (where `EstateRef` points when there is one): a rule over `estate` may
     // judge it and also have an estate-level issue, which is then merged into that finding.
@@ -119,7 +119,7 @@ fn evaluate_slots<S: Slot>(
     let mut keys: Vec<Key> = Vec::new();
     // The parts are appended to the first, and each is freed as soon as it is moved: the
     // findings are never held twice.
-    for mut part in evaluate_resources(slots, rules, &plans) {
+    for mut part in evaluate_resources(slots, &rules, &plans) {
         for (total, t) in per_rule.iter_mut().zip(&part.tally) {
             total.matched += t.matched;
             total.when_unknown += t.when_unknown;
@@ -162,15 +162,17 @@ fn evaluate_slots<S: Slot>(
             blocked = true;
             let why = describe_errors(errs);
             let mut any = false;
+            let message = Text::from(format!("unknown: {why}"));
+            let mut names = Names::default();
             for r in slots.iter().filter_map(|s| s.get()) {
                 if r.kind() == kind {
                     any = true;
                     keys.push((ri, 1, keys.len()));
                     findings.push(finding(
                         rule,
-                        &ResRef::of(r),
+                        &ResRef::of(r, &mut names),
                         Status::Unknown,
-                        format!("unknown: {why}"),
+                        message.clone(),
                         Evidence::new(),
                     ));
                 }
@@ -209,11 +211,17 @@ fn evaluate_slots<S: Slot>(
             {
                 Some(f) => {
                     f.status = f.status.min(status);
-                    f.message = format!("{}; {message}", f.message);
+                    f.message = Text::from(format!("{}; {message}", f.message));
                 }
                 None => {
                     keys.push((ri, 2, 0));
-                    findings.push(finding(rule, estate, status, message, Evidence::new()));
+                    findings.push(finding(
+                        rule,
+                        estate,
+                        status,
+                        message.into(),
+                        Evidence::new(),
+                    ));
                 }
             }
         }
@@ -265,48 +273,71 @@ struct Part {
     tally: Vec<RuleTally>,
 }
 
-/// The identity fields a finding copies from its resource (borrowed: copied once, into the
-/// finding).
-struct ResRef<'a> {
-    id: Cow<'a, str>,
-    name: Cow<'a, str>,
-    kind: &'static str,
-    region: Option<Cow<'a, str>>,
-    account: Option<Cow<'a, str>>,
+/// The identity fields a finding takes from its resource, made once per resource and shared by
+/// its findings ([`Text`]).
+struct ResRef {
+    id: Text,
+    name: Text,
+    kind: Text,
+    region: Option<Text>,
+    account: Option<Text>,
 }
 
-impl<'a> ResRef<'a> {
-    fn of(r: &'a Resource) -> ResRef<'a> {
+impl ResRef {
+    fn of(r: &Resource, names: &mut Names) -> ResRef {
         ResRef {
-            id: Cow::Borrowed(&r.id),
-            name: Cow::Borrowed(r.display_name()),
-            kind: r.kind(),
-            region: r.region.as_deref().map(Cow::Borrowed),
-            account: r.account.as_deref().map(Cow::Borrowed),
+            id: Text::from(r.id.as_str()),
+            name: Text::from(r.display_name()),
+            kind: names.kind(r.kind()),
+            region: r
+                .region
+                .as_deref()
+                .map(|v| Names::same(&mut names.region, v)),
+            account: r
+                .account
+                .as_deref()
+                .map(|v| Names::same(&mut names.account, v)),
         }
     }
+}
 
-    /// A copy that outlives the resource (for [`evaluate_releasing`], which frees it).
-    fn into_owned(self) -> ResRef<'static> {
-        ResRef {
-            id: Cow::Owned(self.id.into_owned()),
-            name: Cow::Owned(self.name.into_owned()),
-            kind: self.kind,
-            region: self.region.map(|r| Cow::Owned(r.into_owned())),
-            account: self.account.map(|a| Cow::Owned(a.into_owned())),
+/// The names resources repeat (their kind, and in one estate nearly always one region and one
+/// account), each made into a [`Text`] once and shared by the findings that carry it.
+#[derive(Default)]
+pub(super) struct Names {
+    kinds: HashMap<&'static str, Text>,
+    region: Option<Text>,
+    account: Option<Text>,
+}
+
+impl Names {
+    fn kind(&mut self, kind: &'static str) -> Text {
+        self.kinds
+            .entry(kind)
+            .or_insert_with(|| Text::from(kind))
+            .clone()
+    }
+
+    /// The last value seen, when `value` is it again; else `value`, remembered.
+    fn same(last: &mut Option<Text>, value: &str) -> Text {
+        match last {
+            Some(t) if t.as_str() == value => t.clone(),
+            _ => last.insert(Text::from(value)).clone(),
         }
     }
 }
 
 /// Where estate-level findings go: the `estate` record `link` creates, else a synthetic one.
-struct EstateRef<'a> {
-    res: ResRef<'a>,
+struct EstateRef {
+    res: ResRef,
 }
 
-impl<'a> EstateRef<'a> {
-    fn of(inv: &'a Inventory) -> EstateRef<'a> {
+impl EstateRef {
+    fn of(inv: &Inventory) -> EstateRef {
         if let Some(r) = inv.resources.iter().find(|r| r.kind() == kind::ESTATE) {
-            return EstateRef { res: ResRef::of(r) };
+            return EstateRef {
+                res: ResRef::of(r, &mut Names::default()),
+            };
         }
         let region = inv
             .estate
@@ -315,38 +346,69 @@ impl<'a> EstateRef<'a> {
             .or_else(|| inv.scope.regions.first().cloned());
         EstateRef {
             res: ResRef {
-                id: Cow::Owned(format!("estate:{}", region.as_deref().unwrap_or("unknown"))),
-                name: Cow::Borrowed("estate"),
-                kind: kind::ESTATE,
-                region: region.map(Cow::Owned),
-                account: inv
-                    .scope
-                    .accounts
-                    .first()
-                    .map(|a| Cow::Borrowed(a.as_str())),
+                id: Text::from(format!("estate:{}", region.as_deref().unwrap_or("unknown"))),
+                name: Text::from("estate"),
+                kind: Text::from(kind::ESTATE),
+                region: region.map(Text::from),
+                account: inv.scope.accounts.first().map(Text::from),
             },
         }
     }
 }
 
+/// A rule with what every one of its findings repeats (id, spec section, pass message), made
+/// once and shared ([`Text`]), as are its evidence paths. It reads as the rule it stamps.
+pub(super) struct Stamped<'r> {
+    rule: &'r Rule,
+    id: Text,
+    spec: Text,
+    title: Text,
+    /// The rule's `evidence` paths, the keys of every finding's evidence, sorted.
+    evidence_keys: Vec<Text>,
+}
+
+impl<'r> Stamped<'r> {
+    fn of(rule: &'r Rule) -> Stamped<'r> {
+        // In the order evidence keeps (a path once: each is looked up on its own).
+        let mut evidence_keys: Vec<Text> = rule.evidence.iter().map(Text::from).collect();
+        evidence_keys.sort();
+        evidence_keys.dedup();
+        Stamped {
+            rule,
+            id: Text::from(rule.info.id.as_str()),
+            spec: Text::from(rule.info.spec.as_str()),
+            title: Text::from(rule.info.title.as_str()),
+            evidence_keys,
+        }
+    }
+}
+
+impl std::ops::Deref for Stamped<'_> {
+    type Target = Rule;
+
+    fn deref(&self) -> &Rule {
+        self.rule
+    }
+}
+
 fn finding(
-    rule: &Rule,
+    rule: &Stamped<'_>,
     res: &ResRef,
     status: Status,
-    message: String,
+    message: Text,
     evidence: Evidence,
 ) -> Finding {
     Finding {
-        rule_id: rule.info.id.clone(),
-        resource_id: res.id.to_string(),
-        resource_name: res.name.to_string(),
-        kind: res.kind.to_string(),
-        region: res.region.as_deref().map(str::to_string),
-        account: res.account.as_deref().map(str::to_string),
+        rule_id: rule.id.clone(),
+        resource_id: res.id.clone(),
+        resource_name: res.name.clone(),
+        kind: res.kind.clone(),
+        region: res.region.clone(),
+        account: res.account.clone(),
         status,
         severity: rule.info.severity,
         gate: rule.info.gate,
-        spec: rule.info.spec.clone(),
+        spec: rule.spec.clone(),
         message,
         evidence,
         waiver: None,

@@ -13,10 +13,10 @@ use super::values::{
     fields_read, object_to_val, object_to_val_only, resource_fields, resource_object,
 };
 use super::{
-    finding, Part, ResRef, RuleTally, Slot, When, EVIDENCE_LIST_MAX, MESSAGE_VALUE_MAX,
-    PARALLEL_THRESHOLD,
+    finding, Names, Part, ResRef, RuleTally, Slot, Stamped, When, EVIDENCE_LIST_MAX,
+    MESSAGE_VALUE_MAX, PARALLEL_THRESHOLD,
 };
-use crate::finding::{Evidence, Finding, Status};
+use crate::finding::{Evidence, Finding, Status, Text};
 use crate::model::Resource;
 use crate::policy::{Expression, Rule};
 
@@ -59,7 +59,7 @@ impl<'r> KindPlan<'r> {
 /// the same number of resources to evaluate each, the first on the calling thread.
 pub(super) fn evaluate_resources<S: Slot>(
     slots: &mut [S],
-    rules: &[Rule],
+    rules: &[Stamped<'_>],
     plans: &HashMap<&str, KindPlan<'_>>,
 ) -> Vec<Part> {
     let evaluated = |s: &S| s.get().is_some_and(|r| plans.contains_key(r.kind()));
@@ -139,7 +139,7 @@ impl cel::context::VariableResolver for ResourceVar<'_> {
 pub(super) fn evaluate_chunk<S: Slot>(
     slots: &mut [S],
     base: usize,
-    rules: &[Rule],
+    rules: &[Stamped<'_>],
     plans: &HashMap<&str, KindPlan<'_>>,
     part: &mut Part,
 ) {
@@ -155,6 +155,7 @@ pub(super) fn evaluate_chunk<S: Slot>(
         part.tally.resize_with(rules.len(), RuleTally::default);
     }
     let mut made: Vec<(usize, When, Option<Finding>)> = Vec::new();
+    let mut names = Names::default();
     for (k, slot) in slots.iter_mut().enumerate() {
         let i = base + k;
         let Some(resource) = slot.get() else {
@@ -164,7 +165,7 @@ pub(super) fn evaluate_chunk<S: Slot>(
             continue;
         };
         made.clear();
-        evaluate_resource(resource, plan, rules, &env, &mut made);
+        evaluate_resource(resource, plan, rules, &env, &mut names, &mut made);
         for (ri, when, f) in made.drain(..) {
             let tally = &mut part.tally[ri];
             match when {
@@ -185,11 +186,12 @@ pub(super) fn evaluate_chunk<S: Slot>(
 fn evaluate_resource(
     resource: &Resource,
     plan: &KindPlan<'_>,
-    rules: &[Rule],
+    rules: &[Stamped<'_>],
     env: &std::sync::Arc<cel::Env>,
+    names: &mut Names,
     out: &mut Vec<(usize, When, Option<Finding>)>,
 ) {
-    let res = ResRef::of(resource);
+    let res = ResRef::of(resource, names);
     // Converted once, shared by every rule over this kind.
     let json = match &plan.json {
         Some(keep) => resource_fields(resource, keep).map_err(|e| e.to_string()),
@@ -200,7 +202,13 @@ fn evaluate_resource(
         Err(e) => {
             for &ri in &plan.rules {
                 let msg = format!("unknown: the resource could not be read: {e}");
-                let f = finding(&rules[ri], &res, Status::Unknown, msg, Evidence::new());
+                let f = finding(
+                    &rules[ri],
+                    &res,
+                    Status::Unknown,
+                    msg.into(),
+                    Evidence::new(),
+                );
                 out.push((ri, When::Unknown, Some(f)));
             }
             return;
@@ -241,18 +249,18 @@ pub(super) fn bounded(v: &Json) -> Json {
 }
 
 fn evaluate_one(
-    rule: &Rule,
+    rule: &Stamped<'_>,
     res: &ResRef,
     json: &Map<String, Json>,
     ctx: &Context<'_, '_>,
 ) -> (When, Option<Finding>) {
     let evidence = || -> Evidence {
-        rule.evidence
+        rule.evidence_keys
             .iter()
             .map(|p| (p.clone(), lookup(json, p).map_or(Json::Null, bounded)))
             .collect()
     };
-    let make = |when: When, status: Status, message: String| {
+    let make = |when: When, status: Status, message: Text| {
         (when, Some(finding(rule, res, status, message, evidence())))
     };
     if let Some(w) = &rule.when {
@@ -263,13 +271,13 @@ fn evaluate_one(
                 return make(
                     When::Unknown,
                     Status::Unknown,
-                    format!("unknown: cannot tell whether the rule applies: {why}"),
+                    format!("unknown: cannot tell whether the rule applies: {why}").into(),
                 )
             }
         }
     }
     match run(&rule.assert, ctx, json) {
-        Ok(true) => make(When::Matched, Status::Pass, rule.info.title.clone()),
+        Ok(true) => make(When::Matched, Status::Pass, rule.title.clone()),
         Ok(false) => {
             let ev = evidence();
             let found = if ev.is_empty() {
@@ -283,10 +291,14 @@ fn evaluate_one(
             let message = format!("expected: {}; found: {found}", rule.info.title);
             (
                 When::Matched,
-                Some(finding(rule, res, Status::Fail, message, ev)),
+                Some(finding(rule, res, Status::Fail, message.into(), ev)),
             )
         }
-        Err(why) => make(When::Matched, Status::Unknown, format!("unknown: {why}")),
+        Err(why) => make(
+            When::Matched,
+            Status::Unknown,
+            format!("unknown: {why}").into(),
+        ),
     }
 }
 

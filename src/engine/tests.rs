@@ -499,7 +499,8 @@ fn parallel_and_sequential_evaluation_agree() {
     };
     let mut slots: Vec<&Resource> = inv.resources.iter().collect();
     let mut seq = Part::default();
-    evaluate_chunk(&mut slots, 0, p.rules(), &plans, &mut seq);
+    let stamped: Vec<Stamped<'_>> = p.rules().iter().map(Stamped::of).collect();
+    evaluate_chunk(&mut slots, 0, &stamped, &plans, &mut seq);
     assert_eq!(seq.findings.len(), a.len());
     // The same findings, in (rule, resource) order.
     let mut order: Vec<usize> = (0..seq.keys.len()).collect();
@@ -687,7 +688,8 @@ fn evaluation_cost_realistic() {
     let mut slots: Vec<&Resource> = inv.resources.iter().collect();
     let start = std::time::Instant::now();
     let mut seq = Part::default();
-    evaluate_chunk(&mut slots, 0, p.rules(), &plans, &mut seq);
+    let stamped: Vec<Stamped<'_>> = p.rules().iter().map(Stamped::of).collect();
+    evaluate_chunk(&mut slots, 0, &stamped, &plans, &mut seq);
     println!(
         "  one thread, evaluation proper: {:?} for {} findings",
         start.elapsed(),

@@ -12,10 +12,12 @@ use sha2::{Digest, Sha256};
 
 pub mod diff;
 pub mod report;
+mod text;
 pub mod verdict;
 
 pub use diff::{Diff, DiffEntry};
 pub use report::{Counts, Report, Summary, Tool, WaiverIssue};
+pub use text::Text;
 pub use verdict::{outcome, outcome_new, GateSelection, Outcome};
 
 /// Version of the JSON report. Bump on any incompatible change.
@@ -166,22 +168,22 @@ pub struct AppliedWaiver {
 /// One rule evaluated over one resource.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Finding {
-    pub rule_id: String,
+    pub rule_id: Text,
     /// ARN / Cloudflare id of the resource; the VPC's ARN for an estate-level finding.
-    pub resource_id: String,
-    pub resource_name: String,
-    pub kind: String,
-    pub region: Option<String>,
-    pub account: Option<String>,
+    pub resource_id: Text,
+    pub resource_name: Text,
+    pub kind: Text,
+    pub region: Option<Text>,
+    pub account: Option<Text>,
     pub status: Status,
     pub severity: Severity,
     pub gate: Gate,
-    pub spec: String,
+    pub spec: Text,
     /// Why this status: what was expected and what was found, or what could not be read.
-    pub message: String,
+    pub message: Text,
     /// The facts behind the status (field → value), e.g. the internet path.
     pub evidence: Evidence,
-    pub waiver: Option<AppliedWaiver>,
+    pub waiver: Option<Box<AppliedWaiver>>,
     /// Stable identity across runs: rule id + resource id only.
     pub fingerprint: String,
 }
@@ -191,7 +193,7 @@ pub struct Finding {
 /// one sorted vector: a B-tree allocates a node of eleven slots even for one entry, which at a
 /// large estate was the largest single item of an audit's memory (docs/performance.md).
 #[derive(Clone, Default, PartialEq)]
-pub struct Evidence(Vec<(String, serde_json::Value)>);
+pub struct Evidence(Vec<(Text, serde_json::Value)>);
 
 impl Evidence {
     pub fn new() -> Evidence {
@@ -214,18 +216,23 @@ impl Evidence {
     }
 
     /// Entries in path order, as a map's `iter` gives them.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &serde_json::Value)> {
-        self.0.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &serde_json::Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
 }
 
-impl FromIterator<(String, serde_json::Value)> for Evidence {
+/// Paths as [`Text`]: the engine's, made once per rule and shared by its findings.
+impl FromIterator<(Text, serde_json::Value)> for Evidence {
     /// Sorted by path; of two entries with one path the later wins, as in a map.
-    fn from_iter<I: IntoIterator<Item = (String, serde_json::Value)>>(iter: I) -> Evidence {
-        let mut v: Vec<(String, serde_json::Value)> = iter.into_iter().collect();
+    fn from_iter<I: IntoIterator<Item = (Text, serde_json::Value)>>(iter: I) -> Evidence {
+        let mut v: Vec<(Text, serde_json::Value)> = iter.into_iter().collect();
+        // A rule's paths usually come sorted and distinct: kept as they are, no second vector.
+        if v.windows(2).all(|w| w[0].0 < w[1].0) {
+            return Evidence(v);
+        }
         // Stable: equal paths keep their order, so keeping the last of each run is "later wins".
         v.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(String, serde_json::Value)> = Vec::with_capacity(v.len());
+        let mut out: Vec<(Text, serde_json::Value)> = Vec::with_capacity(v.len());
         for (k, val) in v {
             match out.last_mut() {
                 Some(last) if last.0 == k => last.1 = val,
@@ -236,21 +243,27 @@ impl FromIterator<(String, serde_json::Value)> for Evidence {
     }
 }
 
+impl FromIterator<(String, serde_json::Value)> for Evidence {
+    fn from_iter<I: IntoIterator<Item = (String, serde_json::Value)>>(iter: I) -> Evidence {
+        iter.into_iter().map(|(k, v)| (Text::from(k), v)).collect()
+    }
+}
+
 impl From<BTreeMap<String, serde_json::Value>> for Evidence {
     fn from(m: BTreeMap<String, serde_json::Value>) -> Evidence {
-        Evidence(m.into_iter().collect())
+        Evidence(m.into_iter().map(|(k, v)| (Text::from(k), v)).collect())
     }
 }
 
 impl<'a> IntoIterator for &'a Evidence {
-    type Item = (&'a String, &'a serde_json::Value);
+    type Item = (&'a str, &'a serde_json::Value);
     type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, serde_json::Value)>,
-        fn(&'a (String, serde_json::Value)) -> (&'a String, &'a serde_json::Value),
+        std::slice::Iter<'a, (Text, serde_json::Value)>,
+        fn(&'a (Text, serde_json::Value)) -> (&'a str, &'a serde_json::Value),
     >;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
 }
 
@@ -386,7 +399,7 @@ mod tests {
         assert_eq!(ev["b.c"], serde_json::json!(2));
         assert!(ev.get("c").is_none());
         assert_eq!(format!("{ev:?}"), format!("{map:?}"));
-        let keys: Vec<&String> = (&ev).into_iter().map(|(k, _)| k).collect();
+        let keys: Vec<&str> = (&ev).into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["a", "b.c"]);
         let back: Evidence = serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
         assert_eq!(back, ev);

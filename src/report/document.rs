@@ -576,7 +576,7 @@ mod tests {
             status,
             severity: Severity::High,
             gate: Gate::Launch,
-            spec: String::new(),
+            spec: "".into(),
             message: "m".into(),
             evidence: Evidence::new(),
             waiver: None,

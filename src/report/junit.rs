@@ -211,7 +211,7 @@ fn waiver_suite(suites: &mut Sink<'_>, report: &Report, timestamp: &str) -> Tota
 
 fn testcase(out: &mut Sink<'_>, f: &Finding, title: Option<&str>) {
     let name = if f.resource_name.is_empty() || f.resource_name == f.resource_id {
-        f.resource_id.clone()
+        f.resource_id.to_string()
     } else {
         format!("{} ({})", f.resource_name, f.resource_id)
     };

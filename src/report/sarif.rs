@@ -125,10 +125,11 @@ fn arn_field(id: &str, n: usize) -> Option<&str> {
 
 fn account(f: &Finding) -> String {
     f.account
-        .clone()
+        .as_deref()
         .filter(|a| !a.is_empty())
-        .or_else(|| arn_field(&f.resource_id, 4).map(str::to_string))
-        .unwrap_or_else(|| "unknown-account".to_string())
+        .or_else(|| arn_field(&f.resource_id, 4))
+        .unwrap_or("unknown-account")
+        .to_string()
 }
 
 /// One safe path segment: `[A-Za-z0-9._-]`, never `.`/`..`/empty, bounded length. No `:` can
@@ -188,10 +189,10 @@ pub fn virtual_path(f: &Finding) -> String {
     };
     let region = f
         .region
-        .clone()
+        .as_deref()
         .filter(|r| !r.is_empty())
-        .or_else(|| arn_field(&f.resource_id, 3).map(str::to_string))
-        .unwrap_or_else(|| "global".to_string());
+        .or_else(|| arn_field(&f.resource_id, 3))
+        .unwrap_or("global");
     // The ARN's resource part without its type prefix: `db:estate-db` → `estate-db`,
     // `service/estate/worker` → `estate/worker`; a bare name stays as it is.
     let id = match arn_field(&f.resource_id, 5) {
@@ -203,12 +204,12 @@ pub fn virtual_path(f: &Finding) -> String {
                 res.to_string()
             }
         }
-        None => f.resource_id.clone(),
+        None => f.resource_id.to_string(),
     };
     format!(
         "estate/{provider}/{}/{}/{service}/{ty}/{}",
         segment(&account(f)),
-        segment(&region),
+        segment(region),
         id_path(&id)
     )
 }

@@ -213,7 +213,7 @@ fn message_cell(f: &Finding) -> String {
         .strip_prefix("expected: ")
         .and_then(|rest| rest.split_once("; found: "))
         .map(|(_, found)| format!("found: {found}"))
-        .unwrap_or_else(|| f.message.clone());
+        .unwrap_or_else(|| f.message.to_string());
     let mut m = inert(&text).into_owned();
     if m.chars().count() > TABLE_MESSAGE_MAX {
         m = m.chars().take(TABLE_MESSAGE_MAX - 1).collect::<String>() + "…";

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use estate_audit::finding::{
-    fingerprint, AppliedWaiver, Finding, Gate, Report, RuleInfo, Severity, Status, Tool,
+    fingerprint, AppliedWaiver, Finding, Gate, Report, RuleInfo, Severity, Status, Text, Tool,
     WaiverIssue, REPORT_SCHEMA_VERSION,
 };
 use estate_audit::model::{CollectionError, ErrorKind, Scope};
@@ -42,21 +42,21 @@ pub fn finding(
 ) -> Finding {
     let (account, region) = if resource_id.starts_with("arn:") {
         let parts: Vec<&str> = resource_id.splitn(6, ':').collect();
-        (Some(parts[4].to_string()), Some(parts[3].to_string()))
+        (Some(parts[4].into()), Some(parts[3].into()))
     } else {
         (None, None)
     };
     Finding {
-        rule_id: rule.id.clone(),
+        rule_id: rule.id.as_str().into(),
         resource_id: resource_id.into(),
         resource_name: name.into(),
-        kind: rule.kinds[0].clone(),
-        region: region.filter(|r| !r.is_empty()),
+        kind: rule.kinds[0].as_str().into(),
+        region: region.filter(|r: &Text| !r.is_empty()),
         account,
         status,
         severity: rule.severity,
         gate: rule.gate,
-        spec: rule.spec.clone(),
+        spec: rule.spec.as_str().into(),
         message: message.into(),
         evidence: BTreeMap::from([("publicly_accessible".into(), serde_json::json!(true))]).into(),
         waiver: None,
@@ -136,12 +136,12 @@ pub fn sample_report() -> Report {
         Status::Suppressed,
         "function URL auth is NONE and no aws:SourceIp condition limits it to Cloudflare",
     );
-    waived.waiver = Some(AppliedWaiver {
+    waived.waiver = Some(Box::new(AppliedWaiver {
         reason: "IP whitelisting not implemented due to application requirements".into(),
         owner: Some("platform-team".into()),
         expires: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
         source: "waivers.toml:3".into(),
-    });
+    }));
 
     let findings = vec![
         finding(
