@@ -674,7 +674,7 @@ struct Metric<'a> {
     role: Option<&'static str>,
     text: String,
     namespace: Option<&'a str>,
-    dimensions: Option<&'a BTreeMap<String, String>>,
+    dimensions: Option<&'a StrMap>,
     matches: Option<bool>,
     statistic: Option<String>,
     query: Option<&'a MetricQuery>,
@@ -789,7 +789,7 @@ fn all_of(xs: &[Option<bool>]) -> Option<bool> {
 }
 
 /// `ClusterName=estate, ServiceName=worker`, or `no dimensions`.
-pub(super) fn show_dims(d: &BTreeMap<String, String>) -> String {
+pub(super) fn show_dims(d: &StrMap) -> String {
     if d.is_empty() {
         return "no dimensions".into();
     }

@@ -15,8 +15,6 @@
 //! identifying value, or a category that only an alarm it cannot judge might cover (an
 //! expression it does not resolve, actions or a threshold not read).
 
-use std::collections::BTreeMap;
-
 use super::alarms::{returned_query, show_dims};
 use super::{Ctx, LIST_MAX};
 use crate::model::*;
@@ -251,7 +249,7 @@ impl Component<'_> {
     /// the metric to a part of it (an alias, a version, a container), other values name
     /// something else, and a dimension the service does not publish by never has data.
     /// `Err` says why not.
-    fn own(self, dims: &BTreeMap<String, String>) -> Result<(), String> {
+    fn own(self, dims: &StrMap) -> Result<(), String> {
         let want: &[(&str, &str)] = match self {
             Component::Database(id) => &[("DBInstanceIdentifier", id)],
             Component::Service(c, s) => &[("ClusterName", c), ("ServiceName", s)],
@@ -265,7 +263,7 @@ impl Component<'_> {
         };
         let exact = want
             .iter()
-            .all(|(k, v)| dims.get(*k).map(String::as_str) == Some(*v))
+            .all(|(k, v)| dims.get(k).map(String::as_str) == Some(*v))
             && dims
                 .keys()
                 .all(|k| want.iter().any(|(w, _)| w == k) || extra.contains(&k.as_str()));
@@ -372,7 +370,7 @@ fn notifies(a: &Alarm) -> Notify {
 
 /// The metric the alarm compares with its threshold: its own, or a metric-math alarm's
 /// returned query when that is a metric. `Err`: the expression it returns instead.
-fn metric(a: &Alarm) -> Result<(&str, &str, &BTreeMap<String, String>), String> {
+fn metric(a: &Alarm) -> Result<(&str, &str, &StrMap), String> {
     if let (Some(ns), Some(m)) = (a.namespace.as_deref(), a.metric_name.as_deref()) {
         return Ok((ns, m, &a.dimensions));
     }

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use super::StrMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -131,7 +133,7 @@ pub struct ScalingAlarm {
     pub metric: String,
     /// The metric's dimensions.
     #[serde(default)]
-    pub metric_dimensions: BTreeMap<String, String>,
+    pub metric_dimensions: StrMap,
     /// The metric names what its role means: `cpu`, this service (`ClusterName` and
     /// `ServiceName` its own and no other dimension: another service's CPU or the cluster's
     /// does not count); `queue`, the configured queue (its dimensions, when `estate.toml`

@@ -8,8 +8,6 @@
 //! Fields marked *derived* are computed by `link`; they are never read from an input file
 //! (`skip_deserializing`), so an inventory cannot claim its own compliance.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -24,6 +22,7 @@ pub mod json;
 mod monitoring;
 mod network;
 mod read;
+mod strmap;
 #[cfg(test)]
 mod tests;
 
@@ -35,6 +34,7 @@ pub use edge::*;
 pub use estate::*;
 pub use monitoring::*;
 pub use network::*;
+pub use strmap::StrMap;
 
 /// Version of the inventory JSON. Bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -135,7 +135,7 @@ pub struct Resource {
     #[serde(default)]
     pub account: Option<String>,
     #[serde(default)]
-    pub tags: BTreeMap<String, String>,
+    pub tags: StrMap,
     #[serde(flatten)]
     pub attrs: Attrs,
 }
@@ -147,7 +147,7 @@ impl Resource {
             name: None,
             region: None,
             account: None,
-            tags: BTreeMap::new(),
+            tags: StrMap::new(),
             attrs,
         }
     }

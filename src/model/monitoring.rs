@@ -1,7 +1,7 @@
 //! The attributes of the alerting kinds: CloudWatch metric alarms, SNS topics and subscriptions.
 //! Data only (docs/design.md §3).
 
-use std::collections::BTreeMap;
+use super::StrMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ pub struct Alarm {
     #[serde(default)]
     pub metric_name: Option<String>,
     #[serde(default)]
-    pub dimensions: BTreeMap<String, String>,
+    pub dimensions: StrMap,
     #[serde(default)]
     pub statistic: Option<String>,
     #[serde(default)]
@@ -68,7 +68,7 @@ pub struct MetricQuery {
     #[serde(default)]
     pub metric_name: Option<String>,
     #[serde(default)]
-    pub dimensions: BTreeMap<String, String>,
+    pub dimensions: StrMap,
     #[serde(default)]
     pub stat: Option<String>,
     #[serde(default)]

@@ -2,7 +2,7 @@
 //! [`Resource`]. The derived form of a flattened, adjacently tagged enum buffers every resource
 //! into an intermediate tree first, which was most of an inventory's parse time.
 
-use std::collections::BTreeMap;
+use super::StrMap;
 
 use serde::Deserialize;
 
@@ -123,7 +123,7 @@ impl<'de> serde::de::Visitor<'de> for ResourceVisitor {
         let mut name: Option<Option<String>> = None;
         let mut region: Option<Option<String>> = None;
         let mut account: Option<Option<String>> = None;
-        let mut tags: Option<BTreeMap<String, String>> = None;
+        let mut tags: Option<StrMap> = None;
         let mut kind: Option<&'static str> = None;
         let mut attrs: Option<Attrs> = None;
         let mut pending: Option<serde_json::Value> = None;

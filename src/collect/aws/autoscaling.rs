@@ -2,8 +2,6 @@
 //! adjustment type and steps with their bounds, target tracking's metric, target and whether it
 //! may scale in, the alarms that trigger them). `normalize_*` are pure.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_applicationautoscaling::types as t;
 use aws_sdk_applicationautoscaling::Client;
 
@@ -76,7 +74,7 @@ pub fn normalize_scalable_target(ctx: &Ctx, s: &t::ScalableTarget) -> Resource {
     ctx.resource(
         id,
         None,
-        BTreeMap::new(),
+        StrMap::new(),
         Attrs::ScalableTarget(ScalableTarget {
             service_namespace: Some(ns.to_string()),
             resource_id: Some(s.resource_id().to_string()).filter(|r| !r.is_empty()),
@@ -98,7 +96,7 @@ pub fn normalize_scaling_policy(ctx: &Ctx, p: &t::ScalingPolicy) -> Resource {
     ctx.resource(
         p.policy_arn().to_string(),
         Some(p.policy_name().to_string()),
-        BTreeMap::new(),
+        StrMap::new(),
         Attrs::ScalingPolicy(ScalingPolicy {
             policy_name: Some(p.policy_name().to_string()),
             service_namespace: Some(p.service_namespace().as_str().to_string()),

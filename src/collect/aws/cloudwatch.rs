@@ -2,8 +2,6 @@
 //! actions and metric-math queries. Composite alarms are not read (no rule uses them).
 //! `normalize_alarm` is pure.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_cloudwatch::types as t;
 use aws_sdk_cloudwatch::Client;
 
@@ -35,7 +33,7 @@ pub async fn collect(client: &Client, ctx: &Ctx) -> Part {
     part
 }
 
-fn dimensions(ds: &[t::Dimension]) -> BTreeMap<String, String> {
+fn dimensions(ds: &[t::Dimension]) -> StrMap {
     ds.iter()
         .filter_map(|d| Some((d.name()?.to_string(), d.value()?.to_string())))
         .collect()
@@ -51,7 +49,7 @@ pub fn normalize_alarm(ctx: &Ctx, a: &t::MetricAlarm) -> Option<Resource> {
         ctx.resource(
             id,
             Some(name.to_string()),
-            BTreeMap::new(),
+            StrMap::new(),
             Attrs::Alarm(Alarm {
                 alarm_name: Some(name.to_string()),
                 namespace: a.namespace().map(str::to_string),

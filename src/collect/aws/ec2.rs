@@ -5,8 +5,6 @@
 //! `normalize_*` are pure (SDK type → model) and unit-tested; a missing required field (a cut-off
 //! answer) gives `None`, never a passing default.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_ec2::types as t;
 use aws_sdk_ec2::Client;
 
@@ -16,7 +14,7 @@ use crate::model::*;
 
 const SERVICE: &str = "ec2";
 
-fn ec2_tags(ts: &[t::Tag]) -> BTreeMap<String, String> {
+fn ec2_tags(ts: &[t::Tag]) -> StrMap {
     tags(ts.iter().map(|t| (t.key(), t.value())))
 }
 

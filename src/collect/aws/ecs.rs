@@ -2,7 +2,7 @@
 //! definitions those services run (for the network mode). The per-cluster and per-definition
 //! calls run several at once ([`Part::from_each`]). `normalize_*` are pure.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use aws_sdk_ecs::types as t;
 use aws_sdk_ecs::Client;
@@ -160,7 +160,7 @@ async fn task_definition(client: &Client, ctx: &Ctx, arn: String) -> Part {
     part
 }
 
-fn ecs_tags(ts: &[t::Tag]) -> BTreeMap<String, String> {
+fn ecs_tags(ts: &[t::Tag]) -> StrMap {
     tags(ts.iter().map(|t| (t.key(), t.value())))
 }
 
@@ -222,7 +222,7 @@ pub fn normalize_task_definition(ctx: &Ctx, d: &t::TaskDefinition) -> Option<Res
         ctx.resource(
             arn.to_string(),
             name,
-            BTreeMap::new(),
+            StrMap::new(),
             Attrs::EcsTaskDefinition(EcsTaskDefinition {
                 family: d.family().map(str::to_string),
                 revision: Some(i64::from(d.revision())),

@@ -2,7 +2,7 @@
 //! groups. Tags are not read (they cost a call per resource and no rule needs them).
 //! `normalize_*` are pure and unit-tested.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use aws_sdk_elasticache::types as t;
 use aws_sdk_elasticache::Client;
@@ -106,7 +106,7 @@ pub fn normalize_replication_group(ctx: &Ctx, g: &t::ReplicationGroup) -> Option
                 .map(str::to_string)
                 .unwrap_or_else(|| ctx.arn("elasticache", &format!("replicationgroup:{id}"))),
             Some(id.to_string()),
-            BTreeMap::new(),
+            StrMap::new(),
             Attrs::CacheReplicationGroup(CacheReplicationGroup {
                 replication_group_id: Some(id.to_string()),
                 status: g.status().map(str::to_string),
@@ -131,7 +131,7 @@ pub fn normalize_cache_cluster(ctx: &Ctx, c: &t::CacheCluster) -> Option<Resourc
                 .map(str::to_string)
                 .unwrap_or_else(|| ctx.arn("elasticache", &format!("cluster:{id}"))),
             Some(id.to_string()),
-            BTreeMap::new(),
+            StrMap::new(),
             Attrs::CacheCluster(CacheCluster {
                 cache_cluster_id: Some(id.to_string()),
                 engine: c.engine().map(str::to_string),
@@ -167,7 +167,7 @@ pub fn normalize_subnet_group(ctx: &Ctx, g: &t::CacheSubnetGroup) -> Option<Reso
                 .map(str::to_string)
                 .unwrap_or_else(|| ctx.arn("elasticache", &format!("subnetgroup:{name}"))),
             Some(name.to_string()),
-            BTreeMap::new(),
+            StrMap::new(),
             Attrs::CacheSubnetGroup(CacheSubnetGroup {
                 name: Some(name.to_string()),
                 vpc_id: g.vpc_id().map(str::to_string),

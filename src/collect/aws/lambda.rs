@@ -183,7 +183,7 @@ pub fn normalize_function(ctx: &Ctx, f: &t::FunctionConfiguration) -> Option<Res
     Some(ctx.resource(
         id,
         Some(name.to_string()),
-        BTreeMap::new(),
+        StrMap::new(),
         Attrs::LambdaFunction(LambdaFunction {
             function_name: Some(name.to_string()),
             runtime: f.runtime().map(|r| r.as_str().to_string()),

@@ -59,14 +59,14 @@ pub use sdk::{
     DEFAULT_MAX_ATTEMPTS, OPERATION_TIMEOUT, PER_SERVICE_CONCURRENCY,
 };
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::model::EstateConfig;
-use crate::model::{Attrs, CollectionError, Resource};
+use crate::model::{Attrs, CollectionError, Resource, StrMap};
 use errors::same_failure;
 
 /// What every service collector knows about the scope.
@@ -95,7 +95,7 @@ impl Ctx {
         &self,
         id: String,
         name: Option<String>,
-        tags: BTreeMap<String, String>,
+        tags: StrMap,
         attrs: Attrs,
     ) -> Resource {
         Resource {
@@ -237,9 +237,7 @@ impl Part {
 }
 
 /// Tags from any SDK tag list (`(key, value)` pairs); pairs without a key are dropped.
-pub fn tags<'a>(
-    pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
-) -> BTreeMap<String, String> {
+pub fn tags<'a>(pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>) -> StrMap {
     pairs
         .into_iter()
         .filter_map(|(k, v)| Some((k?.to_string(), v.unwrap_or("").to_string())))

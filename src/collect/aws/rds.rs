@@ -128,7 +128,7 @@ pub fn normalize_parameter_group(
     ctx.resource(
         id,
         Some(name.to_string()),
-        BTreeMap::new(),
+        StrMap::new(),
         Attrs::DbParameterGroup(DbParameterGroup {
             name: Some(name.to_string()),
             family: group

@@ -12,13 +12,11 @@
 //! incomplete, so `aws-region-single` is unknown, while the rules over the home region's
 //! resources keep their answers.
 
-use std::collections::BTreeMap;
-
 use aws_config::SdkConfig;
 use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, TagFilter};
 
 use super::{client, tags, AllPages, Ctx, Part, ReadOnlyGuard};
-use crate::model::{kind, Attrs, Resource, TaggedResource};
+use crate::model::{kind, Attrs, Resource, StrMap, TaggedResource};
 
 const KINDS: &[&str] = &[kind::ESTATE];
 
@@ -192,8 +190,7 @@ pub fn normalize_tagged(ctx: &Ctx, m: &ResourceTagMapping) -> Option<Resource> {
         .split_once(['/', ':'])
         .map(|(k, _)| format!("{service}:{k}"))
         .unwrap_or_else(|| service.to_string());
-    let tags: BTreeMap<String, String> =
-        tags(m.tags().iter().map(|t| (Some(t.key()), Some(t.value()))));
+    let tags: StrMap = tags(m.tags().iter().map(|t| (Some(t.key()), Some(t.value()))));
     Some(Resource {
         id: arn.to_string(),
         name: tags.get("Name").cloned(),

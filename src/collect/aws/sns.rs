@@ -220,7 +220,7 @@ pub fn normalize_topic(
     ctx.resource(
         arn.to_string(),
         name,
-        BTreeMap::new(),
+        StrMap::new(),
         Attrs::SnsTopic(SnsTopic {
             topic_arn: Some(arn.to_string()),
             // Attributes answered without the key: not encrypted (""). No attributes: unknown.
@@ -249,7 +249,7 @@ pub fn normalize_subscription(ctx: &Ctx, n: usize, s: &t::Subscription) -> Optio
             .owner()
             .map(str::to_string)
             .or_else(|| (!ctx.account.is_empty()).then(|| ctx.account.clone())),
-        tags: BTreeMap::new(),
+        tags: StrMap::new(),
         attrs: Attrs::SnsSubscription(SnsSubscription {
             topic_arn: Some(topic.to_string()),
             protocol: s.protocol().map(str::to_string),

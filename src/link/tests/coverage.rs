@@ -161,7 +161,7 @@ fn only_the_component_s_own_metric_counts() {
             .collect();
         move |inv: &mut Inventory| {
             edit!(*inv, "alarm:redis-memory", Alarm, |a| a.dimensions =
-                dims.clone())
+                dims.clone().into())
         }
     };
     let id = "cluster:estate-redis-001";
