@@ -16,7 +16,12 @@ use estate_audit::model::Inventory;
 use estate_audit::policy::PolicySet;
 use estate_audit::{engine, link, report, synth};
 
+/// The binary's allocator, so that the figures are the product's (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
+    estate_audit::sys::tune_allocator();
     divan::main();
 }
 

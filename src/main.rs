@@ -5,7 +5,12 @@ use std::io::IsTerminal;
 
 use clap::Parser;
 
+/// mimalloc, tuned by `estate_audit::sys::tune_allocator` (why: docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
+    estate_audit::sys::tune_allocator();
     let cli = estate_audit::cli::Cli::parse();
     let now = match estate_audit::cli::clock() {
         Ok(now) => now,

@@ -1,6 +1,12 @@
-//! What the auditor asks of the machine: how many worker threads the parallel stages use, and
-//! returning free heap memory to the operating system between the stages of a large audit. It
-//! owns these two hints and must not do anything else: no allocation, no accounting.
+//! What the auditor asks of the machine: how many worker threads the parallel stages use, how
+//! the binary's allocator is tuned, and returning free heap memory to the operating system
+//! between the stages of a large audit. It owns these hints and must not do anything else: no
+//! allocation, no accounting.
+//!
+//! The binary, the benchmark and `stage_cpu` allocate with mimalloc (`src/main.rs`), tuned by
+//! [`tune_allocator`] and returning freed memory on its own after a short delay; the library's
+//! tests allocate with the system's, glibc's on Linux, which [`trim`] is for. Each is a no-op
+//! for the allocator not in use.
 //!
 //! Why the trim: glibc keeps memory a program frees for reuse by the same allocator arena.
 //! Between stages the freed memory is large (the attributes `link` replaced, its indexes, the
@@ -16,6 +22,21 @@ pub fn threads() -> usize {
     std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8)
+}
+
+/// Tunes mimalloc for an audit's shape, before the program allocates much: memory freed is
+/// returned to the system after 50 ms, not mimalloc's default second. An audit frees the
+/// inventory text, the attributes `link` replaced and each resource as it is evaluated, and
+/// allocates the findings at once; held for a second, the freed pages add to the peak resident
+/// memory instead of being reused or returned (figures: docs/performance.md).
+pub fn tune_allocator() {
+    // `mi_option_purge_delay` in mimalloc.h's `mi_option_e` (v2 and v3 alike); the bindings
+    // name only some of the options.
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: sets one integer option of the allocator's global table; no memory is touched.
+    unsafe {
+        libmimalloc_sys::mi_option_set(PURGE_DELAY, 50);
+    }
 }
 
 /// Gives free pages of every malloc arena back to the system (`malloc_trim(0)`): a walk of the
