@@ -19,7 +19,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const NOW: &str = "2026-11-01T06:00:00Z";
-const TOKEN: &str = "cf-test-token-5f1a9c";
+/// As long as a real Cloudflare API token (40 characters; shorter ones are refused at start).
+const TOKEN: &str = "cf-test-token-5f1a9c-0b3d7e9a2c4f6e8d1a3c";
 /// The value the fixture's transform rule sets; it must never be kept or printed.
 const HEADER_SECRET: &str = "fixture-origin-secret-3b9e";
 const PREFIX: &str = "/client/v4";
@@ -1005,6 +1006,49 @@ fn iam_policy_prints_the_token_permissions() {
     ] {
         assert!(text.contains(p), "{p} not in:\n{text}");
     }
+}
+
+/// Tried as a new user would: with `CLOUDFLARE_API_TOKEN=t` every letter `t` of every message
+/// became `***`. A value too short to be a token (or with a space or quote inside) is refused
+/// before anything is read, saying what is wrong and never the value; nothing is written.
+#[test]
+fn a_token_too_short_to_be_real_is_refused_before_anything_is_requested() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = estate_toml(dir.path());
+    let inv = dir.path().join("inventory.json");
+    let mut rendered = String::new();
+    for (token, args) in [
+        ("t", vec!["collect", "--output", inv.to_str().unwrap()]),
+        ("t", vec!["audit", "--format", "json"]),
+        (&TOKEN[..39], vec!["audit"]),
+        (
+            "token with spaces inside of it, forty characters long",
+            vec!["audit"],
+        ),
+    ] {
+        let out = bin()
+            .args(&args)
+            .arg("--config")
+            .arg(&config)
+            // Nothing may be requested: an address that answers nothing.
+            .env("CLOUDFLARE_API_BASE", "https://127.0.0.1:9/client/v4")
+            .env("CLOUDFLARE_API_TOKEN", token)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: no report");
+        assert!(!inv.exists(), "nothing written");
+        assert!(!err.contains("***"), "nothing to mask: {err}");
+        if token.len() > 1 {
+            assert!(!err.contains(token), "the value is never shown: {err}");
+        }
+        rendered.push_str(&format!(
+            "$ CLOUDFLARE_API_TOKEN=… estate-audit {}\n{err}\n",
+            args[0]
+        ));
+    }
+    insta::assert_snapshot!("token_refused", rendered);
 }
 
 #[test]

@@ -42,7 +42,7 @@ const NOW: &str = "2026-11-01T06:00:00Z";
 const ACCESS_KEY: &str = "AKIAFAULTSUITE0000001";
 const SECRET_KEY: &str = "fAkE-SeCrEt/fault-suite+wJalrXUtnFEMI/K7MDENG";
 const SESSION_TOKEN: &str = "FaKeSeSsIoNtOkEn/fault-suite//IQoJb3JpZ2luX2VjEJr";
-const CF_TOKEN: &str = "cf-fault-suite-token-91e4c2d7";
+const CF_TOKEN: &str = "cf-fault-suite-token-91e4c2d7-5a0b8e3f6d2c";
 const SECRETS: [&str; 3] = [SECRET_KEY, SESSION_TOKEN, CF_TOKEN];
 /// `--timeout` of the stall cases: long enough for the services that answer to finish on a
 /// loaded machine, short enough for a quick suite.

@@ -18,18 +18,21 @@ use crate::collect::{self, cloudflare, CollectOptions, Collected, Secret};
 use crate::diag::Diagnostics;
 use crate::model::EstateConfig;
 
-/// Environment and defaults for live collection. The token is read here and handed on as a
-/// [`Secret`]; an empty variable counts as unset.
+/// Environment and defaults for live collection. The token is read here, checked
+/// ([`Secret::from_env`]) and handed on as a [`Secret`]; an empty variable counts as unset.
 #[cfg(feature = "live")]
 fn collect_options(
     estate: EstateConfig,
     aws: &AwsArgs,
     now: DateTime<Utc>,
 ) -> Result<CollectOptions, Diagnostics> {
-    let token = std::env::var(cloudflare::TOKEN_VAR)
-        .ok()
-        .map(Secret::new)
-        .filter(|t| !t.is_empty());
+    let token = Secret::from_env(
+        cloudflare::TOKEN_VAR,
+        std::env::var(cloudflare::TOKEN_VAR).ok(),
+        "a Cloudflare API token",
+        cloudflare::TOKEN_LEN,
+    )
+    .map_err(|e| plain("estate-audit", e))?;
     let api_base = std::env::var(cloudflare::BASE_VAR)
         .ok()
         .map(|b| b.trim().to_string())

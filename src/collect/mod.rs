@@ -102,9 +102,60 @@ impl Secret {
         Secret(value.into().trim().to_string())
     }
 
+    /// A credential from environment variable `var`, checked before anything is requested:
+    /// unset or empty is none; one shorter than `min` characters, or with a space, quote or
+    /// control character inside, is refused with what is wrong (never the value). A value that
+    /// short is no credential (a paste of the wrong thing) and could not be masked either: every
+    /// occurrence of it in an unrelated message would be.
+    pub fn from_env(
+        var: &str,
+        value: Option<String>,
+        what: &str,
+        min: usize,
+    ) -> Result<Option<Secret>, String> {
+        let Some(secret) = value.map(Secret::new).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let len = secret.0.chars().count();
+        if len < min {
+            return Err(format!(
+                "{var} holds {len} character{} where {what} has at least {min}: give the \
+                 credential itself (it is never shown, and a value this short could not be \
+                 masked in messages)",
+                if len == 1 { "" } else { "s" }
+            ));
+        }
+        if let Some(c) = secret
+            .0
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\''))
+        {
+            let which = match c {
+                '"' | '\'' => "a quote",
+                c if c.is_whitespace() => "a space",
+                _ => "a control character",
+            };
+            return Err(format!(
+                "{var} has {which} inside: {what} has none (quoted twice, or two values in one?)"
+            ));
+        }
+        Ok(Some(secret))
+    }
+
     /// The credential itself, for the request that needs it and for redaction.
     pub(crate) fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// `text` with every occurrence of the whole credential replaced by `***`. Only the whole
+    /// value is masked, never a part of it or the characters it is made of: a credential is
+    /// long enough ([`Secret::from_env`]) that it does not occur in a message by chance.
+    pub fn redact(&self, text: &str) -> String {
+        if self.0.is_empty() {
+            text.to_string()
+        } else {
+            text.replace(self.0.as_str(), "***")
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -220,6 +271,51 @@ mod tests {
         assert_eq!(format!("{s}"), "***");
         assert_eq!(format!("{s:?}"), "Secret(***)");
         assert_eq!(format!("{:?}", Some(&s)), "Some(Secret(***))");
+    }
+
+    #[test]
+    fn a_credential_too_short_or_malformed_is_refused_without_showing_it() {
+        let read = |v: Option<&str>| {
+            Secret::from_env("CF", v.map(str::to_string), "a Cloudflare API token", 40)
+        };
+        assert_eq!(read(None), Ok(None));
+        assert_eq!(read(Some(" \n")), Ok(None), "empty counts as unset");
+        let t40 = "0123456789abcdefghijABCDEFGHIJ0123456789";
+        assert_eq!(read(Some(&format!("{t40}\n"))), Ok(Some(Secret::new(t40))));
+        let new_format = format!("cfut_{t40}3c9a1f2e");
+        assert!(
+            matches!(read(Some(&new_format)), Ok(Some(_))),
+            "longer is fine"
+        );
+        for (value, says) in [
+            (
+                "t",
+                "CF holds 1 character where a Cloudflare API token has at least 40",
+            ),
+            (&t40[..39], "CF holds 39 characters where"),
+            (&format!("{t40} {t40}"), "CF has a space inside"),
+            (&format!("\"{t40}\""), "CF has a quote inside"),
+            (&format!("{t40}\u{7}x"), "CF has a control character inside"),
+        ] {
+            let err = read(Some(value)).expect_err(value);
+            assert!(err.contains(says), "{value:?}: {err}");
+            if value.len() > 1 {
+                assert!(!err.contains(value), "the value is never shown: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn redaction_masks_the_whole_credential_and_nothing_else() {
+        let t = "0123456789abcdefghijABCDEFGHIJ0123456789";
+        let s = Secret::new(t);
+        let text = format!("cannot connect: error sending request (Bearer {t}) to https://t.test");
+        assert_eq!(
+            s.redact(&text),
+            "cannot connect: error sending request (Bearer ***) to https://t.test"
+        );
+        assert_eq!(s.redact(&t[..20]), &t[..20], "a part of it is not it");
+        assert_eq!(Secret::new("").redact("text"), "text");
     }
 
     #[test]

@@ -220,12 +220,7 @@ impl Api {
 
     /// Strips the token from text that came from elsewhere (a server could echo it).
     fn redact(&self, text: &str) -> String {
-        let t = self.token.expose();
-        if t.is_empty() {
-            text.to_string()
-        } else {
-            text.replace(t, "***")
-        }
+        self.token.redact(text)
     }
 
     /// One GET, with bounded retries on `429`.

@@ -42,6 +42,8 @@ pub const DEFAULT_API_BASE: &str = "https://api.cloudflare.com/client/v4";
 pub const TOKEN_VAR: &str = "CLOUDFLARE_API_TOKEN";
 /// Environment variable overriding the API base URL.
 pub const BASE_VAR: &str = "CLOUDFLARE_API_BASE";
+/// The length of a Cloudflare API token; a shorter value in [`TOKEN_VAR`] is refused at start.
+pub const TOKEN_LEN: usize = 40;
 
 /// Zone settings read one by one (`GET /zones/{id}/settings/{name}`).
 pub const SETTINGS: [&str; 6] = [
