@@ -3,15 +3,13 @@
 
 use std::io::IsTerminal;
 
-use clap::Parser;
-
 /// mimalloc, tuned by `estate_audit::sys::tune_allocator` (why: docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     estate_audit::sys::tune_allocator();
-    let cli = estate_audit::cli::Cli::parse();
+    let cli = estate_audit::cli::parse();
     let now = match estate_audit::cli::clock() {
         Ok(now) => now,
         Err(e) => {

@@ -26,6 +26,17 @@ use crate::model::EstateConfig;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour in the table: `auto` for a terminal unless NO_COLOR is set, `always`, `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ColorArg {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand, Debug)]
@@ -45,6 +56,16 @@ pub enum Command {
     IamPolicy,
     /// Combine the inventories (or the JSON reports) of sharded runs into one.
     Merge(MergeArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; read it with `estate-audit man | man -l -`), or a command's.
+    Man {
+        /// A command (`audit`, `collect`, …) for its own page, `estate-audit-COMMAND(1)`.
+        command: Option<String>,
+    },
 }
 
 #[derive(clap::Args, Debug)]

@@ -6,8 +6,8 @@
 
 use super::collect::collect_live;
 use super::{
-    load_config, load_policies, load_waivers, outputs, terminal_width, write_report, AuditArgs,
-    FormatArg, GateArg, Io, SeverityArg, EXIT_FAIL, EXIT_INCOMPLETE, EXIT_OK,
+    load_config, load_policies, load_waivers, outputs, terminal_width, use_color, write_report,
+    AuditArgs, ColorArg, FormatArg, GateArg, Io, SeverityArg, EXIT_FAIL, EXIT_INCOMPLETE, EXIT_OK,
 };
 use crate::diag::Diagnostics;
 use crate::finding::{GateSelection, Outcome, Severity};
@@ -15,7 +15,11 @@ use crate::history;
 use crate::report::{self, Format, RenderOptions};
 use crate::stats::Stats;
 
-pub(super) fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
+pub(super) fn cmd_audit(
+    a: AuditArgs,
+    color: ColorArg,
+    io: &mut Io<'_>,
+) -> Result<i32, Diagnostics> {
     // Wall time for the metrics only; every timestamp in the reports is `io.now`.
     let started = std::time::Instant::now();
     let mut stats = Stats::default();
@@ -70,8 +74,9 @@ pub(super) fn cmd_audit(a: AuditArgs, io: &mut Io<'_>) -> Result<i32, Diagnostic
     let opts = RenderOptions {
         all: a.all,
         sarif_include_waived: a.sarif_include_waived,
-        // Colour only for a person at a terminal; files and pipes get a fixed width so they stay stable.
-        color: to_terminal,
+        // Colour for a person at a terminal unless asked otherwise (`--color`, NO_COLOR); files
+        // and pipes get a fixed width so they stay stable.
+        color: use_color(color, to_terminal),
         width: if to_terminal {
             terminal_width()
         } else {

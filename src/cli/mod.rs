@@ -1,11 +1,12 @@
 //! The command line (docs/design.md §7): argument parsing (`args`) and one module per command:
 //! `audit` (with `outputs`, the files a scheduled job keeps), `collect`, `merge`, `rules`,
-//! `validate`, `init` and `iam_policy`. This module holds what they share: where a command
-//! writes ([`Io`]), the clock, the dispatch ([`run`]), the exit codes and the loading of the input
-//! files. The command line owns what goes to stdout (only the report) and stderr (diagnostics,
-//! summaries), reads the environment for live collection (credentials, API base) and builds the
-//! runtime the asynchronous collectors run on; it returns an exit code and never calls
-//! `process::exit` itself, so tests can drive it.
+//! `validate`, `init`, `iam_policy`, and `shell` (completions, manual pages, the version line).
+//! This module holds what they share: where a command writes ([`Io`]), the clock, the dispatch
+//! ([`run`]), the exit codes and the loading of the input files. The command line owns what goes
+//! to stdout (only the report) and stderr (diagnostics, summaries), reads the environment for
+//! live collection (credentials, API base) and builds the runtime the asynchronous collectors run
+//! on; [`run`] returns an exit code and never calls `process::exit` itself, so tests can drive it
+//! (only [`parse`] lets clap exit on a command line it cannot read, with clap's message).
 
 use std::io::Write;
 use std::path::Path;
@@ -27,12 +28,14 @@ mod init;
 mod merge;
 mod outputs;
 mod rules;
+mod shell;
 mod validate;
 
 pub use args::{
-    AuditArgs, AwsArgs, Cli, CollectArgs, Command, FormatArg, GateArg, InitArgs, InputArgs,
-    MergeArgs, RulesArgs, RulesFormat, SeverityArg, ValidateArgs,
+    AuditArgs, AwsArgs, Cli, CollectArgs, ColorArg, Command, FormatArg, GateArg, InitArgs,
+    InputArgs, MergeArgs, RulesArgs, RulesFormat, SeverityArg, ValidateArgs,
 };
+pub use shell::{parse, version_line};
 
 /// Exit codes of docs/design.md §7.
 pub const EXIT_OK: i32 = 0;
@@ -67,16 +70,29 @@ pub fn clock() -> Result<DateTime<Utc>, String> {
     }
 }
 
+/// Whether the table is coloured: `--color`, and for `auto` a terminal without `NO_COLOR`
+/// (no-color.org: set and not empty). An explicit `always` or `never` wins over the environment.
+fn use_color(choice: ColorArg, to_terminal: bool) -> bool {
+    match choice {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
 /// Runs a parsed command line; returns the process exit code.
 pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
+    let color = cli.color;
     let result = match cli.command {
-        Command::Audit(a) => audit::cmd_audit(a, io),
+        Command::Audit(a) => audit::cmd_audit(a, color, io),
         Command::Collect(c) => collect::cmd_collect(c, io),
         Command::Rules(r) => rules::cmd_rules(r, io),
         Command::Validate(v) => validate::cmd_validate(v, io),
         Command::Init(i) => init::cmd_init(i, io),
         Command::IamPolicy => iam_policy::cmd_iam_policy(io),
         Command::Merge(m) => merge::cmd_merge(m, io),
+        Command::Completions { shell } => shell::cmd_completions(shell, io),
+        Command::Man { command } => shell::cmd_man(command.as_deref(), io),
     };
     match result {
         Ok(code) => code,
