@@ -685,3 +685,68 @@ fn the_manual_pages_render_and_name_every_option() {
         stderr(&o)
     );
 }
+
+/// The GitHub Action (`action.yml`) and the container (`Dockerfile`) drive the binary with flags
+/// of their own writing: each must be one the command takes, or the action and the image break
+/// silently on the next rename. The action's defaults must be values the flags accept.
+#[test]
+fn the_action_and_the_container_pass_only_flags_the_commands_take() {
+    let help = |cmd: &str| stdout(&run(&[cmd, "--help"]));
+    let (audit, collect) = (help("audit"), help("collect"));
+    fn flags(text: &str) -> Vec<String> {
+        let mut out: Vec<String> = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(str::to_string)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+    // Whole flags, as the commands' help lists them (`--gat` is no flag even though `--gate` is).
+    let (takes_audit, takes_collect) = (flags(&audit), flags(&collect));
+    let action = std::fs::read_to_string(root("action.yml")).unwrap();
+    let used = flags(&action);
+    // cargo's own flags, in the install step.
+    let cargo = ["--locked", "--path", "--root"];
+    assert!(used.contains(&"--fail-on".to_string()), "{used:?}");
+    for f in used.iter().filter(|f| !cargo.contains(&f.as_str())) {
+        assert!(
+            takes_audit.contains(f) || takes_collect.contains(f),
+            "action.yml passes {f}, which neither audit nor collect takes"
+        );
+    }
+    let dockerfile = std::fs::read_to_string(root("Dockerfile")).unwrap();
+    let cmd = dockerfile
+        .lines()
+        .find(|l| l.starts_with("CMD "))
+        .expect("a CMD");
+    assert!(cmd.contains("\"audit\""), "{cmd}");
+    for f in flags(cmd) {
+        assert!(
+            takes_audit.contains(&f),
+            "the image's CMD passes {f}: {cmd}"
+        );
+    }
+    // The defaults are accepted values.
+    for (input, values) in [("gate", &audit), ("fail-on", &audit)] {
+        let default = action
+            .split(&format!("\n  {input}:\n"))
+            .nth(1)
+            .and_then(|rest| {
+                rest.lines()
+                    .find(|l| l.trim_start().starts_with("default:"))
+            })
+            .map(|l| {
+                l.trim_start()
+                    .trim_start_matches("default:")
+                    .trim()
+                    .to_string()
+            })
+            .expect("a default");
+        assert!(
+            values.contains(default.as_str()),
+            "{input} default {default}"
+        );
+    }
+}
