@@ -48,26 +48,15 @@ pub(super) fn rate_limit(ph: &Phase, sk: &Skips, host: &str, path: &str) -> (Opt
             continue;
         }
         let j = judged(r, &req);
-        match (j.truth, j.opaque) {
-            (Truth::False, _) => continue,
-            (Truth::Unknown, true) => {
-                why.push(format!(
-                    "rule {}: its expression cannot be evaluated: {}",
-                    rid(r),
-                    shown(r)
-                ));
-                uncertain = true;
+        match j.truth {
+            Truth::False => continue,
+            Truth::Unknown => {
+                let (reason, unknown) = partial_reach(r, j.opaque, "expression", &shown(r));
+                why.push(reason);
+                uncertain |= unknown;
                 continue;
             }
-            (Truth::Unknown, false) => {
-                why.push(format!(
-                    "rule {} counts only webhook requests matching {}, which a client can avoid",
-                    rid(r),
-                    shown(r)
-                ));
-                continue;
-            }
-            (Truth::True, _) => {}
+            Truth::True => {}
         }
         let action = r.action.as_deref().unwrap_or("?");
         if !LIMITING.contains(&action) {
@@ -118,9 +107,9 @@ pub(super) fn rate_limit(ph: &Phase, sk: &Skips, host: &str, path: &str) -> (Opt
         }
         if let Some(c) = &r.counting_expression {
             let cj = expr::judge(c, &req);
-            match (cj.truth, cj.opaque) {
-                (Truth::True, _) => {}
-                (Truth::False, _) => {
+            match cj.truth {
+                Truth::True => {}
+                Truth::False => {
                     why.push(format!(
                         "rule {} counts no webhook request ({})",
                         rid(r),
@@ -128,21 +117,11 @@ pub(super) fn rate_limit(ph: &Phase, sk: &Skips, host: &str, path: &str) -> (Opt
                     ));
                     continue;
                 }
-                (Truth::Unknown, true) => {
-                    why.push(format!(
-                        "rule {}: its counting expression cannot be evaluated: {}",
-                        rid(r),
-                        short(c)
-                    ));
-                    uncertain = true;
-                    continue;
-                }
-                (Truth::Unknown, false) => {
-                    why.push(format!(
-                        "rule {} counts only webhook requests matching {}, which a client can avoid",
-                        rid(r),
-                        short(c)
-                    ));
+                Truth::Unknown => {
+                    let (reason, unknown) =
+                        partial_reach(r, cj.opaque, "counting expression", &short(c));
+                    why.push(reason);
+                    uncertain |= unknown;
                     continue;
                 }
             }
@@ -181,4 +160,25 @@ pub(super) fn rate_limit(ph: &Phase, sk: &Skips, host: &str, path: &str) -> (Opt
     }
     let why = bounded(why).join("; ");
     (if uncertain { None } else { Some(false) }, why)
+}
+
+/// Why a rule whose `what` (its expression, or its counting expression `shown`) may not hold for
+/// a webhook request leaves the webhook uncounted, and whether that makes the verdict unknown:
+/// an expression that cannot be evaluated is unknown; one that depends on what the client sends
+/// lets a client avoid the limit, a fail.
+fn partial_reach(r: &RulesetRule, opaque: bool, what: &str, shown: &str) -> (String, bool) {
+    if opaque {
+        (
+            format!("rule {}: its {what} cannot be evaluated: {shown}", rid(r)),
+            true,
+        )
+    } else {
+        (
+            format!(
+                "rule {} counts only webhook requests matching {shown}, which a client can avoid",
+                rid(r)
+            ),
+            false,
+        )
+    }
 }
