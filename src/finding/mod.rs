@@ -225,21 +225,7 @@ impl Evidence {
 impl FromIterator<(Text, serde_json::Value)> for Evidence {
     /// Sorted by path; of two entries with one path the later wins, as in a map.
     fn from_iter<I: IntoIterator<Item = (Text, serde_json::Value)>>(iter: I) -> Evidence {
-        let mut v: Vec<(Text, serde_json::Value)> = iter.into_iter().collect();
-        // A rule's paths usually come sorted and distinct: kept as they are, no second vector.
-        if v.windows(2).all(|w| w[0].0 < w[1].0) {
-            return Evidence(v);
-        }
-        // Stable: equal paths keep their order, so keeping the last of each run is "later wins".
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(Text, serde_json::Value)> = Vec::with_capacity(v.len());
-        for (k, val) in v {
-            match out.last_mut() {
-                Some(last) if last.0 == k => last.1 = val,
-                _ => out.push((k, val)),
-            }
-        }
-        Evidence(out)
+        Evidence(crate::model::map_entries(iter.into_iter().collect()))
     }
 }
 

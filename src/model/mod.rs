@@ -34,6 +34,7 @@ pub use edge::*;
 pub use estate::*;
 pub use monitoring::*;
 pub use network::*;
+pub(crate) use strmap::map_entries;
 pub use strmap::StrMap;
 
 /// Version of the inventory JSON. Bump on any incompatible change.

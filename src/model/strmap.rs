@@ -77,19 +77,29 @@ impl StrMap {
 impl FromIterator<(String, String)> for StrMap {
     /// Sorted by key; of two entries with one key the later wins, as in a map.
     fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> StrMap {
-        let mut v: Vec<(String, String)> = iter.into_iter().collect();
-        // Stable, so the last of a run of equal keys is the later one.
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(String, String)> = Vec::with_capacity(v.len());
-        for (k, val) in v {
-            match out.last_mut() {
-                Some(last) if last.0 == k => last.1 = val,
-                _ => out.push((k, val)),
-            }
-        }
+        let mut out = map_entries(iter.into_iter().collect());
         out.shrink_to_fit();
         StrMap(out)
     }
+}
+
+/// Key-value pairs as a map keeps them: sorted by key, each key once, of two entries with one
+/// key the later (the vector-backed maps: [`StrMap`], `finding::Evidence`). Pairs already sorted
+/// and distinct, the usual case, are kept as they are, without a second vector.
+pub(crate) fn map_entries<K: Ord, V>(mut v: Vec<(K, V)>) -> Vec<(K, V)> {
+    if v.windows(2).all(|w| w[0].0 < w[1].0) {
+        return v;
+    }
+    // Stable: equal keys keep their order, so keeping the last of each run is "later wins".
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<(K, V)> = Vec::with_capacity(v.len());
+    for (k, val) in v {
+        match out.last_mut() {
+            Some(last) if last.0 == k => last.1 = val,
+            _ => out.push((k, val)),
+        }
+    }
+    out
 }
 
 impl From<BTreeMap<String, String>> for StrMap {
