@@ -2612,24 +2612,7 @@ impl Estate {
 
     /// A topic named `name` with one subscription, `protocol` to `endpoint`.
     async fn topic(&self, name: &str, protocol: &str, endpoint: &str) -> String {
-        let sns = aws_sdk_sns::Client::new(&self.sdk);
-        let topic = sns
-            .create_topic()
-            .name(name)
-            .send()
-            .await
-            .expect("topic")
-            .topic_arn()
-            .expect("topic arn")
-            .to_string();
-        sns.subscribe()
-            .topic_arn(&topic)
-            .protocol(protocol)
-            .endpoint(endpoint)
-            .send()
-            .await
-            .expect("subscription");
-        topic
+        estate::alert_topic(&self.sdk, name, None, protocol, endpoint).await
     }
 
     /// A monitoring alarm on the cache's memory named `name`, its action `topic`.
@@ -2743,7 +2726,7 @@ async fn a_body_filter_written_for_eventbridge_drops_the_alarm(e: &Estate) -> Ve
         .topic(
             "estate-pagerduty-body-filter",
             "https",
-            "https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue",
+            estate::PAGERDUTY_URL,
         )
         .await;
     let sns = aws_sdk_sns::Client::new(&e.sdk);
@@ -2815,26 +2798,8 @@ impl Estate {
     /// A topic encrypted with `key`, subscribed to PagerDuty over HTTPS, and a new monitoring
     /// alarm `alarm` on the cache's memory routed to it.
     async fn encrypted_route(&self, topic: &str, key: &str, alarm: &str) {
-        let sns = aws_sdk_sns::Client::new(&self.sdk);
-        let arn = sns
-            .create_topic()
-            .name(topic)
-            .attributes("KmsMasterKeyId", key)
-            .send()
-            .await
-            .expect("topic")
-            .topic_arn()
-            .expect("topic arn")
-            .to_string();
-        sns.subscribe()
-            .topic_arn(&arn)
-            .protocol("https")
-            .endpoint(
-                "https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue",
-            )
-            .send()
-            .await
-            .expect("subscription");
+        let arn =
+            estate::alert_topic(&self.sdk, topic, Some(key), "https", estate::PAGERDUTY_URL).await;
         self.memory_alarm(alarm, &arn).await;
     }
 }

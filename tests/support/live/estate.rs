@@ -52,6 +52,41 @@ pub async fn set_db_parameter(rds: &aws_sdk_rds::Client, group: &str, name: &str
 
 /// The alias of the customer key the PagerDuty topic is encrypted with.
 pub const ALERTS_KEY_ALIAS: &str = "alias/estate-alerts";
+
+/// PagerDuty's Events API endpoint with the estate's (fake) integration key.
+pub const PAGERDUTY_URL: &str =
+    "https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue";
+
+/// A topic `name`, encrypted with `key` when one is given, with one subscription `protocol` →
+/// `endpoint`; its ARN.
+pub async fn alert_topic(
+    sdk: &SdkConfig,
+    name: &str,
+    key: Option<&str>,
+    protocol: &str,
+    endpoint: &str,
+) -> String {
+    let sns = aws_sdk_sns::Client::new(sdk);
+    let mut create = sns.create_topic().name(name);
+    if let Some(key) = key {
+        create = create.attributes("KmsMasterKeyId", key);
+    }
+    let arn = create
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn()
+        .expect("topic arn")
+        .to_string();
+    sns.subscribe()
+        .topic_arn(&arn)
+        .protocol(protocol)
+        .endpoint(endpoint)
+        .send()
+        .await
+        .expect("subscription");
+    arn
+}
 /// Its key policy: the account administers it, CloudWatch may encrypt alarm notifications.
 pub const ALERTS_KEY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
   {"Sid":"account","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*","Resource":"*"},
@@ -656,28 +691,19 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
         .send()
         .await
         .expect("alias");
-    let sns = aws_sdk_sns::Client::new(sdk);
-    b.topic = sns
-        .create_topic()
-        .name("estate-pagerduty")
-        .attributes("KmsMasterKeyId", ALERTS_KEY_ALIAS)
-        .send()
-        .await
-        .expect("topic")
-        .topic_arn()
-        .expect("topic arn")
-        .to_string();
-    sns.subscribe()
-        .topic_arn(&b.topic)
-        .protocol(if broken { "email" } else { "https" })
-        .endpoint(if broken {
-            "ops@example.com"
-        } else {
-            "https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue"
-        })
-        .send()
-        .await
-        .expect("subscription");
+    let (protocol, endpoint) = if broken {
+        ("email", "ops@example.com")
+    } else {
+        ("https", PAGERDUTY_URL)
+    };
+    b.topic = alert_topic(
+        sdk,
+        "estate-pagerduty",
+        Some(ALERTS_KEY_ALIAS),
+        protocol,
+        endpoint,
+    )
+    .await;
     b
 }
 
