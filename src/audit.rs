@@ -102,9 +102,10 @@ pub fn run_many(
     )
 }
 
-/// A finding or resource of the part every estate shares (Cloudflare: no AWS account).
-fn is_shared(kind: &str) -> bool {
-    kind.starts_with("cloudflare.")
+/// A finding or resource of the part every estate shares (Cloudflare and PagerDuty: no AWS
+/// account).
+pub fn is_shared(kind: &str) -> bool {
+    kind.starts_with("cloudflare.") || kind.starts_with("pagerduty.")
 }
 
 /// The estates of one audit and what they share.

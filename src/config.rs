@@ -20,9 +20,25 @@ enum Want {
     List,
     /// An array of `Name=Value` strings (metric dimensions).
     Pairs,
+    /// An array of the monitoring plane's part names (`not_used`).
+    Providers,
+    /// An `http://` or `https://` URL with a host.
+    Url,
+    /// A table with these keys.
+    Sub(&'static [(&'static str, Want)]),
 }
 
-use Want::{List, Pairs, Text};
+use Want::{List, Pairs, Providers, Sub, Text, Url};
+
+/// The parts of the monitoring plane, as `not_used` names them (`model::MonitoringProvider`).
+const PROVIDERS: &[&str] = &[
+    "pagerduty",
+    "prometheus",
+    "alertmanager",
+    "grafana",
+    "zabbix",
+    "loki",
+];
 
 /// The plain keys of the top level.
 const TOP: &[(&str, Want)] = &[("region", Text)];
@@ -52,6 +68,10 @@ const SECTIONS: &[(&str, &[(&str, Want)])] = &[
         ],
     ),
     ("pagerduty", &[("endpoint_prefix", Text)]),
+    (
+        "monitoring",
+        &[("not_used", Providers), ("pagerduty", Sub(&[("api", Url)]))],
+    ),
     (
         "cloudflare",
         &[
@@ -93,11 +113,23 @@ fn check(file: &mut File<'_>, doc: &Table<'_>) {
         let Some(table) = doc.get(*name).and_then(|v| file.table(name, v)) else {
             continue;
         };
-        let allowed: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
-        file.check_keys(table, &allowed, |k| {
-            format!("unknown key `{k}` in `[{name}]`")
-        });
-        check_values(file, table, keys);
+        check_table(file, table, name, keys);
+    }
+}
+
+/// The keys and values of one table, `[name]`, and of its own tables.
+fn check_table(file: &mut File<'_>, table: &Table<'_>, name: &str, keys: &[(&str, Want)]) {
+    let allowed: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+    file.check_keys(table, &allowed, |k| {
+        format!("unknown key `{k}` in `[{name}]`")
+    });
+    check_values(file, table, keys);
+    for (key, want) in keys {
+        if let (Sub(sub), Some(v)) = (want, table.get(*key)) {
+            if let Some(t) = file.table(key, v) {
+                check_table(file, t, &format!("{name}.{key}"), sub);
+            }
+        }
     }
 }
 
@@ -121,6 +153,38 @@ fn check_values(file: &mut File<'_>, table: &Table<'_>, keys: &[(&str, Want)]) {
                     }
                 }
             }
+            Providers => {
+                for (item, span) in file.strings(key, v).unwrap_or_default() {
+                    if PROVIDERS.contains(&item.as_str()) {
+                        continue;
+                    }
+                    let mut d = file.at(
+                        span,
+                        format!("`{key}`: `{item}` is not a part of the monitoring plane"),
+                    );
+                    if let Some(s) = crate::text::suggest(&item, PROVIDERS.iter().copied()) {
+                        d = d.with_note(format!("help: did you mean `{s}`?"));
+                    }
+                    file.push(d.with_note(format!("allowed: {}", PROVIDERS.join(", "))));
+                }
+            }
+            Url => {
+                let Some(url) = file.string(key, v) else {
+                    continue;
+                };
+                let host = url
+                    .strip_prefix("https://")
+                    .or_else(|| url.strip_prefix("http://"))
+                    .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+                if host.is_none_or(str::is_empty) {
+                    file.error(
+                        v.span(),
+                        format!("`{key}`: `{url}` is not an http:// or https:// URL"),
+                    );
+                }
+            }
+            // A table: its keys are checked by `check_table`.
+            Sub(_) => {}
         }
     }
 }
@@ -185,6 +249,50 @@ mod tests {
             .into_iter()
             .map(|d| (d.location(), d.message, d.notes))
             .collect()
+    }
+
+    #[test]
+    fn the_monitoring_section_is_checked_down_to_its_own_tables() {
+        let got = problems(
+            "[monitoring]\nnot_used = [\"zabix\", \"loki\"]\n[monitoring.pagerduty]\n\
+             api = \"api.pagerduty.com\"\ntoken = \"x\"\n",
+        );
+        let got: Vec<(&str, &str, &[String])> = got
+            .iter()
+            .map(|(l, m, n)| (l.as_str(), m.as_str(), n.as_slice()))
+            .collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(
+            (got[0].0, got[0].1),
+            (
+                "estate.toml:2:13",
+                "`not_used`: `zabix` is not a part of the monitoring plane"
+            )
+        );
+        assert_eq!(got[0].2[0], "help: did you mean `zabbix`?");
+        assert_eq!(
+            (got[1].0, got[1].1),
+            (
+                "estate.toml:4:7",
+                "`api`: `api.pagerduty.com` is not an http:// or https:// URL"
+            )
+        );
+        assert_eq!(
+            (got[2].0, got[2].1),
+            (
+                "estate.toml:5:1",
+                "unknown key `token` in `[monitoring.pagerduty]`"
+            )
+        );
+
+        let c =
+            EstateConfig::parse("[monitoring]\nnot_used = [\"zabbix\"]\n", "estate.toml").unwrap();
+        let m = c.monitoring.as_ref().expect("the section");
+        assert_eq!(m.pagerduty.api, "https://api.pagerduty.com");
+        assert!(c.audits_pagerduty());
+        let c = EstateConfig::parse("[monitoring]\nnot_used = [\"pagerduty\"]\n", "e").unwrap();
+        assert!(!c.audits_pagerduty());
+        assert!(!EstateConfig::parse("", "e").unwrap().audits_pagerduty());
     }
 
     #[test]
@@ -290,16 +398,40 @@ mod tests {
             out.sort_by(|a, b| a.0.cmp(&b.0));
             out
         };
-        let want_of = |v: &serde_json::Value| match v.get("type") {
-            Some(t) if t == "array" => List,
-            Some(t) if t == "string" || *t == serde_json::json!(["string", "null"]) => Text,
-            other => panic!("a key of another type: {other:?} in {v}"),
-        };
+        fn want_of(
+            props: &dyn Fn(&serde_json::Value) -> Vec<(String, serde_json::Value)>,
+            v: &serde_json::Value,
+        ) -> Vec<(String, Want)> {
+            props(v)
+                .iter()
+                .map(|(k, v)| {
+                    let w = match v.get("type") {
+                        Some(t) if t == "array" => List,
+                        Some(t) if t == "string" || *t == serde_json::json!(["string", "null"]) => {
+                            Text
+                        }
+                        // A table of its own: compared by its keys' names below.
+                        _ if v.get("$ref").is_some() => Sub(&[]),
+                        other => panic!("a key of another type: {other:?} in {v}"),
+                    };
+                    (k.clone(), w)
+                })
+                .collect()
+        }
         let sorted = |keys: &[(&str, Want)]| {
-            // `Name=Value` pairs are an array of strings to the schema.
+            // `Name=Value` pairs and part names are arrays of strings to the schema, a URL a
+            // string; a table's own keys are compared on their own.
             let mut k: Vec<(String, Want)> = keys
                 .iter()
-                .map(|(k, w)| (k.to_string(), if *w == Pairs { List } else { *w }))
+                .map(|(k, w)| {
+                    let w = match w {
+                        Pairs | Providers => List,
+                        Url => Text,
+                        Sub(_) => Sub(&[]),
+                        w => *w,
+                    };
+                    (k.to_string(), w)
+                })
                 .collect();
             k.sort_by(|a, b| a.0.cmp(&b.0));
             k
@@ -308,13 +440,32 @@ mod tests {
         for (name, node) in props(&schema) {
             match SECTIONS.iter().find(|(s, _)| *s == name) {
                 Some((_, keys)) => {
-                    let fields: Vec<(String, Want)> = props(&node)
-                        .iter()
-                        .map(|(k, v)| (k.clone(), want_of(v)))
-                        .collect();
-                    assert_eq!(fields, sorted(keys), "[{name}]");
+                    let node = match node.get("anyOf").and_then(|a| a.get(0)) {
+                        // `Option<Section>`: its first branch is the section.
+                        Some(first) => first.clone(),
+                        None => node.clone(),
+                    };
+                    assert_eq!(want_of(&props, &node), sorted(keys), "[{name}]");
+                    for (key, want) in *keys {
+                        if let Sub(sub) = want {
+                            let inner = props(&node)
+                                .into_iter()
+                                .find(|(k, _)| k == key)
+                                .expect("the table is a field")
+                                .1;
+                            assert_eq!(want_of(&props, &inner), sorted(sub), "[{name}.{key}]");
+                        }
+                    }
                 }
-                None => top.push((name.clone(), want_of(&node))),
+                None => top.push((
+                    name.clone(),
+                    match node.get("type") {
+                        Some(t) if t == "string" || *t == serde_json::json!(["string", "null"]) => {
+                            Text
+                        }
+                        other => panic!("a top-level key of another type: {other:?}"),
+                    },
+                )),
             }
         }
         assert_eq!(top, sorted(TOP));

@@ -120,6 +120,18 @@ const CATALOG: &[(&str, Severity, Gate)] = &[
     ),
     ("aws-alarm-actions-enabled", Severity::Medium, Gate::Operate),
     ("aws-alarms-route-pagerduty", Severity::High, Gate::Operate),
+    (
+        "pagerduty-integration-resolves",
+        Severity::High,
+        Gate::Operate,
+    ),
+    ("pagerduty-service-active", Severity::High, Gate::Operate),
+    (
+        "pagerduty-escalation-targets",
+        Severity::High,
+        Gate::Operate,
+    ),
+    ("pagerduty-on-call-now", Severity::High, Gate::Operate),
 ];
 
 fn root() -> &'static Path {
@@ -197,7 +209,8 @@ fn every_rule_is_documented() {
                 "Dashboard",
                 "SSL/TLS",
                 "Security >",
-                "DNS >"
+                "DNS >",
+                "PagerDuty ›",
             ]
             .iter()
             .any(|k| i.remediation.contains(k)),

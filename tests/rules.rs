@@ -14,8 +14,9 @@
 //! config = [{ path = "/components/webhook_function", value = "other" }]  # edit estate.toml
 //! unset_config = ["/estate/tag"]                                          # null an estate.toml field
 //! scope_regions = ["eu-west-1"]                                           # the regions scanned
-//! collection_error = { service = "rds", kinds = ["aws.rds.db_instance"] }
+//! collection_error = { service = "rds", kinds = ["aws.rds.db_instance"] }  # provider = "aws"
 //! expect = { "db:estate-db" = "fail" }    # resource-id suffix → status of this rule's finding
+//!                                          # (`none`: the rule gives that resource no finding)
 //! ```
 
 use std::collections::BTreeMap;
@@ -84,6 +85,9 @@ struct ConfigOp {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ErrorOp {
+    /// `aws` when not given.
+    #[serde(default)]
+    provider: Option<String>,
     service: String,
     kinds: Vec<String>,
 }
@@ -176,7 +180,7 @@ fn build(case: &Case) -> Inventory {
         serde_json::from_value(inv).unwrap_or_else(|e| panic!("{}: {e}", case.name));
     if let Some(e) = &case.collection_error {
         inv.collection_errors.push(CollectionError {
-            provider: "aws".into(),
+            provider: e.provider.clone().unwrap_or_else(|| "aws".into()),
             service: e.service.clone(),
             kinds: e.kinds.clone(),
             kind: ErrorKind::AccessDenied,
@@ -320,7 +324,12 @@ fn rule_fixtures() {
                     .filter(|f| f.resource_id.ends_with(suffix.as_str()))
                     .map(|f| f.status)
                     .collect();
-                if got != vec![status_of(want)] {
+                // `none`: the rule does not apply to the resource (no finding at all).
+                let want_list = match want.as_str() {
+                    "none" => vec![],
+                    w => vec![status_of(w)],
+                };
+                if got != want_list {
                     failures.push(format!(
                         "{rule_id} / {}: `{suffix}` expected [{want}], got {got:?}",
                         case.name

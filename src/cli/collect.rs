@@ -14,7 +14,7 @@ use super::{load_config, plain, write_output, AwsArgs, CollectArgs, Io, EXIT_INC
 #[cfg(feature = "live")]
 use crate::collect::aws::AwsOptions;
 #[cfg(feature = "live")]
-use crate::collect::{self, cloudflare, CollectOptions, Collected, Secret};
+use crate::collect::{self, cloudflare, pagerduty, CollectOptions, Collected, Secret};
 use crate::diag::Diagnostics;
 use crate::model::EstateConfig;
 
@@ -38,6 +38,18 @@ fn collect_options(
         .map(|b| b.trim().to_string())
         .filter(|b| !b.is_empty())
         .unwrap_or_else(|| cloudflare::DEFAULT_API_BASE.to_string());
+    // The PagerDuty key is read, and checked, only when the estate puts PagerDuty in the audit.
+    let pagerduty_token = if estate.audits_pagerduty() {
+        Secret::from_env(
+            pagerduty::TOKEN_VAR,
+            std::env::var(pagerduty::TOKEN_VAR).ok(),
+            "a PagerDuty REST API key",
+            pagerduty::TOKEN_LEN,
+        )
+        .map_err(|e| plain("estate-audit", e))?
+    } else {
+        None
+    };
     let timeout = aws.timeout;
     let aws = AwsOptions {
         // A progress line only for a person watching stderr.
@@ -53,6 +65,10 @@ fn collect_options(
             ..cloudflare::Options::default()
         },
         aws,
+        pagerduty: pagerduty::Options {
+            token: pagerduty_token,
+            ..pagerduty::Options::default()
+        },
         timeout,
     })
 }

@@ -310,9 +310,9 @@ fn check_mergeable(reports: &[(String, Report)]) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-/// A finding of the part every shard shares (Cloudflare: no AWS account).
+/// A finding of the part every shard shares (no AWS account: [`crate::audit::is_shared`]).
 fn is_shared(f: &Finding) -> bool {
-    f.kind.starts_with("cloudflare.")
+    crate::audit::is_shared(&f.kind)
 }
 
 fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {

@@ -10,6 +10,8 @@
 
 pub mod aws;
 pub mod cloudflare;
+pub mod http;
+pub mod pagerduty;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -175,6 +177,16 @@ impl fmt::Display for Secret {
     }
 }
 
+/// How a key is matched across providers without being kept: `sha256:` and the first 16 hex
+/// digits of its SHA-256. An integration key is random (PagerDuty's are 32 hex digits), so the
+/// digest tells nothing of it, and two keys that differ never share one by chance in an estate.
+pub fn key_digest(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(key.trim().as_bytes());
+    let hex: String = hash.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
 /// What a live collection needs: the estate identification, the clock and each provider's
 /// settings (credentials, endpoints, limits).
 #[derive(Clone, Debug)]
@@ -184,6 +196,7 @@ pub struct CollectOptions {
     pub now: DateTime<Utc>,
     pub cloudflare: cloudflare::Options,
     pub aws: aws::AwsOptions,
+    pub pagerduty: pagerduty::Options,
     /// The whole collection's time (`--timeout`); [`DEFAULT_TIMEOUT`] when `None`.
     pub timeout: Option<Duration>,
 }
@@ -209,10 +222,24 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
         deadline: Some(deadline),
         ..opts.cloudflare.clone()
     };
-    // Both providers at once: the audit waits on the network, not on either collector.
-    let (aws, cf) = tokio::join!(
+    let pd_opts = pagerduty::Options {
+        deadline: Some(deadline),
+        ..opts.pagerduty.clone()
+    };
+    let pd_listing = async {
+        match &opts.estate.monitoring {
+            Some(m) if opts.estate.audits_pagerduty() => {
+                Some(pagerduty::list(&pd_opts, &m.pagerduty.api).await)
+            }
+            _ => None,
+        }
+    };
+    // Every provider at once: the audit waits on the network, not on any one collector.
+    // PagerDuty's second step needs the alarm routes' keys, so it follows the AWS collection.
+    let (aws, cf, pd) = tokio::join!(
         aws::collect_accounts(&aws_opts, &opts.estate),
-        cloudflare::collect(&cf_opts, &opts.estate.cloudflare)
+        cloudflare::collect(&cf_opts, &opts.estate.cloudflare),
+        pd_listing
     );
     let mut out = Collected::default();
     for collection in aws {
@@ -241,12 +268,33 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
             .or_default()
             .add(cf.usage);
     }
+    // PagerDuty, like Cloudflare, belongs to no account: the routes of every account say which
+    // services are read, and they go with the first inventory.
+    let pd = match pd {
+        Some(listing) => {
+            let digests =
+                pagerduty::route_digests(out.inventories.iter().flat_map(|i| &i.resources));
+            Some(pagerduty::finish(listing, &digests, &pd_opts).await)
+        }
+        None => None,
+    };
     let first = &mut out.inventories[0];
     if let Some(zone) = &opts.estate.cloudflare.zone {
         first.scope.cloudflare_zones.push(zone.clone());
     }
     first.resources.extend(cf.resources);
     first.collection_errors.extend(cf.errors);
+    if let Some(pd) = pd {
+        if pd.usage.calls > 0 {
+            out.services
+                .entry("pagerduty".into())
+                .or_default()
+                .add(pd.usage);
+        }
+        let first = &mut out.inventories[0];
+        first.resources.extend(pd.resources);
+        first.collection_errors.extend(pd.errors);
+    }
     out
 }
 
@@ -256,6 +304,7 @@ pub fn required_permissions() -> String {
     let sections = [
         aws::permissions_section(),
         cloudflare::permissions_section(),
+        pagerduty::permissions_section(),
     ];
     sections.join("\n")
 }
@@ -328,6 +377,7 @@ mod tests {
                 ..Default::default()
             },
             aws: aws::AwsOptions::default(),
+            pagerduty: pagerduty::Options::default(),
             timeout: None,
         };
         let dbg = format!("{opts:?} {opts:#?}");

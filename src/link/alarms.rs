@@ -12,7 +12,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::expr::Truth;
+use super::pagerduty::Delivery;
 use super::{Ctx, LIST_MAX};
+
+/// Whether an alarm reaches PagerDuty, the path of each chain, and the routes that deliver.
+type Routes = (Option<bool>, Option<Vec<String>>, Option<Vec<Delivery>>);
 use crate::model::*;
 
 /// Alarm lookups, built once.
@@ -181,7 +185,8 @@ impl Ctx<'_> {
                 "monitoring".to_string()
             }
         });
-        let (pagerduty_routed, pagerduty_path) = self.pagerduty(r, a);
+        let (pagerduty_routed, pagerduty_path, deliveries) = self.pagerduty(r, a);
+        let pagerduty = Some(self.pagerduty.facts(deliveries.as_deref()));
         let (watches, watches_total) = if self.any_errored(&[kind::ALARM]) {
             (None, None)
         } else {
@@ -218,6 +223,7 @@ impl Ctx<'_> {
             purpose,
             pagerduty_routed,
             pagerduty_path,
+            pagerduty,
             watches,
             watches_total,
             ..a.clone()
@@ -228,14 +234,16 @@ impl Ctx<'_> {
     /// subscription, confirmed, whose endpoint starts with `pagerduty.endpoint_prefix`, and
     /// actions are enabled. Unknown when nothing routes and some link of a chain is unknown (a
     /// topic not in the inventory, subscriptions not collected, confirmation or the enabled flag
-    /// unknown). The path lists each chain or where it stops.
-    fn pagerduty(&self, r: &Resource, a: &Alarm) -> (Option<bool>, Option<Vec<String>>) {
+    /// unknown). The path lists each chain or where it stops; the deliveries are the routes
+    /// that reach PagerDuty (`None` when whether the alarm routes is unknown).
+    fn pagerduty(&self, r: &Resource, a: &Alarm) -> Routes {
         // The notification a body filter policy is matched against, built only for such a
         // policy (most subscriptions have none; every alarm of the estate passes here).
         let body = || super::filter::alarm_notification(alarm_name(r, a), &r.id, a);
         let Some(actions) = a.alarm_actions.as_ref() else {
-            return (None, None);
+            return (None, None, None);
         };
+        let mut deliveries = Vec::new();
         let prefix = self.cfg.pagerduty.endpoint_prefix.as_str();
         let mut path = Vec::new();
         let mut routed = false;
@@ -307,6 +315,11 @@ impl Ctx<'_> {
                 match (s.confirmed, filter_verdict(s, &body)) {
                     (Some(true), Some(Ok(()))) => {
                         routed = true;
+                        deliveries.push(Delivery {
+                            topic: act.clone(),
+                            endpoint: ep.to_string(),
+                            key_digest: s.endpoint_key_digest.clone(),
+                        });
                         path.push(format!(
                             "alarm → topic {act} → https subscription {ep} (confirmed)"
                         ));
@@ -355,7 +368,8 @@ impl Ctx<'_> {
             path.truncate(LIST_MAX);
             path.push(format!("… and {more} more"));
         }
-        (routed, Some(path))
+        let deliveries = routed.is_some().then_some(deliveries);
+        (routed, Some(path), deliveries)
     }
 
     /// Scalable targets, policy names, scaling alarms and their problems of an ECS service,

@@ -90,6 +90,8 @@ pub(super) struct Ctx<'a> {
     pub(super) alarms: alarms::AlarmIndex<'a>,
     pub(super) topics: HashMap<&'a str, &'a SnsTopic>,
     pub(super) subscriptions: HashMap<&'a str, Vec<&'a SnsSubscription>>,
+    /// PagerDuty services by their integration keys' digests.
+    pub(super) pagerduty: super::pagerduty::PagerDutyIndex<'a>,
     pub(super) cf_ranges: Option<RangeSet>,
     pub(super) zone: Option<&'a CloudflareZone>,
     /// Tiers per source CIDR, memoised: sources repeat across groups. A mutex, not a `RefCell`:
@@ -188,6 +190,7 @@ impl<'a> Ctx<'a> {
             alarms: alarms::AlarmIndex::default(),
             topics: HashMap::new(),
             subscriptions: HashMap::new(),
+            pagerduty: super::pagerduty::PagerDutyIndex::new(cfg, errors),
             cf_ranges: None,
             zone: None,
             cidr_tier_cache: Mutex::new(HashMap::new()),
@@ -367,7 +370,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Alarms, SNS topics and their subscriptions.
+    /// Alarms, SNS topics and their subscriptions, PagerDuty services.
     fn index_alarms(&mut self, r: &'a Resource) {
         match &r.attrs {
             Attrs::Alarm(a) => self.alarms.add(r, a),
@@ -380,6 +383,7 @@ impl<'a> Ctx<'a> {
                     self.subscriptions.entry(t).or_default().push(s);
                 }
             }
+            Attrs::PagerDutyService(s) => self.pagerduty.add(r, s),
             _ => {}
         }
     }

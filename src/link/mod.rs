@@ -38,6 +38,7 @@ mod index;
 mod keys;
 pub mod net;
 mod origin;
+mod pagerduty;
 mod reach;
 #[cfg(test)]
 mod testkit;

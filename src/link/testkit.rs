@@ -683,6 +683,7 @@ fn alarms(rs: &mut Vec<Resource>) {
             topic_arn: Some(topic_arn()),
             protocol: Some("https".into()),
             endpoint: Some("https://events.pagerduty.com/integration/****/enqueue".into()),
+            endpoint_key_digest: Some("sha256:0123456789abcdef".into()),
             confirmed: Some(true),
             filter_policy: Some(String::new()),
             filter_policy_scope: Some("MessageAttributes".into()),

@@ -27,6 +27,9 @@ pub struct EstateConfig {
     pub pagerduty: PagerDuty,
     #[serde(default)]
     pub cloudflare: CloudflareConfig,
+    /// The spec's monitoring plane. `None` (no `[monitoring]`): not audited, as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<Monitoring>,
 }
 
 /// How estate resources are recognised.
@@ -132,6 +135,83 @@ impl Default for Components {
 pub struct PagerDuty {
     #[serde(default = "default_pd_prefix")]
     pub endpoint_prefix: String,
+}
+
+/// `[monitoring]`: the monitoring plane the spec describes (docs/design.md §4). With the section,
+/// each provider the audit knows is audited unless listed in `not_used`, which the reports show
+/// as out of scope (never as a pass).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Monitoring {
+    /// Providers the estate declares it does not use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_used: Vec<MonitoringProvider>,
+    #[serde(default)]
+    pub pagerduty: PagerDutyApi,
+}
+
+impl Monitoring {
+    /// Whether `provider` is audited: in scope, not declared unused.
+    pub fn audits(&self, provider: MonitoringProvider) -> bool {
+        !self.not_used.contains(&provider)
+    }
+}
+
+/// The parts of the spec's monitoring plane.
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum MonitoringProvider {
+    Pagerduty,
+    Prometheus,
+    Alertmanager,
+    Grafana,
+    Zabbix,
+    Loki,
+}
+
+impl MonitoringProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MonitoringProvider::Pagerduty => "pagerduty",
+            MonitoringProvider::Prometheus => "prometheus",
+            MonitoringProvider::Alertmanager => "alertmanager",
+            MonitoringProvider::Grafana => "grafana",
+            MonitoringProvider::Zabbix => "zabbix",
+            MonitoringProvider::Loki => "loki",
+        }
+    }
+}
+
+/// `[monitoring.pagerduty]`: where the PagerDuty REST API is (the token comes from the
+/// environment, `PAGERDUTY_API_TOKEN`).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PagerDutyApi {
+    #[serde(default = "default_pd_api")]
+    pub api: String,
+}
+
+fn default_pd_api() -> String {
+    "https://api.pagerduty.com".into()
+}
+
+impl Default for PagerDutyApi {
+    fn default() -> Self {
+        PagerDutyApi {
+            api: default_pd_api(),
+        }
+    }
+}
+
+impl EstateConfig {
+    /// Whether PagerDuty's side of the alarm routes is audited.
+    pub fn audits_pagerduty(&self) -> bool {
+        self.monitoring
+            .as_ref()
+            .is_some_and(|m| m.audits(MonitoringProvider::Pagerduty))
+    }
 }
 
 fn default_pd_prefix() -> String {

@@ -21,6 +21,7 @@ mod estate;
 pub mod json;
 mod monitoring;
 mod network;
+mod pagerduty;
 mod read;
 mod strmap;
 #[cfg(test)]
@@ -34,6 +35,7 @@ pub use edge::*;
 pub use estate::*;
 pub use monitoring::*;
 pub use network::*;
+pub use pagerduty::*;
 pub(crate) use strmap::map_entries;
 pub use strmap::StrMap;
 
@@ -267,6 +269,8 @@ kinds! {
     CloudflareZone(CloudflareZone) = "cloudflare.zone" as CLOUDFLARE_ZONE,
     DnsRecord(DnsRecord) = "cloudflare.dns_record" as DNS_RECORD,
     CloudflareIpRanges(CloudflareIpRanges) = "cloudflare.ip_ranges" as CLOUDFLARE_IP_RANGES,
+    /// A PagerDuty service with its integrations, escalation policy and who is on call now.
+    PagerDutyService(PagerDutyService) = "pagerduty.service" as PAGERDUTY_SERVICE,
 }
 
 /// Found by its tags in another region (`aws-region-single`): the ARN is the resource id and the

@@ -49,6 +49,10 @@ pub struct Alarm {
     /// *Derived*: alarm → topic → subscription, or why the chain stops.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub pagerduty_path: Option<Vec<String>>,
+    /// *Derived*: the PagerDuty services the alarm's routes reach and what is wrong with them
+    /// (set on every alarm; `audited: false` when PagerDuty is not in the audit's scope).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub pagerduty: Option<super::AlarmPagerDuty>,
     /// *Derived*: estate resources the alarm watches (ids): the first 20 in order,
     /// `watches_total` in all (how many resources its dimensions name).
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
@@ -118,6 +122,10 @@ pub struct SnsSubscription {
     pub protocol: Option<String>,
     /// The endpoint with secrets (integration keys in a URL path) redacted by the collector.
     pub endpoint: Option<String>,
+    /// Digest of the key an `https` endpoint's path carries (`sha256:` and 16 hex digits), to
+    /// match it with a PagerDuty integration without keeping the key. `null`: none, or not read.
+    #[serde(default)]
+    pub endpoint_key_digest: Option<String>,
     /// False while `PendingConfirmation`.
     pub confirmed: Option<bool>,
     /// The subscription's filter policy (JSON text; empty: none), read for confirmed HTTPS

@@ -254,10 +254,32 @@ pub fn normalize_subscription(ctx: &Ctx, n: usize, s: &t::Subscription) -> Optio
             topic_arn: Some(topic.to_string()),
             protocol: s.protocol().map(str::to_string),
             endpoint: s.endpoint().map(redact_endpoint),
+            endpoint_key_digest: s.endpoint().and_then(endpoint_key_digest),
             confirmed: Some(!pending),
             ..Default::default()
         }),
     })
+}
+
+/// A URL path segment that looks like a key: 16+ characters of letters, digits, `-` and `_`.
+fn secret_like(seg: &str) -> bool {
+    seg.len() >= 16
+        && seg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The digest ([`crate::collect::key_digest`]) of the key an `https` endpoint carries: its first
+/// key-like path segment (a PagerDuty URL's integration key). `None` for other endpoints.
+pub fn endpoint_key_digest(endpoint: &str) -> Option<String> {
+    let rest = endpoint
+        .get(..8)
+        .filter(|s| s.eq_ignore_ascii_case("https://"))
+        .map(|_| &endpoint[8..])?;
+    let path = rest.split(['?', '#']).next()?.split_once('/')?.1;
+    path.split('/')
+        .find(|seg| secret_like(seg))
+        .map(crate::collect::key_digest)
 }
 
 /// Hides secrets in a subscription endpoint: a URL keeps its scheme, host and the shape of its
@@ -282,11 +304,7 @@ pub fn redact_endpoint(endpoint: &str) -> String {
     if let Some(path) = parts.next() {
         for seg in path.split('/') {
             out.push('/');
-            let secret_like = seg.len() >= 16
-                && seg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            out.push_str(if secret_like { "<redacted>" } else { seg });
+            out.push_str(if secret_like(seg) { "<redacted>" } else { seg });
         }
     }
     if query {

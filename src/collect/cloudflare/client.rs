@@ -17,15 +17,14 @@ use serde_json::Value;
 
 use super::normalize::str_at;
 use super::{error, Options, BASE_VAR, TOKEN_VAR};
+use crate::collect::http::{
+    self, clean, describe, kind_of, read_capped, retry_wait, transport_failure,
+};
 use crate::collect::{Deadline, Secret};
 use crate::model::{CollectionError, ErrorKind};
 
-/// Largest response body accepted; Cloudflare's answers here are a few kilobytes.
-const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Most pages followed in one listing before giving up (fail closed, never truncate silently).
 const MAX_PAGES: usize = 50;
-/// Longest piece of an API error message kept in ours.
-const MAX_DETAIL_CHARS: usize = 200;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Auth {
@@ -147,23 +146,7 @@ impl fmt::Debug for Api {
 
 /// Whether the token may be sent to this base URL: HTTPS, or plain HTTP to this machine (tests).
 pub(super) fn base_is_safe(base: &str) -> Result<(), String> {
-    let url =
-        reqwest::Url::parse(base).map_err(|e| format!("{BASE_VAR}={base:?} is not a URL: {e}"))?;
-    let loopback = url.host_str().is_some_and(|h| {
-        h.eq_ignore_ascii_case("localhost")
-            || h.trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    });
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        _ => Err(format!(
-            "{BASE_VAR}={base:?}: the API token is only sent over HTTPS (plain HTTP only to \
-             localhost)"
-        )),
-    }
+    http::base_is_safe(BASE_VAR, base)
 }
 
 impl Api {
@@ -252,16 +235,7 @@ impl Api {
             };
             let resp = match req.send().await {
                 Ok(r) => r,
-                Err(e) => {
-                    let why = if e.is_timeout() {
-                        "timed out".to_string()
-                    } else if e.is_connect() {
-                        format!("cannot connect: {}", source_chain(&e))
-                    } else {
-                        format!("request failed: {}", source_chain(&e))
-                    };
-                    return Err(fail(None, ErrorKind::Other, why, None));
-                }
+                Err(e) => return Err(fail(None, ErrorKind::Other, transport_failure(&e), None)),
             };
             let status = resp.status().as_u16();
             let ray = resp
@@ -421,24 +395,6 @@ impl Api {
     }
 }
 
-/// `GET /path?k=v` for messages.
-fn describe(path: &str, query: &[(&str, &str)]) -> String {
-    if query.is_empty() {
-        format!("GET {path}")
-    } else {
-        let q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!("GET {path}?{}", q.join("&"))
-    }
-}
-
-fn kind_of(status: u16) -> ErrorKind {
-    match status {
-        401 | 403 => ErrorKind::AccessDenied,
-        429 => ErrorKind::Throttled,
-        _ => ErrorKind::Other,
-    }
-}
-
 /// Codes and messages of a v4 error body (`errors: [{code, message, error_chain}]`); entries
 /// without a code (the Rulesets API sends some) keep their message.
 pub(super) fn api_errors(v: &Value) -> (Vec<i64>, Vec<String>) {
@@ -480,62 +436,4 @@ pub(super) fn api_errors(v: &Value) -> (Vec<i64>, Vec<String>) {
         messages.push(text);
     }
     (codes, messages)
-}
-
-/// A server-supplied message made safe to print: one line, no control characters, bounded.
-fn clean(s: &str) -> String {
-    let one_line: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let mut out: String = one_line.chars().take(MAX_DETAIL_CHARS).collect();
-    if one_line.chars().count() > MAX_DETAIL_CHARS {
-        out.push('…');
-    }
-    out
-}
-
-/// The wait before retrying a `429`: `Retry-After` seconds, capped; 1 s when absent or not a
-/// number of seconds (Cloudflare sends seconds).
-pub fn retry_wait(retry_after: Option<&str>, cap: Duration) -> Duration {
-    let secs = retry_after
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .unwrap_or(1.0);
-    Duration::from_secs_f64(secs.min(cap.as_secs_f64()))
-}
-
-/// The error and its causes, for transport failures (the URL holds no credential).
-fn source_chain(e: &reqwest::Error) -> String {
-    let mut parts = vec![clean(&e.to_string())];
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        parts.push(clean(&s.to_string()));
-        src = s.source();
-    }
-    parts.dedup();
-    parts.join(": ")
-}
-
-async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(c)) => {
-                if body.len() + c.len() > MAX_BODY_BYTES {
-                    return Err(format!(
-                        "the response is larger than {MAX_BODY_BYTES} bytes"
-                    ));
-                }
-                body.extend_from_slice(&c);
-            }
-            Ok(None) => return Ok(body),
-            Err(e) => {
-                return Err(format!(
-                    "unreadable answer: reading the response failed (cut off): {}",
-                    source_chain(&e)
-                ))
-            }
-        }
-    }
 }

@@ -25,9 +25,10 @@ mod zone;
 use std::time::Duration;
 
 use super::Secret;
+pub use crate::collect::http::retry_wait;
 use crate::model::{kind, CloudflareConfig, CollectionError, ErrorKind, Resource};
 use client::Api;
-pub use client::{retry_wait, Failure};
+pub use client::Failure;
 pub use normalize::{
     normalize_dns_record, normalize_entrypoint, normalize_hostname_settings, normalize_ips,
     normalize_list_items, normalize_page_rule, normalize_rule, normalize_setting, normalize_zone,

@@ -104,6 +104,12 @@ fn sns_topic_subscription_and_redaction() {
         a.endpoint.as_deref(),
         Some("https://events.pagerduty.com/integration/<redacted>/enqueue")
     );
+    assert_eq!(
+        a.endpoint_key_digest,
+        Some(crate::collect::key_digest(
+            "0123456789abcdef0123456789abcdef"
+        ))
+    );
     let mut pending = s.clone();
     pending.subscription_arn = Some("PendingConfirmation".into());
     let r = sns::normalize_subscription(&ctx(), 7, &pending).expect("sub");
@@ -121,6 +127,41 @@ fn sns_topic_subscription_and_redaction() {
         "https://<redacted>@hooks.example.com/a/b?<redacted>"
     );
     assert_eq!(sns::redact_endpoint("ops@example.com"), "ops@example.com");
+}
+
+/// A PagerDuty endpoint's key is kept only as its digest, the one a PagerDuty integration with
+/// that key gets; an endpoint without a key-like segment, or not https, has none.
+#[test]
+fn an_endpoint_key_is_kept_as_the_digest_pagerduty_integrations_use() {
+    let key = "5f8a1c3e7b2d4f6a8c0e1b3d5f7a9c2e";
+    let digest = sns::endpoint_key_digest(&format!(
+        "https://events.pagerduty.com/integration/{key}/enqueue"
+    ))
+    .expect("a key");
+    assert_eq!(digest, crate::collect::key_digest(key));
+    assert!(
+        digest.starts_with("sha256:") && digest.len() == 7 + 16,
+        "{digest}"
+    );
+    assert!(!digest.contains(key));
+    assert_eq!(
+        sns::endpoint_key_digest(&format!("HTTPS://events.pagerduty.com/x-ere/{key}?a=b")),
+        Some(digest.clone()),
+        "scheme case and query do not matter"
+    );
+    for none in [
+        "https://hooks.example.com/alerts/short",
+        &format!("http://events.pagerduty.com/integration/{key}/enqueue"),
+        &format!("https://events.pagerduty.com?key={key}"),
+        "ops@example.com",
+        "",
+    ] {
+        assert_eq!(sns::endpoint_key_digest(none), None, "{none}");
+    }
+    assert_ne!(
+        crate::collect::key_digest(key),
+        crate::collect::key_digest("5f8a1c3e7b2d4f6a8c0e1b3d5f7a9c2f")
+    );
 }
 
 /// A topic's customer key is described and its policy read, once per key; an AWS managed alias
