@@ -102,10 +102,12 @@ pub fn run_many(
     )
 }
 
-/// A finding or resource of the part every estate shares (Cloudflare and PagerDuty: no AWS
-/// account).
+/// A finding or resource of the part every estate shares (Cloudflare and the monitoring plane:
+/// no AWS account).
 pub fn is_shared(kind: &str) -> bool {
-    kind.starts_with("cloudflare.") || kind.starts_with("pagerduty.")
+    ["cloudflare.", "pagerduty.", "prometheus.", "alertmanager."]
+        .iter()
+        .any(|p| kind.starts_with(p))
 }
 
 /// The estates of one audit and what they share.

@@ -70,7 +70,12 @@ const SECTIONS: &[(&str, &[(&str, Want)])] = &[
     ("pagerduty", &[("endpoint_prefix", Text)]),
     (
         "monitoring",
-        &[("not_used", Providers), ("pagerduty", Sub(&[("api", Url)]))],
+        &[
+            ("not_used", Providers),
+            ("pagerduty", Sub(&[("api", Url)])),
+            ("prometheus", Sub(&[("url", Url)])),
+            ("alertmanager", Sub(&[("url", Url)])),
+        ],
     ),
     (
         "cloudflare",
@@ -411,7 +416,9 @@ mod tests {
                             Text
                         }
                         // A table of its own: compared by its keys' names below.
-                        _ if v.get("$ref").is_some() => Sub(&[]),
+                        _ if v.get("$ref").is_some() || v.pointer("/anyOf/0/$ref").is_some() => {
+                            Sub(&[])
+                        }
                         other => panic!("a key of another type: {other:?} in {v}"),
                     };
                     (k.clone(), w)
@@ -453,6 +460,8 @@ mod tests {
                                 .find(|(k, _)| k == key)
                                 .expect("the table is a field")
                                 .1;
+                            // `Option<Table>`: its first branch is the table.
+                            let inner = inner.pointer("/anyOf/0").cloned().unwrap_or(inner);
                             assert_eq!(want_of(&props, &inner), sorted(sub), "[{name}.{key}]");
                         }
                     }

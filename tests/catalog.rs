@@ -132,6 +132,21 @@ const CATALOG: &[(&str, Severity, Gate)] = &[
         Gate::Operate,
     ),
     ("pagerduty-on-call-now", Severity::High, Gate::Operate),
+    (
+        "rabbitmq-prometheus-scraped",
+        Severity::Medium,
+        Gate::Operate,
+    ),
+    (
+        "rabbitmq-prometheus-alert-rules",
+        Severity::Medium,
+        Gate::Operate,
+    ),
+    (
+        "rabbitmq-alerts-route-pagerduty",
+        Severity::High,
+        Gate::Operate,
+    ),
 ];
 
 fn root() -> &'static Path {
@@ -211,6 +226,8 @@ fn every_rule_is_documented() {
                 "Security >",
                 "DNS >",
                 "PagerDuty ›",
+                "curl ",
+                "amtool ",
             ]
             .iter()
             .any(|k| i.remediation.contains(k)),

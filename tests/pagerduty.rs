@@ -6,7 +6,6 @@
 //! answers each end as data or as a collection error naming the endpoint, never as a partial
 //! answer; and the key never reaches a message. The rules over what is read are judged in
 //! `tests/rules.rs` (`pagerduty-*` fixtures).
-#![cfg(feature = "live")]
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -14,7 +14,7 @@ use super::{load_config, plain, write_output, AwsArgs, CollectArgs, Io, EXIT_INC
 #[cfg(feature = "live")]
 use crate::collect::aws::AwsOptions;
 #[cfg(feature = "live")]
-use crate::collect::{self, cloudflare, pagerduty, CollectOptions, Collected, Secret};
+use crate::collect::{self, cloudflare, pagerduty, prometheus, CollectOptions, Collected, Secret};
 use crate::diag::Diagnostics;
 use crate::model::EstateConfig;
 
@@ -50,6 +50,32 @@ fn collect_options(
     } else {
         None
     };
+    // Prometheus's and Alertmanager's optional credentials, read when they are audited.
+    let credential = |provider, bearer: &str, basic: &str| {
+        if !estate.audits(provider) {
+            return Ok(None);
+        }
+        prometheus::Credential::from_env(
+            bearer,
+            std::env::var(bearer).ok(),
+            basic,
+            std::env::var(basic).ok(),
+        )
+        .map_err(|e| plain("estate-audit", e))
+    };
+    let prometheus_options = prometheus::Options {
+        prometheus: credential(
+            crate::model::MonitoringProvider::Prometheus,
+            prometheus::PROMETHEUS_BEARER_VAR,
+            prometheus::PROMETHEUS_BASIC_VAR,
+        )?,
+        alertmanager: credential(
+            crate::model::MonitoringProvider::Alertmanager,
+            prometheus::ALERTMANAGER_BEARER_VAR,
+            prometheus::ALERTMANAGER_BASIC_VAR,
+        )?,
+        ..prometheus::Options::default()
+    };
     let timeout = aws.timeout;
     let aws = AwsOptions {
         // A progress line only for a person watching stderr.
@@ -69,6 +95,7 @@ fn collect_options(
             token: pagerduty_token,
             ..pagerduty::Options::default()
         },
+        prometheus: prometheus_options,
         timeout,
     })
 }

@@ -123,3 +123,208 @@ pub async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String>
         }
     }
 }
+
+/// How a client authenticates: the header value is built once, marked sensitive, and the
+/// credential kept to redact server text.
+pub struct Auth {
+    pub header: reqwest::header::HeaderValue,
+    pub secret: crate::collect::Secret,
+}
+
+/// Limits and timeouts of a [`Client`].
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Retries of one request answered `429`.
+    pub max_retries: u32,
+    /// Retries of all requests together.
+    pub retry_budget: u32,
+    /// Longest wait honoured from the server's header.
+    pub max_retry_wait: Duration,
+}
+
+/// What came back: the status and the whole body (any status; the provider's client reads it).
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// No answer: why, in words, and whether it was a rate limit that did not end.
+pub struct NoAnswer {
+    pub kind: ErrorKind,
+    pub status: Option<u16>,
+    pub detail: String,
+}
+
+/// A GET-only JSON client of one API: the base URL (checked by [`base_is_safe`] when it carries
+/// a credential), no redirects, bounded `429` retries after the wait the server names, bodies
+/// under [`MAX_BODY_BYTES`], and the call counts for `--stats`. What a path means, its error
+/// bodies and pagination are the provider client's.
+pub struct Client {
+    /// The API's name in messages (`PagerDuty`, `Prometheus`).
+    provider: &'static str,
+    http: reqwest::Client,
+    base: String,
+    auth: Option<Auth>,
+    headers: Vec<(reqwest::header::HeaderName, &'static str)>,
+    /// Headers naming the seconds to wait after a `429`, in order of preference.
+    wait_headers: &'static [&'static str],
+    limits: Limits,
+    budget: std::sync::atomic::AtomicU32,
+    requests: std::sync::atomic::AtomicU64,
+    retries: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("auth", &self.auth.as_ref().map(|a| &a.secret))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// `what` names where the base URL came from, for the error when it is refused.
+    pub fn new(
+        provider: &'static str,
+        what: &str,
+        base: &str,
+        auth: Option<Auth>,
+        headers: Vec<(reqwest::header::HeaderName, &'static str)>,
+        wait_headers: &'static [&'static str],
+        limits: Limits,
+    ) -> Result<Self, String> {
+        let base = base.trim().trim_end_matches('/').to_string();
+        if auth.is_some() {
+            base_is_safe(what, &base)?;
+        } else {
+            reqwest::Url::parse(&base).map_err(|e| format!("{what}={base:?} is not a URL: {e}"))?;
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(limits.connect_timeout)
+            .timeout(limits.request_timeout)
+            // Following a redirect could carry the credential elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("estate-audit/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {}", e.without_url()))?;
+        Ok(Client {
+            provider,
+            http,
+            base,
+            auth,
+            headers,
+            wait_headers,
+            limits,
+            budget: std::sync::atomic::AtomicU32::new(limits.retry_budget),
+            requests: Default::default(),
+            retries: Default::default(),
+            bytes: Default::default(),
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Text from the server or about a request with the credential masked.
+    pub fn redact(&self, text: &str) -> String {
+        match &self.auth {
+            Some(a) => a.secret.redact(text),
+            None => text.to_string(),
+        }
+    }
+
+    pub fn usage(&self) -> crate::stats::ServiceCalls {
+        use std::sync::atomic::Ordering::Relaxed;
+        crate::stats::ServiceCalls {
+            calls: self.requests.load(Relaxed),
+            retries: self.retries.load(Relaxed),
+            bytes: self.bytes.load(Relaxed),
+        }
+    }
+
+    fn take_retry(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.budget
+            .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// One GET of `path` with `query` (keys may repeat), retrying `429`s within the limits.
+    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Answer, NoAnswer> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let url = format!("{}{path}", self.base);
+        let mut attempt = 0;
+        loop {
+            self.requests.fetch_add(1, Relaxed);
+            if attempt > 0 {
+                self.retries.fetch_add(1, Relaxed);
+            }
+            let mut req = self.http.get(&url).query(query);
+            if let Some(a) = &self.auth {
+                req = req.header(reqwest::header::AUTHORIZATION, a.header.clone());
+            }
+            for (name, value) in &self.headers {
+                req = req.header(name.clone(), *value);
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    return Err(NoAnswer {
+                        kind: ErrorKind::Other,
+                        status: None,
+                        detail: self.redact(&transport_failure(&e)),
+                    })
+                }
+            };
+            let status = resp.status().as_u16();
+            if status == 429 {
+                let seconds = self
+                    .wait_headers
+                    .iter()
+                    .find_map(|h| resp.headers().get(*h).and_then(|v| v.to_str().ok()));
+                let wait = retry_wait(seconds, self.limits.max_retry_wait);
+                if attempt < self.limits.max_retries && self.take_retry() {
+                    attempt += 1;
+                    drop(resp);
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                return Err(NoAnswer {
+                    kind: ErrorKind::Throttled,
+                    status: Some(429),
+                    detail: format!(
+                        "rate limited by {} ({attempt} retr{} honouring {}); try again later",
+                        self.provider,
+                        if attempt == 1 { "y" } else { "ies" },
+                        self.wait_headers.first().copied().unwrap_or("Retry-After")
+                    ),
+                });
+            }
+            return match read_capped(resp).await {
+                Ok(body) => {
+                    self.bytes.fetch_add(body.len() as u64, Relaxed);
+                    Ok(Answer { status, body })
+                }
+                Err(why) => Err(NoAnswer {
+                    kind: ErrorKind::Other,
+                    status: Some(status),
+                    detail: self.redact(&why),
+                }),
+            };
+        }
+    }
+}
+
+/// A non-JSON body (a proxy's page, a plain-text error): its first line, cleaned.
+pub fn text_detail(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    match text.lines().map(str::trim).find(|l| !l.is_empty()) {
+        Some(line) => clean(line),
+        None => "an empty body".to_string(),
+    }
+}

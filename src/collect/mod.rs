@@ -12,6 +12,7 @@ pub mod aws;
 pub mod cloudflare;
 pub mod http;
 pub mod pagerduty;
+pub mod prometheus;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::EstateConfig;
+use crate::model::{self, EstateConfig};
 use crate::model::{CollectionError, ErrorKind, Inventory};
 use crate::stats::ServiceCalls;
 
@@ -197,6 +198,7 @@ pub struct CollectOptions {
     pub cloudflare: cloudflare::Options,
     pub aws: aws::AwsOptions,
     pub pagerduty: pagerduty::Options,
+    pub prometheus: prometheus::Options,
     /// The whole collection's time (`--timeout`); [`DEFAULT_TIMEOUT`] when `None`.
     pub timeout: Option<Duration>,
 }
@@ -234,12 +236,41 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
             _ => None,
         }
     };
+    let prom_opts = prometheus::Options {
+        deadline: Some(deadline),
+        ..opts.prometheus.clone()
+    };
+    fn server<'u>(
+        estate: &EstateConfig,
+        provider: model::MonitoringProvider,
+        url: Option<&'u model::ServerUrl>,
+    ) -> Option<prometheus::Target<'u>> {
+        estate.audits(provider).then_some(match url {
+            Some(u) => prometheus::Target::Url(u.url.as_str()),
+            None => prometheus::Target::NoUrl,
+        })
+    }
+    let monitoring = opts.estate.monitoring.as_ref();
+    let prom = prometheus::collect(
+        &prom_opts,
+        server(
+            &opts.estate,
+            model::MonitoringProvider::Prometheus,
+            monitoring.and_then(|m| m.prometheus.as_ref()),
+        ),
+        server(
+            &opts.estate,
+            model::MonitoringProvider::Alertmanager,
+            monitoring.and_then(|m| m.alertmanager.as_ref()),
+        ),
+    );
     // Every provider at once: the audit waits on the network, not on any one collector.
     // PagerDuty's second step needs the alarm routes' keys, so it follows the AWS collection.
-    let (aws, cf, pd) = tokio::join!(
+    let (aws, cf, pd, prom) = tokio::join!(
         aws::collect_accounts(&aws_opts, &opts.estate),
         cloudflare::collect(&cf_opts, &opts.estate.cloudflare),
-        pd_listing
+        pd_listing,
+        prom
     );
     let mut out = Collected::default();
     for collection in aws {
@@ -295,6 +326,12 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
         first.resources.extend(pd.resources);
         first.collection_errors.extend(pd.errors);
     }
+    for (server, calls) in prom.usage {
+        out.services.entry(server.into()).or_default().add(calls);
+    }
+    let first = &mut out.inventories[0];
+    first.resources.extend(prom.resources);
+    first.collection_errors.extend(prom.errors);
     out
 }
 
@@ -305,6 +342,7 @@ pub fn required_permissions() -> String {
         aws::permissions_section(),
         cloudflare::permissions_section(),
         pagerduty::permissions_section(),
+        prometheus::permissions_section(),
     ];
     sections.join("\n")
 }
@@ -378,6 +416,7 @@ mod tests {
             },
             aws: aws::AwsOptions::default(),
             pagerduty: pagerduty::Options::default(),
+            prometheus: prometheus::Options::default(),
             timeout: None,
         };
         let dbg = format!("{opts:?} {opts:#?}");

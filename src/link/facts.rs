@@ -222,6 +222,7 @@ impl<'a> Ctx<'a> {
             } else {
                 None
             },
+            prometheus: (is_rabbitmq == Some(true)).then(|| self.prometheus.host(r, i)),
             ingress,
             internet: self.with_edge(&r.id, direct),
             ..i.clone()

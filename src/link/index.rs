@@ -92,6 +92,8 @@ pub(super) struct Ctx<'a> {
     pub(super) subscriptions: HashMap<&'a str, Vec<&'a SnsSubscription>>,
     /// PagerDuty services by their integration keys' digests.
     pub(super) pagerduty: super::pagerduty::PagerDutyIndex<'a>,
+    /// Prometheus and Alertmanager servers.
+    pub(super) prometheus: super::prometheus::PrometheusIndex<'a>,
     pub(super) cf_ranges: Option<RangeSet>,
     pub(super) zone: Option<&'a CloudflareZone>,
     /// Tiers per source CIDR, memoised: sources repeat across groups. A mutex, not a `RefCell`:
@@ -191,6 +193,7 @@ impl<'a> Ctx<'a> {
             topics: HashMap::new(),
             subscriptions: HashMap::new(),
             pagerduty: super::pagerduty::PagerDutyIndex::new(cfg, errors),
+            prometheus: super::prometheus::PrometheusIndex::new(cfg),
             cf_ranges: None,
             zone: None,
             cidr_tier_cache: Mutex::new(HashMap::new()),
@@ -370,7 +373,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Alarms, SNS topics and their subscriptions, PagerDuty services.
+    /// Alarms, SNS topics and their subscriptions; the monitoring plane's servers.
     fn index_alarms(&mut self, r: &'a Resource) {
         match &r.attrs {
             Attrs::Alarm(a) => self.alarms.add(r, a),
@@ -384,6 +387,8 @@ impl<'a> Ctx<'a> {
                 }
             }
             Attrs::PagerDutyService(s) => self.pagerduty.add(r, s),
+            Attrs::PrometheusServer(s) => self.prometheus.add_prometheus(s),
+            Attrs::AlertmanagerServer(a) => self.prometheus.add_alertmanager(a),
             _ => {}
         }
     }

@@ -39,6 +39,7 @@ mod keys;
 pub mod net;
 mod origin;
 mod pagerduty;
+mod prometheus;
 mod reach;
 #[cfg(test)]
 mod testkit;

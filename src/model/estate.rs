@@ -148,6 +148,19 @@ pub struct Monitoring {
     pub not_used: Vec<MonitoringProvider>,
     #[serde(default)]
     pub pagerduty: PagerDutyApi,
+    /// Where Prometheus answers (its bearer token or basic auth come from the environment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<ServerUrl>,
+    /// Where Alertmanager answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alertmanager: Option<ServerUrl>,
+}
+
+/// `[monitoring.prometheus]`, `[monitoring.alertmanager]`: the server's base URL.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerUrl {
+    pub url: String,
 }
 
 impl Monitoring {
@@ -206,11 +219,14 @@ impl Default for PagerDutyApi {
 }
 
 impl EstateConfig {
+    /// Whether `provider` is audited: `[monitoring]` is there and does not list it as not used.
+    pub fn audits(&self, provider: MonitoringProvider) -> bool {
+        self.monitoring.as_ref().is_some_and(|m| m.audits(provider))
+    }
+
     /// Whether PagerDuty's side of the alarm routes is audited.
     pub fn audits_pagerduty(&self) -> bool {
-        self.monitoring
-            .as_ref()
-            .is_some_and(|m| m.audits(MonitoringProvider::Pagerduty))
+        self.audits(MonitoringProvider::Pagerduty)
     }
 }
 

@@ -22,6 +22,7 @@ pub mod json;
 mod monitoring;
 mod network;
 mod pagerduty;
+mod prometheus;
 mod read;
 mod strmap;
 #[cfg(test)]
@@ -36,6 +37,7 @@ pub use estate::*;
 pub use monitoring::*;
 pub use network::*;
 pub use pagerduty::*;
+pub use prometheus::*;
 pub(crate) use strmap::map_entries;
 pub use strmap::StrMap;
 
@@ -271,6 +273,10 @@ kinds! {
     CloudflareIpRanges(CloudflareIpRanges) = "cloudflare.ip_ranges" as CLOUDFLARE_IP_RANGES,
     /// A PagerDuty service with its integrations, escalation policy and who is on call now.
     PagerDutyService(PagerDutyService) = "pagerduty.service" as PAGERDUTY_SERVICE,
+    /// A Prometheus server: its scrape targets, alerting rules and Alertmanagers.
+    PrometheusServer(PrometheusServer) = "prometheus.server" as PROMETHEUS_SERVER,
+    /// An Alertmanager: its running routing tree and receivers.
+    AlertmanagerServer(AlertmanagerServer) = "alertmanager.server" as ALERTMANAGER_SERVER,
 }
 
 /// Found by its tags in another region (`aws-region-single`): the ARN is the resource id and the

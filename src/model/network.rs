@@ -228,6 +228,9 @@ pub struct Instance {
     /// cluster, named with its source. Null: a source's users are unknown.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub broker_ports_open: Option<Vec<String>>,
+    /// *Derived* (the RabbitMQ host): what Prometheus and Alertmanager do for it.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<super::HostPrometheus>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub internet: Option<Reachability>,
 }

@@ -8,16 +8,12 @@
 //! text that came from the server is redacted before it is kept.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
 
-use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{HeaderValue, ACCEPT};
 use serde_json::Value;
 
 use super::{allowed, Options, TOKEN_VAR};
-use crate::collect::http::{
-    base_is_safe, clean, describe, kind_of, read_capped, retry_wait, transport_failure,
-};
+use crate::collect::http::{self, clean, describe, kind_of, text_detail, Client};
 use crate::collect::Secret;
 use crate::model::ErrorKind;
 
@@ -52,85 +48,56 @@ impl fmt::Display for Failure {
 }
 
 /// The API client of one collection.
+#[derive(Debug)]
 pub(super) struct Api {
-    http: reqwest::Client,
-    base: String,
-    /// `Token token=<key>`, marked sensitive.
-    auth: HeaderValue,
-    token: Secret,
-    max_retries: u32,
-    retry_budget: AtomicU32,
-    max_retry_wait: Duration,
+    client: Client,
     page_limit: u32,
-    requests: AtomicUsize,
-    retries: AtomicUsize,
-    bytes: AtomicU64,
-}
-
-impl fmt::Debug for Api {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Api")
-            .field("base", &self.base)
-            .field("token", &self.token)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Api {
     pub(super) fn new(opts: &Options, base: &str, token: Secret) -> Result<Self, String> {
-        let base = base.trim().trim_end_matches('/').to_string();
-        base_is_safe("[monitoring.pagerduty] api", &base)?;
-        let mut auth =
-            HeaderValue::from_str(&format!("Token token={}", token.expose())).map_err(|_| {
+        let mut header = HeaderValue::from_str(&format!("Token token={}", token.expose()))
+            .map_err(|_| {
                 format!("{TOKEN_VAR} holds characters that cannot be sent in an HTTP header")
             })?;
-        auth.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .connect_timeout(opts.connect_timeout)
-            .timeout(opts.request_timeout)
-            // The API does not redirect; following one could carry the key elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("estate-audit/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {}", e.without_url()))?;
-        Ok(Api {
-            http,
+        header.set_sensitive(true);
+        let client = Client::new(
+            "PagerDuty",
+            "[monitoring.pagerduty] api",
             base,
-            auth,
-            token,
-            max_retries: opts.max_retries,
-            retry_budget: AtomicU32::new(opts.retry_budget),
-            max_retry_wait: opts.max_retry_wait,
+            Some(http::Auth {
+                header,
+                secret: token,
+            }),
+            vec![(ACCEPT, ACCEPT_V2)],
+            &["ratelimit-reset", "retry-after"],
+            http::Limits {
+                connect_timeout: opts.connect_timeout,
+                request_timeout: opts.request_timeout,
+                max_retries: opts.max_retries,
+                retry_budget: opts.retry_budget,
+                max_retry_wait: opts.max_retry_wait,
+            },
+        )?;
+        Ok(Api {
+            client,
             page_limit: opts.page_limit.clamp(1, 100),
-            requests: AtomicUsize::new(0),
-            retries: AtomicUsize::new(0),
-            bytes: AtomicU64::new(0),
         })
     }
 
     pub(super) fn usage(&self) -> crate::stats::ServiceCalls {
-        crate::stats::ServiceCalls {
-            calls: self.requests.load(Ordering::Relaxed) as u64,
-            retries: self.retries.load(Ordering::Relaxed) as u64,
-            bytes: self.bytes.load(Ordering::Relaxed),
-        }
+        self.client.usage()
     }
 
-    fn take_retry(&self) -> bool {
-        self.retry_budget
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-            .is_ok()
-    }
-
-    /// One GET of an allowlisted path, with bounded retries on `429`.
+    /// One GET of an allowlisted path.
     pub(super) async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, Failure> {
-        let endpoint = self.token.redact(&describe(path, query));
+        let endpoint = self.client.redact(&describe(path, query));
         let fail = |status: Option<u16>, kind, code, detail: String| Failure {
             endpoint: endpoint.clone(),
             kind,
             status,
             code,
-            detail: self.token.redact(&detail),
+            detail: self.client.redact(&detail),
         };
         if !allowed(path) {
             // A programming error, refused before anything is sent: the collector reads only
@@ -142,77 +109,42 @@ impl Api {
                 "not an allowlisted read of the PagerDuty API; nothing was sent".into(),
             ));
         }
-        let url = format!("{}{path}", self.base);
-        let mut attempt = 0;
-        loop {
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            if attempt > 0 {
-                self.retries.fetch_add(1, Ordering::Relaxed);
+        let answer = match self.client.get(path, query).await {
+            Ok(a) => a,
+            Err(no) => {
+                let code = (no.kind == ErrorKind::Throttled).then_some(2020);
+                return Err(fail(no.status, no.kind, code, no.detail));
             }
-            let req = self
-                .http
-                .get(&url)
-                .query(query)
-                .header(AUTHORIZATION, self.auth.clone())
-                .header(ACCEPT, ACCEPT_V2);
-            let resp = match req.send().await {
-                Ok(r) => r,
-                Err(e) => return Err(fail(None, ErrorKind::Other, None, transport_failure(&e))),
-            };
-            let status = resp.status().as_u16();
-            if status == 429 {
-                let header = |name| resp.headers().get(name).and_then(|v| v.to_str().ok());
-                let wait = retry_wait(
-                    header("ratelimit-reset").or(header(RETRY_AFTER.as_str())),
-                    self.max_retry_wait,
-                );
-                if attempt < self.max_retries && self.take_retry() {
-                    attempt += 1;
-                    drop(resp);
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-                return Err(fail(
-                    Some(429),
-                    ErrorKind::Throttled,
-                    Some(2020),
-                    format!(
-                        "rate limited by PagerDuty ({attempt} retr{} honouring ratelimit-reset); \
-                         try again later",
-                        if attempt == 1 { "y" } else { "ies" }
-                    ),
-                ));
+        };
+        let status = answer.status;
+        let ok = (200..300).contains(&status);
+        match serde_json::from_slice::<Value>(&answer.body) {
+            Ok(v) if ok && v.is_object() => Ok(v),
+            Ok(_) if ok => Err(fail(
+                Some(status),
+                ErrorKind::Other,
+                None,
+                "unexpected response: the body is not a JSON object".into(),
+            )),
+            Err(e) if ok => Err(fail(
+                Some(status),
+                ErrorKind::Other,
+                None,
+                format!("unreadable answer: the response body is not valid JSON ({e})"),
+            )),
+            Ok(v) => {
+                let (code, detail) = api_error(&v);
+                Err(fail(Some(status), kind_of(status), code, detail))
             }
-            let body = match read_capped(resp).await {
-                Ok(b) => {
-                    self.bytes.fetch_add(b.len() as u64, Ordering::Relaxed);
-                    b
-                }
-                Err(why) => return Err(fail(Some(status), ErrorKind::Other, None, why)),
-            };
-            let json: Result<Value, _> = serde_json::from_slice(&body);
-            return match json {
-                Ok(v) if (200..300).contains(&status) && v.is_object() => Ok(v),
-                Ok(_) if (200..300).contains(&status) => Err(fail(
-                    Some(status),
-                    ErrorKind::Other,
-                    None,
-                    "unexpected response: the body is not a JSON object".into(),
-                )),
-                Err(e) if (200..300).contains(&status) => Err(fail(
-                    Some(status),
-                    ErrorKind::Other,
-                    None,
-                    format!("unreadable answer: the response body is not valid JSON ({e})"),
-                )),
-                other => {
-                    let (code, detail) = match &other {
-                        Ok(v) => api_error(v),
-                        Err(_) => (None, text_detail(&body)),
-                    };
-                    Err(fail(Some(status), kind_of(status), code, detail))
-                }
-            };
+            Err(_) => Err(fail(
+                Some(status),
+                kind_of(status),
+                None,
+                format!(
+                    "the answer is not PagerDuty's JSON: {}",
+                    text_detail(&answer.body)
+                ),
+            )),
         }
     }
 
@@ -235,7 +167,7 @@ impl Api {
             q.push(("offset", &offset_text));
             let page = self.get(path, &q).await?;
             let malformed = |what: &str| Failure {
-                endpoint: self.token.redact(&describe(path, &q)),
+                endpoint: self.client.redact(&describe(path, &q)),
                 kind: ErrorKind::Other,
                 status: Some(200),
                 code: None,
@@ -289,13 +221,4 @@ fn api_error(v: &Value) -> (Option<i64>, String) {
 
 fn code_text(code: Option<i64>) -> String {
     code.map(|c| format!(" {c}")).unwrap_or_default()
-}
-
-/// A non-JSON error body (a proxy's page): its first line, cleaned.
-fn text_detail(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    match text.lines().map(str::trim).find(|l| !l.is_empty()) {
-        Some(line) => format!("the answer is not PagerDuty's JSON: {}", clean(line)),
-        None => "the answer has an empty body".to_string(),
-    }
 }

@@ -1,0 +1,131 @@
+use serde_json::json;
+
+use super::*;
+use crate::model::LabelMatcher;
+
+#[test]
+fn targets_keep_the_scrape_url_and_what_ec2_discovery_found() {
+    let t = normalize_targets(&json!({"activeTargets": [
+        {"discoveredLabels": {"__meta_ec2_instance_id": "i-0c4f"}, "labels": {"job": "rabbitmq", "instance": "rabbitmq-1:9419"},
+         "scrapePool": "rabbitmq", "scrapeUrl": "http://10.0.2.15:9419/metrics", "health": "up", "lastError": ""},
+        {"labels": {}, "scrapePool": "node", "health": "down", "lastError": "connection refused"}
+    ]}))
+    .unwrap();
+    assert_eq!(t[0].job.as_deref(), Some("rabbitmq"));
+    assert_eq!(t[0].ec2_instance_id.as_deref(), Some("i-0c4f"));
+    assert_eq!(t[0].last_error, None, "an empty error is none");
+    assert_eq!(
+        t[1].job.as_deref(),
+        Some("node"),
+        "the pool names a target without a job"
+    );
+    assert_eq!(t[1].scrape_url, None);
+    assert!(normalize_targets(&json!({"droppedTargets": []})).is_err());
+}
+
+#[test]
+fn only_alerting_rules_are_kept_with_their_group_labels_and_health() {
+    let r = normalize_rules(&json!({"groups": [{"name": "g", "rules": [
+        {"type": "recording", "name": "job:up:sum", "query": "sum(up)"},
+        {"type": "alerting", "name": "Down", "query": "up == 0", "labels": {"severity": "critical"},
+         "health": "err", "lastError": "boom"}
+    ]}]}))
+    .unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].group.as_deref(), Some("g"));
+    assert_eq!(
+        r[0].labels.get("severity").map(String::as_str),
+        Some("critical")
+    );
+    assert_eq!(
+        (r[0].health.as_deref(), r[0].last_error.as_deref()),
+        (Some("err"), Some("boom"))
+    );
+    assert!(normalize_rules(&json!({"groups": [{"name": "g"}]})).is_err());
+    assert_eq!(
+        normalize_alertmanagers(
+            &json!({"activeAlertmanagers": [{"url": "http://a:9093/api/v2/alerts"}]})
+        )
+        .unwrap(),
+        ["http://a:9093/api/v2/alerts"]
+    );
+}
+
+#[test]
+fn the_routing_tree_and_receivers_of_the_running_configuration() {
+    let yaml = r#"
+global:
+  resolve_timeout: 5m
+route:
+  receiver: default
+  routes:
+  - match: {service: rabbitmq}
+    match_re: {severity: "critical|warning"}
+    matchers: ['team!="other"']
+    continue: true
+    receiver: pd
+    routes:
+    - matchers: ['{alertname=~"RabbitMQ.*"}']
+receivers:
+- name: default
+  email_configs:
+  - to: ops@example.com
+- name: pd
+  pagerduty_configs:
+  - routing_key: <secret>
+    url: https://events.pagerduty.com/v2/enqueue
+  webhook_configs:
+  - url: <secret>
+"#;
+    let (route, receivers) = normalize_alertmanager_config(yaml).unwrap();
+    assert_eq!(route.receiver.as_deref(), Some("default"));
+    let child = &route.routes[0];
+    assert!(child.continue_matching);
+    let m: Vec<(&str, &str, &str)> = child
+        .matchers
+        .iter()
+        .map(|m| (m.name.as_str(), m.op.as_str(), m.value.as_str()))
+        .collect();
+    assert_eq!(
+        m,
+        [
+            ("service", "=", "rabbitmq"),
+            ("severity", "=~", "critical|warning"),
+            ("team", "!=", "other")
+        ]
+    );
+    assert_eq!(child.routes[0].receiver, None, "inherited");
+    assert_eq!(child.routes[0].matchers[0].op, "=~");
+    assert_eq!(receivers[0].integrations, ["email"]);
+    assert_eq!(receivers[1].integrations, ["pagerduty", "webhook"]);
+    assert_eq!(
+        receivers[1].pagerduty_urls,
+        ["https://events.pagerduty.com/v2/enqueue"]
+    );
+    assert!(
+        normalize_alertmanager_config("receivers: []\n").is_err(),
+        "no route"
+    );
+}
+
+#[test]
+fn matchers_parse_or_stay_unreadable() {
+    let p = |t: &str| {
+        let m = LabelMatcher::parse(t);
+        (m.name, m.op, m.value)
+    };
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(p(r#"severity="critical""#), s("severity", "=", "critical"));
+    assert_eq!(p(r#"severity =~ "crit.*""#), s("severity", "=~", "crit.*"));
+    assert_eq!(p("team!=ops"), s("team", "!=", "ops"));
+    assert_eq!(p(r#"a!~"x\"y""#), s("a", "!~", "x\"y"));
+    assert_eq!(p(r#"job="rabbitmq""#), s("job", "=", "rabbitmq"));
+    for bad in [r#"="x""#, "severity", r#"a="unterminated"#, r#"a>"x""#] {
+        assert_eq!(LabelMatcher::parse(bad).op, "?", "{bad}");
+    }
+    assert!(ENDPOINTS.iter().all(|e| e.path.starts_with("/api/")));
+    let section = permissions_section();
+    for e in ENDPOINTS {
+        assert!(section.contains(e.path), "{section}");
+    }
+}

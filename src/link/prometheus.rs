@@ -1,0 +1,512 @@
+//! Prometheus and Alertmanager for the RabbitMQ host: which scrape targets are the broker's
+//! exporter on that host and whether they are up, which alerting rules watch the broker and
+//! which of the spec's RabbitMQ alarms (queue depth or growth, consumers, memory and disk
+//! alarms, node down) they leave uncovered, and whether each rule's alerts reach a PagerDuty
+//! receiver through the Alertmanager Prometheus sends to. It owns [`PrometheusIndex`] and the
+//! derivation of [`HostPrometheus`]; it must not read a target, rule or route it was not given
+//! as "absent": what was not read leaves its list `null`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{
+    AlertReceiver, AlertRoute, AlertingRule, AlertmanagerServer, EstateConfig, HostPrometheus,
+    Instance, LabelMatcher, MonitoringProvider, PrometheusServer, Resource, ScrapeTarget,
+};
+
+/// Ports the broker's metrics are served on: the community exporter, the built-in plugin (and
+/// its TLS port).
+const EXPORTER_PORTS: [u16; 3] = [9419, 15692, 15691];
+
+/// The spec's RabbitMQ alarms, in the order findings name them.
+const ALARMS: [&str; 5] = [
+    "queue depth or growth",
+    "queue consumers",
+    "memory alarm",
+    "disk alarm",
+    "node down",
+];
+
+#[derive(Default)]
+pub(super) struct PrometheusIndex<'a> {
+    audited: bool,
+    /// Alertmanager is declared not used: nothing routes Prometheus's alerts.
+    no_alertmanager: bool,
+    /// Whether Alertmanager is audited (its server then decides the routes).
+    alertmanager_audited: bool,
+    servers: Vec<&'a PrometheusServer>,
+    alertmanagers: Vec<&'a AlertmanagerServer>,
+    /// The endpoint prefix of PagerDuty's events (`[pagerduty] endpoint_prefix`).
+    pagerduty_prefix: String,
+}
+
+impl<'a> PrometheusIndex<'a> {
+    pub(super) fn new(cfg: &EstateConfig) -> Self {
+        let alertmanager_audited = cfg.audits(MonitoringProvider::Alertmanager);
+        PrometheusIndex {
+            audited: cfg.audits(MonitoringProvider::Prometheus),
+            no_alertmanager: cfg.monitoring.is_some() && !alertmanager_audited,
+            alertmanager_audited,
+            servers: Vec::new(),
+            alertmanagers: Vec::new(),
+            pagerduty_prefix: cfg.pagerduty.endpoint_prefix.clone(),
+        }
+    }
+
+    pub(super) fn add_prometheus(&mut self, s: &'a PrometheusServer) {
+        self.servers.push(s);
+    }
+
+    pub(super) fn add_alertmanager(&mut self, a: &'a AlertmanagerServer) {
+        self.alertmanagers.push(a);
+    }
+
+    /// The facts of the RabbitMQ host `r`.
+    pub(super) fn host(&self, r: &Resource, i: &Instance) -> HostPrometheus {
+        let mut out = HostPrometheus {
+            audited: self.audited,
+            ..Default::default()
+        };
+        // One server is configured; none in the inventory means it was not read.
+        let Some(server) = self.servers.first().copied() else {
+            return out;
+        };
+        let addresses = addresses(i);
+        let instance_id = i.instance_id.as_deref().unwrap_or(&r.id);
+        let exporters: Option<Vec<&ScrapeTarget>> = server.targets.as_ref().map(|ts| {
+            ts.iter()
+                .filter(|t| on_host(t, &addresses, instance_id) && is_exporter(t))
+                .collect()
+        });
+        if let Some(ex) = &exporters {
+            let (up, down): (Vec<&&ScrapeTarget>, Vec<&&ScrapeTarget>) =
+                ex.iter().partition(|t| t.health.as_deref() == Some("up"));
+            out.targets_up = Some(up.iter().map(|t| target_name(t)).collect());
+            out.targets_down = Some(
+                down.iter()
+                    .map(|t| {
+                        let mut s = format!(
+                            "{} is {}",
+                            target_name(t),
+                            t.health.as_deref().unwrap_or("of unknown health")
+                        );
+                        if let Some(e) = &t.last_error {
+                            s.push_str(&format!(": {e}"));
+                        }
+                        s
+                    })
+                    .collect(),
+            );
+        }
+        let jobs: Option<BTreeSet<&str>> = exporters
+            .as_ref()
+            .map(|ex| ex.iter().filter_map(|t| t.job.as_deref()).collect());
+        let (Some(rules), Some(jobs)) = (server.alert_rules.as_ref(), jobs) else {
+            return out;
+        };
+        let broker: Vec<(&AlertingRule, BTreeSet<&'static str>)> = rules
+            .iter()
+            .filter_map(|rule| {
+                let covers = covers(rule.query.as_deref()?, &jobs);
+                (!covers.is_empty()).then_some((rule, covers))
+            })
+            .collect();
+        out.alert_rules = Some(broker.iter().map(|(r, _)| rule_name(r)).collect());
+        out.alerts_missing = missing(&broker);
+        out.alerts_unrouted = self.unrouted(server, &broker);
+        out
+    }
+
+    /// The broker rules whose alerts reach no PagerDuty receiver, and why; `None` when that
+    /// cannot be told.
+    fn unrouted(
+        &self,
+        server: &PrometheusServer,
+        broker: &[(&AlertingRule, BTreeSet<&'static str>)],
+    ) -> Option<Vec<String>> {
+        if self.no_alertmanager {
+            return Some(vec![
+                "Alertmanager is declared not used: nothing routes Prometheus's alerts to \
+                 PagerDuty"
+                    .into(),
+            ]);
+        }
+        if !self.alertmanager_audited {
+            return None;
+        }
+        let sends_to = server.alertmanagers.as_ref()?;
+        let am = self.alertmanagers.first().copied()?;
+        if sends_to.is_empty() {
+            return Some(vec!["Prometheus sends its alerts to no Alertmanager".into()]);
+        }
+        let audited = am.url.as_deref().and_then(host_port)?;
+        if !sends_to
+            .iter()
+            .any(|u| host_port(u).as_deref() == Some(audited.as_str()))
+        {
+            return Some(vec![format!(
+                "Prometheus sends its alerts to {}, not to the audited Alertmanager {audited}",
+                crate::text::list_at_most(sends_to, 3)
+            )]);
+        }
+        let (route, receivers) = (am.route.as_ref()?, am.receivers.as_ref()?);
+        let mut out = Vec::new();
+        for (rule, _) in broker {
+            let mut labels: BTreeMap<&str, &str> = rule
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let name = rule.name.as_deref().unwrap_or("");
+            labels.insert("alertname", name);
+            let reached = walk(route, &labels, None)?;
+            let pd: Vec<&str> = reached
+                .iter()
+                .filter(|r| self.pages(receivers, r))
+                .map(String::as_str)
+                .collect();
+            if pd.is_empty() {
+                let shown: Vec<String> =
+                    reached.iter().map(|r| self.why_not(receivers, r)).collect();
+                out.push(format!(
+                    "{} goes to {}",
+                    rule_name(rule),
+                    crate::text::list_at_most(&shown, 3)
+                ));
+            }
+        }
+        Some(out)
+    }
+
+    /// Why receiver `name` pages nobody, for a finding.
+    fn why_not(&self, receivers: &[AlertReceiver], name: &str) -> String {
+        match receivers.iter().find(|r| r.name == name) {
+            None => format!("`{name}` (no such receiver)"),
+            Some(r) if !r.integrations.iter().any(|k| k == "pagerduty") => {
+                format!("`{name}` (no PagerDuty config)")
+            }
+            Some(r) => format!(
+                "`{name}`, whose PagerDuty config sends to {} instead of {}",
+                crate::text::list_at_most(&r.pagerduty_urls, 2),
+                self.pagerduty_prefix
+            ),
+        }
+    }
+
+    /// Whether receiver `name` has a PagerDuty config sending to PagerDuty's events API.
+    fn pages(&self, receivers: &[AlertReceiver], name: &str) -> bool {
+        receivers.iter().any(|r| {
+            r.name == name
+                && r.integrations.iter().any(|k| k == "pagerduty")
+                && (r.pagerduty_urls.is_empty()
+                    || r.pagerduty_urls
+                        .iter()
+                        .all(|u| u.starts_with(&self.pagerduty_prefix)))
+        })
+    }
+}
+
+/// Every address of the instance.
+fn addresses(i: &Instance) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = i
+        .private_ip_address
+        .iter()
+        .chain(i.public_ip_address.iter())
+        .cloned()
+        .collect();
+    for n in i.network_interfaces.iter().flatten() {
+        out.extend(n.private_ip_addresses.iter().cloned());
+        out.extend(n.public_ips.iter().cloned());
+    }
+    out
+}
+
+/// Scraped on the host: the scrape URL's host is one of its addresses, or EC2 service discovery
+/// (or a relabelled `instance_id`) names the instance.
+fn on_host(t: &ScrapeTarget, addresses: &BTreeSet<String>, instance_id: &str) -> bool {
+    let host = t
+        .scrape_url
+        .as_deref()
+        .and_then(host_port)
+        .map(|hp| host_only(&hp).to_string());
+    host.is_some_and(|h| addresses.contains(&h))
+        || t.ec2_instance_id.as_deref() == Some(instance_id)
+        || t.labels.get("instance_id").map(String::as_str) == Some(instance_id)
+}
+
+/// The broker's exporter: a job named for RabbitMQ, or a port RabbitMQ metrics are served on.
+fn is_exporter(t: &ScrapeTarget) -> bool {
+    let port = t
+        .scrape_url
+        .as_deref()
+        .and_then(host_port)
+        .and_then(|hp| hp.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()));
+    t.job
+        .as_deref()
+        .is_some_and(|j| j.to_ascii_lowercase().contains("rabbitmq"))
+        || port.is_some_and(|p| EXPORTER_PORTS.contains(&p))
+}
+
+/// `host:port` of a URL (the port defaulted from the scheme), lower-cased.
+fn host_port(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match authority.strip_prefix('[') {
+        // [v6]:port
+        Some(v6) => {
+            let (h, after) = v6.split_once(']')?;
+            (h, after.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let port: u16 = match port {
+        Some(p) => p.parse().ok()?,
+        None if scheme.eq_ignore_ascii_case("https") => 443,
+        None => 80,
+    };
+    Some(format!("{}:{port}", host.to_ascii_lowercase()))
+}
+
+fn host_only(hp: &str) -> &str {
+    hp.rsplit_once(':').map_or(hp, |(h, _)| h)
+}
+
+fn target_name(t: &ScrapeTarget) -> String {
+    format!(
+        "{} {}",
+        t.job.as_deref().unwrap_or("?"),
+        t.scrape_url.as_deref().unwrap_or("?")
+    )
+}
+
+fn rule_name(r: &AlertingRule) -> String {
+    match (&r.group, &r.name) {
+        (Some(g), Some(n)) => format!("{n} ({g})"),
+        (None, Some(n)) => n.clone(),
+        _ => "an unnamed rule".into(),
+    }
+}
+
+/// The spec's alarms a rule's expression covers, by the metrics it reads (comments and string
+/// literals aside) and, for `up`, by the exporter's jobs.
+pub(super) fn covers(query: &str, jobs: &BTreeSet<&str>) -> BTreeSet<&'static str> {
+    let code = strip_comments(query);
+    let mut out = BTreeSet::new();
+    for name in identifiers(&code) {
+        if let Some(alarm) = alarm_of(&name) {
+            out.insert(alarm);
+        }
+    }
+    // `up{job="rabbitmq"}`: the exporter's own scrape, which fails when the node does.
+    let bytes = code.as_bytes();
+    let mut at = 0;
+    while let Some(pos) = code[at..].find("up") {
+        let start = at + pos;
+        at = start + 2;
+        let before_ok = start == 0
+            || !(bytes[start - 1].is_ascii_alphanumeric()
+                || bytes[start - 1] == b'_'
+                || bytes[start - 1] == b':');
+        let rest = code[start + 2..].trim_start();
+        if !before_ok || !rest.starts_with('{') {
+            continue;
+        }
+        let Some(close) = rest.find('}') else {
+            continue;
+        };
+        let selector = &rest[1..close];
+        for m in selector.split(',').map(LabelMatcher::parse) {
+            if m.name == "job" && m.op == "=" && jobs.contains(m.value.as_str()) {
+                out.insert("node down");
+            }
+        }
+    }
+    out
+}
+
+fn alarm_of(metric: &str) -> Option<&'static str> {
+    let m = metric;
+    if !m.starts_with("rabbitmq_") {
+        return None;
+    }
+    if m.starts_with("rabbitmq_queue_messages") || m.starts_with("rabbitmq_detailed_queue_messages")
+    {
+        return Some("queue depth or growth");
+    }
+    if m.contains("consumers") {
+        return Some("queue consumers");
+    }
+    if matches!(
+        m,
+        "rabbitmq_alarms_memory_used_watermark"
+            | "rabbitmq_node_mem_alarm"
+            | "rabbitmq_resident_memory_limit_bytes"
+            | "rabbitmq_node_mem_limit"
+    ) {
+        return Some("memory alarm");
+    }
+    if matches!(
+        m,
+        "rabbitmq_alarms_free_disk_space_watermark"
+            | "rabbitmq_node_disk_free_alarm"
+            | "rabbitmq_disk_space_available_limit_bytes"
+            | "rabbitmq_node_disk_free_limit"
+    ) {
+        return Some("disk alarm");
+    }
+    if m == "rabbitmq_up" {
+        return Some("node down");
+    }
+    None
+}
+
+/// PromQL without `#` comments (outside string literals).
+fn strip_comments(q: &str) -> String {
+    let mut out = String::new();
+    for line in q.lines() {
+        let mut quote: Option<char> = None;
+        let mut escaped = false;
+        for c in line.chars() {
+            match quote {
+                Some(qc) => {
+                    if escaped {
+                        escaped = false;
+                    } else if c == '\\' {
+                        escaped = true;
+                    } else if c == qc {
+                        quote = None;
+                    }
+                }
+                None if c == '#' => break,
+                None if matches!(c, '"' | '\'' | '`') => quote = Some(c),
+                None => {}
+            }
+            out.push(c);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The identifiers of PromQL code outside string literals and label selectors' values.
+fn identifiers(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in code.chars() {
+        if let Some(qc) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == qc {
+                quote = None;
+            }
+            continue;
+        }
+        if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+            cur.push(c);
+            continue;
+        }
+        if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        if matches!(c, '"' | '\'' | '`') {
+            quote = Some(c);
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The alarms no healthy rule covers; `None` when one is covered only by rules whose health is
+/// not known yet.
+fn missing(broker: &[(&AlertingRule, BTreeSet<&'static str>)]) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for alarm in ALARMS {
+        let candidates: Vec<&AlertingRule> = broker
+            .iter()
+            .filter(|(_, c)| c.contains(alarm))
+            .map(|(r, _)| *r)
+            .collect();
+        if candidates.iter().any(|r| r.health.as_deref() == Some("ok")) {
+            continue;
+        }
+        let broken: Vec<String> = candidates
+            .iter()
+            .filter(|r| r.health.as_deref() == Some("err"))
+            .map(|r| {
+                let mut s = format!("{} is in error", rule_name(r));
+                if let Some(e) = &r.last_error {
+                    s.push_str(&format!(": {e}"));
+                }
+                s
+            })
+            .collect();
+        if broken.len() < candidates.len() {
+            // Some candidate has not been evaluated yet: it may be fine.
+            return None;
+        }
+        out.push(if broken.is_empty() {
+            format!("{alarm}: no alerting rule")
+        } else {
+            format!("{alarm}: {}", broken.join("; "))
+        });
+    }
+    Some(out)
+}
+
+/// The receivers an alert with `labels` is sent to, as Alertmanager routes it; `None` when a
+/// matcher reads a label the alert's rule does not set (the series may carry it) or cannot be
+/// read.
+pub(super) fn walk(
+    node: &AlertRoute,
+    labels: &BTreeMap<&str, &str>,
+    inherited: Option<&str>,
+) -> Option<Vec<String>> {
+    let receiver = node.receiver.as_deref().or(inherited);
+    let mut out = Vec::new();
+    let mut matched = false;
+    for child in &node.routes {
+        if !matches(child, labels)? {
+            continue;
+        }
+        matched = true;
+        out.extend(walk(child, labels, receiver)?);
+        if !child.continue_matching {
+            break;
+        }
+    }
+    if !matched {
+        out.push(receiver.unwrap_or("").to_string());
+    }
+    Some(out)
+}
+
+fn matches(route: &AlertRoute, labels: &BTreeMap<&str, &str>) -> Option<bool> {
+    for m in &route.matchers {
+        let value = labels.get(m.name.as_str()).copied()?;
+        let hit = match m.op.as_str() {
+            "=" => value == m.value,
+            "!=" => value != m.value,
+            "=~" | "!~" => {
+                let re = regex::Regex::new(&format!("^(?:{})$", m.value)).ok()?;
+                re.is_match(value) == (m.op == "=~")
+            }
+            _ => return None,
+        };
+        if !hit {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
