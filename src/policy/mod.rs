@@ -255,11 +255,10 @@ impl PolicySet {
 
     /// `sha256:<hex>` of what decides and labels the findings of every rule: id, title,
     /// severity, gate, kinds, spec section, `when`, `assert`, `required`, evidence paths,
-    /// `message` and `wants`, rule
-    /// by rule in id order. Where a rule was written (file, line, layout, comments) and its
-    /// documentation (risk, remediation, references) are left out: two shards that ran the same
-    /// rules get the same digest whatever files they were read from, and `merge` refuses
-    /// reports whose digests differ.
+    /// `message` and `wants`, rule by rule in id order. Where a rule was written (file, line,
+    /// layout, comments) and its documentation (risk, remediation, references) are left out: two
+    /// shards that ran the same rules get the same digest whatever files they were read from,
+    /// and `merge` refuses reports whose digests differ.
     pub fn digest(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut rules: Vec<&Rule> = self.rules.iter().collect();

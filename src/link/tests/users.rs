@@ -24,16 +24,17 @@ fn the_compliant_queue_is_used_only_by_the_webhook_and_the_processors() {
     );
 }
 
+/// The interface of a bastion host in the public subnet, carrying the processors' group.
+fn bastion_in_the_processors_group() -> Resource {
+    interface("eni-bastion", "subnet-pub", &["sg-ecs"], "10.0.0.50", |n| {
+        n.attached_instance_id = Some("i-bastion".into())
+    })
+}
+
 #[test]
 fn a_bastion_sharing_the_processors_group_is_named_as_itself() {
     let mut inv = estate();
-    inv.resources.push(interface(
-        "eni-bastion",
-        "subnet-pub",
-        &["sg-ecs"],
-        "10.0.0.50",
-        |n| n.attached_instance_id = Some("i-bastion".into()),
-    ));
+    inv.resources.push(bastion_in_the_processors_group());
     let ingress = mq_ingress(inv);
     let from_ecs = ingress.iter().find(|i| i.source == "sg-ecs").unwrap();
     let users = from_ecs.source_components.as_ref().unwrap();
@@ -190,13 +191,7 @@ fn the_ways_in_beyond_what_the_spec_admits_are_said_in_words() {
             ..tcp(0, &["10.0.0.0/16"], &[])
         })
     });
-    inv.resources.push(interface(
-        "eni-bastion",
-        "subnet-pub",
-        &["sg-ecs"],
-        "10.0.0.50",
-        |n| n.attached_instance_id = Some("i-bastion".into()),
-    ));
+    inv.resources.push(bastion_in_the_processors_group());
     let inv = linked(inv);
     let db = get!(inv, "db:estate-db", DbInstance);
     let beyond = db.ingress_beyond_compute.expect("known");
