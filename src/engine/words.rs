@@ -22,16 +22,19 @@ pub(super) fn say(v: &Json) -> String {
         Json::String(s) => cut(s),
         Json::Array(items) => list(items),
         Json::Object(m) if m.is_empty() => "none".into(),
+        // "; " between entries: a value may be a list with commas of its own.
         Json::Object(m) => m
             .iter()
             .map(|(k, v)| format!("{} {}", cut(k), say(v)))
             .collect::<Vec<_>>()
-            .join(", "),
+            .join("; "),
     }
 }
 
 /// "a, b and c"; "none" when empty; the first [`LIST_ITEMS_SAID`] and how many more. An object
-/// item is put in parentheses, so its own commas do not run into the list's.
+/// item is put in parentheses, so its own separators do not run into the list's. An item that
+/// ends with a colon labels the next one ("interface eni-1 (device 0): public IP 1.2.3.4"): no
+/// comma after it.
 fn list(items: &[Json]) -> String {
     let said: Vec<String> = items
         .iter()
@@ -42,14 +45,23 @@ fn list(items: &[Json]) -> String {
         })
         .collect();
     let more = items.len().saturating_sub(LIST_ITEMS_SAID);
-    match (said.as_slice(), more) {
-        ([], _) => "none".into(),
-        ([one], 0) => one.clone(),
-        (all, 0) => {
-            let (last, head) = all.split_last().unwrap_or((&all[0], &[]));
-            format!("{} and {last}", head.join(", "))
+    let mut out = String::new();
+    for (i, item) in said.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if said[i - 1].ends_with(':') {
+                " "
+            } else if i + 1 == said.len() && more == 0 {
+                " and "
+            } else {
+                ", "
+            });
         }
-        (all, more) => format!("{} and {more} more", all.join(", ")),
+        out.push_str(item);
+    }
+    match (out.is_empty(), more) {
+        (true, _) => "none".into(),
+        (false, 0) => out,
+        (false, more) => format!("{out} and {more} more"),
     }
 }
 
@@ -88,6 +100,19 @@ mod tests {
             "1, 2, 3, 4, 5 and 2 more"
         );
         assert_eq!(say(&json!([null, true])), "unknown and true");
+        assert_eq!(
+            say(&json!([
+                "eni-1 (device 0):",
+                "public IP 1.2.3.4",
+                "no route",
+                "no IPv6"
+            ])),
+            "eni-1 (device 0): public IP 1.2.3.4, no route and no IPv6"
+        );
+        assert_eq!(
+            say(&json!(["eni-1:", "public IP 1.2.3.4"])),
+            "eni-1: public IP 1.2.3.4"
+        );
     }
 
     #[test]
@@ -95,7 +120,7 @@ mod tests {
         assert_eq!(say(&json!({})), "none");
         assert_eq!(
             say(&json!({"compute": ["subnet-a", "subnet-b"], "public": []})),
-            "compute subnet-a and subnet-b, public none"
+            "compute subnet-a and subnet-b; public none"
         );
         let ingress = json!([
             {"from_port": 5671, "protocol": "tcp"},
@@ -103,7 +128,7 @@ mod tests {
         ]);
         assert_eq!(
             say(&ingress),
-            "(from_port 5671, protocol tcp) and (from_port 5672, protocol tcp, source_tiers compute)"
+            "(from_port 5671; protocol tcp) and (from_port 5672; protocol tcp; source_tiers compute)"
         );
         for raw in ["{\"", "\":", "[\"", "[{"] {
             assert!(!say(&ingress).contains(raw));

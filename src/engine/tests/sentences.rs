@@ -82,7 +82,7 @@ fn without_a_template_the_evidence_is_said_in_words_never_as_json() {
     assert_eq!(
         f[0].message,
         "b-name: Expected state of r does not hold: publicly_accessible is true, internet is \
-         reachable true, path igw-1, ways a and b, ways_total 2; the rule expects: Expected state \
+         reachable true; path igw-1; ways a and b; ways_total 2; the rule expects: Expected state \
          of r."
     );
 }
