@@ -133,9 +133,9 @@ fn unknown_placeholder(name: &str, evidence: &[String], span: Range<usize>) -> T
     let candidates = std::iter::once(RESOURCE).chain(evidence.iter().map(String::as_str));
     match suggest(name, candidates) {
         Some(s) => notes.push(format!("help: did you mean `{{{s}}}`?")),
-        None => notes.push(format!(
-            "help: to cite a field, add `{name}` to the rule's `evidence`"
-        )),
+        None => {
+            notes.push("help: to cite a field of the resource, add its path to `evidence`".into())
+        }
     }
     let mut allowed = vec![format!("`{{{RESOURCE}}}`")];
     allowed.extend(evidence.iter().map(|p| format!("`{{{p}}}`")));
