@@ -228,6 +228,11 @@ pub struct Instance {
     /// cluster, named with its source. Null: a source's users are unknown.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub broker_ports_open: Option<Vec<String>>,
+    /// *Derived* (the RabbitMQ host): each way in of `ingress` from anything but the webhook's,
+    /// the processors' or the broker's own security groups, in words with its security group.
+    /// Null: a source's users are unknown.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub ingress_beyond_clients: Option<Vec<String>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub internet: Option<Reachability>,
 }
