@@ -448,3 +448,25 @@ fn cloudflare_deviations(src: &str) -> Vec<(&str, &str)> {
     }
     out
 }
+
+#[test]
+fn every_rule_says_its_failure_in_words_and_what_the_spec_wants() {
+    let set = PolicySet::builtin().expect("built-in rules load");
+    for r in set.rules() {
+        let id = &r.info.id;
+        let message = r
+            .message
+            .as_ref()
+            .unwrap_or_else(|| panic!("{id}: no `message`"));
+        assert!(
+            message.source.contains("{resource}"),
+            "{id}: the message does not name the resource: {}",
+            message.source
+        );
+        let wants = r
+            .wants
+            .as_deref()
+            .unwrap_or_else(|| panic!("{id}: no `wants`"));
+        assert!(wants.len() >= 5, "{id}: `wants` is too thin: {wants:?}");
+    }
+}

@@ -291,27 +291,42 @@ fn every_rule_has_a_fixture_with_a_pass_and_a_fail() {
     }
 }
 
-#[test]
-fn rule_fixtures() {
-    let policies = PolicySet::builtin().expect("built-in rules load");
+/// Every fixture, in file name order: the rule it is for and its cases.
+fn fixtures() -> Vec<(String, Fixture)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let rule_id = path.file_stem().unwrap().to_string_lossy().to_string();
+            let fixture: Fixture = toml::from_str(&std::fs::read_to_string(&path).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (rule_id, fixture)
+        })
+        .collect()
+}
+
+/// The findings of `rule_id` over the estate of `case`.
+fn findings_of(rule_id: &str, case: &Case, policies: &PolicySet) -> Vec<Finding> {
+    audit_of(build(case), policies)
+        .into_iter()
+        .filter(|f| f.rule_id == rule_id)
+        .collect()
+}
+
+#[test]
+fn rule_fixtures() {
+    let policies = PolicySet::builtin().expect("built-in rules load");
     let mut failures = Vec::new();
     let mut snapshots = Vec::new();
-    for path in files {
-        let rule_id = path.file_stem().unwrap().to_string_lossy().to_string();
-        let fixture: Fixture = toml::from_str(&std::fs::read_to_string(&path).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for (rule_id, fixture) in fixtures() {
         let mut snapshot = String::new();
         for case in &fixture.case {
-            let findings: Vec<Finding> = audit_of(build(case), &policies)
-                .into_iter()
-                .filter(|f| f.rule_id == rule_id)
-                .collect();
+            let findings = findings_of(&rule_id, case, &policies);
             snapshot.push_str(&format!("## {}\n", case.name));
             for f in &findings {
                 snapshot.push_str(&snapshot_line(f));
@@ -350,4 +365,45 @@ fn rule_fixtures() {
             insta::assert_snapshot!("rule", snapshot);
         });
     }
+}
+
+/// The JSON that a value pasted into a sentence would show: an object's opening, a key's end, a
+/// list of strings or of objects.
+const RAW_JSON: [&str; 4] = ["{\"", "\":", "[\"", "[{"];
+
+#[test]
+fn failing_and_unknown_messages_are_sentences_without_raw_json() {
+    let policies = PolicySet::builtin().expect("built-in rules load");
+    let mut bad = Vec::new();
+    let mut said = 0;
+    for (rule_id, fixture) in fixtures() {
+        for case in &fixture.case {
+            for f in findings_of(&rule_id, case, &policies) {
+                if !matches!(f.status, Status::Fail | Status::Unknown) {
+                    continue;
+                }
+                said += 1;
+                let m = f.message.as_str();
+                // Code the sentence quotes (a field path, a Cloudflare expression) is in
+                // backticks, and may hold brackets and quotes of its own.
+                let words: String = m.split('`').step_by(2).collect();
+                if let Some(raw) = RAW_JSON.iter().find(|raw| words.contains(*raw)) {
+                    bad.push(format!("{rule_id} / {}: `{raw}` in {m}", case.name));
+                }
+                // A sentence: it names the resource (an estate-level one, the estate), says what
+                // the spec wants and ends with a full stop.
+                if !m.contains(f.resource_name.as_str())
+                    || !m.contains("; the spec wants ")
+                    || !m.ends_with('.')
+                {
+                    bad.push(format!("{rule_id} / {}: not a sentence: {m}", case.name));
+                }
+            }
+        }
+    }
+    assert!(
+        said > 100,
+        "only {said} failing or unknown findings were read"
+    );
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

@@ -17,20 +17,21 @@ use std::collections::{HashMap, HashSet};
 use crate::finding::{fingerprint, Evidence, Finding, Status, Text};
 use crate::model::{kind, CollectionError, Inventory, Resource};
 use crate::policy::{PolicySet, Rule};
+use sentence::Undecided;
 
 mod pick;
 mod resources;
+mod sentence;
 #[cfg(test)]
 mod tests;
 mod values;
+mod words;
 
 use resources::{evaluate_resources, KindPlan};
 pub use values::resource_object;
 
 /// Below this many resources to evaluate, threads cost more than they save.
 const PARALLEL_THRESHOLD: usize = 4096;
-/// Evidence values longer than this are cut in messages (they stay whole in `evidence`).
-const MESSAGE_VALUE_MAX: usize = 160;
 /// Lists in a finding's evidence keep this many items and say how many more there were.
 const EVIDENCE_LIST_MAX: usize = 20;
 
@@ -162,17 +163,18 @@ fn evaluate_slots<S: Slot>(
             blocked = true;
             let why = describe_errors(errs);
             let mut any = false;
-            let message = Text::from(format!("unknown: {why}"));
             let mut names = Names::default();
             for r in slots.iter().filter_map(|s| s.get()) {
                 if r.kind() == kind {
                     any = true;
+                    let res = ResRef::of(r, &mut names);
+                    let message = sentence::unknown(rule, &res.name, &why, Undecided::Check, None);
                     keys.push((ri, 1, keys.len()));
                     findings.push(finding(
                         rule,
-                        &ResRef::of(r, &mut names),
+                        &res,
                         Status::Unknown,
-                        message.clone(),
+                        message.into(),
                         Evidence::new(),
                     ));
                 }
@@ -180,7 +182,7 @@ fn evaluate_slots<S: Slot>(
             if !any {
                 add_issue(
                     Status::Unknown,
-                    format!("unknown: no {kind} could be read: {why}"),
+                    format!("no {kind} of the estate could be read ({why}), so the check cannot be judged"),
                 );
             }
         }
@@ -191,18 +193,17 @@ fn evaluate_slots<S: Slot>(
                 add_issue(
                     Status::Unknown,
                     format!(
-                        "unknown: cannot tell whether the estate has {what}: `when` could not be \
-                         evaluated on {} resource(s)",
-                        tally.when_unknown
+                        "whether the estate has {what} cannot be told, as `when` could not be \
+                         evaluated on {}",
+                        plural(tally.when_unknown, "resource", "resources")
                     ),
                 );
             } else if !blocked {
-                add_issue(Status::Fail, format!("missing: no {what} in the estate"));
+                add_issue(Status::Fail, format!("the estate has no {what}"));
             }
         }
 
-        if let Some((status, msgs)) = estate_issue {
-            let message = msgs.join("; ");
+        if let Some((status, issues)) = estate_issue {
             // A rule over `estate` may already have judged the estate record: merge, never
             // duplicate a fingerprint.
             match estate_finding
@@ -211,7 +212,7 @@ fn evaluate_slots<S: Slot>(
             {
                 Some(f) => {
                     f.status = f.status.min(status);
-                    f.message = Text::from(format!("{}; {message}", f.message));
+                    f.message = Text::from(sentence::also(&f.message, &issues));
                 }
                 None => {
                     keys.push((ri, 2, 0));
@@ -219,7 +220,7 @@ fn evaluate_slots<S: Slot>(
                         rule,
                         estate,
                         status,
-                        message.into(),
+                        sentence::estate(rule, &issues).into(),
                         Evidence::new(),
                     ));
                 }
@@ -442,6 +443,11 @@ fn describe_errors(errs: &[&CollectionError]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// "1 resource", "2 resources".
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// "aws.lambda.function matching `resource.is_webhook == true`".

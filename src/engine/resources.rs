@@ -9,12 +9,13 @@ use cel::common::value::{CowVal, Val};
 use cel::{Context, ExecutionError, Value};
 use serde_json::{Map, Value as Json};
 
+use super::sentence::{self, lookup, Undecided};
 use super::values::{
     fields_read, object_to_val, object_to_val_only, resource_fields, resource_object,
 };
 use super::{
     finding, Names, Part, ResRef, RuleTally, Slot, Stamped, When, EVIDENCE_LIST_MAX,
-    MESSAGE_VALUE_MAX, PARALLEL_THRESHOLD,
+    PARALLEL_THRESHOLD,
 };
 use crate::finding::{Evidence, Finding, Status, Text};
 use crate::model::Resource;
@@ -201,7 +202,8 @@ fn evaluate_resource(
         Ok(j) => j,
         Err(e) => {
             for &ri in &plan.rules {
-                let msg = format!("unknown: the resource could not be read: {e}");
+                let why = format!("the resource could not be read ({e})");
+                let msg = sentence::unknown(&rules[ri], &res.name, &why, Undecided::Check, None);
                 let f = finding(
                     &rules[ri],
                     &res,
@@ -227,7 +229,6 @@ fn evaluate_resource(
     }
 }
 
-/// One rule over one resource: whether `when` matched, and the finding (none when it did not).
 /// An evidence value with every list cut to its first [`EVIDENCE_LIST_MAX`] items and a last
 /// item saying how many more there were: a finding's evidence does not grow with the estate
 /// (the rule was judged on the whole value).
@@ -248,6 +249,7 @@ pub(super) fn bounded(v: &Json) -> Json {
     }
 }
 
+/// One rule over one resource: whether `when` matched, and the finding (none when it did not).
 fn evaluate_one(
     rule: &Stamped<'_>,
     res: &ResRef,
@@ -271,33 +273,22 @@ fn evaluate_one(
                 return make(
                     When::Unknown,
                     Status::Unknown,
-                    format!("unknown: cannot tell whether the rule applies: {why}").into(),
+                    sentence::unknown(rule, &res.name, &why, Undecided::Applies, None).into(),
                 )
             }
         }
     }
     match run(&rule.assert, ctx, json) {
         Ok(true) => make(When::Matched, Status::Pass, rule.title.clone()),
-        Ok(false) => {
-            let ev = evidence();
-            let found = if ev.is_empty() {
-                format!("`{}` is false", rule.assert.source)
-            } else {
-                ev.iter()
-                    .map(|(k, v)| format!("{k} = {}", short(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let message = format!("expected: {}; found: {found}", rule.info.title);
-            (
-                When::Matched,
-                Some(finding(rule, res, Status::Fail, message.into(), ev)),
-            )
-        }
+        Ok(false) => make(
+            When::Matched,
+            Status::Fail,
+            sentence::failing(rule, &res.name, json).into(),
+        ),
         Err(why) => make(
             When::Matched,
             Status::Unknown,
-            format!("unknown: {why}").into(),
+            sentence::unknown(rule, &res.name, &why, Undecided::Check, Some(json)).into(),
         ),
     }
 }
@@ -347,23 +338,4 @@ fn type_name(v: &Value) -> &'static str {
         Value::Null => "null",
         _ => "a non-bool value",
     }
-}
-
-/// A dotted path into the resource object (`internet.path`, `tags.Name`).
-fn lookup<'a>(obj: &'a Map<String, Json>, path: &str) -> Option<&'a Json> {
-    let mut segs = path.split('.');
-    let mut cur = obj.get(segs.next()?)?;
-    for s in segs {
-        cur = cur.as_object()?.get(s)?;
-    }
-    Some(cur)
-}
-
-fn short(v: &Json) -> String {
-    let s = v.to_string();
-    if s.chars().count() <= MESSAGE_VALUE_MAX {
-        return s;
-    }
-    let cut: String = s.chars().take(MESSAGE_VALUE_MAX).collect();
-    format!("{cut}…")
 }

@@ -223,6 +223,13 @@ impl<'a> Ctx<'a> {
                 None
             },
             prometheus: (is_rabbitmq == Some(true)).then(|| self.prometheus.host(r, i)),
+            ingress_beyond_clients: if is_rabbitmq == Some(true) {
+                ingress
+                    .as_deref()
+                    .and_then(|i| ingress_beyond(i, from_broker_clients))
+            } else {
+                None
+            },
             ingress,
             internet: self.with_edge(&r.id, direct),
             ..i.clone()
@@ -257,6 +264,9 @@ impl<'a> Ctx<'a> {
         DbInstance {
             subnet_tiers: self.tiers_of(d.subnet_ids.as_ref()),
             require_secure_transport: self.secure_transport(d),
+            ingress_beyond_compute: ingress
+                .as_deref()
+                .and_then(|i| ingress_beyond(i, from_compute)),
             ingress,
             internet: self.with_edge(&r.id, internet),
             alarm_names,
@@ -344,6 +354,9 @@ impl<'a> Ctx<'a> {
             user_group_ids,
             subnet_tiers: self.tiers_of(subnet_ids.as_ref()),
             subnet_ids,
+            ingress_beyond_compute: ingress
+                .as_deref()
+                .and_then(|i| ingress_beyond(i, from_compute)),
             ingress,
             internet: self.with_edge(&r.id, internet),
             alarm_names,
@@ -509,4 +522,70 @@ fn broker_ports_open(ingress: &[Ingress]) -> Option<Vec<String>> {
     open.sort();
     open.dedup();
     Some(open)
+}
+
+/// The entries of `ingress` that `allowed` refuses, each in words ([`admits`]), sorted. `None`
+/// when `allowed` cannot tell for one (its source's users or tiers are unknown).
+fn ingress_beyond(
+    ingress: &[Ingress],
+    allowed: fn(&Ingress) -> Option<bool>,
+) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for e in ingress {
+        if !allowed(e)? {
+            out.push(admits(e));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
+/// From the compute tier only: not the internet, and every tier of the source is `compute`
+/// (as `aws-rds-ingress-compute-only` and `aws-elasticache-ingress-compute-only` judge it).
+fn from_compute(e: &Ingress) -> Option<bool> {
+    let tiers = e.source_tiers.as_ref()?;
+    Some(!e.source_is_internet && !tiers.is_empty() && tiers.iter().all(|t| t == "compute"))
+}
+
+/// From the broker's clients or its own cluster only: a security group that only the webhook,
+/// the processors or RabbitMQ hosts use (as `aws-ec2-rabbitmq-ingress-internal` judges it).
+fn from_broker_clients(e: &Ingress) -> Option<bool> {
+    if e.source_is_internet || e.source_type != "security_group" {
+        return Some(false);
+    }
+    let components = e.source_components.as_ref()?;
+    Some(
+        !components.is_empty()
+            && components
+                .iter()
+                .all(|c| matches!(c.as_str(), "webhook" | "ecs_service" | "rabbitmq")),
+    )
+}
+
+/// "tcp 3306 from 0.0.0.0/0 (the internet) by sg-0dd4…": what an entry admits, from where (the
+/// internet, the components that use the group, else the tiers the source covers) and which
+/// group admits it.
+fn admits(e: &Ingress) -> String {
+    let what = match (e.protocol.as_str(), e.from_port, e.to_port) {
+        ("all", _, _) => "all traffic".to_string(),
+        (p, 0, 65535) => format!("{p} on every port"),
+        (p, from, to) if from == to => format!("{p} {from}"),
+        (p, from, to) => format!("{p} {from}-{to}"),
+    };
+    let components = e.source_components.as_deref().unwrap_or_default();
+    let tiers = e.source_tiers.as_deref().unwrap_or_default();
+    let who = if e.source_is_internet {
+        "the internet".to_string()
+    } else if !components.is_empty() {
+        components.join(", ")
+    } else if !tiers.is_empty() {
+        format!("tiers {}", tiers.join(", "))
+    } else {
+        "no estate tier".to_string()
+    };
+    format!(
+        "{what} from {} ({who}) by {}",
+        e.source, e.security_group_id
+    )
 }

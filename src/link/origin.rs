@@ -20,6 +20,18 @@ fn arn_account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
+/// An origin in words: "function URL https://… (NONE auth), open to anyone from 0.0.0.0/0".
+pub(super) fn said(o: &Origin) -> String {
+    if o.served == Some(false) {
+        return format!("{}, which nothing serves", o.endpoint);
+    }
+    match (&o.why_unknown, o.open_to.as_slice()) {
+        (Some(why), _) => format!("{}, open to whom is unknown ({why})", o.endpoint),
+        (None, []) => format!("{}, open to nobody outside the account", o.endpoint),
+        (None, open_to) => format!("{}, open to {}", o.endpoint, open_to.join(" and ")),
+    }
+}
+
 fn unknown(endpoint: String, why: String) -> Origin {
     Origin {
         endpoint,

@@ -90,7 +90,7 @@ impl<'a> PrometheusIndex<'a> {
                             t.health.as_deref().unwrap_or("of unknown health")
                         );
                         if let Some(e) = &t.last_error {
-                            s.push_str(&format!(": {e}"));
+                            s.push_str(&format!(": {}", quoted(e)));
                         }
                         s
                     })
@@ -277,6 +277,11 @@ fn host_only(hp: &str) -> &str {
     hp.rsplit_once(':').map_or(hp, |(h, _)| h)
 }
 
+/// A server's error text as code (it quotes URLs and expressions its own way).
+fn quoted(e: &str) -> String {
+    format!("`{}`", e.replace('`', "'"))
+}
+
 fn target_name(t: &ScrapeTarget) -> String {
     format!(
         "{} {}",
@@ -447,7 +452,7 @@ fn missing(broker: &[(&AlertingRule, BTreeSet<&'static str>)]) -> Option<Vec<Str
             .map(|r| {
                 let mut s = format!("{} is in error", rule_name(r));
                 if let Some(e) = &r.last_error {
-                    s.push_str(&format!(": {e}"));
+                    s.push_str(&format!(": {}", quoted(e)));
                 }
                 s
             })

@@ -33,6 +33,10 @@ pub struct LambdaFunction {
     /// it. Empty: none.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub origins: Option<Vec<Origin>>,
+    /// *Derived*: each of `origins` in words: its endpoint and who outside the account can call
+    /// it ("nobody", or from where), that nothing serves it, or why that is unknown.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub origin_access: Option<Vec<String>>,
     /// *Derived*: some origin serves the function from outside the VPC (`served`); null when
     /// none is known to and one is unknown.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]

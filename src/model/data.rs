@@ -42,6 +42,11 @@ pub struct DbInstance {
     pub require_secure_transport: Option<bool>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<Ingress>>,
+    /// *Derived*: each way in of `ingress` from beyond the compute tier (the internet, another
+    /// tier, an address range reaching outside the VPC), in words with its security group. Null:
+    /// a source's tiers are unknown.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub ingress_beyond_compute: Option<Vec<String>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub internet: Option<Reachability>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
@@ -127,6 +132,11 @@ pub struct CacheCluster {
     pub subnet_tiers: Option<Vec<Tier>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<Ingress>>,
+    /// *Derived*: each way in of `ingress` from beyond the compute tier (the internet, another
+    /// tier, an address range reaching outside the VPC), in words with its security group. Null:
+    /// a source's tiers are unknown.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub ingress_beyond_compute: Option<Vec<String>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub internet: Option<Reachability>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]

@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::fields;
+use super::message::Template;
 use super::{Expression, Rule};
 use crate::diag::Diagnostics;
 use crate::finding::{Gate, RuleInfo, Severity};
@@ -26,6 +27,8 @@ pub(super) const KEYS: &[&str] = &[
     "assert",
     "required",
     "evidence",
+    "message",
+    "wants",
     "risk",
     "remediation",
     "references",
@@ -199,6 +202,22 @@ fn parse_rule(file: &mut File<'_>, t: &Table<'_>, header: Range<usize>) -> Optio
         check_evidence(file, list, &kind_list);
     }
     let evidence = evidence.map(|l| l.into_iter().map(|(s, _)| s).collect::<Vec<_>>());
+    let message = match (get("message"), &evidence) {
+        (None, _) => Some(None),
+        (Some(v), Some(evidence)) => message(file, v, evidence).map(Some),
+        // Placeholders are checked against the evidence paths, which are wrong already.
+        (Some(_), None) => None,
+    };
+    let wants = match get("wants") {
+        None => Some(None),
+        Some(v) => file
+            .non_empty_string(
+                "wants",
+                v,
+                Some("help: say what the spec wants, e.g. `TLS only (5671)`"),
+            )
+            .map(|w| Some(w.trim().trim_end_matches('.').to_string())),
+    };
 
     if file.diags.len() != before {
         return None;
@@ -220,11 +239,35 @@ fn parse_rule(file: &mut File<'_>, t: &Table<'_>, header: Range<usize>) -> Optio
         assert: assert?,
         required: required?,
         evidence: evidence?,
+        message: message?,
+        wants: wants?,
         origin: file.origin.to_string(),
         line,
         column,
         id_span: id_span.map(|s| (file.source.clone(), s)),
     })
+}
+
+/// `message`: a template whose placeholders are `resource` and the rule's evidence paths.
+fn message(file: &mut File<'_>, v: &Value<'_>, evidence: &[String]) -> Option<Template> {
+    let src = file.non_empty_string(
+        "message",
+        v,
+        Some("help: say what is wrong, e.g. `{resource} opens {broker_ports_open}`"),
+    )?;
+    match Template::parse(&src, evidence) {
+        Ok(t) => Some(t),
+        Err(errors) => {
+            let literal = v.span();
+            for e in errors {
+                let span = map_into_literal(file.text, &literal, &src, e.span);
+                let d = file.error(span, e.message);
+                d.label = Some(e.label);
+                d.notes.extend(e.notes);
+            }
+            None
+        }
+    }
 }
 
 /// `references`: a non-empty list of http(s) links.

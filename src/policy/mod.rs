@@ -6,6 +6,7 @@
 
 pub mod fields;
 mod load;
+pub mod message;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -74,6 +75,10 @@ pub struct Rule {
     pub required: bool,
     /// Dotted field paths attached to each finding.
     pub evidence: Vec<String>,
+    /// The failing finding's sentence; `None`: the engine says the evidence in words.
+    pub message: Option<message::Template>,
+    /// What the spec wants, a short phrase ending every failing and unknown message.
+    pub wants: Option<String>,
     /// The file the rule came from (`<builtin>/data.toml` for the built-in pack).
     pub origin: String,
     /// 1-based position of its `[[rule]]` header.
@@ -249,11 +254,11 @@ impl PolicySet {
     }
 
     /// `sha256:<hex>` of what decides and labels the findings of every rule: id, title,
-    /// severity, gate, kinds, spec section, `when`, `assert`, `required` and evidence paths, rule
-    /// by rule in id order. Where a rule was written (file, line, layout, comments) and its
-    /// documentation (risk, remediation, references) are left out: two shards that ran the same
-    /// rules get the same digest whatever files they were read from, and `merge` refuses
-    /// reports whose digests differ.
+    /// severity, gate, kinds, spec section, `when`, `assert`, `required`, evidence paths,
+    /// `message` and `wants`, rule by rule in id order. Where a rule was written (file, line,
+    /// layout, comments) and its documentation (risk, remediation, references) are left out: two
+    /// shards that ran the same rules get the same digest whatever files they were read from,
+    /// and `merge` refuses reports whose digests differ.
     pub fn digest(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut rules: Vec<&Rule> = self.rules.iter().collect();
@@ -272,6 +277,8 @@ impl PolicySet {
                     r.assert.source,
                     r.required,
                     r.evidence,
+                    r.message.as_ref().map(|m| &m.source),
+                    r.wants,
                 ])
             })
             .collect();

@@ -265,6 +265,49 @@ fn diag_unknown_evidence_path() {
     insta::assert_snapshot!(render(&GOOD.replace("internet.path", "internet.paths")));
 }
 
+/// `GOOD` with a `message` and a `wants` after its evidence.
+fn with_message(message: &str) -> String {
+    GOOD.replace(
+        "evidence = [\"publicly_accessible\", \"internet.path\"]\n",
+        &format!(
+            "evidence = [\"publicly_accessible\", \"internet.path\"]\nmessage = {message}\n\
+             wants = \"the database private\"\n"
+        ),
+    )
+}
+
+#[test]
+fn message_and_wants_load_into_the_rule() {
+    let text = with_message(r#""{resource} is open: {internet.path} ({{sic}})""#);
+    let set = PolicySet::parse(&text, "policies/test.toml").expect("valid");
+    let r = set.get("aws-rds-not-public").unwrap();
+    let m = r.message.as_ref().expect("message");
+    assert_eq!(m.source, "{resource} is open: {internet.path} ({{sic}})");
+    assert_eq!(
+        m.render("db", |p| format!("<{p}>")),
+        "db is open: <internet.path> ({sic})"
+    );
+    assert_eq!(r.wants.as_deref(), Some("the database private"));
+    // Both are part of what labels the findings: the digest moves with them.
+    let plain = PolicySet::parse(GOOD, "policies/test.toml").unwrap();
+    assert_ne!(set.digest(), plain.digest());
+}
+
+#[test]
+fn diag_message_placeholder_unknown() {
+    insta::assert_snapshot!(render(&with_message(
+        r#""{resourse} is open: {internet.paths}, {tier}""#
+    )));
+}
+
+#[test]
+fn diag_message_braces_unbalanced_and_wants_empty() {
+    insta::assert_snapshot!(render(
+        &with_message(r#""{resource} is open } here {internet.path""#)
+            .replace("wants = \"the database private\"", "wants = \" \"")
+    ));
+}
+
 #[test]
 fn diag_unknown_top_level_and_bad_id() {
     insta::assert_snapshot!(render(&format!(

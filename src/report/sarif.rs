@@ -362,26 +362,20 @@ fn rule_descriptor(id: &str, info: Option<&RuleInfo>, sample: &Finding) -> Value
     })
 }
 
-fn result(f: &Finding, rule_index: usize, title: &str) -> Value {
-    let name = plain(&f.resource_name);
+fn result(f: &Finding, rule_index: usize) -> Value {
     let rule = plain(&f.rule_id);
-    // The engine's message repeats the expected state ("expected: <title>; found: …"); the alert
-    // names resource, rule and expected state once, then what was found.
-    let found = f
-        .message
-        .strip_prefix("expected: ")
-        .and_then(|rest| rest.split_once("; found: "))
-        .map(|(_, found)| found)
-        .unwrap_or(&f.message);
-    let found = plain(found.trim_end_matches('.'));
+    // The engine's sentence says what is wrong and what the spec wants. The alert opens with
+    // the resource (prefixed when the sentence does not open with it: an estate-level finding,
+    // a user's template) and closes with the rule and, for an unknown or waived finding, that
+    // status.
+    let mut said = plain(f.message.trim_end_matches('.'));
+    if !f.message.starts_with(f.resource_name.as_str()) {
+        said = format!("{}: {said}", plain(&f.resource_name));
+    }
     let text = match f.status {
-        Status::Unknown => format!(
-            "{name}: {rule} could not be evaluated: {}. Expected: {}.",
-            found.trim_start_matches("unknown: "),
-            plain(title)
-        ),
-        Status::Suppressed => format!("{name}: {rule} (waived): {}. Found: {found}.", plain(title)),
-        _ => format!("{name} fails {rule}: {}. Found: {found}.", plain(title)),
+        Status::Unknown => format!("{said} ({rule} could not be evaluated)."),
+        Status::Suppressed => format!("{said} ({rule}, waived)."),
+        _ => format!("{said} ({rule})."),
     };
     let lvl = match f.status {
         Status::Unknown => unknown_level(f.severity),
@@ -517,8 +511,7 @@ fn run(report: &Report, findings: &[&Finding], category: &str) -> Value {
         .iter()
         .map(|f| {
             let id = f.rule_id.as_str();
-            let title = titles.get(id).map_or(id, String::as_str);
-            result(f, index.get(id).copied().unwrap_or(0), title)
+            result(f, index.get(id).copied().unwrap_or(0))
         })
         .collect();
 

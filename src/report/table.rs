@@ -203,21 +203,10 @@ fn resource_cell(f: &Finding) -> String {
     format!("{name}\n{short}")
 }
 
-/// Longest message shown in a table cell; the JSON report carries the whole text.
-const TABLE_MESSAGE_MAX: usize = 200;
-
+/// The finding's sentence, whole: the table wraps it at spaces, so no name, id or port is cut
+/// (only a single word longer than the column is broken, there being no other way).
 fn message_cell(f: &Finding) -> String {
-    // The rule column already names the expected state: the table shows what was found.
-    let text = f
-        .message
-        .strip_prefix("expected: ")
-        .and_then(|rest| rest.split_once("; found: "))
-        .map(|(_, found)| format!("found: {found}"))
-        .unwrap_or_else(|| f.message.to_string());
-    let mut m = inert(&text).into_owned();
-    if m.chars().count() > TABLE_MESSAGE_MAX {
-        m = m.chars().take(TABLE_MESSAGE_MAX - 1).collect::<String>() + "…";
-    }
+    let mut m = inert(&f.message).into_owned();
     if let Some(w) = &f.waiver {
         let owner = w
             .owner
@@ -296,6 +285,66 @@ pub fn summary_line(s: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::{Evidence, Gate};
+
+    fn failing(message: &str) -> Finding {
+        Finding {
+            rule_id: "aws-ec2-rabbitmq-tls".into(),
+            resource_id: "arn:aws:ec2:eu-west-1:111122223333:instance/i-0f00rabbitmq000001".into(),
+            resource_name: "rabbitmq-1".into(),
+            kind: "aws.ec2.instance".into(),
+            region: None,
+            account: None,
+            status: Status::Fail,
+            severity: Severity::Medium,
+            gate: Gate::Launch,
+            spec: "".into(),
+            message: message.into(),
+            evidence: Evidence::new(),
+            waiver: None,
+            fingerprint: "f".into(),
+        }
+    }
+
+    /// The words of the message column, line by line, as the table shows them.
+    fn message_column(table: &str) -> Vec<String> {
+        table
+            .lines()
+            .filter_map(|l| l.rsplit('┆').next().filter(|_| l.contains('┆')))
+            .map(|cell| cell.trim_end_matches('│').trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_long_sentence_wraps_at_spaces_keeping_every_name_id_and_port_whole() {
+        let sentence = "rabbitmq-1 opens broker ports without TLS or of the cluster's own \
+                        traffic: 5672 AMQP without TLS open to sg-0bb2workers000001 (ecs_service) \
+                        by sg-0cc3rabbitmq00001 and 15672 the management UI over HTTP open to \
+                        10.20.0.0/16 by sg-0cc3rabbitmq00001; the spec wants clients on TLS only \
+                        (AMQPS, 5671).";
+        let f = failing(sentence);
+        let opts = RenderOptions {
+            width: Some(100),
+            ..Default::default()
+        };
+        let table = findings_table(&[&f], &opts);
+        let lines = message_column(&table);
+        assert!(lines.len() >= 4, "the sentence wraps:\n{table}");
+        // Every line of the column is made of whole words of the sentence, in order: nothing is
+        // cut, dropped or added.
+        let shown: Vec<&str> = lines
+            .iter()
+            .skip(1) // the header
+            .flat_map(|l| l.split_whitespace())
+            .collect();
+        let words: Vec<&str> = sentence.split_whitespace().collect();
+        assert_eq!(shown, words, "\n{table}");
+        // The status, severity and rule columns stay on one line each.
+        assert!(
+            table.contains("│ fail   ┆ medium   ┆ aws-ec2-rabbitmq-tls ┆"),
+            "{table}"
+        );
+    }
 
     #[test]
     fn short_ids_drop_the_arn_prefix_and_shorten_in_the_middle() {

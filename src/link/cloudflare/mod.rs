@@ -294,6 +294,9 @@ impl Ctx<'_> {
                 .vpc_config
                 .as_ref()
                 .and_then(|v| self.tiers_of(Some(&v.subnet_ids))),
+            origin_access: origins
+                .as_ref()
+                .map(|o| o.iter().map(super::origin::said).collect()),
             origins,
             endpoint_served,
             origin_cloudflare_only,

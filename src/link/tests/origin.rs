@@ -458,3 +458,43 @@ fn a_webhook_behind_an_api_s_private_integration_answers_to_the_api() {
     );
     assert_eq!(o.cloudflare_only, Some(false));
 }
+
+#[test]
+fn each_origin_is_said_in_words() {
+    let l = only("NONE", vec![allow("*", BTreeMap::new())]);
+    let said = l.origin_access.expect("origins known");
+    assert_eq!(said.len(), 1);
+    assert!(
+        said[0].starts_with("function URL https://")
+            && said[0].ends_with(", open to anyone from 0.0.0.0/0, ::/0"),
+        "{said:?}"
+    );
+    let origin = |open_to: &[&str], served, why: Option<&str>| Origin {
+        endpoint: "REST API abc123".into(),
+        open_to: open_to.iter().map(|s| s.to_string()).collect(),
+        cloudflare_only: None,
+        served,
+        why_unknown: why.map(str::to_string),
+    };
+    use crate::link::origin::said as say;
+    assert_eq!(
+        say(&origin(&[], Some(true), None)),
+        "REST API abc123, open to nobody outside the account"
+    );
+    assert_eq!(
+        say(&origin(
+            &["anyone from 0.0.0.0/0", "AWS account 1"],
+            Some(true),
+            None
+        )),
+        "REST API abc123, open to anyone from 0.0.0.0/0 and AWS account 1"
+    );
+    assert_eq!(
+        say(&origin(&[], Some(false), None)),
+        "REST API abc123, which nothing serves"
+    );
+    assert_eq!(
+        say(&origin(&[], None, Some("its stages were not read"))),
+        "REST API abc123, open to whom is unknown (its stages were not read)"
+    );
+}

@@ -24,16 +24,17 @@ fn the_compliant_queue_is_used_only_by_the_webhook_and_the_processors() {
     );
 }
 
+/// The interface of a bastion host in the public subnet, carrying the processors' group.
+fn bastion_in_the_processors_group() -> Resource {
+    interface("eni-bastion", "subnet-pub", &["sg-ecs"], "10.0.0.50", |n| {
+        n.attached_instance_id = Some("i-bastion".into())
+    })
+}
+
 #[test]
 fn a_bastion_sharing_the_processors_group_is_named_as_itself() {
     let mut inv = estate();
-    inv.resources.push(interface(
-        "eni-bastion",
-        "subnet-pub",
-        &["sg-ecs"],
-        "10.0.0.50",
-        |n| n.attached_instance_id = Some("i-bastion".into()),
-    ));
+    inv.resources.push(bastion_in_the_processors_group());
     let ingress = mq_ingress(inv);
     let from_ecs = ingress.iter().find(|i| i.source == "sg-ecs").unwrap();
     let users = from_ecs.source_components.as_ref().unwrap();
@@ -161,4 +162,75 @@ fn an_instance_is_as_exposed_as_its_most_exposed_interface() {
         None);
     let i = get!(linked(inv), "instance/i-mq", Instance);
     assert_eq!(i.internet, None, "interfaces unread: exposure unknown");
+}
+
+#[test]
+fn the_ways_in_beyond_what_the_spec_admits_are_said_in_words() {
+    // The compliant estate: nothing beyond the broker's clients, nothing beyond compute.
+    let inv = linked(estate());
+    let mq = get!(inv, "instance/i-mq", Instance);
+    assert_eq!(mq.ingress_beyond_clients, Some(vec![]));
+    let db = get!(inv, "db:estate-db", DbInstance);
+    assert_eq!(db.ingress_beyond_compute, Some(vec![]));
+    let cache = get!(inv, "cluster:estate-redis-001", CacheCluster);
+    assert_eq!(cache.ingress_beyond_compute, Some(vec![]));
+
+    // The internet on the database, a VPC range on the broker, a bastion in the processors'
+    // group: each named with its source, who that is, and the group admitting it.
+    let mut inv = estate();
+    edit!(inv, "security-group/sg-db", SecurityGroup, |g| {
+        g.ingress
+            .as_mut()
+            .unwrap()
+            .push(tcp(3306, &["0.0.0.0/0"], &[]))
+    });
+    edit!(inv, "security-group/sg-mq", SecurityGroup, |g| {
+        g.ingress.as_mut().unwrap().push(Permission {
+            from_port: Some(5670),
+            to_port: Some(5680),
+            ..tcp(0, &["10.0.0.0/16"], &[])
+        })
+    });
+    inv.resources.push(bastion_in_the_processors_group());
+    let inv = linked(inv);
+    let db = get!(inv, "db:estate-db", DbInstance);
+    let beyond = db.ingress_beyond_compute.expect("known");
+    assert!(
+        beyond.contains(&"tcp 3306 from 0.0.0.0/0 (the internet) by sg-db".to_string()),
+        "{beyond:?}"
+    );
+    assert!(
+        beyond
+            .iter()
+            .any(|b| b.starts_with("tcp 3306 from sg-ecs (ecs_service, instance i-bastion")),
+        "{beyond:?}"
+    );
+    let mq = get!(inv, "instance/i-mq", Instance);
+    let beyond = mq.ingress_beyond_clients.expect("known");
+    assert!(
+        beyond
+            .iter()
+            .any(|b| b.starts_with("tcp 5670-5680 from 10.0.0.0/16 (tiers ")
+                && b.ends_with(") by sg-mq")),
+        "{beyond:?}"
+    );
+    // The webhook's own group is one of the broker's clients: not listed.
+    assert!(
+        !beyond.iter().any(|b| b.contains("sg-lambda")),
+        "{beyond:?}"
+    );
+
+    // Whose the groups are, unknown: so is what lies beyond.
+    let mut inv = estate();
+    inv.collection_errors.push(error(kind::NETWORK_INTERFACE));
+    let inv = linked(inv);
+    assert_eq!(
+        get!(inv, "instance/i-mq", Instance).ingress_beyond_clients,
+        None
+    );
+    // The database's sources' tiers are unknown with them.
+    assert_eq!(
+        get!(inv, "db:estate-db", DbInstance).ingress_beyond_compute,
+        None
+    );
 }

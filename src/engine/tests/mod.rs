@@ -9,6 +9,8 @@ use crate::model::{
     Attrs, DbInstance, ErrorKind, EstateFacts, LambdaFunction, Reachability, Volume,
 };
 
+mod sentences;
+
 fn rule(id: &str, kind: &str, when: Option<&str>, assert: &str, extra: &str) -> String {
     let when = when.map(|w| format!("when = {w:?}\n")).unwrap_or_default();
     format!(
@@ -97,14 +99,15 @@ fn pass_fail_and_unknown_per_resource() {
     assert_eq!(f[0].message, "Expected state of aws-rds-not-public");
     assert_eq!(
         f[1].message,
-        "expected: Expected state of aws-rds-not-public; found: internet.path = null, \
-         publicly_accessible = true"
+        "b-name: Expected state of aws-rds-not-public does not hold: publicly_accessible is \
+         true, internet.path is unknown; the rule expects: Expected state of aws-rds-not-public."
     );
     assert_eq!(f[1].evidence["publicly_accessible"], Json::Bool(true));
     assert_eq!(f[1].evidence["internet.path"], Json::Null);
     assert_eq!(
         f[2].message,
-        "unknown: `publicly_accessible` could not be read"
+        "c-name: `publicly_accessible` could not be read, so the check cannot be judged; the \
+         rule expects: Expected state of aws-rds-not-public."
     );
     assert_eq!(f[2].evidence["publicly_accessible"], Json::Null);
 
@@ -144,7 +147,11 @@ fn nested_missing_field_is_named_by_its_path() {
     let inv = inventory(vec![db("unlinked", Some(false)), reachable]);
     let f = evaluate(&inv, &p);
     assert_eq!(f[0].status, Status::Unknown);
-    assert_eq!(f[0].message, "unknown: `internet` could not be read");
+    assert_eq!(
+        f[0].message,
+        "unlinked-name: `internet` could not be read, so the check cannot be judged; the rule \
+         expects: Expected state of aws-data-tier-unreachable."
+    );
     assert_eq!(f[1].status, Status::Fail);
     assert_eq!(
         f[1].evidence["internet.path"],
@@ -181,7 +188,8 @@ fn when_selects_and_fails_closed() {
     );
     assert_eq!(
         f[1].message,
-        "unknown: cannot tell whether the rule applies: `storage_encrypted` could not be read"
+        "unread-name: `storage_encrypted` could not be read, so whether the rule applies to it \
+         cannot be told; the rule expects: Expected state of r."
     );
 }
 
@@ -208,12 +216,13 @@ fn non_bool_and_runtime_errors_are_unknown() {
     assert_eq!(f[0].status, Status::Unknown);
     assert_eq!(
         f[0].message,
-        "unknown: `resource.endpoint_port` gave an int instead of a bool"
+        "a-name: `resource.endpoint_port` gave an int instead of a bool, so the check cannot be \
+         judged; the rule expects: Expected state of int-result."
     );
     assert_eq!(f[1].status, Status::Unknown);
     assert!(
         f[1].message
-            .starts_with("unknown: `resource.endpoint_port + 'x' == 1` could not be evaluated"),
+            .starts_with("a-name: `resource.endpoint_port + 'x' == 1` could not be evaluated"),
         "{}",
         f[1].message
     );
@@ -276,7 +285,8 @@ fn required_component_missing_fails_on_the_estate_record() {
     assert_eq!(f[0].kind, "estate");
     assert_eq!(
         f[0].message,
-        "missing: no aws.lambda.function matching `resource.is_webhook == true` in the estate"
+        "The estate has no aws.lambda.function matching `resource.is_webhook == true`; the rule \
+         expects: Expected state of aws-lambda-webhook-url."
     );
 
     // Without an estate record: a synthetic id from the configured region.
@@ -293,7 +303,12 @@ fn required_component_present_gives_only_its_finding() {
     // `function_url` is null: unknown, and no "missing" finding since the webhook exists.
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].status, Status::Unknown);
-    assert_eq!(f[0].message, "unknown: `function_url` could not be read");
+    assert_eq!(
+        f[0].message,
+        "arn:aws:lambda:eu-west-1:111122223333:function:webhook: `function_url` could not be \
+         read, so the check cannot be judged; the rule expects: Expected state of \
+         aws-lambda-webhook-url."
+    );
 }
 
 #[test]
@@ -306,7 +321,7 @@ fn required_with_undecidable_when_is_unknown_not_missing() {
     assert_eq!(f[1].status, Status::Unknown);
     assert!(
         f[1].message
-            .starts_with("unknown: cannot tell whether the estate has"),
+            .starts_with("Whether the estate has aws.lambda.function matching"),
         "{}",
         f[1].message
     );
@@ -342,8 +357,9 @@ fn collection_errors_make_every_finding_of_the_kind_unknown() {
     );
     assert_eq!(
         f[0].message,
-        "unknown: aws rds could not be collected in eu-west-1 (AccessDenied: not authorized to \
-         perform rds:DescribeDBInstances)"
+        "a-name: aws rds could not be collected in eu-west-1 (AccessDenied: not authorized to \
+         perform rds:DescribeDBInstances), so the check cannot be judged; the rule expects: \
+         Expected state of aws-rds-not-public."
     );
 }
 
@@ -375,7 +391,7 @@ fn collection_error_without_resources_is_one_unknown_on_the_estate() {
     assert_eq!(f[0].kind, "estate");
     assert!(
         f[0].message
-            .contains("no aws.rds.db_instance could be read: aws rds"),
+            .starts_with("No aws.rds.db_instance of the estate could be read (aws rds"),
         "{}",
         f[0].message
     );
@@ -402,7 +418,11 @@ fn several_kinds_are_all_evaluated() {
     // The RDS instance has no `name` (only a Name tag): unknown; the volume passes.
     assert_eq!(f.len(), 2);
     assert_eq!(f[0].status, Status::Unknown);
-    assert_eq!(f[0].message, "unknown: `name` could not be read");
+    assert_eq!(
+        f[0].message,
+        "a-name: `name` could not be read, so the check cannot be judged; the rule expects: \
+         Expected state of named."
+    );
     assert_eq!(f[1].status, Status::Pass);
     assert_eq!(f[1].kind, "aws.ec2.volume");
     assert_eq!(f[0].evidence["tags.Name"], Json::String("a-name".into()));
