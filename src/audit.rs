@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::engine;
 use crate::finding::{Finding, Report, Tool, REPORT_SCHEMA_VERSION};
 use crate::link;
+use crate::map::EstateMap;
 use crate::model::{kind, CollectionError, EstateConfig, Inventory, Resource, Scope};
 use crate::policy::PolicySet;
 use crate::stats::Stats;
@@ -61,6 +62,20 @@ pub fn run_many(
     now: DateTime<Utc>,
     stats: &mut Stats,
 ) -> Report {
+    run_mapped(invs, config, policies, waivers, now, stats).0
+}
+
+/// [`run_many`], with the map of the estates (docs/design.md §7, `map`): taken from each
+/// linked inventory before evaluation releases its resources, and marked from the report's
+/// findings (waivers applied).
+pub fn run_mapped(
+    invs: Vec<Inventory>,
+    config: Option<EstateConfig>,
+    policies: &PolicySet,
+    waivers: &WaiverSet,
+    now: DateTime<Utc>,
+    stats: &mut Stats,
+) -> (Report, EstateMap) {
     let Estates {
         each,
         shared,
@@ -88,7 +103,7 @@ pub fn run_many(
     all.resources += shared.resources.len();
     stats.record("link", all.link);
     stats.record("evaluate", all.evaluate);
-    assemble(
+    let report = assemble(
         all.findings,
         Parts {
             scope,
@@ -99,7 +114,12 @@ pub fn run_many(
         waivers,
         now,
         stats,
-    )
+    );
+    let mut map = all.map;
+    let started = Instant::now();
+    map.mark(&report.findings);
+    stats.record("map", all.map_time + started.elapsed());
+    (report, map)
 }
 
 /// A finding or resource of the part every estate shares (Cloudflare: no AWS account).
@@ -236,6 +256,11 @@ fn audit_estate(
     let started = Instant::now();
     link::link(&mut inv);
     all.link += started.elapsed();
+    // The picture is taken while every linked resource is still there (evaluation releases
+    // them); it is bounded, whatever the estate's size.
+    let started = Instant::now();
+    all.map.merge(crate::map::extract(&inv));
+    all.map_time += started.elapsed();
     let started = Instant::now();
     engine::retain_evaluated(&mut inv, step.policies);
     // What link replaced and its indexes, freed across two threads' arenas, and the kinds
@@ -259,6 +284,9 @@ struct Gathered {
     resources: usize,
     link: Duration,
     evaluate: Duration,
+    /// The map of the estates so far, unmarked, and the time taken to extract it.
+    map: EstateMap,
+    map_time: Duration,
 }
 
 impl Gathered {
