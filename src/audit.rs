@@ -43,6 +43,7 @@ pub fn run(
         now,
         &mut Stats::default(),
     )
+    .0
 }
 
 /// Runs the audit over one estate or several (one inventory per AWS account and home region, e.g.
@@ -52,23 +53,13 @@ pub fn run(
 /// finding and collection error carries its account, and an estate-level finding of an estate
 /// without a VPC is named `estate:<account>:<region>` so that two accounts never share a
 /// fingerprint. Pure: `now` is the clock. `stats` gets the wall time of link, evaluate (summed
-/// over the estates) and waivers and the run's sizes (`--stats`); the timer measures, it never
+/// over the estates), waivers and the map and the run's sizes (`--stats`); the timer measures, it never
 /// enters the report unless the caller puts it there.
+///
+/// It also returns the map of the estates (docs/design.md §7, "The map"): taken from each linked
+/// inventory before evaluation releases its resources, and marked from the report's findings
+/// (waivers applied).
 pub fn run_many(
-    invs: Vec<Inventory>,
-    config: Option<EstateConfig>,
-    policies: &PolicySet,
-    waivers: &WaiverSet,
-    now: DateTime<Utc>,
-    stats: &mut Stats,
-) -> Report {
-    run_mapped(invs, config, policies, waivers, now, stats).0
-}
-
-/// [`run_many`], with the map of the estates (docs/design.md §7, `map`): taken from each
-/// linked inventory before evaluation releases its resources, and marked from the report's
-/// findings (waivers applied).
-pub fn run_mapped(
     invs: Vec<Inventory>,
     config: Option<EstateConfig>,
     policies: &PolicySet,

@@ -271,6 +271,20 @@ fn exit_code_follows_gate_and_threshold() {
     );
 }
 
+/// The compliant fixture with its ElastiCache clusters not read (AccessDenied, `message`), written
+/// to `dir/inv.json`.
+fn with_cache_denied(dir: &Path, message: &str) -> PathBuf {
+    let mut inv: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("compliant.json")).unwrap()).unwrap();
+    inv["collection_errors"] = serde_json::json!([{
+        "provider": "aws", "service": "elasticache", "kinds": ["aws.elasticache.cluster"],
+        "kind": "AccessDenied", "message": message, "region": "eu-west-1"
+    }]);
+    let path = dir.join("inv.json");
+    std::fs::write(&path, inv.to_string()).unwrap();
+    path
+}
+
 /// `map`: the demo's SVG on stdout (exit 0), DOT and Mermaid by `--format`, a file by
 /// `--output`; an estate not read in full still gets its map, with exit 2 and the part not read
 /// in a note; a bad format is refused by clap (exit 2).
@@ -307,14 +321,7 @@ fn map_draws_the_estate_in_each_format() {
         .unwrap()
         .starts_with("flowchart TB"));
 
-    let mut inv: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("compliant.json")).unwrap()).unwrap();
-    inv["collection_errors"] = serde_json::json!([{
-        "provider": "aws", "service": "elasticache", "kinds": ["aws.elasticache.cluster"],
-        "kind": "AccessDenied", "message": "not authorized", "region": "eu-west-1"
-    }]);
-    let path = dir.path().join("inv.json");
-    std::fs::write(&path, inv.to_string()).unwrap();
+    let path = with_cache_denied(dir.path(), "not authorized");
     let o = run(&[
         "map",
         "--inventory",
@@ -337,15 +344,10 @@ fn map_draws_the_estate_in_each_format() {
 #[test]
 fn a_collection_error_makes_rules_unknown_and_the_audit_incomplete() {
     let dir = tempfile::tempdir().unwrap();
-    let mut inv: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("compliant.json")).unwrap()).unwrap();
-    inv["collection_errors"] = serde_json::json!([{
-        "provider": "aws", "service": "elasticache", "kinds": ["aws.elasticache.cluster"],
-        "kind": "AccessDenied", "message": "not authorized to perform elasticache:DescribeCacheClusters",
-        "region": "eu-west-1"
-    }]);
-    let path = dir.path().join("inv.json");
-    std::fs::write(&path, inv.to_string()).unwrap();
+    let path = with_cache_denied(
+        dir.path(),
+        "not authorized to perform elasticache:DescribeCacheClusters",
+    );
     let o = run(&[
         "audit",
         "--inventory",

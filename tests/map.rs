@@ -16,7 +16,7 @@ use estate_audit::stats::Stats;
 
 fn demo() -> (Report, EstateMap) {
     let now: DateTime<Utc> = "2026-11-01T06:00:00Z".parse().unwrap();
-    audit::run_mapped(
+    audit::run_many(
         vec![demo_inventory()],
         None,
         &PolicySet::builtin().unwrap(),
@@ -187,7 +187,7 @@ fn hostile_names_stay_text_in_the_reports_maps() {
         }
     }
     let now: DateTime<Utc> = "2026-11-01T06:00:00Z".parse().unwrap();
-    let (r, map) = audit::run_mapped(
+    let (r, map) = audit::run_many(
         vec![inv],
         None,
         &PolicySet::builtin().unwrap(),

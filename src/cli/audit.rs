@@ -24,6 +24,24 @@ pub(super) struct Estate {
     pub waivers: crate::suppress::WaiverSet,
 }
 
+impl Estate {
+    /// The audit of the estate (`crate::audit::run_many`): the report and the marked map.
+    pub fn audit(
+        self,
+        now: chrono::DateTime<chrono::Utc>,
+        stats: &mut Stats,
+    ) -> (crate::finding::Report, crate::map::EstateMap) {
+        crate::audit::run_many(
+            self.invs,
+            self.config,
+            &self.policies,
+            &self.waivers,
+            now,
+            stats,
+        )
+    }
+}
+
 /// The inventories (a file, the demo, or collected live) and the configuration, policies and
 /// waivers of `input`: the same for `audit` and `map`. The load or collection time goes into
 /// `stats`.
@@ -67,16 +85,10 @@ pub(super) fn cmd_audit(
     // Wall time for the metrics only; every timestamp in the reports is `io.now`.
     let started = std::time::Instant::now();
     let mut stats = Stats::default();
-    let Estate {
-        invs,
-        config,
-        policies,
-        waivers,
-    } = read_estate(&a.input, &a.aws, io, &mut stats)?;
+    let estate = read_estate(&a.input, &a.aws, io, &mut stats)?;
     // Read the baseline before auditing anything is written, so `latest.json` is the previous run.
     let baseline = outputs::baseline(a.baseline.as_deref(), a.output_dir.as_deref(), io)?;
-    let (mut report, map) =
-        crate::audit::run_mapped(invs, config, &policies, &waivers, io.now, &mut stats);
+    let (mut report, map) = estate.audit(io.now, &mut stats);
     match &baseline {
         Some(b) => report.diff = Some(history::diff(&report, b)),
         None if a.output_dir.is_some() || a.fail_on_new => {

@@ -5,7 +5,7 @@
 //! map is still written, and says what is missing) or on bad input. Findings do not decide it:
 //! the map is a picture, the verdict is `audit`'s.
 
-use super::audit::{read_estate, Estate};
+use super::audit::read_estate;
 use super::{write_output, Io, MapArgs, MapFormatArg, EXIT_INCOMPLETE, EXIT_OK};
 use crate::diag::Diagnostics;
 use crate::map::MapFormat;
@@ -13,14 +13,7 @@ use crate::stats::Stats;
 
 pub(super) fn cmd_map(a: MapArgs, io: &mut Io<'_>) -> Result<i32, Diagnostics> {
     let mut stats = Stats::default();
-    let Estate {
-        invs,
-        config,
-        policies,
-        waivers,
-    } = read_estate(&a.input, &a.aws, io, &mut stats)?;
-    let (report, map) =
-        crate::audit::run_mapped(invs, config, &policies, &waivers, io.now, &mut stats);
+    let (report, map) = read_estate(&a.input, &a.aws, io, &mut stats)?.audit(io.now, &mut stats);
     let format = match a.format {
         MapFormatArg::Svg => MapFormat::Svg,
         MapFormatArg::Dot => MapFormat::Dot,

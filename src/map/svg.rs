@@ -118,20 +118,7 @@ fn group(out: &mut String, g: &Group<'_>) {
                 subnet.mark.word()
             );
             rect(out, g.rect, "#ffffff", stroke, dash);
-            text(
-                out,
-                g.rect.x + 10,
-                g.rect.y + 17,
-                " font-weight=\"600\" fill=\"#1f2328\"",
-                &fit(&subnet.label, LABEL_CHARS),
-            );
-            text(
-                out,
-                g.rect.x + 10,
-                g.rect.y + 32,
-                " font-size=\"11\" fill=\"#59636e\"",
-                &fit(&subnet.what, WHAT_CHARS),
-            );
+            two_lines(out, g.rect.x + 10, g.rect.y, &subnet.label, &subnet.what);
             out.push_str("</g>\n");
         }
     }
@@ -278,21 +265,16 @@ fn node(out: &mut String, n: &Placed<'_>) {
         ""
     };
     rect(out, n.rect, fill, stroke, width);
-    text(
-        out,
-        n.rect.x + 8,
-        n.rect.y + 17,
-        " font-weight=\"600\" fill=\"#1f2328\"",
-        &fit(n.label, LABEL_CHARS),
-    );
-    text(
-        out,
-        n.rect.x + 8,
-        n.rect.y + 33,
-        " font-size=\"11\" fill=\"#59636e\"",
-        &fit(n.what, WHAT_CHARS),
-    );
+    two_lines(out, n.rect.x + 8, n.rect.y, n.label, n.what);
     out.push_str("</g>\n");
+}
+
+/// A name in bold and what it is under it, each shortened to fit a node's width, from `top`.
+fn two_lines(out: &mut String, x: u32, top: u32, label: &str, what: &str) {
+    let bold = " font-weight=\"600\" fill=\"#1f2328\"";
+    text(out, x, top + 17, bold, &fit(label, LABEL_CHARS));
+    let small = " font-size=\"11\" fill=\"#59636e\"";
+    text(out, x, top + 33, small, &fit(what, WHAT_CHARS));
 }
 
 fn notes_and_legend(out: &mut String, s: &Scene<'_>) {
