@@ -365,26 +365,25 @@ fn edges(inv: &Inventory, map: &mut EstateMap) {
     // Instance ids and function ARNs as load balancer targets name them.
     let mut targets: HashMap<&str, &str> = HashMap::new();
     // What a function's origins are called: the shown entry nodes by a word their text carries.
-    let mut entry_words: Vec<(String, &str)> = Vec::new();
+    let mut entry_words: Vec<(&str, &str)> = Vec::new();
     for r in &inv.resources {
+        // The kind first: hashing every id of a large estate would cost more than the rest.
+        let (target, word) = match &r.attrs {
+            Attrs::Instance(i) => (i.instance_id.as_deref(), None),
+            Attrs::LambdaFunction(_) => (Some(r.id.as_str()), None),
+            Attrs::RestApi(a) => (None, a.api_id.as_deref()),
+            Attrs::HttpApi(a) => (None, a.api_id.as_deref()),
+            Attrs::LoadBalancer(lb) => (None, lb.load_balancer_name.as_deref()),
+            _ => continue,
+        };
         if !shown.contains(&r.id) {
             continue;
         }
-        match &r.attrs {
-            Attrs::Instance(i) => {
-                if let Some(id) = &i.instance_id {
-                    targets.insert(id.as_str(), r.id.as_str());
-                }
-            }
-            Attrs::LambdaFunction(_) => {
-                targets.insert(r.id.as_str(), r.id.as_str());
-            }
-            Attrs::RestApi(a) => entry_words.extend(a.api_id.clone().map(|w| (w, r.id.as_str()))),
-            Attrs::HttpApi(a) => entry_words.extend(a.api_id.clone().map(|w| (w, r.id.as_str()))),
-            Attrs::LoadBalancer(lb) => {
-                entry_words.extend(lb.load_balancer_name.clone().map(|w| (w, r.id.as_str())))
-            }
-            _ => {}
+        if let Some(t) = target {
+            targets.insert(t, r.id.as_str());
+        }
+        if let Some(w) = word {
+            entry_words.push((w, r.id.as_str()));
         }
     }
     let mut found = Found {
