@@ -1,7 +1,8 @@
-//! Offline evaluation cost (issue #7): `link`, `evaluate`, and the whole offline audit (link,
-//! evaluate, waivers, JSON render) over synthetic spec-shaped inventories of 1k, 10k and 100k
-//! resources with the built-in rule pack; and the whole audit of inventories whose workloads
-//! share their groups, topics, metrics and policies (issue #14: the cost must stay linear).
+//! Offline evaluation cost (issue #7): `link`, `evaluate`, the map's extraction, and the whole
+//! offline audit (link, map, evaluate, waivers, JSON render) over synthetic spec-shaped
+//! inventories of 1k, 10k and 100k resources with the built-in rule pack; and the whole audit of
+//! inventories whose workloads share their groups, topics, metrics and policies (issue #14: the
+//! cost must stay linear).
 //! Run with `cargo bench`; the figures are in docs/performance.md.
 //!
 //! A target, not a test: nothing here asserts a time. Under `cargo test --benches` (cargo runs the
@@ -14,7 +15,7 @@ use divan::Bencher;
 use estate_audit::audit::{self, demo_waivers};
 use estate_audit::model::Inventory;
 use estate_audit::policy::PolicySet;
-use estate_audit::{engine, link, report, synth};
+use estate_audit::{engine, link, map, report, synth};
 
 /// The binary's allocator, so that the figures are the product's (src/main.rs).
 #[global_allocator]
@@ -60,6 +61,14 @@ fn evaluate(bencher: Bencher, n: usize) {
     let inv = linked(n);
     let p = policies();
     bencher.bench_local(|| engine::evaluate(black_box(&inv), &p));
+}
+
+/// The map taken from a linked inventory (`map::extract`, part of every audit): three bounded
+/// passes, so it stays a small fraction of `link`.
+#[divan::bench(args = sizes(), sample_count = 10, sample_size = 1)]
+fn map_extract(bencher: Bencher, n: usize) {
+    let inv = linked(n);
+    bencher.bench_local(|| map::extract(black_box(&inv)));
 }
 
 /// What `audit --inventory FILE --format json` does after parsing the file.

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::engine;
 use crate::finding::{Finding, Report, Tool, REPORT_SCHEMA_VERSION};
 use crate::link;
+use crate::map::EstateMap;
 use crate::model::{kind, CollectionError, EstateConfig, Inventory, Resource, Scope};
 use crate::policy::PolicySet;
 use crate::stats::Stats;
@@ -42,6 +43,7 @@ pub fn run(
         now,
         &mut Stats::default(),
     )
+    .0
 }
 
 /// Runs the audit over one estate or several (one inventory per AWS account and home region, e.g.
@@ -51,8 +53,12 @@ pub fn run(
 /// finding and collection error carries its account, and an estate-level finding of an estate
 /// without a VPC is named `estate:<account>:<region>` so that two accounts never share a
 /// fingerprint. Pure: `now` is the clock. `stats` gets the wall time of link, evaluate (summed
-/// over the estates) and waivers and the run's sizes (`--stats`); the timer measures, it never
+/// over the estates), waivers and the map and the run's sizes (`--stats`); the timer measures, it never
 /// enters the report unless the caller puts it there.
+///
+/// It also returns the map of the estates (docs/design.md §7, "The map"): taken from each linked
+/// inventory before evaluation releases its resources, and marked from the report's findings
+/// (waivers applied).
 pub fn run_many(
     invs: Vec<Inventory>,
     config: Option<EstateConfig>,
@@ -60,7 +66,7 @@ pub fn run_many(
     waivers: &WaiverSet,
     now: DateTime<Utc>,
     stats: &mut Stats,
-) -> Report {
+) -> (Report, EstateMap) {
     let Estates {
         each,
         shared,
@@ -88,7 +94,7 @@ pub fn run_many(
     all.resources += shared.resources.len();
     stats.record("link", all.link);
     stats.record("evaluate", all.evaluate);
-    assemble(
+    let report = assemble(
         all.findings,
         Parts {
             scope,
@@ -99,7 +105,12 @@ pub fn run_many(
         waivers,
         now,
         stats,
-    )
+    );
+    let mut map = all.map;
+    let started = Instant::now();
+    map.mark(&report.findings);
+    stats.record("map", all.map_time + started.elapsed());
+    (report, map)
 }
 
 /// A finding or resource of the part every estate shares (Cloudflare and the monitoring plane:
@@ -239,6 +250,11 @@ fn audit_estate(
     let started = Instant::now();
     link::link(&mut inv);
     all.link += started.elapsed();
+    // The picture is taken while every linked resource is still there (evaluation releases
+    // them); it is bounded, whatever the estate's size.
+    let started = Instant::now();
+    all.map.merge(crate::map::extract(&inv));
+    all.map_time += started.elapsed();
     let started = Instant::now();
     engine::retain_evaluated(&mut inv, step.policies);
     // What link replaced and its indexes, freed across two threads' arenas, and the kinds
@@ -262,6 +278,9 @@ struct Gathered {
     resources: usize,
     link: Duration,
     evaluate: Duration,
+    /// The map of the estates so far, unmarked, and the time taken to extract it.
+    map: EstateMap,
+    map_time: Duration,
 }
 
 impl Gathered {

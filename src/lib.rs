@@ -21,6 +21,7 @@ pub mod finding;
 pub mod history;
 pub mod input;
 pub mod link;
+pub mod map;
 pub mod model;
 pub mod policy;
 pub mod report;

@@ -24,6 +24,24 @@ pub fn inert(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`inert`] text escaped for HTML and XML, element content and quoted attribute values alike
+/// (the HTML report, the SVG map): a name cannot open or close an element or an attribute.
+pub fn markup(s: &str) -> String {
+    let s = inert(s);
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A control character or a bidirectional override: what [`inert`] escapes.
 pub fn dangerous(c: char) -> bool {
     c.is_control()

@@ -221,6 +221,7 @@ fn audit(collections: Vec<AwsCollection>, estate: &EstateConfig) -> Report {
         now,
         &mut Default::default(),
     )
+    .0
 }
 
 fn finding<'a>(r: &'a Report, rule: &str, resource: &str) -> &'a estate_audit::finding::Finding {

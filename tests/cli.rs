@@ -271,18 +271,83 @@ fn exit_code_follows_gate_and_threshold() {
     );
 }
 
-#[test]
-fn a_collection_error_makes_rules_unknown_and_the_audit_incomplete() {
-    let dir = tempfile::tempdir().unwrap();
+/// The compliant fixture with its ElastiCache clusters not read (AccessDenied, `message`), written
+/// to `dir/inv.json`.
+fn with_cache_denied(dir: &Path, message: &str) -> PathBuf {
     let mut inv: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("compliant.json")).unwrap()).unwrap();
     inv["collection_errors"] = serde_json::json!([{
         "provider": "aws", "service": "elasticache", "kinds": ["aws.elasticache.cluster"],
-        "kind": "AccessDenied", "message": "not authorized to perform elasticache:DescribeCacheClusters",
-        "region": "eu-west-1"
+        "kind": "AccessDenied", "message": message, "region": "eu-west-1"
     }]);
-    let path = dir.path().join("inv.json");
+    let path = dir.join("inv.json");
     std::fs::write(&path, inv.to_string()).unwrap();
+    path
+}
+
+/// `map`: the demo's SVG on stdout (exit 0), DOT and Mermaid by `--format`, a file by
+/// `--output`; an estate not read in full still gets its map, with exit 2 and the part not read
+/// in a note; a bad format is refused by clap (exit 2).
+#[test]
+fn map_draws_the_estate_in_each_format() {
+    let o = run(&["map", "--demo"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let svg = stdout(&o);
+    assert!(svg.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns="));
+    assert!(svg.ends_with("</svg>\n"));
+    assert!(svg.contains(">rabbitmq-1</text>"), "{svg}");
+    let o = run(&["map", "--demo", "--format", "dot"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("digraph estate {\n"));
+    let o = run(&["map", "--demo", "--format", "mermaid"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("flowchart TB\n"));
+    assert!(stdout(&o).contains(":::fail"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("map.mmd");
+    let o = run(&[
+        "map",
+        "--demo",
+        "--format",
+        "mermaid",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    assert!(stderr(&o).contains("wrote the map to"));
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .starts_with("flowchart TB"));
+
+    let path = with_cache_denied(dir.path(), "not authorized");
+    let o = run(&[
+        "map",
+        "--inventory",
+        path.to_str().unwrap(),
+        "--format",
+        "dot",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stdout(&o).contains("not read: elasticache (AccessDenied)"));
+    assert!(stderr(&o).contains("not read in full"), "{}", stderr(&o));
+
+    let o = run(&["map", "--demo", "--format", "png"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("possible values"), "{}", stderr(&o));
+    let o = run(&["map", "--inventory", "/nonexistent/inv.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn a_collection_error_makes_rules_unknown_and_the_audit_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = with_cache_denied(
+        dir.path(),
+        "not authorized to perform elasticache:DescribeCacheClusters",
+    );
     let o = run(&[
         "audit",
         "--inventory",
@@ -589,6 +654,7 @@ fn version_names_the_rule_pack_every_report_carries() {
 fn completions_for_every_shell_name_every_command() {
     let commands = [
         "audit",
+        "map",
         "collect",
         "rules",
         "validate",
@@ -660,7 +726,7 @@ fn the_manual_pages_render_and_name_every_option() {
     let main = stdout(&run(&["man"]));
     assert!(main.contains(".TH estate-audit 1"), "{main}");
     if let Some(text) = render(&main) {
-        for c in ["audit", "collect", "completions", "man", "--color"] {
+        for c in ["audit", "map", "collect", "completions", "man", "--color"] {
             assert!(text.contains(c), "{c} in:\n{text}");
         }
     }
@@ -674,6 +740,13 @@ fn the_manual_pages_render_and_name_every_option() {
             "--baseline",
             "--metrics",
         ] {
+            assert!(text.contains(opt), "{opt} in:\n{text}");
+        }
+    }
+    let map = stdout(&run(&["man", "map"]));
+    assert!(map.contains(".TH estate-audit-map 1"), "{map}");
+    if let Some(text) = render(&map) {
+        for opt in ["--demo", "--inventory", "--format", "--output", "mermaid"] {
             assert!(text.contains(opt), "{opt} in:\n{text}");
         }
     }

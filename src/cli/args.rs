@@ -46,6 +46,10 @@ pub enum Command {
     Audit(AuditArgs),
     /// Collect the estate live (or write the bundled example, --demo) to an inventory file.
     Collect(CollectArgs),
+    /// Draw a map of the estate (SVG, Graphviz DOT or Mermaid): Cloudflare, the internet edge,
+    /// the tiers and subnets with their components, the internet paths, failing and unknown
+    /// resources marked.
+    Map(MapArgs),
     /// List the rules, or explain one: why it matters, how to fix it, which part of the spec.
     Rules(RulesArgs),
     /// Check policy, waiver, config and inventory files without auditing.
@@ -294,6 +298,27 @@ pub struct AuditArgs {
     /// run's sizes to stderr, and add them to the JSON report as `stats`.
     #[arg(long)]
     pub stats: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MapArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MapFormatArg::Svg)]
+    pub format: MapFormatArg,
+    /// Write the map to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapFormatArg {
+    Svg,
+    Dot,
+    Mermaid,
 }
 
 #[derive(clap::Args, Debug)]

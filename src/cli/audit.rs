@@ -7,13 +7,75 @@
 use super::collect::collect_live;
 use super::{
     load_config, load_policies, load_waivers, outputs, terminal_width, use_color, write_report,
-    AuditArgs, ColorArg, FormatArg, GateArg, Io, SeverityArg, EXIT_FAIL, EXIT_INCOMPLETE, EXIT_OK,
+    AuditArgs, AwsArgs, ColorArg, FormatArg, GateArg, InputArgs, Io, SeverityArg, EXIT_FAIL,
+    EXIT_INCOMPLETE, EXIT_OK,
 };
 use crate::diag::Diagnostics;
 use crate::finding::{GateSelection, Outcome, Severity};
 use crate::history;
 use crate::report::{self, Format, RenderOptions};
 use crate::stats::Stats;
+
+/// What an audit or a map is made from: the inventories and the files that judge them.
+pub(super) struct Estate {
+    pub invs: Vec<crate::model::Inventory>,
+    pub config: Option<crate::model::EstateConfig>,
+    pub policies: crate::policy::PolicySet,
+    pub waivers: crate::suppress::WaiverSet,
+}
+
+impl Estate {
+    /// The audit of the estate (`crate::audit::run_many`): the report and the marked map.
+    pub fn audit(
+        self,
+        now: chrono::DateTime<chrono::Utc>,
+        stats: &mut Stats,
+    ) -> (crate::finding::Report, crate::map::EstateMap) {
+        crate::audit::run_many(
+            self.invs,
+            self.config,
+            &self.policies,
+            &self.waivers,
+            now,
+            stats,
+        )
+    }
+}
+
+/// The inventories (a file, the demo, or collected live) and the configuration, policies and
+/// waivers of `input`: the same for `audit` and `map`. The load or collection time goes into
+/// `stats`.
+pub(super) fn read_estate(
+    input: &InputArgs,
+    aws: &AwsArgs,
+    io: &mut Io<'_>,
+    stats: &mut Stats,
+) -> Result<Estate, Diagnostics> {
+    let config = load_config(input.config.as_deref())?;
+    let load_started = std::time::Instant::now();
+    let invs = match (&input.inventory, input.demo) {
+        (Some(p), _) => crate::model::json::load_inventories(p)?,
+        (None, true) => vec![crate::model::json::demo_inventory()],
+        (None, false) => {
+            let collected = collect_live(config.clone().unwrap_or_default(), aws, io)?;
+            stats.services = collected.services;
+            collected.inventories
+        }
+    };
+    let live = input.inventory.is_none() && !input.demo;
+    stats.record(
+        if live { "collect" } else { "load" },
+        load_started.elapsed(),
+    );
+    let policies = load_policies(input.policies.as_deref())?;
+    let waivers = load_waivers(input.waivers.as_deref(), input.demo, &policies)?;
+    Ok(Estate {
+        invs,
+        config,
+        policies,
+        waivers,
+    })
+}
 
 pub(super) fn cmd_audit(
     a: AuditArgs,
@@ -23,27 +85,10 @@ pub(super) fn cmd_audit(
     // Wall time for the metrics only; every timestamp in the reports is `io.now`.
     let started = std::time::Instant::now();
     let mut stats = Stats::default();
-    let config = load_config(a.input.config.as_deref())?;
-    let load_started = std::time::Instant::now();
-    let invs = match (&a.input.inventory, a.input.demo) {
-        (Some(p), _) => crate::model::json::load_inventories(p)?,
-        (None, true) => vec![crate::model::json::demo_inventory()],
-        (None, false) => {
-            let collected = collect_live(config.clone().unwrap_or_default(), &a.aws, io)?;
-            stats.services = collected.services;
-            collected.inventories
-        }
-    };
-    let live = a.input.inventory.is_none() && !a.input.demo;
-    stats.record(
-        if live { "collect" } else { "load" },
-        load_started.elapsed(),
-    );
-    let policies = load_policies(a.input.policies.as_deref())?;
-    let waivers = load_waivers(a.input.waivers.as_deref(), a.input.demo, &policies)?;
+    let estate = read_estate(&a.input, &a.aws, io, &mut stats)?;
     // Read the baseline before auditing anything is written, so `latest.json` is the previous run.
     let baseline = outputs::baseline(a.baseline.as_deref(), a.output_dir.as_deref(), io)?;
-    let mut report = crate::audit::run_many(invs, config, &policies, &waivers, io.now, &mut stats);
+    let (mut report, map) = estate.audit(io.now, &mut stats);
     match &baseline {
         Some(b) => report.diff = Some(history::diff(&report, b)),
         None if a.output_dir.is_some() || a.fail_on_new => {
@@ -85,6 +130,9 @@ pub(super) fn cmd_audit(
         gate: Some(gate),
         fail_on: Some(fail_on),
         stats: a.stats.then(|| stats.clone()),
+        // The documents people read (and every format of `--output-dir`) show the map.
+        map: (matches!(format, Format::Markdown | Format::Html) || a.output_dir.is_some())
+            .then_some(map),
     };
     let render_started = std::time::Instant::now();
     write_report(a.output.as_deref(), &report, format, &opts, io)?;

@@ -1,5 +1,5 @@
 //! The command line (docs/design.md §7): argument parsing (`args`) and one module per command:
-//! `audit` (with `outputs`, the files a scheduled job keeps), `collect`, `merge`, `rules`,
+//! `audit` (with `outputs`, the files a scheduled job keeps), `map`, `collect`, `merge`, `rules`,
 //! `validate`, `init`, `iam_policy`, and `shell` (completions, manual pages, the version line).
 //! This module holds what they share: where a command writes ([`Io`]), the clock, the dispatch
 //! ([`run`]), the exit codes and the loading of the input files. The command line owns what goes
@@ -25,6 +25,7 @@ mod audit;
 mod collect;
 mod iam_policy;
 mod init;
+mod map;
 mod merge;
 mod outputs;
 mod rules;
@@ -33,7 +34,7 @@ mod validate;
 
 pub use args::{
     AuditArgs, AwsArgs, Cli, CollectArgs, ColorArg, Command, FormatArg, GateArg, InitArgs,
-    InputArgs, MergeArgs, RulesArgs, RulesFormat, SeverityArg, ValidateArgs,
+    InputArgs, MapArgs, MapFormatArg, MergeArgs, RulesArgs, RulesFormat, SeverityArg, ValidateArgs,
 };
 pub use shell::{parse, version_line};
 
@@ -86,6 +87,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
     let result = match cli.command {
         Command::Audit(a) => audit::cmd_audit(a, color, io),
         Command::Collect(c) => collect::cmd_collect(c, io),
+        Command::Map(m) => map::cmd_map(m, io),
         Command::Rules(r) => rules::cmd_rules(r, io),
         Command::Validate(v) => validate::cmd_validate(v, io),
         Command::Init(i) => init::cmd_init(i, io),

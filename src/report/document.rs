@@ -26,6 +26,7 @@ use std::borrow::Cow;
 
 use super::{by_section, status_word, RenderOptions, Verdict};
 use crate::finding::{Counts, Diff, DiffEntry, Finding, Gate, Report, Status};
+use crate::map::EstateMap;
 
 /// The medium a document is built for: it decides the few deliberate differences of content
 /// (see the module paragraph).
@@ -66,6 +67,8 @@ pub(crate) enum Block<'a> {
         summary: Inline<'a>,
         blocks: Vec<Block<'a>>,
     },
+    /// The map of the estate: inline SVG in HTML, a Mermaid diagram in Markdown.
+    Map(&'a EstateMap),
 }
 
 /// A table with a header row. The rows are produced as the renderer draws them.
@@ -197,14 +200,17 @@ pub(crate) struct SignOff<'a> {
     pub report: &'a Report,
     pub verdict: Verdict,
     pub shape: Shape,
+    /// The map of the estate, when the caller drew one (`RenderOptions::map`).
+    pub map: Option<&'a EstateMap>,
 }
 
 impl<'a> SignOff<'a> {
-    pub(crate) fn new(report: &'a Report, opts: &RenderOptions, shape: Shape) -> SignOff<'a> {
+    pub(crate) fn new(report: &'a Report, opts: &'a RenderOptions, shape: Shape) -> SignOff<'a> {
         SignOff {
             report,
             verdict: Verdict::of(report, opts),
             shape,
+            map: opts.map.as_ref(),
         }
     }
 
@@ -217,6 +223,14 @@ impl<'a> SignOff<'a> {
         let report = self.report;
         draw(self.head());
         self.summary(draw);
+        if let Some(map) = self.map {
+            draw(Block::Heading(2, plain("Map")));
+            draw(Block::Paragraph(plain(
+                "The estate as collected: each resource marked by the worst status of its findings \
+                 (failing red, unknown amber), and the internet paths found.",
+            )));
+            draw(Block::Map(map));
+        }
         if let Some(d) = &report.diff {
             changes(d, draw);
         }
@@ -609,6 +623,7 @@ mod tests {
                     let columns: Vec<_> = t.columns.iter().map(|c| c.title).collect();
                     out.push(format!("{} × {}", columns.join(","), t.rows.count()));
                 }
+                Block::Map(_) => out.push("map".into()),
                 Block::Details { blocks, .. } => {
                     out.push("details".into());
                     for b in blocks {
@@ -618,7 +633,8 @@ mod tests {
                 }
             }
         }
-        let doc = SignOff::new(report, &RenderOptions::default(), Shape { medium, passes });
+        let opts = RenderOptions::default();
+        let doc = SignOff::new(report, &opts, Shape { medium, passes });
         let mut out = Vec::new();
         doc.blocks(&mut |b| line(b, &mut out));
         out

@@ -16,7 +16,6 @@ use std::fmt::Write as _;
 use super::document::{Align, Block, Inline, Medium, Passes, Shape, SignOff, Table};
 use super::{evidence_value, RenderOptions, Sink};
 use crate::finding::{Finding, Outcome, Report};
-use crate::text::inert;
 
 const EVIDENCE_MAX: usize = 300;
 
@@ -29,6 +28,7 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid 
 th{background:#f6f8fa}td.n{text-align:right}code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
 .s-fail{color:#cf222e;font-weight:700}.s-unknown{color:#9a6700;font-weight:700}.s-waived{color:#0969da}.s-pass{color:#1a7f37}
 .muted{color:#59636e}details{margin:.5rem 0}summary{cursor:pointer}
+.map{overflow-x:auto;margin:.5rem 0}.map svg{max-width:none}
 ";
 
 /// The whole page (ends with a newline).
@@ -115,6 +115,12 @@ fn block(out: &mut Sink<'_>, b: Block<'_>) {
             out.push_str("</table>\n");
         }
         Block::Table(t) => table(out, t),
+        Block::Map(map) => {
+            // Presentation attributes only: the page's CSP allows no more than inline style.
+            out.push_str("<div class=\"map\">\n");
+            out.push_str(&map.svg_element());
+            out.push_str("</div>\n");
+        }
         Block::Details { summary, blocks } => {
             out.push_str("<details><summary>");
             inline(out, &summary);
@@ -253,19 +259,7 @@ fn name_and_id(name: &str, id: &str) -> String {
 /// Untrusted text for HTML element content or a quoted attribute: `& < > " '` escaped, controls
 /// and bidi overrides made visible (so nothing reorders what the reader sees).
 pub fn esc(s: &str) -> String {
-    let s = inert(s);
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::text::markup(s)
 }
 
 #[cfg(test)]

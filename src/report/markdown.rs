@@ -103,6 +103,12 @@ fn block(out: &mut String, b: Block<'_>) {
             out.push_str(s);
             out.push('\n');
         }
+        Block::Map(map) => {
+            // GitHub renders a `mermaid` block as the diagram; its labels are escaped by the map.
+            out.push_str("```mermaid\n");
+            out.push_str(&map.render(crate::map::MapFormat::Mermaid));
+            out.push_str("```\n\n");
+        }
         Block::Pairs(pairs) => {
             out.push_str("| | |\n|---|---|\n");
             for (k, v) in pairs {

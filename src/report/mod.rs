@@ -112,6 +112,9 @@ pub struct RenderOptions {
     pub fail_on: Option<Severity>,
     /// JSON: the run's statistics (`--stats`), added as a `stats` object.
     pub stats: Option<crate::stats::Stats>,
+    /// Markdown, HTML: the map of the estate, drawn in a "Map" section (`audit` passes the one
+    /// it took); `None` leaves the section out.
+    pub map: Option<crate::map::EstateMap>,
 }
 
 /// Renders `report` in `format`. The text ends with a newline.
