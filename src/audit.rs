@@ -70,9 +70,18 @@ pub fn run_many(
     let Estates {
         each,
         shared,
-        scope,
+        mut scope,
         several,
     } = Estates::of(invs);
+    // The monitoring plane's parts and what was done with each, from the configuration the
+    // estates are audited with (every shard of one audit shares its `[monitoring]`).
+    scope.monitoring = match &config {
+        Some(c) => c.monitoring_scope(),
+        None => each
+            .first()
+            .map(|i| i.estate.monitoring_scope())
+            .unwrap_or_default(),
+    };
     let step = Step {
         shared: &shared,
         zones: &scope.cloudflare_zones,

@@ -1058,3 +1058,122 @@ fn rules_markdown_is_the_readme_table() {
         "README's rule table is stale: run `UPDATE_GENERATED=1 cargo test --test catalog`"
     );
 }
+
+/// `[monitoring]` names six parts; each format says what the audit did with every one of them
+/// (audited, out of scope because declared not used, or not audited by this version), so that a
+/// part without findings never reads as a clean one. Without `[monitoring]` nothing is said.
+#[test]
+fn every_format_says_which_parts_of_the_monitoring_plane_were_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inv: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("compliant.json")).unwrap()).unwrap();
+    inv["estate"]["monitoring"]["not_used"] = serde_json::json!(["zabbix"]);
+    let path = dir.path().join("inv.json");
+    std::fs::write(&path, serde_json::to_string(&inv).unwrap()).unwrap();
+    let inv_arg = path.to_str().unwrap();
+    let metrics_file = dir.path().join("audit.prom");
+    let out = |format: &str| {
+        let o = run_at(
+            NOW,
+            &[
+                "audit",
+                "--inventory",
+                inv_arg,
+                "--format",
+                format,
+                "--metrics",
+                metrics_file.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let table = out("table");
+    assert!(
+        table.contains(
+            "monitoring plane: audited pagerduty, prometheus, alertmanager · out of scope \
+             (declared not used) zabbix · not audited by this version grafana, loki"
+        ),
+        "{table}"
+    );
+    let md = out("markdown");
+    assert!(md.contains("monitoring plane"), "{md}");
+    assert!(
+        md.contains("out of scope (declared not used) zabbix"),
+        "{md}"
+    );
+    let html = out("html");
+    assert!(
+        html.contains("not audited by this version grafana, loki"),
+        "{html}"
+    );
+
+    let junit = out("junit");
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let suite = doc
+        .descendants()
+        .find(|n| n.attribute("name") == Some("estate-audit.monitoring"))
+        .expect("the monitoring suite");
+    let skipped: Vec<(&str, &str)> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| {
+            let s = n
+                .children()
+                .find(|c| c.has_tag_name("skipped"))
+                .expect("skipped");
+            (
+                n.attribute("name").unwrap(),
+                s.attribute("message").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("grafana", "not audited by this version"),
+            ("zabbix", "out of scope (declared not used)"),
+            ("loki", "not audited by this version")
+        ]
+    );
+    let root = doc.root_element();
+    let total: usize = root.attribute("skipped").unwrap().parse().unwrap();
+    assert!(total >= 3, "the head counts them: {total}");
+
+    let sarif: serde_json::Value = serde_json::from_str(&out("sarif")).unwrap();
+    for run in sarif["runs"].as_array().unwrap() {
+        let parts = &run["properties"]["monitoringPlane"];
+        assert_eq!(parts.as_array().map(Vec::len), Some(6), "{run}");
+        assert!(parts
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"part": "zabbix", "status": "out_of_scope"})));
+    }
+    let json: serde_json::Value = serde_json::from_str(&out("json")).unwrap();
+    assert_eq!(
+        json["scope"]["monitoring"][3],
+        serde_json::json!({"part": "grafana", "status": "not_audited_yet"})
+    );
+
+    let samples = parse_exposition(&std::fs::read_to_string(&metrics_file).unwrap());
+    let parts: Vec<(String, String)> = samples
+        .iter()
+        .filter(|s| s.name == "estate_audit_monitoring_part")
+        .map(|s| (s.labels["part"].clone(), s.labels["status"].clone()))
+        .collect();
+    assert_eq!(parts.len(), 6);
+    assert!(parts.contains(&("zabbix".into(), "out_of_scope".into())));
+    assert!(parts.contains(&("pagerduty".into(), "audited".into())));
+
+    // The demo has no [monitoring]: none of this appears.
+    let o = run_at(NOW, &["audit", "--demo"]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("monitoring plane"));
+    let o = run_at(NOW, &["audit", "--demo", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["scope"].get("monitoring").is_none());
+}

@@ -185,6 +185,26 @@ pub enum MonitoringProvider {
 }
 
 impl MonitoringProvider {
+    /// Every part, in the order reports list them.
+    pub const ALL: [MonitoringProvider; 6] = [
+        MonitoringProvider::Pagerduty,
+        MonitoringProvider::Prometheus,
+        MonitoringProvider::Alertmanager,
+        MonitoringProvider::Grafana,
+        MonitoringProvider::Zabbix,
+        MonitoringProvider::Loki,
+    ];
+
+    /// Whether this version of the audit reads the part.
+    pub fn audited_by_this_version(self) -> bool {
+        matches!(
+            self,
+            MonitoringProvider::Pagerduty
+                | MonitoringProvider::Prometheus
+                | MonitoringProvider::Alertmanager
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             MonitoringProvider::Pagerduty => "pagerduty",
@@ -194,6 +214,69 @@ impl MonitoringProvider {
             MonitoringProvider::Zabbix => "zabbix",
             MonitoringProvider::Loki => "loki",
         }
+    }
+}
+
+/// One part of the monitoring plane in a report's scope, and what the audit did with it.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringScope {
+    pub part: MonitoringProvider,
+    pub status: MonitoringStatus,
+}
+
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitoringStatus {
+    /// Read and judged: its findings are in the report.
+    Audited,
+    /// Declared not used (`not_used`): no findings, never a pass.
+    OutOfScope,
+    /// In the estate's scope, but this version of the audit does not read it yet: no findings,
+    /// and nothing was checked.
+    NotAuditedYet,
+}
+
+impl MonitoringStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MonitoringStatus::Audited => "audited",
+            MonitoringStatus::OutOfScope => "out_of_scope",
+            MonitoringStatus::NotAuditedYet => "not_audited_yet",
+        }
+    }
+
+    /// For people: `audited`, `out of scope (declared not used)`, `not audited by this version`.
+    pub fn words(self) -> &'static str {
+        match self {
+            MonitoringStatus::Audited => "audited",
+            MonitoringStatus::OutOfScope => "out of scope (declared not used)",
+            MonitoringStatus::NotAuditedYet => "not audited by this version",
+        }
+    }
+}
+
+impl EstateConfig {
+    /// What the audit does with each part of the monitoring plane (empty without `[monitoring]`).
+    pub fn monitoring_scope(&self) -> Vec<MonitoringScope> {
+        let Some(m) = &self.monitoring else {
+            return Vec::new();
+        };
+        MonitoringProvider::ALL
+            .iter()
+            .map(|&part| MonitoringScope {
+                part,
+                status: if !m.audits(part) {
+                    MonitoringStatus::OutOfScope
+                } else if part.audited_by_this_version() {
+                    MonitoringStatus::Audited
+                } else {
+                    MonitoringStatus::NotAuditedYet
+                },
+            })
+            .collect()
     }
 }
 

@@ -91,6 +91,10 @@ pub struct Scope {
     /// Cloudflare zones scanned (by name).
     #[serde(default)]
     pub cloudflare_zones: Vec<String>,
+    /// *Derived* from `estate.toml`'s `[monitoring]`: each part of the monitoring plane and
+    /// whether the audit judged it. Empty without `[monitoring]`.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    pub monitoring: Vec<MonitoringScope>,
 }
 
 /// A service (or part of one) that could not be read.

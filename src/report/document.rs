@@ -276,6 +276,14 @@ impl<'a> SignOff<'a> {
             ("regions", list(&report.scope.regions)),
             ("Cloudflare zones", list(&report.scope.cloudflare_zones)),
             (
+                "monitoring plane",
+                plain(
+                    super::table::monitoring_line(&report.scope.monitoring)
+                        .map(|l| l.trim_start_matches("monitoring plane: ").to_string())
+                        .unwrap_or_else(|| "not audited (no [monitoring] in estate.toml)".into()),
+                ),
+            ),
+            (
                 "evaluated",
                 plain(format!(
                     "{} rules over {} resources: {} findings",

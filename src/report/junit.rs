@@ -39,11 +39,15 @@ pub(crate) fn render_to(report: &Report, mut suites: Sink<'_>) -> std::io::Resul
         .iter()
         .filter(|w| w.problem == "expired")
         .count();
+    let unjudged = unjudged_parts(report).len();
     let totals = (
-        report.findings.len() + report.collection_errors.len() + report.waiver_issues.len(),
+        report.findings.len()
+            + report.collection_errors.len()
+            + report.waiver_issues.len()
+            + unjudged,
         count(Status::Fail) + expired,
         count(Status::Unknown) + report.collection_errors.len(),
-        count(Status::Suppressed),
+        count(Status::Suppressed) + unjudged,
     );
     suites.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -59,6 +63,7 @@ pub(crate) fn render_to(report: &Report, mut suites: Sink<'_>) -> std::io::Resul
         rule_suites(&mut suites, report, &timestamp),
         collection_suite(&mut suites, report, &timestamp),
         waiver_suite(&mut suites, report, &timestamp),
+        monitoring_suite(&mut suites, report, &timestamp),
     ]
     .into_iter()
     .fold((0, 0, 0, 0), |a, b| {
@@ -164,6 +169,45 @@ fn collection_suite(suites: &mut Sink<'_>, report: &Report, timestamp: &str) -> 
     }
     suites.push_str("  </testsuite>\n");
     (n, 0, n, 0)
+}
+
+/// The parts of the monitoring plane `[monitoring]` names that the audit did not judge.
+fn unjudged_parts(report: &Report) -> Vec<&crate::model::MonitoringScope> {
+    report
+        .scope
+        .monitoring
+        .iter()
+        .filter(|p| p.status != crate::model::MonitoringStatus::Audited)
+        .collect()
+}
+
+/// Parts of the monitoring plane out of scope or not audited by this version: each skipped, so
+/// a CI view shows what was not checked rather than nothing.
+fn monitoring_suite(suites: &mut Sink<'_>, report: &Report, timestamp: &str) -> Totals {
+    let parts = unjudged_parts(report);
+    if parts.is_empty() {
+        return (0, 0, 0, 0);
+    }
+    let n = parts.len();
+    let _ = writeln!(
+        suites,
+        r#"  <testsuite name="estate-audit.monitoring" tests="{n}" failures="0" errors="0" skipped="{n}" time="0" timestamp="{timestamp}">"#
+    );
+    for p in parts {
+        let _ = writeln!(
+            suites,
+            r#"    <testcase name="{}" classname="estate-audit.monitoring">"#,
+            p.part.as_str()
+        );
+        let _ = writeln!(
+            suites,
+            r#"      <skipped message="{}"/>"#,
+            attr(p.status.words())
+        );
+        suites.push_str("    </testcase>\n");
+    }
+    suites.push_str("  </testsuite>\n");
+    (n, 0, 0, n)
 }
 
 /// Waiver issues: an expired waiver is a failure (it fails the launch gate); an unused one

@@ -130,6 +130,22 @@ pub fn render(report: &Report, run: &RunInfo) -> String {
         );
     }
 
+    if !report.scope.monitoring.is_empty() {
+        header(
+            &mut out,
+            "estate_audit_monitoring_part",
+            "Each part of the monitoring plane estate.toml names, by what the audit did with it (audited, out_of_scope, not_audited_yet).",
+        );
+        for p in &report.scope.monitoring {
+            let _ = writeln!(
+                out,
+                "estate_audit_monitoring_part{{part=\"{}\",status=\"{}\"}} 1",
+                p.part.as_str(),
+                p.status.as_str()
+            );
+        }
+    }
+
     header(
         &mut out,
         "estate_audit_complete",

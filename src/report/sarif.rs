@@ -524,12 +524,24 @@ fn run(report: &Report, findings: &[&Finding], category: &str) -> Value {
     if !repo.is_empty() {
         driver["informationUri"] = json!(repo);
     }
-    json!({
+    let mut run = json!({
         "tool": {"driver": driver},
         "automationDetails": {"id": category},
         "columnKind": "unicodeCodePoints",
         "results": results,
-    })
+    });
+    // What the audit did with each part of the monitoring plane: a part out of scope or not
+    // audited yet has no results, and must not read as clean.
+    if !report.scope.monitoring.is_empty() {
+        let parts: Vec<Value> = report
+            .scope
+            .monitoring
+            .iter()
+            .map(|p| json!({"part": p.part.as_str(), "status": p.status.as_str()}))
+            .collect();
+        run["properties"] = json!({ "monitoringPlane": parts });
+    }
+    run
 }
 
 /// The GitHub code-scanning ingestion rules, as problems found in `doc` (empty: acceptable).

@@ -16,6 +16,7 @@ use comfy_table::{
 use super::document::{by_status, diff_counts};
 use super::{status_word, RenderOptions};
 use crate::finding::{Diff, Finding, Report, Severity, Status, Summary};
+use crate::model::{MonitoringScope, MonitoringStatus};
 use crate::text::inert;
 
 /// Longest short id shown under a resource name; longer ones keep their head and tail.
@@ -120,7 +121,35 @@ pub fn render(report: &Report, opts: &RenderOptions) -> String {
     out.push('\n');
     out.push_str(&summary_line(&report.summary));
     out.push('\n');
+    if let Some(line) = monitoring_line(&report.scope.monitoring) {
+        out.push_str(&line);
+        out.push('\n');
+    }
     out
+}
+
+/// `monitoring plane: audited pagerduty, prometheus · out of scope (declared not used) zabbix`:
+/// what the audit did with each part `[monitoring]` names; `None` without the section.
+pub fn monitoring_line(parts: &[MonitoringScope]) -> Option<String> {
+    if parts.is_empty() {
+        return None;
+    }
+    let mut groups: Vec<String> = Vec::new();
+    for status in [
+        MonitoringStatus::Audited,
+        MonitoringStatus::OutOfScope,
+        MonitoringStatus::NotAuditedYet,
+    ] {
+        let names: Vec<&str> = parts
+            .iter()
+            .filter(|p| p.status == status)
+            .map(|p| p.part.as_str())
+            .collect();
+        if !names.is_empty() {
+            groups.push(format!("{} {}", status.words(), names.join(", ")));
+        }
+    }
+    Some(format!("monitoring plane: {}", groups.join(" · ")))
 }
 
 /// `Changes since the previous run (2026-05-01T06:00:00Z): 1 new · 2 resolved · 3 still open`

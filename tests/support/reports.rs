@@ -204,6 +204,7 @@ pub fn sample_report() -> Report {
             accounts: vec![ACCT_A.into(), ACCT_B.into()],
             regions: vec!["eu-west-1".into()],
             cloudflare_zones: vec!["example.com".into()],
+            ..Default::default()
         },
         summary: Default::default(),
         findings,

@@ -286,6 +286,7 @@ pub async fn collect_and_audit_with(
         accounts: collection.accounts.clone(),
         regions: collection.regions.clone(),
         cloudflare_zones: vec![],
+        ..Default::default()
     };
     inv.resources = collection.resources.clone();
     // What the Cloudflare collector adds: the published edge ranges the origin rule compares with.
