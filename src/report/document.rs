@@ -652,7 +652,7 @@ mod tests {
     fn one_document_with_the_media_differences_stated() {
         let r = report();
         let common = [
-            "pairs 7",
+            "pairs 8",
             "h2",
             "status,launch,operate,total × 4",
             "h2",

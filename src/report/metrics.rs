@@ -71,6 +71,27 @@ fn num(v: f64) -> String {
     }
 }
 
+/// Each part of the monitoring plane `[monitoring]` names and what the audit did with it; nothing
+/// without the section.
+fn monitoring_parts(out: &mut String, report: &Report) {
+    if report.scope.monitoring.is_empty() {
+        return;
+    }
+    header(
+        out,
+        "estate_audit_monitoring_part",
+        "Each part of the monitoring plane estate.toml names, by what the audit did with it (audited, out_of_scope, not_audited_yet).",
+    );
+    for p in &report.scope.monitoring {
+        let _ = writeln!(
+            out,
+            "estate_audit_monitoring_part{{part=\"{}\",status=\"{}\"}} 1",
+            p.part.as_str(),
+            p.status.as_str()
+        );
+    }
+}
+
 /// The exposition text (ends with a newline).
 pub fn render(report: &Report, run: &RunInfo) -> String {
     let mut out = String::new();
@@ -130,21 +151,7 @@ pub fn render(report: &Report, run: &RunInfo) -> String {
         );
     }
 
-    if !report.scope.monitoring.is_empty() {
-        header(
-            &mut out,
-            "estate_audit_monitoring_part",
-            "Each part of the monitoring plane estate.toml names, by what the audit did with it (audited, out_of_scope, not_audited_yet).",
-        );
-        for p in &report.scope.monitoring {
-            let _ = writeln!(
-                out,
-                "estate_audit_monitoring_part{{part=\"{}\",status=\"{}\"}} 1",
-                p.part.as_str(),
-                p.status.as_str()
-            );
-        }
-    }
+    monitoring_parts(&mut out, report);
 
     header(
         &mut out,
