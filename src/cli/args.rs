@@ -56,7 +56,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Write a commented estate.toml.
     Init(InitArgs),
-    /// Print the read-only permissions live collection needs (the Cloudflare API token's).
+    /// Print the read-only permissions live collection needs (AWS, Cloudflare, PagerDuty, Prometheus,
+    /// Alertmanager).
     IamPolicy,
     /// Combine the inventories (or the JSON reports) of sharded runs into one.
     Merge(MergeArgs),

@@ -179,6 +179,9 @@ pub fn merge_reports(files: &[(String, String)]) -> Result<Report, Diagnostic> {
         for x in r.scope.regions {
             push_unique(&mut merged.scope.regions, x);
         }
+        for m in r.scope.monitoring {
+            push_unique(&mut merged.scope.monitoring, m);
+        }
         for z in r.scope.cloudflare_zones {
             push_unique(&mut merged.scope.cloudflare_zones, z);
         }

@@ -91,9 +91,11 @@ pub struct Scope {
     /// Cloudflare zones scanned (by name).
     #[serde(default)]
     pub cloudflare_zones: Vec<String>,
-    /// *Derived* from `estate.toml`'s `[monitoring]`: each part of the monitoring plane and
-    /// whether the audit judged it. Empty without `[monitoring]`.
-    #[serde(default, skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    /// Each part of the monitoring plane `estate.toml`'s `[monitoring]` names and whether the
+    /// audit judged it; empty without the section. Derived from the configuration an audit runs
+    /// with, which replaces whatever an input inventory says here; read back from a JSON report
+    /// (`merge`, baselines).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub monitoring: Vec<MonitoringScope>,
 }
 
