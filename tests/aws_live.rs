@@ -20,8 +20,8 @@
 #[path = "support/live/mod.rs"]
 mod live;
 use live::audit::{
-    assert_status, collect_and_audit, collect_and_audit_scanning, estate_config, put_alarms, sdk,
-    status_of, status_table,
+    assert_status, audit_inventory, collect_and_audit, collect_and_audit_scanning,
+    collect_inventory, estate_config, put_alarms, sdk, status_of, status_table,
 };
 use live::{estate, moto};
 
@@ -525,4 +525,136 @@ async fn collect_aws_with_environment_credentials_and_an_endpoint() {
         &r.attrs,
         estate_audit::model::Attrs::Vpc(v) if v.is_default == Some(true)
     )));
+}
+
+/// PagerDuty, end to end: the estate's alarms route through the SNS topic's HTTPS subscription,
+/// whose URL carries an integration key; the PagerDuty collection (a loopback stand-in of the
+/// REST API, recorded answers) lists the services, keeps the one that key belongs to (matched by
+/// digest: the key is kept nowhere), reads its escalation policy and who is on call, and the four
+/// `pagerduty-*` rules judge every routed alarm. Then the service is disabled: every routed alarm
+/// fails `pagerduty-service-active`, and nothing else moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pagerduty_is_followed_from_each_alarms_route_to_a_staffed_service() {
+    use estate_audit::collect::{pagerduty, Secret};
+    use estate_audit::model::{Monitoring, MonitoringProvider, PagerDutyApi};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let region = "af-south-1";
+    let sdk = sdk(region).await;
+    let built = build(&sdk, region, false).await;
+    put_alarms(&sdk, &built, false).await;
+    let fixture = |name: &str| -> serde_json::Value {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/pagerduty")
+            .join(name);
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    // The key of estate::PAGERDUTY_URL, on the service's CloudWatch integration.
+    let key = estate::PAGERDUTY_URL
+        .split('/')
+        .find(|s| s.len() == 32)
+        .expect("the URL carries a key");
+    let services = |status: &str| {
+        serde_json::json!({"services": [{
+            "id": "PSV8R2Q", "type": "service", "name": "estate-production", "status": status,
+            "escalation_policy": {"id": "PEP4X9D", "type": "escalation_policy_reference",
+                                  "summary": "Estate Production - Primary"},
+            "integrations": [{"id": "PI5CWAT", "type": "aws_cloudwatch_inbound_integration",
+                              "name": "Amazon CloudWatch", "integration_key": key}]
+        }], "limit": 100, "offset": 0, "more": false, "total": null})
+    };
+    let audit = |status: &'static str| {
+        let (sdk, services, fixture) = (&sdk, &services, &fixture);
+        async move {
+            let server = MockServer::start().await;
+            Mock::given(method("GET"))
+                .and(path("/services"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(services(status)))
+                .mount(&server)
+                .await;
+            Mock::given(method("GET"))
+                .and(path("/escalation_policies/PEP4X9D"))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_json(fixture("escalation_policy.PEP4X9D.json")),
+                )
+                .mount(&server)
+                .await;
+            Mock::given(method("GET"))
+                .and(path("/oncalls"))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_json(fixture("oncalls.by-escalation-policy.json")),
+                )
+                .mount(&server)
+                .await;
+            let mut estate = estate_config(region);
+            estate.monitoring = Some(Monitoring {
+                not_used: MonitoringProvider::ALL[1..].to_vec(),
+                pagerduty: PagerDutyApi { api: server.uri() },
+                ..Default::default()
+            });
+            let guard = ReadOnlyGuard::new();
+            let clients = Clients::new(sdk, &guard);
+            let (mut inv, _) =
+                collect_inventory(&clients, &guard, sdk, region, estate, Some(&[])).await;
+            let opts = pagerduty::Options {
+                token: Some(Secret::new("u+pd-test-key-7Qm2xZ")),
+                ..Default::default()
+            };
+            let listing = pagerduty::list(&opts, &server.uri()).await;
+            let got =
+                pagerduty::finish(listing, &pagerduty::route_digests(&inv.resources), &opts).await;
+            assert!(got.errors.is_empty(), "{:?}", got.errors);
+            assert_eq!(
+                got.resources.len(),
+                1,
+                "the routed service, found by its key"
+            );
+            assert_eq!(got.usage.calls, 3, "services, the policy, who is on call");
+            inv.resources.extend(got.resources);
+            audit_inventory(inv)
+        }
+    };
+    let routed = [
+        "estate-db-cpu-high",
+        "webhook-errors",
+        "webhook-duration-high",
+        "worker-running-tasks-low",
+        "worker-memory-high",
+        "estate-redis-evictions",
+        "estate-nat-port-allocation",
+        "estate-nat-packets-dropped",
+    ];
+    let rules = [
+        "pagerduty-integration-resolves",
+        "pagerduty-service-active",
+        "pagerduty-escalation-targets",
+        "pagerduty-on-call-now",
+    ];
+    let r = audit("active").await;
+    for alarm in routed {
+        let arn = format!("arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{alarm}");
+        for rule in rules {
+            assert_status(&r, rule, &arn, Status::Pass);
+        }
+    }
+    let r = audit("disabled").await;
+    for alarm in routed {
+        let arn = format!("arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{alarm}");
+        assert_status(&r, "pagerduty-service-active", &arn, Status::Fail);
+        assert_status(&r, "pagerduty-on-call-now", &arn, Status::Pass);
+    }
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "pagerduty-service-active" && f.status == Status::Fail)
+        .unwrap();
+    assert!(
+        f.message
+            .contains("estate-production (PSV8R2Q) is disabled"),
+        "{}",
+        f.message
+    );
 }

@@ -272,6 +272,23 @@ pub async fn collect_and_audit_with(
     estate: EstateConfig,
     scan: Option<&[String]>,
 ) -> Audited {
+    let (inv, collection) = collect_inventory(clients, guard, sdk, region, estate, scan).await;
+    Audited {
+        report: audit_inventory(inv),
+        collection,
+    }
+}
+
+/// The inventory [`collect_and_audit_with`] audits, for a test that adds what another
+/// collector read before the audit ([`audit_inventory`]).
+pub async fn collect_inventory(
+    clients: &Clients,
+    guard: &ReadOnlyGuard,
+    sdk: &SdkConfig,
+    region: &str,
+    estate: EstateConfig,
+    scan: Option<&[String]>,
+) -> (Inventory, collector::AwsCollection) {
     let collection = collector::collect_with_regions(
         clients,
         guard,
@@ -292,13 +309,17 @@ pub async fn collect_and_audit_with(
     // What the Cloudflare collector adds: the published edge ranges the origin rule compares with.
     inv.resources.push(cloudflare_ranges());
     inv.collection_errors = collection.errors.clone();
-    // The inventory survives its JSON round trip (collect --output, then audit --inventory).
+    (inv, collection)
+}
+
+/// Audits `inv` with the built-in rules, after its JSON round trip (`collect --output`, then
+/// `audit --inventory`).
+pub fn audit_inventory(inv: Inventory) -> Report {
     let json = serde_json::to_string(&inv).expect("inventory serialises");
     let inv = estate_audit::model::json::parse_inventory(&json, "<live>").expect("and parses back");
     let policies = PolicySet::builtin().expect("built-in rules");
     let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    let report = estate_audit::audit::run(inv, None, &policies, &WaiverSet::empty(), now);
-    Audited { report, collection }
+    estate_audit::audit::run(inv, None, &policies, &WaiverSet::empty(), now)
 }
 
 fn cloudflare_ranges() -> estate_audit::model::Resource {
