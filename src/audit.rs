@@ -125,9 +125,15 @@ pub fn run_many(
 /// A finding or resource of the part every estate shares (Cloudflare and the monitoring plane:
 /// no AWS account).
 pub fn is_shared(kind: &str) -> bool {
-    ["cloudflare.", "pagerduty.", "prometheus.", "alertmanager."]
-        .iter()
-        .any(|p| kind.starts_with(p))
+    [
+        "cloudflare.",
+        "pagerduty.",
+        "prometheus.",
+        "alertmanager.",
+        "grafana.",
+    ]
+    .iter()
+    .any(|p| kind.starts_with(p))
 }
 
 /// The estates of one audit and what they share.

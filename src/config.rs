@@ -75,6 +75,7 @@ const SECTIONS: &[(&str, &[(&str, Want)])] = &[
             ("pagerduty", Sub(&[("api", Url)])),
             ("prometheus", Sub(&[("url", Url)])),
             ("alertmanager", Sub(&[("url", Url)])),
+            ("grafana", Sub(&[("url", Url)])),
         ],
     ),
     (

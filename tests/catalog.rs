@@ -147,6 +147,31 @@ const CATALOG: &[(&str, Severity, Gate)] = &[
         Severity::High,
         Gate::Operate,
     ),
+    (
+        "grafana-cloudwatch-datasource",
+        Severity::Medium,
+        Gate::Operate,
+    ),
+    (
+        "grafana-dashboards-cover-components",
+        Severity::Low,
+        Gate::Operate,
+    ),
+    (
+        "grafana-rabbitmq-alert-rules",
+        Severity::Medium,
+        Gate::Operate,
+    ),
+    (
+        "grafana-rabbitmq-alerts-route-pagerduty",
+        Severity::High,
+        Gate::Operate,
+    ),
+    (
+        "grafana-pagerduty-key-resolves",
+        Severity::High,
+        Gate::Operate,
+    ),
 ];
 
 fn root() -> &'static Path {
@@ -228,6 +253,7 @@ fn every_rule_is_documented() {
                 "PagerDuty ›",
                 "curl ",
                 "amtool ",
+                "Grafana ›",
             ]
             .iter()
             .any(|k| i.remediation.contains(k)),

@@ -14,7 +14,9 @@ use super::{load_config, plain, write_output, AwsArgs, CollectArgs, Io, EXIT_INC
 #[cfg(feature = "live")]
 use crate::collect::aws::AwsOptions;
 #[cfg(feature = "live")]
-use crate::collect::{self, cloudflare, pagerduty, prometheus, CollectOptions, Collected, Secret};
+use crate::collect::{
+    self, cloudflare, grafana, pagerduty, prometheus, CollectOptions, Collected, Secret,
+};
 use crate::diag::Diagnostics;
 use crate::model::EstateConfig;
 
@@ -76,6 +78,17 @@ fn collect_options(
         )?,
         ..prometheus::Options::default()
     };
+    let grafana_token = if estate.audits(crate::model::MonitoringProvider::Grafana) {
+        Secret::from_env(
+            grafana::TOKEN_VAR,
+            std::env::var(grafana::TOKEN_VAR).ok(),
+            "a Grafana service-account token",
+            grafana::TOKEN_LEN,
+        )
+        .map_err(|e| plain("estate-audit", e))?
+    } else {
+        None
+    };
     let timeout = aws.timeout;
     let aws = AwsOptions {
         // A progress line only for a person watching stderr.
@@ -96,6 +109,10 @@ fn collect_options(
             ..pagerduty::Options::default()
         },
         prometheus: prometheus_options,
+        grafana: grafana::Options {
+            token: grafana_token,
+            ..grafana::Options::default()
+        },
         timeout,
     })
 }

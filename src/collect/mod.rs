@@ -10,6 +10,7 @@
 
 pub mod aws;
 pub mod cloudflare;
+pub mod grafana;
 pub mod http;
 pub mod pagerduty;
 pub mod prometheus;
@@ -199,6 +200,7 @@ pub struct CollectOptions {
     pub aws: aws::AwsOptions,
     pub pagerduty: pagerduty::Options,
     pub prometheus: prometheus::Options,
+    pub grafana: grafana::Options,
     /// The whole collection's time (`--timeout`); [`DEFAULT_TIMEOUT`] when `None`.
     pub timeout: Option<Duration>,
 }
@@ -264,13 +266,28 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
             monitoring.and_then(|m| m.alertmanager.as_ref()),
         ),
     );
+    let graf_opts = grafana::Options {
+        deadline: Some(deadline),
+        ..opts.grafana.clone()
+    };
+    let graf = async {
+        if !opts.estate.audits(model::MonitoringProvider::Grafana) {
+            return None;
+        }
+        let url = monitoring
+            .and_then(|m| m.grafana.as_ref())
+            .map(|u| u.url.as_str());
+        Some(grafana::collect(&graf_opts, url).await)
+    };
     // Every provider at once: the audit waits on the network, not on any one collector.
-    // PagerDuty's second step needs the alarm routes' keys, so it follows the AWS collection.
-    let (aws, cf, pd, prom) = tokio::join!(
+    // PagerDuty's second step needs the routes' keys (the alarms', Grafana's contact points'),
+    // so it follows the AWS and Grafana collections.
+    let (aws, cf, pd, prom, graf) = tokio::join!(
         aws::collect_accounts(&aws_opts, &opts.estate),
         cloudflare::collect(&cf_opts, &opts.estate.cloudflare),
         pd_listing,
-        prom
+        prom,
+        graf
     );
     let mut out = Collected::default();
     for collection in aws {
@@ -301,10 +318,15 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
     }
     // PagerDuty, like Cloudflare, belongs to no account: the routes of every account say which
     // services are read, and they go with the first inventory.
+    let graf = graf.unwrap_or_default();
     let pd = match pd {
         Some(listing) => {
-            let digests =
-                pagerduty::route_digests(out.inventories.iter().flat_map(|i| &i.resources));
+            let digests = pagerduty::route_digests(
+                out.inventories
+                    .iter()
+                    .flat_map(|i| &i.resources)
+                    .chain(&graf.resources),
+            );
             Some(pagerduty::finish(listing, &digests, &pd_opts).await)
         }
         None => None,
@@ -326,6 +348,15 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
         first.resources.extend(pd.resources);
         first.collection_errors.extend(pd.errors);
     }
+    if graf.usage.calls > 0 {
+        out.services
+            .entry("grafana".into())
+            .or_default()
+            .add(graf.usage);
+    }
+    let first = &mut out.inventories[0];
+    first.resources.extend(graf.resources);
+    first.collection_errors.extend(graf.errors);
     for (server, calls) in prom.usage {
         out.services.entry(server.into()).or_default().add(calls);
     }
@@ -343,6 +374,7 @@ pub fn required_permissions() -> String {
         cloudflare::permissions_section(),
         pagerduty::permissions_section(),
         prometheus::permissions_section(),
+        grafana::permissions_section(),
     ];
     sections.join("\n")
 }
@@ -417,6 +449,7 @@ mod tests {
             aws: aws::AwsOptions::default(),
             pagerduty: pagerduty::Options::default(),
             prometheus: prometheus::Options::default(),
+            grafana: grafana::Options::default(),
             timeout: None,
         };
         let dbg = format!("{opts:?} {opts:#?}");

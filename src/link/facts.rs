@@ -61,6 +61,7 @@ impl<'a> Ctx<'a> {
                 Attrs::ClassicLoadBalancer(self.classic_load_balancer(r, l))
             }
             Attrs::Alarm(a) => Attrs::Alarm(self.alarm(r, a)),
+            Attrs::GrafanaInstance(g) => Attrs::GrafanaInstance(self.grafana(r, g)),
             Attrs::CloudflareZone(z) => Attrs::CloudflareZone(self.zone_facts(z)),
             Attrs::DnsRecord(d) => Attrs::DnsRecord(DnsRecord {
                 is_webhook_host: match (

@@ -33,6 +33,7 @@ mod estate;
 pub mod expr;
 mod facts;
 mod filter;
+mod grafana;
 pub mod iam;
 mod index;
 mod keys;

@@ -46,6 +46,17 @@ impl<'a> PagerDutyIndex<'a> {
         }
     }
 
+    /// Whether PagerDuty is audited (`None`: not; then nothing is said of keys).
+    pub(super) fn audited(&self) -> bool {
+        self.audited
+    }
+
+    /// Whether the key with `digest` belongs to a service; `None` when the services were not
+    /// read.
+    pub(super) fn resolves(&self, digest: &str) -> Option<bool> {
+        (!self.unread).then(|| self.by_digest.contains_key(digest))
+    }
+
     pub(super) fn add(&mut self, r: &'a Resource, s: &'a PagerDutyService) {
         for i in &s.integrations {
             if let Some(d) = i.key_digest.as_deref() {

@@ -18,7 +18,7 @@ use crate::model::{
 const EXPORTER_PORTS: [u16; 3] = [9419, 15692, 15691];
 
 /// The spec's RabbitMQ alarms, in the order findings name them.
-const ALARMS: [&str; 5] = [
+pub(super) const ALARMS: [&str; 5] = [
     "queue depth or growth",
     "queue consumers",
     "memory alarm",

@@ -154,6 +154,9 @@ pub struct Monitoring {
     /// Where Alertmanager answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alertmanager: Option<ServerUrl>,
+    /// Where Grafana answers (its service-account token comes from `GRAFANA_TOKEN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grafana: Option<ServerUrl>,
 }
 
 /// `[monitoring.prometheus]`, `[monitoring.alertmanager]`: the server's base URL.
@@ -202,6 +205,7 @@ impl MonitoringProvider {
             MonitoringProvider::Pagerduty
                 | MonitoringProvider::Prometheus
                 | MonitoringProvider::Alertmanager
+                | MonitoringProvider::Grafana
         )
     }
 

@@ -18,6 +18,7 @@ mod compute;
 mod data;
 mod edge;
 mod estate;
+mod grafana;
 pub mod json;
 mod monitoring;
 mod network;
@@ -34,6 +35,7 @@ pub use compute::*;
 pub use data::*;
 pub use edge::*;
 pub use estate::*;
+pub use grafana::*;
 pub use monitoring::*;
 pub use network::*;
 pub use pagerduty::*;
@@ -283,6 +285,8 @@ kinds! {
     PrometheusServer(PrometheusServer) = "prometheus.server" as PROMETHEUS_SERVER,
     /// An Alertmanager: its running routing tree and receivers.
     AlertmanagerServer(AlertmanagerServer) = "alertmanager.server" as ALERTMANAGER_SERVER,
+    /// A Grafana organisation: data sources, dashboards, alert rules, contact points, policy.
+    GrafanaInstance(GrafanaInstance) = "grafana.instance" as GRAFANA_INSTANCE,
 }
 
 /// Found by its tags in another region (`aws-region-single`): the ARN is the resource id and the

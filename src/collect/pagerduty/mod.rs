@@ -366,14 +366,21 @@ fn service(r: &Resource) -> Option<&crate::model::PagerDutyService> {
     }
 }
 
-/// The digests of the integration keys the inventories' SNS subscriptions carry: what
-/// [`finish`] looks for.
+/// The digests of the integration keys the routes carry (SNS subscriptions' URLs, Grafana's
+/// PagerDuty contact points): what [`finish`] looks for.
 pub fn route_digests<'a>(resources: impl IntoIterator<Item = &'a Resource>) -> BTreeSet<String> {
-    resources
-        .into_iter()
-        .filter_map(|r| match &r.attrs {
-            Attrs::SnsSubscription(s) => s.endpoint_key_digest.clone(),
-            _ => None,
-        })
-        .collect()
+    let mut out = BTreeSet::new();
+    for r in resources {
+        match &r.attrs {
+            Attrs::SnsSubscription(s) => out.extend(s.endpoint_key_digest.clone()),
+            Attrs::GrafanaInstance(g) => out.extend(
+                g.contact_points
+                    .iter()
+                    .flatten()
+                    .filter_map(|c| c.key_digest.clone()),
+            ),
+            _ => {}
+        }
+    }
+    out
 }

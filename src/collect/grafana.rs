@@ -1,0 +1,519 @@
+//! Grafana collection over its HTTP API with a service-account token (`GRAFANA_TOKEN`): the data
+//! sources, the dashboards (`/api/search`, paged), the Grafana-managed alert rules, the contact
+//! points, the notification policy tree, and the contact points' export with `decrypt=true`, read
+//! only to turn each PagerDuty integration key into its digest at once (the key is kept nowhere).
+//! Six GETs on a spec-sized organisation, beside the other collectors.
+//!
+//! What it must not do: write (GET only, on [`ENDPOINTS`]), guess (a read that fails leaves its
+//! field `None`, and a [`CollectionError`] says why; an export the token may not decrypt leaves
+//! only the keys unknown), or let the token or a decrypted key reach any message.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use serde_json::Value;
+
+use super::http::{self, describe, kind_of, text_detail, Client};
+use super::{key_digest, Secret};
+use crate::model::{
+    kind, AlertRoute, Attrs, CollectionError, ErrorKind, GrafanaAlertRule, GrafanaContactPoint,
+    GrafanaDashboard, GrafanaDataSource, GrafanaInstance, LabelMatcher, Resource,
+};
+
+/// Environment variable holding the service-account token.
+pub const TOKEN_VAR: &str = "GRAFANA_TOKEN";
+/// Shorter than any Grafana token (`glsa_…` service-account tokens are longer); refused at start.
+pub const TOKEN_LEN: usize = 20;
+/// Dashboards a page of `/api/search` holds (Grafana's largest is 5000).
+const PAGE: usize = 1000;
+/// Pages of dashboards read before refusing a partial list.
+const MAX_PAGES: usize = 20;
+
+/// One read the collector may make, and the permission it needs.
+pub struct Endpoint {
+    pub path: &'static str,
+    pub permission: &'static str,
+    pub needed_for: &'static str,
+}
+
+/// Everything the collector reads.
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        path: "/api/datasources",
+        permission: "datasources:read",
+        needed_for: "a CloudWatch data source for the estate's region",
+    },
+    Endpoint {
+        path: "/api/search",
+        permission: "dashboards:read, folders:read",
+        needed_for: "a dashboard for each spec component",
+    },
+    Endpoint {
+        path: "/api/v1/provisioning/alert-rules",
+        permission: "alert.provisioning:read",
+        needed_for: "the alert rules for RabbitMQ's queues and node",
+    },
+    Endpoint {
+        path: "/api/v1/provisioning/contact-points",
+        permission: "alert.provisioning:read",
+        needed_for: "which contact points are PagerDuty's",
+    },
+    Endpoint {
+        path: "/api/v1/provisioning/policies",
+        permission: "alert.provisioning:read",
+        needed_for: "the notification policy tree the alerts follow",
+    },
+    Endpoint {
+        path: "/api/v1/provisioning/contact-points/export",
+        permission: "alert.provisioning.secrets:read",
+        needed_for: "the PagerDuty keys' digests (decrypt=true; the keys are kept nowhere)",
+    },
+];
+
+/// The `iam-policy` section.
+pub fn permissions_section() -> String {
+    let mut s = format!(
+        "# Grafana (when estate.toml has [monitoring] and does not list grafana in not_used): a\n\
+         # service account with these permissions (the Viewer role and alert.provisioning:read,\n\
+         # alert.provisioning.secrets:read), its token in {TOKEN_VAR}.\n"
+    );
+    for e in ENDPOINTS {
+        s.push_str(&format!(
+            "GET {:<43} {:<32} {}\n",
+            e.path, e.permission, e.needed_for
+        ));
+    }
+    s
+}
+
+/// Where and how to reach Grafana.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub token: Option<Secret>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_retries: u32,
+    pub retry_budget: u32,
+    pub max_retry_wait: Duration,
+    /// Dashboards per page of `/api/search`.
+    pub page: usize,
+    pub deadline: Option<super::Deadline>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            token: None,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_retries: 2,
+            retry_budget: 4,
+            max_retry_wait: Duration::from_secs(30),
+            page: PAGE,
+            deadline: None,
+        }
+    }
+}
+
+/// The outcome of one collection.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub resources: Vec<Resource>,
+    pub errors: Vec<CollectionError>,
+    pub usage: crate::stats::ServiceCalls,
+}
+
+fn error(service: &str, kind: ErrorKind, message: String) -> CollectionError {
+    CollectionError {
+        provider: "grafana".into(),
+        service: service.into(),
+        kinds: vec![kind::GRAFANA_INSTANCE.to_string()],
+        kind,
+        message,
+        region: None,
+        account: None,
+    }
+}
+
+/// One GET of an allowlisted path: its JSON, or what went wrong (with the permission it needs).
+async fn get(c: &Client, path: &str, query: &[(&str, &str)]) -> Result<Value, (ErrorKind, String)> {
+    let endpoint = c.redact(&describe(path, query));
+    let Some(e) = ENDPOINTS.iter().find(|e| e.path == path) else {
+        return Err((
+            ErrorKind::Other,
+            format!("{endpoint}: not an allowlisted read; nothing was sent"),
+        ));
+    };
+    let answer = c.get(path, query).await.map_err(|no| {
+        let status = no.status.map(|s| format!("HTTP {s}, ")).unwrap_or_default();
+        (no.kind, format!("{endpoint}: {status}{}", no.detail))
+    })?;
+    let status = answer.status;
+    let parsed: Result<Value, _> = serde_json::from_slice(&answer.body);
+    let fail = |kind, detail: String| {
+        let mut m = format!("{endpoint}: HTTP {status}, {detail}");
+        if kind == ErrorKind::AccessDenied {
+            m.push_str(&format!(
+                ": the token in {TOKEN_VAR} was refused; it needs {}",
+                e.permission
+            ));
+        }
+        (kind, c.redact(&m))
+    };
+    match parsed {
+        Ok(v) if (200..300).contains(&status) => Ok(v),
+        Err(e) if (200..300).contains(&status) => Err(fail(
+            ErrorKind::Other,
+            format!("unreadable answer: the response body is not valid JSON ({e})"),
+        )),
+        Ok(v) => {
+            let detail = match v.get("message").and_then(Value::as_str) {
+                Some(m) => http::clean(m),
+                None => text_detail(&answer.body),
+            };
+            Err(fail(kind_of(status), detail))
+        }
+        Err(_) => Err(fail(kind_of(status), text_detail(&answer.body))),
+    }
+}
+
+fn string_at(v: &Value, ptr: &str) -> Option<String> {
+    v.pointer(ptr).and_then(Value::as_str).map(str::to_string)
+}
+
+/// `GET /api/datasources`.
+pub fn normalize_datasources(v: &Value) -> Result<Vec<GrafanaDataSource>, String> {
+    let items = v.as_array().ok_or("the data sources are not a list")?;
+    Ok(items
+        .iter()
+        .map(|d| GrafanaDataSource {
+            name: string_at(d, "/name"),
+            source_type: string_at(d, "/type"),
+            region: string_at(d, "/jsonData/defaultRegion"),
+        })
+        .collect())
+}
+
+/// One page of `GET /api/search?type=dash-db`.
+pub fn normalize_dashboards(v: &Value) -> Result<Vec<GrafanaDashboard>, String> {
+    let items = v.as_array().ok_or("the search answer is not a list")?;
+    Ok(items
+        .iter()
+        .map(|d| GrafanaDashboard {
+            title: string_at(d, "/title"),
+            tags: d
+                .get("tags")
+                .and_then(Value::as_array)
+                .map(|t| {
+                    t.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            folder: string_at(d, "/folderTitle"),
+        })
+        .collect())
+}
+
+/// `GET /api/v1/provisioning/alert-rules`.
+pub fn normalize_alert_rules(v: &Value) -> Result<Vec<GrafanaAlertRule>, String> {
+    let items = v.as_array().ok_or("the alert rules are not a list")?;
+    Ok(items
+        .iter()
+        .map(|r| GrafanaAlertRule {
+            uid: string_at(r, "/uid"),
+            title: string_at(r, "/title"),
+            group: string_at(r, "/ruleGroup"),
+            paused: r.get("isPaused").and_then(Value::as_bool),
+            labels: r
+                .get("labels")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            queries: r
+                .get("data")
+                .and_then(Value::as_array)
+                .map(|d| {
+                    d.iter()
+                        .filter_map(|q| string_at(q, "/model/expr"))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            receiver: string_at(r, "/notification_settings/receiver"),
+        })
+        .collect())
+}
+
+/// `GET /api/v1/provisioning/contact-points`, with the digests of the export's PagerDuty keys
+/// (`None`: the export was not read).
+pub fn normalize_contact_points(
+    v: &Value,
+    export: Option<&Value>,
+) -> Result<Vec<GrafanaContactPoint>, String> {
+    let items = v.as_array().ok_or("the contact points are not a list")?;
+    // name → the digest of each PagerDuty key under it.
+    let keys: Option<Vec<(String, String)>> = export.map(|e| {
+        e.get("contactPoints")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .flat_map(|cp| {
+                let name = string_at(cp, "/name").unwrap_or_default();
+                cp.get("receivers")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| r.get("type").and_then(Value::as_str) == Some("pagerduty"))
+                    .filter_map(move |r| {
+                        let key = r.pointer("/settings/integrationKey")?.as_str()?;
+                        Some((name.clone(), key_digest(key)))
+                    })
+            })
+            .collect()
+    });
+    Ok(items
+        .iter()
+        .filter_map(|c| {
+            let name = string_at(c, "/name")?;
+            let integration_type = string_at(c, "/type");
+            let key_digest = match (&keys, integration_type.as_deref()) {
+                (Some(keys), Some("pagerduty")) => keys
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, d)| d.clone()),
+                _ => None,
+            };
+            Some(GrafanaContactPoint {
+                name,
+                integration_type,
+                key_digest,
+            })
+        })
+        .collect())
+}
+
+/// `GET /api/v1/provisioning/policies`: the tree, with `object_matchers` as matchers.
+pub fn normalize_policy(v: &Value) -> Result<AlertRoute, String> {
+    if !v.is_object() {
+        return Err("the policy tree is not an object".into());
+    }
+    Ok(route(v))
+}
+
+fn route(v: &Value) -> AlertRoute {
+    let matchers = v
+        .get("object_matchers")
+        .and_then(Value::as_array)
+        .map(|ms| {
+            ms.iter()
+                .map(|m| {
+                    match m
+                        .as_array()
+                        .map(|t| t.iter().map(Value::as_str).collect::<Vec<_>>())
+                    {
+                        Some(t) if t.len() == 3 && t.iter().all(Option::is_some) => LabelMatcher {
+                            name: t[0].unwrap_or_default().to_string(),
+                            op: t[1].unwrap_or_default().to_string(),
+                            value: t[2].unwrap_or_default().to_string(),
+                        },
+                        // Unreadable: `link` takes it as unknown.
+                        _ => LabelMatcher {
+                            name: m.to_string(),
+                            op: "?".into(),
+                            value: String::new(),
+                        },
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    AlertRoute {
+        receiver: string_at(v, "/receiver"),
+        matchers,
+        continue_matching: v.get("continue").and_then(Value::as_bool).unwrap_or(false),
+        routes: v
+            .get("routes")
+            .and_then(Value::as_array)
+            .map(|rs| rs.iter().map(route).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// Reads Grafana at `url` (`None`: in the audit, but `[monitoring.grafana] url` is not set).
+pub async fn collect(opts: &Options, url: Option<&str>) -> Collected {
+    let mut out = Collected::default();
+    let Some(url) = url else {
+        out.errors.push(error(
+            "config",
+            ErrorKind::Other,
+            "estate.toml's [monitoring] puts grafana in the audit, but [monitoring.grafana] url \
+             is not set: give its URL, or list grafana in not_used"
+                .into(),
+        ));
+        return out;
+    };
+    let Some(token) = opts.token.clone().filter(|t| !t.is_empty()) else {
+        out.errors.push(error(
+            "api_token",
+            ErrorKind::AccessDenied,
+            format!(
+                "{TOKEN_VAR} is not set, so Grafana was not queried: create a service account \
+                 with the permissions `estate-audit iam-policy` lists and export its token as \
+                 {TOKEN_VAR} (or list grafana in [monitoring] not_used)"
+            ),
+        ));
+        return out;
+    };
+    let client = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+        .map_err(|_| format!("{TOKEN_VAR} holds characters that cannot be sent in an HTTP header"))
+        .and_then(|mut header| {
+            header.set_sensitive(true);
+            Client::new(
+                "Grafana",
+                "[monitoring.grafana] url",
+                url,
+                Some(http::Auth {
+                    header,
+                    secret: token,
+                }),
+                Vec::new(),
+                &["retry-after"],
+                http::Limits {
+                    connect_timeout: opts.connect_timeout,
+                    request_timeout: opts.request_timeout,
+                    max_retries: opts.max_retries,
+                    retry_budget: opts.retry_budget,
+                    max_retry_wait: opts.max_retry_wait,
+                },
+            )
+        });
+    let c = match client {
+        Ok(c) => c,
+        Err(why) => {
+            out.errors.push(error("config", ErrorKind::Other, why));
+            return out;
+        }
+    };
+    let read = super::within(opts.deadline.as_ref(), read_all(&c, opts.page, &mut out)).await;
+    match read {
+        Some(g) => out.resources.push({
+            let mut r = Resource::new(format!("grafana:{}", c.base()), Attrs::GrafanaInstance(g));
+            r.name = Some(c.base().to_string());
+            r
+        }),
+        None => out.errors.push(error(
+            "grafana",
+            ErrorKind::Other,
+            "Grafana did not answer within the audit's --timeout".into(),
+        )),
+    }
+    out.usage = c.usage();
+    out
+}
+
+async fn read_all(c: &Client, page: usize, out: &mut Collected) -> GrafanaInstance {
+    let page_text = page.max(1).to_string();
+    let (sources, rules, points, policy, export, dashboards) = tokio::join!(
+        get(c, "/api/datasources", &[]),
+        get(c, "/api/v1/provisioning/alert-rules", &[]),
+        get(c, "/api/v1/provisioning/contact-points", &[]),
+        get(c, "/api/v1/provisioning/policies", &[]),
+        get(
+            c,
+            "/api/v1/provisioning/contact-points/export",
+            &[("format", "json"), ("decrypt", "true")]
+        ),
+        dashboards(c, &page_text),
+    );
+    let mut g = GrafanaInstance {
+        url: Some(c.base().to_string()),
+        ..Default::default()
+    };
+    let mut keep = |service: &str, got: Result<Value, (ErrorKind, String)>| match got {
+        Ok(v) => Some(v),
+        Err((kind, msg)) => {
+            out.errors.push(error(service, kind, msg));
+            None
+        }
+    };
+    let sources = keep("datasources", sources);
+    let rules = keep("alert_rules", rules);
+    let points = keep("contact_points", points);
+    let policy = keep("policies", policy);
+    let export = keep("contact_points_export", export);
+    match dashboards {
+        Ok(d) => g.dashboards = Some(d),
+        Err((kind, msg)) => out.errors.push(error("search", kind, msg)),
+    }
+    let mut malformed = |service: &str, path: &str, why: String| {
+        out.errors.push(error(
+            service,
+            ErrorKind::Other,
+            format!("GET {path}: unexpected response: {why}"),
+        ))
+    };
+    if let Some(v) = sources {
+        match normalize_datasources(&v) {
+            Ok(d) => g.datasources = Some(d),
+            Err(why) => malformed("datasources", "/api/datasources", why),
+        }
+    }
+    if let Some(v) = rules {
+        match normalize_alert_rules(&v) {
+            Ok(r) => g.alert_rules = Some(r),
+            Err(why) => malformed("alert_rules", "/api/v1/provisioning/alert-rules", why),
+        }
+    }
+    if let Some(v) = points {
+        match normalize_contact_points(&v, export.as_ref()) {
+            Ok(p) => g.contact_points = Some(p),
+            Err(why) => malformed("contact_points", "/api/v1/provisioning/contact-points", why),
+        }
+    }
+    if let Some(v) = policy {
+        match normalize_policy(&v) {
+            Ok(p) => g.policy = Some(p),
+            Err(why) => malformed("policies", "/api/v1/provisioning/policies", why),
+        }
+    }
+    g
+}
+
+/// Every dashboard, page by page until a short page; an answer that is not a list, or a search
+/// that does not end, is an error (never a partial list).
+async fn dashboards(c: &Client, page: &str) -> Result<Vec<GrafanaDashboard>, (ErrorKind, String)> {
+    let size: usize = page.parse().unwrap_or(PAGE);
+    let mut all = Vec::new();
+    for n in 1..=MAX_PAGES {
+        let n_text = n.to_string();
+        let v = get(
+            c,
+            "/api/search",
+            &[("type", "dash-db"), ("limit", page), ("page", &n_text)],
+        )
+        .await?;
+        let items = normalize_dashboards(&v).map_err(|why| {
+            (
+                ErrorKind::Other,
+                format!("GET /api/search: unexpected response: {why}"),
+            )
+        })?;
+        let short = items.len() < size;
+        all.extend(items);
+        if short {
+            return Ok(all);
+        }
+    }
+    Err((
+        ErrorKind::Other,
+        format!(
+            "GET /api/search: the search did not end after {MAX_PAGES} pages; refusing a partial \
+             list"
+        ),
+    ))
+}

@@ -1,0 +1,179 @@
+//! Grafana's part of the monitoring plane, derived on the Grafana organisation: CloudWatch data
+//! sources for the estate's region, the spec components without a dashboard, the Grafana-managed
+//! rules watching RabbitMQ and the alarms they leave uncovered, whether their notifications reach
+//! a PagerDuty contact point through the policy tree (walked as Alertmanager's, whose model
+//! Grafana's shares), and whether those contact points' keys belong to PagerDuty services. What
+//! was not read leaves its fact `null`; a paused rule covers nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::prometheus::{covers, walk, ALARMS};
+use super::Ctx;
+use crate::model::{
+    GrafanaAlertRule, GrafanaContactPoint, GrafanaDashboard, GrafanaInstance, Resource,
+};
+
+/// The spec's components a dashboard must be for, and the words (tags, title words) naming them.
+const COMPONENTS: [(&str, &[&str]); 6] = [
+    ("RDS", &["rds", "mysql", "mariadb"]),
+    ("ECS", &["ecs"]),
+    ("Redis", &["redis", "elasticache"]),
+    ("Lambda", &["lambda"]),
+    ("NAT gateway", &["nat", "nat-gateway", "natgateway"]),
+    ("RabbitMQ", &["rabbitmq"]),
+];
+
+impl Ctx<'_> {
+    pub(super) fn grafana(&self, _r: &Resource, g: &GrafanaInstance) -> GrafanaInstance {
+        let region = self.cfg.region.as_deref();
+        let cloudwatch_sources = g.datasources.as_ref().map(|ds| {
+            ds.iter()
+                .filter(|d| d.source_type.as_deref() == Some("cloudwatch"))
+                .filter(|d| region.is_none() || d.region.as_deref() == region)
+                .map(|d| {
+                    d.name
+                        .clone()
+                        .unwrap_or_else(|| "a CloudWatch data source".into())
+                })
+                .collect()
+        });
+        let dashboards_missing = g.dashboards.as_ref().map(|ds| {
+            COMPONENTS
+                .iter()
+                .filter(|(_, words)| !ds.iter().any(|d| names(d, words)))
+                .map(|(c, _)| c.to_string())
+                .collect()
+        });
+        let jobs: BTreeSet<&str> = ["rabbitmq"].into_iter().collect();
+        let rabbit: Option<Vec<(&GrafanaAlertRule, BTreeSet<&'static str>)>> =
+            g.alert_rules.as_ref().map(|rules| {
+                rules
+                    .iter()
+                    .filter_map(|rule| {
+                        let c: BTreeSet<&'static str> =
+                            rule.queries.iter().flat_map(|q| covers(q, &jobs)).collect();
+                        (!c.is_empty()).then_some((rule, c))
+                    })
+                    .collect()
+            });
+        let active = |r: &GrafanaAlertRule| r.paused == Some(false) || r.paused.is_none();
+        let rabbitmq_rules = rabbit.as_ref().map(|rs| {
+            rs.iter()
+                .filter(|(r, _)| active(r))
+                .map(|(r, _)| rule_name(r))
+                .collect()
+        });
+        let alerts_missing = rabbit.as_ref().map(|rs| {
+            ALARMS
+                .iter()
+                .filter(|alarm| !rs.iter().any(|(r, c)| active(r) && c.contains(*alarm)))
+                .map(|alarm| {
+                    let paused: Vec<String> = rs
+                        .iter()
+                        .filter(|(r, c)| !active(r) && c.contains(*alarm))
+                        .map(|(r, _)| rule_name(r))
+                        .collect();
+                    if paused.is_empty() {
+                        format!("{alarm}: no alert rule")
+                    } else {
+                        format!("{alarm}: only paused rules ({})", paused.join(", "))
+                    }
+                })
+                .collect()
+        });
+        let alerts_unrouted = match (&rabbit, &g.policy, &g.contact_points) {
+            (Some(rs), Some(policy), Some(points)) => {
+                let mut out = Some(Vec::new());
+                for (rule, _) in rs.iter().filter(|(r, _)| active(r)) {
+                    let reached = match &rule.receiver {
+                        Some(r) => Some(vec![r.clone()]),
+                        None => {
+                            let mut labels: BTreeMap<&str, &str> = rule
+                                .labels
+                                .iter()
+                                .map(|(k, v)| (k.as_str(), v.as_str()))
+                                .collect();
+                            labels.insert("alertname", rule.title.as_deref().unwrap_or(""));
+                            walk(policy, &labels, None)
+                        }
+                    };
+                    let Some(reached) = reached else {
+                        out = None;
+                        break;
+                    };
+                    if !reached.iter().any(|name| pages(points, name)) {
+                        if let Some(o) = &mut out {
+                            let shown: Vec<String> =
+                                reached.iter().map(|n| format!("`{n}`")).collect();
+                            o.push(format!(
+                                "{} goes to {}, with no PagerDuty integration",
+                                rule_name(rule),
+                                crate::text::list_at_most(&shown, 3)
+                            ));
+                        }
+                    }
+                }
+                out
+            }
+            _ => None,
+        };
+        let pagerduty_audited = self.pagerduty.audited();
+        let pagerduty_unresolved = if pagerduty_audited {
+            g.contact_points.as_ref().and_then(|points| {
+                let mut out = Vec::new();
+                for p in points
+                    .iter()
+                    .filter(|p| p.integration_type.as_deref() == Some("pagerduty"))
+                {
+                    let digest = p.key_digest.as_deref()?;
+                    if !self.pagerduty.resolves(digest)? {
+                        out.push(format!(
+                            "contact point `{}`: its integration key belongs to no PagerDuty \
+                             service",
+                            p.name
+                        ));
+                    }
+                }
+                Some(out)
+            })
+        } else {
+            None
+        };
+        GrafanaInstance {
+            cloudwatch_sources,
+            dashboards_missing,
+            rabbitmq_rules,
+            alerts_missing,
+            alerts_unrouted,
+            pagerduty_audited: Some(pagerduty_audited),
+            pagerduty_unresolved,
+            ..g.clone()
+        }
+    }
+}
+
+/// Whether the dashboard is for a component named by `words`: a tag, or a word of its title.
+fn names(d: &GrafanaDashboard, words: &[&str]) -> bool {
+    let title = d.title.as_deref().unwrap_or("").to_ascii_lowercase();
+    let title_words: Vec<&str> = title
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words
+        .iter()
+        .any(|w| d.tags.iter().any(|t| t.eq_ignore_ascii_case(w)) || title_words.contains(w))
+}
+
+/// Whether contact point `name` has a PagerDuty integration.
+fn pages(points: &[GrafanaContactPoint], name: &str) -> bool {
+    points
+        .iter()
+        .any(|p| p.name == name && p.integration_type.as_deref() == Some("pagerduty"))
+}
+
+fn rule_name(r: &GrafanaAlertRule) -> String {
+    r.title
+        .clone()
+        .or_else(|| r.uid.clone())
+        .unwrap_or_else(|| "an untitled rule".into())
+}
