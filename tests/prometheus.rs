@@ -492,7 +492,12 @@ async fn refusals_and_garbled_answers_are_collection_errors_naming_the_endpoint(
             .mount(&server)
             .await;
         let opts = Options {
-            max_retry_wait: Duration::from_millis(10),
+            limits: estate_audit::collect::http::Limits {
+                max_retry_wait: Duration::from_millis(10),
+                max_retries: 2,
+                retry_budget: 4,
+                ..Default::default()
+            },
             ..Options::default()
         };
         let c = prometheus::collect(&opts, Some(Target::Url(&server.uri())), None).await;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 use serde_json::Value;
 
-use super::http::{self, describe, kind_of, text_detail, Client};
+use super::http::{self, describe, kind_of, text_detail, Client, Read};
 use super::{key_digest, Secret};
 use crate::model::{
     kind, AlertRoute, Attrs, CollectionError, ErrorKind, GrafanaAlertRule, GrafanaContactPoint,
@@ -29,72 +29,56 @@ const PAGE: usize = 1000;
 /// Pages of dashboards read before refusing a partial list.
 const MAX_PAGES: usize = 20;
 
-/// One read the collector may make, and the permission it needs.
-pub struct Endpoint {
-    pub path: &'static str,
-    pub permission: &'static str,
-    pub needed_for: &'static str,
-}
-
 /// Everything the collector reads.
-pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
+pub const ENDPOINTS: &[Read] = &[
+    Read {
         path: "/api/datasources",
-        permission: "datasources:read",
+        needs: "datasources:read",
         needed_for: "a CloudWatch data source for the estate's region",
     },
-    Endpoint {
+    Read {
         path: "/api/search",
-        permission: "dashboards:read, folders:read",
+        needs: "dashboards:read, folders:read",
         needed_for: "a dashboard for each spec component",
     },
-    Endpoint {
+    Read {
         path: "/api/v1/provisioning/alert-rules",
-        permission: "alert.provisioning:read",
+        needs: "alert.provisioning:read",
         needed_for: "the alert rules for RabbitMQ's queues and node",
     },
-    Endpoint {
+    Read {
         path: "/api/v1/provisioning/contact-points",
-        permission: "alert.provisioning:read",
+        needs: "alert.provisioning:read",
         needed_for: "which contact points are PagerDuty's",
     },
-    Endpoint {
+    Read {
         path: "/api/v1/provisioning/policies",
-        permission: "alert.provisioning:read",
+        needs: "alert.provisioning:read",
         needed_for: "the notification policy tree the alerts follow",
     },
-    Endpoint {
+    Read {
         path: "/api/v1/provisioning/contact-points/export",
-        permission: "alert.provisioning.secrets:read",
+        needs: "alert.provisioning.secrets:read",
         needed_for: "the PagerDuty keys' digests (decrypt=true; the keys are kept nowhere)",
     },
 ];
 
 /// The `iam-policy` section.
 pub fn permissions_section() -> String {
-    let mut s = format!(
+    format!(
         "# Grafana (when estate.toml has [monitoring] and does not list grafana in not_used): a\n\
          # service account with these permissions (the Viewer role and alert.provisioning:read,\n\
-         # alert.provisioning.secrets:read), its token in {TOKEN_VAR}.\n"
-    );
-    for e in ENDPOINTS {
-        s.push_str(&format!(
-            "GET {:<43} {:<32} {}\n",
-            e.path, e.permission, e.needed_for
-        ));
-    }
-    s
+         # alert.provisioning.secrets:read), its token in {TOKEN_VAR}.\n{}",
+        http::reads_table(ENDPOINTS)
+    )
 }
 
 /// Where and how to reach Grafana.
 #[derive(Clone, Debug)]
 pub struct Options {
     pub token: Option<Secret>,
-    pub connect_timeout: Duration,
-    pub request_timeout: Duration,
-    pub max_retries: u32,
-    pub retry_budget: u32,
-    pub max_retry_wait: Duration,
+    /// Timeouts and `429` retries (a proxy or Grafana Cloud may rate-limit).
+    pub limits: http::Limits,
     /// Dashboards per page of `/api/search`.
     pub page: usize,
     pub deadline: Option<super::Deadline>,
@@ -104,11 +88,12 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             token: None,
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            max_retries: 2,
-            retry_budget: 4,
-            max_retry_wait: Duration::from_secs(30),
+            limits: http::Limits {
+                max_retries: 2,
+                retry_budget: 4,
+                max_retry_wait: Duration::from_secs(30),
+                ..http::Limits::default()
+            },
             page: PAGE,
             deadline: None,
         }
@@ -138,7 +123,10 @@ fn error(service: &str, kind: ErrorKind, message: String) -> CollectionError {
 /// One GET of an allowlisted path: its JSON, or what went wrong (with the permission it needs).
 async fn get(c: &Client, path: &str, query: &[(&str, &str)]) -> Result<Value, (ErrorKind, String)> {
     let endpoint = c.redact(&describe(path, query));
-    let Some(e) = ENDPOINTS.iter().find(|e| e.path == path) else {
+    let Some(e) = ENDPOINTS
+        .iter()
+        .find(|e| http::allowed(std::slice::from_ref(e), path))
+    else {
         return Err((
             ErrorKind::Other,
             format!("{endpoint}: not an allowlisted read; nothing was sent"),
@@ -155,7 +143,7 @@ async fn get(c: &Client, path: &str, query: &[(&str, &str)]) -> Result<Value, (E
         if kind == ErrorKind::AccessDenied {
             m.push_str(&format!(
                 ": the token in {TOKEN_VAR} was refused; it needs {}",
-                e.permission
+                e.needs
             ));
         }
         (kind, c.redact(&m))
@@ -383,13 +371,7 @@ pub async fn collect(opts: &Options, url: Option<&str>) -> Collected {
                 }),
                 Vec::new(),
                 &["retry-after"],
-                http::Limits {
-                    connect_timeout: opts.connect_timeout,
-                    request_timeout: opts.request_timeout,
-                    max_retries: opts.max_retries,
-                    retry_budget: opts.retry_budget,
-                    max_retry_wait: opts.max_retry_wait,
-                },
+                opts.limits,
             )
         });
     let c = match client {

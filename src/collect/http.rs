@@ -131,6 +131,47 @@ pub struct Auth {
     pub secret: crate::collect::Secret,
 }
 
+/// One read a collector may make (its allowlist), what it needs of the credential, and what
+/// for: the single source of the client's check and of `iam-policy`'s lines.
+pub struct Read {
+    /// `GET` path; `{id}` stands for one path segment.
+    pub path: &'static str,
+    /// The scope, permission or role it needs (`-` when the API has none).
+    pub needs: &'static str,
+    pub needed_for: &'static str,
+}
+
+/// `GET <path> <needs> <needed for>`, one line per read, in aligned columns.
+pub fn reads_table(reads: &[Read]) -> String {
+    let path_w = reads.iter().map(|r| r.path.len()).max().unwrap_or(0);
+    let needs_w = reads.iter().map(|r| r.needs.len()).max().unwrap_or(0);
+    reads
+        .iter()
+        .map(|r| {
+            format!(
+                "GET {:<path_w$}  {:<needs_w$}  {}\n",
+                r.path, r.needs, r.needed_for
+            )
+        })
+        .collect()
+}
+
+/// Whether `path` is one of `reads`' paths (`{id}`: one segment of letters and digits).
+pub fn allowed(reads: &[Read], path: &str) -> bool {
+    reads.iter().any(|r| {
+        let want: Vec<&str> = r.path.split('/').collect();
+        let got: Vec<&str> = path.split('/').collect();
+        want.len() == got.len()
+            && want.iter().zip(&got).all(|(w, g)| {
+                if *w == "{id}" {
+                    !g.is_empty() && g.chars().all(|c| c.is_ascii_alphanumeric())
+                } else {
+                    w == g
+                }
+            })
+    })
+}
+
 /// Limits and timeouts of a [`Client`].
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -142,6 +183,18 @@ pub struct Limits {
     pub retry_budget: u32,
     /// Longest wait honoured from the server's header.
     pub max_retry_wait: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_retries: 3,
+            retry_budget: 6,
+            max_retry_wait: Duration::from_secs(60),
+        }
+    }
 }
 
 /// What came back: the status and the whole body (any status; the provider's client reads it).

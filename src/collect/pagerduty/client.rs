@@ -71,13 +71,7 @@ impl Api {
             }),
             vec![(ACCEPT, ACCEPT_V2)],
             &["ratelimit-reset", "retry-after"],
-            http::Limits {
-                connect_timeout: opts.connect_timeout,
-                request_timeout: opts.request_timeout,
-                max_retries: opts.max_retries,
-                retry_budget: opts.retry_budget,
-                max_retry_wait: opts.max_retry_wait,
-            },
+            opts.limits,
         )?;
         Ok(Api {
             client,

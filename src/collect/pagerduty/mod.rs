@@ -18,14 +18,13 @@ mod normalize;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
-
+use super::http::{Limits, Read};
 use super::Secret;
 use crate::model::{kind, Attrs, CollectionError, ErrorKind, Resource};
 use client::Api;
 pub use client::Failure;
 pub use normalize::{normalize_escalation_rules, normalize_oncalls, normalize_service};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Environment variable holding the read-only REST API key.
 pub const TOKEN_VAR: &str = "PAGERDUTY_API_TOKEN";
@@ -35,65 +34,38 @@ pub const TOKEN_LEN: usize = 20;
 /// policies) leave the rest unknown rather than cost unbounded requests.
 pub const MAX_POLICIES: usize = 20;
 
-/// One read the collector may make, and what needs it: the allowlist the client enforces and
-/// `iam-policy` prints.
-pub struct Endpoint {
-    /// `GET` path; `{id}` stands for one path segment.
-    pub path: &'static str,
-    /// The scope a scoped OAuth token needs for it (`x-pd-requires-scope`).
-    pub scope: &'static str,
-    pub needed_for: &'static str,
-}
-
-/// Everything the collector reads.
-pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
+/// Everything the collector reads, with the OAuth scope each needs (`x-pd-requires-scope`).
+pub const ENDPOINTS: &[Read] = &[
+    Read {
         path: "/services",
-        scope: "services.read",
+        needs: "services.read",
         needed_for:
             "the services and their integrations, to find the one each alarm route's key belongs to",
     },
-    Endpoint {
+    Read {
         path: "/escalation_policies/{id}",
-        scope: "escalation_policies.read",
+        needs: "escalation_policies.read",
         needed_for: "each routed service's escalation rules and their targets",
     },
-    Endpoint {
+    Read {
         path: "/oncalls",
-        scope: "oncalls.read",
+        needs: "oncalls.read",
         needed_for: "who is on call now for those escalation policies",
     },
 ];
 
 /// Whether `path` is one of [`ENDPOINTS`].
 pub(crate) fn allowed(path: &str) -> bool {
-    ENDPOINTS.iter().any(|e| {
-        let want: Vec<&str> = e.path.split('/').collect();
-        let got: Vec<&str> = path.split('/').collect();
-        want.len() == got.len()
-            && want.iter().zip(&got).all(|(w, g)| {
-                if *w == "{id}" {
-                    !g.is_empty() && g.chars().all(|c| c.is_ascii_alphanumeric())
-                } else {
-                    w == g
-                }
-            })
-    })
+    super::http::allowed(ENDPOINTS, path)
 }
 
 /// The `iam-policy` section: what the key may do.
 pub fn permissions_section() -> String {
-    let mut s = format!(
+    format!(
         "# PagerDuty (when estate.toml has [monitoring] and does not list pagerduty in not_used):\n\
-         # a read-only REST API key (or a scoped OAuth token with the scopes below) in {TOKEN_VAR}.\n"
-    );
-    for e in ENDPOINTS {
-        s.push_str(&format!(
-            "GET {:<27} {:<25} {}\n",
-            e.path, e.scope, e.needed_for
-        ));
-    }
-    s
+         # a read-only REST API key (or a scoped OAuth token with the scopes below) in {TOKEN_VAR}.\n{}",
+        super::http::reads_table(ENDPOINTS)
+    )
 }
 
 /// Where and how to reach the API.
@@ -101,14 +73,8 @@ pub fn permissions_section() -> String {
 pub struct Options {
     /// `None`: no key configured; nothing is requested and PagerDuty's side is unknown.
     pub token: Option<Secret>,
-    pub connect_timeout: Duration,
-    pub request_timeout: Duration,
-    /// Retries of one request answered `429`.
-    pub max_retries: u32,
-    /// Retries of all requests together.
-    pub retry_budget: u32,
-    /// Longest wait honoured from `ratelimit-reset`.
-    pub max_retry_wait: Duration,
+    /// Timeouts and `429` retries (waits from `ratelimit-reset`).
+    pub limits: Limits,
     /// Items per page (PagerDuty's largest is 100).
     pub page_limit: u32,
     pub deadline: Option<super::Deadline>,
@@ -118,11 +84,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             token: None,
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            max_retries: 3,
-            retry_budget: 6,
-            max_retry_wait: Duration::from_secs(60),
+            limits: Limits::default(),
             page_limit: 100,
             deadline: None,
         }

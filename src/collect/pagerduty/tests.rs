@@ -22,7 +22,7 @@ fn only_the_allowlisted_paths_are_read() {
     let section = permissions_section();
     for e in ENDPOINTS {
         assert!(
-            section.contains(e.path) && section.contains(e.scope),
+            section.contains(e.path) && section.contains(e.needs),
             "{section}"
         );
     }

@@ -3,7 +3,8 @@
 //! running configuration (one GET of `/api/v2/status`, whose YAML holds the routing tree and the
 //! receivers; secrets in it read `<secret>`). Four requests in all, beside the other collectors.
 //!
-//! Two rooms: this entry point (options, the allowlist [`ENDPOINTS`], credentials, the reads and
+//! Two rooms: this entry point (options, the allowlists [`PROMETHEUS_READS`] and
+//! [`ALERTMANAGER_READS`], credentials, the reads and
 //! their errors) and `normalize` (pure JSON/YAML → model). The HTTP layer is `collect::http`.
 //!
 //! What it must not do: write (GET only, on the allowlisted paths), guess (a read that fails
@@ -19,7 +20,7 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 use serde_json::Value;
 
-use super::http::{self, describe, kind_of, text_detail, Client};
+use super::http::{self, describe, kind_of, text_detail, Client, Read};
 use super::Secret;
 use crate::model::{
     kind, AlertmanagerServer, Attrs, CollectionError, ErrorKind, PrometheusServer, Resource,
@@ -28,38 +29,31 @@ pub use normalize::{
     normalize_alertmanager_config, normalize_alertmanagers, normalize_rules, normalize_targets,
 };
 
-/// One read the collector may make.
-pub struct Endpoint {
-    /// `prometheus` or `alertmanager`.
-    pub server: &'static str,
-    pub path: &'static str,
-    pub needed_for: &'static str,
-}
-
-/// Everything the collector reads.
-pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        server: "prometheus",
+/// What the collector reads of Prometheus.
+pub const PROMETHEUS_READS: &[Read] = &[
+    Read {
         path: "/api/v1/targets",
+        needs: "-",
         needed_for: "the active scrape targets: is the RabbitMQ host's exporter scraped and up",
     },
-    Endpoint {
-        server: "prometheus",
+    Read {
         path: "/api/v1/rules",
+        needs: "-",
         needed_for: "the alerting rules: do they watch the queues and the node",
     },
-    Endpoint {
-        server: "prometheus",
+    Read {
         path: "/api/v1/alertmanagers",
+        needs: "-",
         needed_for: "which Alertmanagers receive the alerts",
     },
-    Endpoint {
-        server: "alertmanager",
-        path: "/api/v2/status",
-        needed_for:
-            "the running routing tree and receivers: do the RabbitMQ alerts reach PagerDuty",
-    },
 ];
+
+/// What the collector reads of Alertmanager.
+pub const ALERTMANAGER_READS: &[Read] = &[Read {
+    path: "/api/v2/status",
+    needs: "-",
+    needed_for: "the running routing tree and receivers: do the RabbitMQ alerts reach PagerDuty",
+}];
 
 /// Environment variables of the optional credentials, per server.
 pub const PROMETHEUS_BEARER_VAR: &str = "PROMETHEUS_BEARER_TOKEN";
@@ -69,19 +63,14 @@ pub const ALERTMANAGER_BASIC_VAR: &str = "ALERTMANAGER_BASIC_AUTH";
 
 /// The `iam-policy` section.
 pub fn permissions_section() -> String {
-    let mut s = format!(
+    format!(
         "# Prometheus and Alertmanager (when estate.toml has [monitoring] and does not list them in\n\
          # not_used): read access to these paths; a bearer token in {PROMETHEUS_BEARER_VAR} /\n\
-         # {ALERTMANAGER_BEARER_VAR}, or user:password in {PROMETHEUS_BASIC_VAR} / \
-         {ALERTMANAGER_BASIC_VAR}, when a proxy asks for one.\n"
-    );
-    for e in ENDPOINTS {
-        s.push_str(&format!(
-            "GET {:<12} {:<22} {}\n",
-            e.server, e.path, e.needed_for
-        ));
-    }
-    s
+         # {ALERTMANAGER_BEARER_VAR}, or user:password in {PROMETHEUS_BASIC_VAR} /\n\
+         # {ALERTMANAGER_BASIC_VAR}, when a proxy asks for one.\n# Prometheus:\n{}# Alertmanager:\n{}",
+        http::reads_table(PROMETHEUS_READS),
+        http::reads_table(ALERTMANAGER_READS)
+    )
 }
 
 /// A server's optional credential.
@@ -137,12 +126,8 @@ impl Credential {
 pub struct Options {
     pub prometheus: Option<Credential>,
     pub alertmanager: Option<Credential>,
-    pub connect_timeout: Duration,
-    pub request_timeout: Duration,
-    /// A proxy may rate-limit (Prometheus's exporter-toolkit can too).
-    pub max_retries: u32,
-    pub retry_budget: u32,
-    pub max_retry_wait: Duration,
+    /// Timeouts and `429` retries (a proxy may rate-limit; so can Prometheus's exporter-toolkit).
+    pub limits: http::Limits,
     pub deadline: Option<super::Deadline>,
 }
 
@@ -151,11 +136,12 @@ impl Default for Options {
         Options {
             prometheus: None,
             alertmanager: None,
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            max_retries: 2,
-            retry_budget: 4,
-            max_retry_wait: Duration::from_secs(30),
+            limits: http::Limits {
+                max_retries: 2,
+                retry_budget: 4,
+                max_retry_wait: Duration::from_secs(30),
+                ..http::Limits::default()
+            },
             deadline: None,
         }
     }
@@ -209,13 +195,7 @@ fn client(
         auth,
         Vec::new(),
         &["retry-after"],
-        http::Limits {
-            connect_timeout: opts.connect_timeout,
-            request_timeout: opts.request_timeout,
-            max_retries: opts.max_retries,
-            retry_budget: opts.retry_budget,
-            max_retry_wait: opts.max_retry_wait,
-        },
+        opts.limits,
     )
 }
 
@@ -227,10 +207,12 @@ async fn get(
     query: &[(&str, &str)],
 ) -> Result<Value, (ErrorKind, String)> {
     let endpoint = c.redact(&describe(path, query));
-    if !ENDPOINTS
-        .iter()
-        .any(|e| e.server == server && e.path == path)
-    {
+    let reads = if server == "prometheus" {
+        PROMETHEUS_READS
+    } else {
+        ALERTMANAGER_READS
+    };
+    if !http::allowed(reads, path) {
         return Err((
             ErrorKind::Other,
             format!("{endpoint}: not an allowlisted read; nothing was sent"),
