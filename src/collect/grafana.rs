@@ -13,7 +13,7 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 use serde_json::Value;
 
-use super::http::{self, describe, kind_of, text_detail, Client, Read};
+use super::http::{self, Client, Read};
 use super::{key_digest, Secret};
 use crate::model::{
     kind, AlertRoute, Attrs, CollectionError, ErrorKind, GrafanaAlertRule, GrafanaContactPoint,
@@ -122,46 +122,22 @@ fn error(service: &str, kind: ErrorKind, message: String) -> CollectionError {
 
 /// One GET of an allowlisted path: its JSON, or what went wrong (with the permission it needs).
 async fn get(c: &Client, path: &str, query: &[(&str, &str)]) -> Result<Value, (ErrorKind, String)> {
-    let endpoint = c.redact(&describe(path, query));
-    let Some(e) = ENDPOINTS
-        .iter()
-        .find(|e| http::allowed(std::slice::from_ref(e), path))
-    else {
-        return Err((
-            ErrorKind::Other,
-            format!("{endpoint}: not an allowlisted read; nothing was sent"),
-        ));
-    };
-    let answer = c.get(path, query).await.map_err(|no| {
-        let status = no.status.map(|s| format!("HTTP {s}, ")).unwrap_or_default();
-        (no.kind, format!("{endpoint}: {status}{}", no.detail))
-    })?;
-    let status = answer.status;
-    let parsed: Result<Value, _> = serde_json::from_slice(&answer.body);
-    let fail = |kind, detail: String| {
-        let mut m = format!("{endpoint}: HTTP {status}, {detail}");
-        if kind == ErrorKind::AccessDenied {
-            m.push_str(&format!(
-                ": the token in {TOKEN_VAR} was refused; it needs {}",
-                e.needs
-            ));
+    let error_detail = |v: &Value| v.get("message").and_then(Value::as_str).map(http::clean);
+    match http::get_json(c, ENDPOINTS, path, query, error_detail).await {
+        Ok((_, v)) => Ok(v),
+        Err((ErrorKind::AccessDenied, mut m)) => {
+            if let Some(e) = ENDPOINTS
+                .iter()
+                .find(|e| http::allowed(std::slice::from_ref(e), path))
+            {
+                m.push_str(&format!(
+                    ": the token in {TOKEN_VAR} was refused; it needs {}",
+                    e.needs
+                ));
+            }
+            Err((ErrorKind::AccessDenied, m))
         }
-        (kind, c.redact(&m))
-    };
-    match parsed {
-        Ok(v) if (200..300).contains(&status) => Ok(v),
-        Err(e) if (200..300).contains(&status) => Err(fail(
-            ErrorKind::Other,
-            format!("unreadable answer: the response body is not valid JSON ({e})"),
-        )),
-        Ok(v) => {
-            let detail = match v.get("message").and_then(Value::as_str) {
-                Some(m) => http::clean(m),
-                None => text_detail(&answer.body),
-            };
-            Err(fail(kind_of(status), detail))
-        }
-        Err(_) => Err(fail(kind_of(status), text_detail(&answer.body))),
+        Err(other) => Err(other),
     }
 }
 

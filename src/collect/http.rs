@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::model::ErrorKind;
 
 /// Largest response body accepted; the APIs read here answer in kilobytes.
@@ -370,6 +372,49 @@ impl Client {
                 }),
             };
         }
+    }
+}
+
+/// One allowlisted GET whose answer should be JSON: `Ok((status, value))` for a 2xx JSON body;
+/// otherwise the kind and a message naming the endpoint, the status and what went wrong, the
+/// detail of an error body read by `error_detail` (the API's own fields), else its first line.
+/// A path outside `reads` is refused before anything is sent.
+pub async fn get_json(
+    c: &Client,
+    reads: &[Read],
+    path: &str,
+    query: &[(&str, &str)],
+    error_detail: fn(&Value) -> Option<String>,
+) -> Result<(u16, Value), (ErrorKind, String)> {
+    let endpoint = c.redact(&describe(path, query));
+    if !allowed(reads, path) {
+        return Err((
+            ErrorKind::Other,
+            format!("{endpoint}: not an allowlisted read; nothing was sent"),
+        ));
+    }
+    let answer = c.get(path, query).await.map_err(|no| {
+        let status = no.status.map(|s| format!("HTTP {s}, ")).unwrap_or_default();
+        (no.kind, format!("{endpoint}: {status}{}", no.detail))
+    })?;
+    let status = answer.status;
+    let fail = |kind, detail: String| {
+        (
+            kind,
+            c.redact(&format!("{endpoint}: HTTP {status}, {detail}")),
+        )
+    };
+    match serde_json::from_slice::<Value>(&answer.body) {
+        Ok(v) if (200..300).contains(&status) => Ok((status, v)),
+        Err(e) if (200..300).contains(&status) => Err(fail(
+            ErrorKind::Other,
+            format!("unreadable answer: the response body is not valid JSON ({e})"),
+        )),
+        Ok(v) => Err(fail(
+            kind_of(status),
+            error_detail(&v).unwrap_or_else(|| text_detail(&answer.body)),
+        )),
+        Err(_) => Err(fail(kind_of(status), text_detail(&answer.body))),
     }
 }
 

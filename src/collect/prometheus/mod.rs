@@ -20,7 +20,7 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 use serde_json::Value;
 
-use super::http::{self, describe, kind_of, text_detail, Client, Read};
+use super::http::{self, Client, Read};
 use super::Secret;
 use crate::model::{
     kind, AlertmanagerServer, Attrs, CollectionError, ErrorKind, PrometheusServer, Resource,
@@ -206,64 +206,40 @@ async fn get(
     path: &str,
     query: &[(&str, &str)],
 ) -> Result<Value, (ErrorKind, String)> {
-    let endpoint = c.redact(&describe(path, query));
     let reads = if server == "prometheus" {
         PROMETHEUS_READS
     } else {
         ALERTMANAGER_READS
     };
-    if !http::allowed(reads, path) {
-        return Err((
-            ErrorKind::Other,
-            format!("{endpoint}: not an allowlisted read; nothing was sent"),
-        ));
+    let (status, v) = http::get_json(c, reads, path, query, error_detail).await?;
+    if server == "alertmanager" {
+        return Ok(v);
     }
-    let answer = c.get(path, query).await.map_err(|no| {
-        let status = no.status.map(|s| format!("HTTP {s}, ")).unwrap_or_default();
-        (no.kind, format!("{endpoint}: {status}{}", no.detail))
-    })?;
-    let status = answer.status;
-    let parsed: Result<Value, _> = serde_json::from_slice(&answer.body);
-    let fail = |kind, detail: String| {
-        (
-            kind,
-            c.redact(&format!("{endpoint}: HTTP {status}, {detail}")),
-        )
-    };
-    match parsed {
-        Ok(v) if (200..300).contains(&status) => {
-            if server == "alertmanager" {
-                return Ok(v);
-            }
-            match (v.get("status").and_then(Value::as_str), v.get("data")) {
-                (Some("success"), Some(data)) => Ok(data.clone()),
-                _ => Err(fail(
-                    ErrorKind::Other,
-                    "unexpected response: not a successful Prometheus answer with `data`".into(),
-                )),
-            }
-        }
-        Err(e) if (200..300).contains(&status) => Err(fail(
+    match (v.get("status").and_then(Value::as_str), v.get("data")) {
+        (Some("success"), Some(data)) => Ok(data.clone()),
+        _ => Err((
             ErrorKind::Other,
-            format!("unreadable answer: the response body is not valid JSON ({e})"),
+            c.redact(&format!(
+                "{}: HTTP {status}, unexpected response: not a successful Prometheus answer \
+                 with `data`",
+                http::describe(path, query)
+            )),
         )),
-        Ok(v) => {
-            // Prometheus: {status: error, errorType, error}; Alertmanager: {code, message}.
-            let msg = v
-                .get("error")
-                .or_else(|| v.get("message"))
-                .and_then(Value::as_str)
-                .map(http::clean);
-            let kind_word = v.get("errorType").and_then(Value::as_str);
-            let detail = match (kind_word, msg) {
-                (Some(k), Some(m)) => format!("{k}: {m}"),
-                (None, Some(m)) => m,
-                _ => text_detail(&answer.body),
-            };
-            Err(fail(kind_of(status), detail))
-        }
-        Err(_) => Err(fail(kind_of(status), text_detail(&answer.body))),
     }
+}
+
+/// An error body's detail: Prometheus's `{status: error, errorType, error}`, Alertmanager's
+/// `{code, message}`.
+fn error_detail(v: &Value) -> Option<String> {
+    let msg = v
+        .get("error")
+        .or_else(|| v.get("message"))
+        .and_then(Value::as_str)
+        .map(http::clean)?;
+    Some(match v.get("errorType").and_then(Value::as_str) {
+        Some(k) => format!("{k}: {msg}"),
+        None => msg,
+    })
 }
 
 /// Reads Prometheus (`prometheus`) and Alertmanager (`alertmanager`), each when audited.
