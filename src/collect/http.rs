@@ -145,13 +145,18 @@ pub struct Read {
 
 /// `GET <path> <needs> <needed for>`, one line per read, in aligned columns.
 pub fn reads_table(reads: &[Read]) -> String {
+    calls_table("GET ", reads)
+}
+
+/// [`reads_table`] with another verb before each path (`POST /api_jsonrpc.php `).
+pub fn calls_table(verb: &str, reads: &[Read]) -> String {
     let path_w = reads.iter().map(|r| r.path.len()).max().unwrap_or(0);
     let needs_w = reads.iter().map(|r| r.needs.len()).max().unwrap_or(0);
     reads
         .iter()
         .map(|r| {
             format!(
-                "GET {:<path_w$}  {:<needs_w$}  {}\n",
+                "{verb}{:<path_w$}  {:<needs_w$}  {}\n",
                 r.path, r.needs, r.needed_for
             )
         })
@@ -311,16 +316,45 @@ impl Client {
 
     /// One GET of `path` with `query` (keys may repeat), retrying `429`s within the limits.
     pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Answer, NoAnswer> {
-        use std::sync::atomic::Ordering::Relaxed;
         let url = format!("{}{path}", self.base);
+        self.send(|| self.http.get(&url).query(query), true).await
+    }
+
+    /// One POST of `body` to the base URL itself (a JSON-RPC endpoint), as `content_type`,
+    /// retrying `429`s like [`Client::get`]. `with_auth`: whether the credential's header goes
+    /// with it (an API may refuse it on some calls, or take the credential in the body).
+    pub async fn post(
+        &self,
+        body: Vec<u8>,
+        content_type: &'static str,
+        with_auth: bool,
+    ) -> Result<Answer, NoAnswer> {
+        self.send(
+            || {
+                self.http
+                    .post(&self.base)
+                    .header(reqwest::header::CONTENT_TYPE, content_type)
+                    .body(body.clone())
+            },
+            with_auth,
+        )
+        .await
+    }
+
+    async fn send(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+        with_auth: bool,
+    ) -> Result<Answer, NoAnswer> {
+        use std::sync::atomic::Ordering::Relaxed;
         let mut attempt = 0;
         loop {
             self.requests.fetch_add(1, Relaxed);
             if attempt > 0 {
                 self.retries.fetch_add(1, Relaxed);
             }
-            let mut req = self.http.get(&url).query(query);
-            if let Some(a) = &self.auth {
+            let mut req = build();
+            if let Some(a) = self.auth.as_ref().filter(|_| with_auth) {
                 req = req.header(reqwest::header::AUTHORIZATION, a.header.clone());
             }
             for (name, value) in &self.headers {
