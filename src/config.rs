@@ -76,6 +76,7 @@ const SECTIONS: &[(&str, &[(&str, Want)])] = &[
             ("prometheus", Sub(&[("url", Url)])),
             ("alertmanager", Sub(&[("url", Url)])),
             ("grafana", Sub(&[("url", Url)])),
+            ("zabbix", Sub(&[("url", Url), ("host", Text)])),
         ],
     ),
     (

@@ -15,7 +15,7 @@ use super::{load_config, plain, write_output, AwsArgs, CollectArgs, Io, EXIT_INC
 use crate::collect::aws::AwsOptions;
 #[cfg(feature = "live")]
 use crate::collect::{
-    self, cloudflare, grafana, pagerduty, prometheus, CollectOptions, Collected, Secret,
+    self, cloudflare, grafana, pagerduty, prometheus, zabbix, CollectOptions, Collected, Secret,
 };
 use crate::diag::Diagnostics;
 use crate::model::EstateConfig;
@@ -89,6 +89,17 @@ fn collect_options(
     } else {
         None
     };
+    let zabbix_token = if estate.audits(crate::model::MonitoringProvider::Zabbix) {
+        Secret::from_env(
+            zabbix::TOKEN_VAR,
+            std::env::var(zabbix::TOKEN_VAR).ok(),
+            "a Zabbix API token",
+            zabbix::TOKEN_LEN,
+        )
+        .map_err(|e| plain("estate-audit", e))?
+    } else {
+        None
+    };
     let timeout = aws.timeout;
     let aws = AwsOptions {
         // A progress line only for a person watching stderr.
@@ -112,6 +123,10 @@ fn collect_options(
         grafana: grafana::Options {
             token: grafana_token,
             ..grafana::Options::default()
+        },
+        zabbix: zabbix::Options {
+            token: zabbix_token,
+            ..zabbix::Options::default()
         },
         timeout,
     })
