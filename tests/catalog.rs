@@ -172,6 +172,18 @@ const CATALOG: &[(&str, Severity, Gate)] = &[
         Severity::High,
         Gate::Operate,
     ),
+    ("rabbitmq-zabbix-monitored", Severity::Medium, Gate::Operate),
+    ("rabbitmq-zabbix-triggers", Severity::Medium, Gate::Operate),
+    (
+        "rabbitmq-zabbix-alerts-route-pagerduty",
+        Severity::High,
+        Gate::Operate,
+    ),
+    (
+        "zabbix-pagerduty-key-resolves",
+        Severity::High,
+        Gate::Operate,
+    ),
 ];
 
 fn root() -> &'static Path {
@@ -254,6 +266,7 @@ fn every_rule_is_documented() {
                 "curl ",
                 "amtool ",
                 "Grafana ›",
+                "Zabbix ›",
             ]
             .iter()
             .any(|k| i.remediation.contains(k)),
