@@ -14,9 +14,7 @@
 pub mod normalize;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use reqwest::header::HeaderValue;
 use serde_json::{json, Value};
 
 use super::http::{self, Client, Read};
@@ -79,29 +77,9 @@ pub fn permissions_section() -> String {
     )
 }
 
-/// Where and how to reach Zabbix.
-#[derive(Clone, Debug)]
-pub struct Options {
-    pub token: Option<Secret>,
-    /// Timeouts and `429` retries (a proxy in front of the frontend may rate-limit).
-    pub limits: http::Limits,
-    pub deadline: Option<super::Deadline>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            token: None,
-            limits: http::Limits {
-                max_retries: 2,
-                retry_budget: 4,
-                max_retry_wait: Duration::from_secs(30),
-                ..http::Limits::default()
-            },
-            deadline: None,
-        }
-    }
-}
+/// Where and how to reach Zabbix: the token, the limits (a proxy in front of the frontend may
+/// rate-limit), the deadline.
+pub type Options = http::TokenOptions;
 
 /// What to read: the API's URL and the host names to look for.
 #[derive(Clone, Debug, Default)]
@@ -300,47 +278,31 @@ fn media_call(with_parameters: bool) -> (u64, &'static str, Value) {
 /// Reads Zabbix at `target`.
 pub async fn collect(opts: &Options, target: Target<'_>) -> Collected {
     let mut out = Collected::default();
-    let Some(url) = target.url else {
-        out.errors.push(error(
-            "config",
-            ErrorKind::Other,
-            "estate.toml's [monitoring] puts zabbix in the audit, but [monitoring.zabbix] url is \
-             not set: give its api_jsonrpc.php URL, or list zabbix in not_used"
-                .into(),
-            true,
-        ));
-        return out;
+    let (url, token) = match http::url_and_token(
+        ("zabbix", "Zabbix"),
+        target.url,
+        "api_jsonrpc.php URL",
+        opts.token.as_ref(),
+        (
+            TOKEN_VAR,
+            "create an API token for a user with the role `estate-audit iam-policy` describes \
+             and export it",
+        ),
+    ) {
+        Ok(got) => got,
+        Err((service, kind, why)) => {
+            out.errors.push(error(service, kind, why, true));
+            return out;
+        }
     };
-    let Some(token) = opts.token.clone().filter(|t| !t.is_empty()) else {
-        out.errors.push(error(
-            "api_token",
-            ErrorKind::AccessDenied,
-            format!(
-                "{TOKEN_VAR} is not set, so Zabbix was not queried: create an API token for a \
-                 user with the role `estate-audit iam-policy` describes and export it as \
-                 {TOKEN_VAR} (or list zabbix in [monitoring] not_used)"
-            ),
-            true,
-        ));
-        return out;
-    };
-    let client = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-        .map_err(|_| format!("{TOKEN_VAR} holds characters that cannot be sent in an HTTP header"))
-        .and_then(|mut header| {
-            header.set_sensitive(true);
-            Client::new(
-                "Zabbix",
-                "[monitoring.zabbix] url",
-                url,
-                Some(http::Auth {
-                    header,
-                    secret: token.clone(),
-                }),
-                Vec::new(),
-                &["retry-after"],
-                opts.limits,
-            )
-        });
+    let client = http::bearer_client(
+        "Zabbix",
+        "[monitoring.zabbix] url",
+        url,
+        token.clone(),
+        TOKEN_VAR,
+        opts.limits,
+    );
     let c = match client {
         Ok(c) => c,
         Err(why) => {
