@@ -550,3 +550,72 @@ async fn without_a_token_or_a_url_nothing_is_requested_and_the_error_says_what_t
         c.errors[0].message
     );
 }
+
+/// The compliant estate with its Zabbix server replaced by what `c` collected, audited; the
+/// Zabbix rules' statuses by rule, and the report's JSON.
+fn audit_with(c: zabbix::Collected) -> (BTreeMap<String, String>, String) {
+    use chrono::TimeZone;
+    let mut inv: estate_audit::model::Inventory =
+        serde_json::from_str(include_str!("fixtures/compliant.json")).unwrap();
+    inv.resources.retain(|r| r.kind() != "zabbix.server");
+    inv.resources.extend(c.resources);
+    inv.collection_errors.extend(c.errors);
+    let policies = estate_audit::policy::PolicySet::builtin().unwrap();
+    let now = chrono::Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap();
+    let report = estate_audit::audit::run(
+        inv,
+        None,
+        &policies,
+        &estate_audit::suppress::WaiverSet::empty(),
+        now,
+    );
+    let statuses = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id.contains("zabbix"))
+        .map(|f| (f.rule_id.to_string(), f.status.to_string()))
+        .collect();
+    (statuses, serde_json::to_string(&report).unwrap())
+}
+
+#[tokio::test]
+async fn what_is_collected_from_a_compliant_server_passes_every_zabbix_rule_and_a_disabled_host_fails(
+) {
+    let server = serve(Rpc::compliant("7.0.21")).await;
+    let (statuses, json) = audit_with(collect(&server).await);
+    assert_eq!(statuses.len(), 4, "{statuses:?}");
+    assert!(statuses.values().all(|s| s == "pass"), "{statuses:?}");
+    for s in [TOKEN, PD_KEY] {
+        assert!(!json.contains(s), "the report holds {s}");
+    }
+
+    let mut disabled = fixture("host.get.json");
+    disabled[0]["status"] = json!("1");
+    disabled[0]["interfaces"][0]["available"] = json!("2");
+    let mut rpc = Rpc::compliant("7.0.21");
+    rpc.answers.insert("host.get", Ok(disabled));
+    let server = serve(rpc).await;
+    let (statuses, _) = audit_with(collect(&server).await);
+    assert_eq!(
+        statuses["rabbitmq-zabbix-monitored"], "fail",
+        "{statuses:?}"
+    );
+
+    let mut rpc = Rpc::compliant("7.0.21");
+    rpc.answers
+        .insert("action.get", Err(rpc_error("no_permissions_action")));
+    let server = serve(rpc).await;
+    let (statuses, _) = audit_with(collect(&server).await);
+    assert_eq!(
+        statuses["rabbitmq-zabbix-alerts-route-pagerduty"],
+        "unknown"
+    );
+    assert_eq!(
+        statuses["rabbitmq-zabbix-monitored"], "pass",
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses["zabbix-pagerduty-key-resolves"], "pass",
+        "{statuses:?}"
+    );
+}

@@ -517,6 +517,37 @@ mod tests {
     }
 
     #[test]
+    fn zabbix_looks_for_the_configured_host_else_the_rabbitmq_instances_name_tags() {
+        let instance = |id: &str, tags: &[(&str, &str)]| {
+            let mut r = model::Resource::new(
+                format!("arn:aws:ec2:eu-west-1:1:instance/{id}"),
+                model::Attrs::Instance(model::Instance {
+                    instance_id: Some(id.into()),
+                    ..Default::default()
+                }),
+            );
+            for (k, v) in tags {
+                r.tags.insert(k.to_string(), v.to_string());
+            }
+            r
+        };
+        let rs = [
+            instance("i-1", &[("role", "rabbitmq"), ("Name", "rabbitmq-1")]),
+            instance("i-2", &[("role", "rabbitmq")]),
+            instance("i-3", &[("role", "worker"), ("Name", "worker-1")]),
+        ];
+        let estate = EstateConfig::default();
+        assert_eq!(zabbix_hosts(&estate, None, &rs), vec!["rabbitmq-1"]);
+        assert_eq!(
+            zabbix_hosts(&estate, Some(" mq.internal "), &rs),
+            vec!["mq.internal"]
+        );
+        let mut by_id = EstateConfig::default();
+        by_id.components.rabbitmq = "i-3".into();
+        assert_eq!(zabbix_hosts(&by_id, None, &rs), vec!["worker-1"]);
+    }
+
+    #[test]
     fn options_debug_hides_the_token() {
         let opts = CollectOptions {
             estate: EstateConfig::default(),
