@@ -471,6 +471,40 @@ async fn http_errors_and_garbled_answers_are_errors_of_the_whole_batch() {
 }
 
 #[tokio::test]
+async fn without_a_host_name_only_the_actions_and_media_types_are_read_and_the_error_says_why() {
+    let server = serve(Rpc::compliant("7.0.21")).await;
+    let url = format!("{}/api_jsonrpc.php", server.uri());
+    let c = zabbix::collect(
+        &options(),
+        Target {
+            url: Some(&url),
+            hosts: Vec::new(),
+        },
+    )
+    .await;
+    let z = server_of(&c);
+    assert!(
+        z.hosts.is_none() && z.triggers.is_none(),
+        "unknown, not empty"
+    );
+    assert!(z.actions.is_some() && z.media_types.is_some());
+    assert!(
+        c.errors[0].message.contains("set [monitoring.zabbix] host"),
+        "{:?}",
+        c.errors
+    );
+    let sent = bodies(&server).await;
+    let methods: Vec<&str> = sent[1]
+        .0
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods, ["action.get", "mediatype.get"]);
+}
+
+#[tokio::test]
 async fn a_version_that_cannot_be_read_stops_before_the_token_is_sent() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

@@ -388,6 +388,16 @@ async fn read_all(
         looked_for: hosts.to_vec(),
         ..Default::default()
     };
+    if hosts.is_empty() {
+        out.errors.push(error(
+            "host.get",
+            ErrorKind::Other,
+            "no Zabbix host name to look for, so the RabbitMQ host and its triggers were not \
+             read: no RabbitMQ instance with a Name tag was found; set [monitoring.zabbix] host"
+                .into(),
+            false,
+        ));
+    }
     let calls = batch(mm, hosts, true);
     let mut answers = match call(c, &calls, auth_member, bearer).await {
         Ok(a) => a,
