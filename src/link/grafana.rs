@@ -7,10 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::prometheus::{covers, walk, ALARMS};
+use super::prometheus::{covers, timed, walk, ALARMS};
 use super::Ctx;
 use crate::model::{
-    GrafanaAlertRule, GrafanaContactPoint, GrafanaDashboard, GrafanaInstance, Resource,
+    AlertRoute, GrafanaAlertRule, GrafanaContactPoint, GrafanaDashboard, GrafanaInstance, Resource,
 };
 
 /// The spec's components a dashboard must be for, and the words (tags, title words) naming them.
@@ -56,7 +56,6 @@ impl Ctx<'_> {
                     })
                     .collect()
             });
-        let active = |r: &GrafanaAlertRule| r.paused == Some(false) || r.paused.is_none();
         let rabbitmq_rules = rabbit.as_ref().map(|rs| {
             rs.iter()
                 .filter(|(r, _)| active(r))
@@ -82,39 +81,7 @@ impl Ctx<'_> {
                 .collect()
         });
         let alerts_unrouted = match (&rabbit, &g.policy, &g.contact_points) {
-            (Some(rs), Some(policy), Some(points)) => {
-                let mut out = Some(Vec::new());
-                for (rule, _) in rs.iter().filter(|(r, _)| active(r)) {
-                    let reached = match &rule.receiver {
-                        Some(r) => Some(vec![r.clone()]),
-                        None => {
-                            let mut labels: BTreeMap<&str, &str> = rule
-                                .labels
-                                .iter()
-                                .map(|(k, v)| (k.as_str(), v.as_str()))
-                                .collect();
-                            labels.insert("alertname", rule.title.as_deref().unwrap_or(""));
-                            walk(policy, &labels, None)
-                        }
-                    };
-                    let Some(reached) = reached else {
-                        out = None;
-                        break;
-                    };
-                    if !reached.iter().any(|name| pages(points, name)) {
-                        if let Some(o) = &mut out {
-                            let shown: Vec<String> =
-                                reached.iter().map(|n| format!("`{n}`")).collect();
-                            o.push(format!(
-                                "{} goes to {}, with no PagerDuty integration",
-                                rule_name(rule),
-                                crate::text::list_at_most(&shown, 3)
-                            ));
-                        }
-                    }
-                }
-                out
-            }
+            (Some(rs), Some(policy), Some(points)) => unrouted(rs, policy, points),
             _ => None,
         };
         let pagerduty_audited = self.pagerduty.audited();
@@ -162,6 +129,69 @@ fn names(d: &GrafanaDashboard, words: &[&str]) -> bool {
     words
         .iter()
         .any(|w| d.tags.iter().any(|t| t.eq_ignore_ascii_case(w)) || title_words.contains(w))
+}
+
+/// The active RabbitMQ rules whose alerts reach no PagerDuty contact point at all times, and
+/// why; `None` when a route cannot be followed.
+fn unrouted(
+    rs: &[(&GrafanaAlertRule, BTreeSet<&'static str>)],
+    policy: &AlertRoute,
+    points: &[GrafanaContactPoint],
+) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for (rule, _) in rs.iter().filter(|(r, _)| active(r)) {
+        // Each receiver reached, and when its route sends nothing.
+        let reached: Option<Vec<(String, Option<String>)>> = match &rule.receiver {
+            Some(r) => Some(vec![(
+                r.clone(),
+                timed(&rule.mute_time_intervals, &rule.active_time_intervals),
+            )]),
+            None => {
+                let mut labels: BTreeMap<&str, &str> = rule
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                labels.insert("alertname", rule.title.as_deref().unwrap_or(""));
+                walk(policy, &labels, None)
+                    .map(|ds| ds.iter().map(|d| (d.receiver.clone(), d.timed())).collect())
+            }
+        };
+        let reached = reached?;
+        if reached
+            .iter()
+            .any(|(name, timed)| timed.is_none() && pages(points, name))
+        {
+            continue;
+        }
+        let timed: Vec<String> = reached
+            .iter()
+            .filter_map(|(n, t)| {
+                t.as_ref()
+                    .filter(|_| pages(points, n))
+                    .map(|w| format!("`{n}`, {w}"))
+            })
+            .collect();
+        let shown: Vec<String> = reached.iter().map(|(n, _)| format!("`{n}`")).collect();
+        out.push(if timed.is_empty() {
+            format!(
+                "{} goes to {}, with no PagerDuty integration",
+                rule_name(rule),
+                crate::text::list_at_most(&shown, 3)
+            )
+        } else {
+            format!(
+                "{} reaches PagerDuty only through {}",
+                rule_name(rule),
+                crate::text::list_at_most(&timed, 3)
+            )
+        });
+    }
+    Some(out)
+}
+
+fn active(r: &GrafanaAlertRule) -> bool {
+    r.paused == Some(false) || r.paused.is_none()
 }
 
 /// Whether contact point `name` has a PagerDuty integration.

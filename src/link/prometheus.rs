@@ -9,8 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AlertReceiver, AlertRoute, AlertingRule, AlertmanagerServer, EstateConfig, HostPrometheus,
-    Instance, LabelMatcher, MonitoringProvider, PrometheusServer, Resource, ScrapeTarget,
+    AlertReceiver, AlertRoute, AlertSilence, AlertingRule, AlertmanagerServer, EstateConfig,
+    HostPrometheus, Instance, LabelMatcher, MonitoringProvider, PrometheusServer, Resource,
+    ScrapeTarget,
 };
 
 /// Ports the broker's metrics are served on: the community exporter, the built-in plugin (and
@@ -112,7 +113,7 @@ impl<'a> PrometheusIndex<'a> {
             .collect();
         out.alert_rules = Some(broker.iter().map(|(r, _)| rule_name(r)).collect());
         out.alerts_missing = missing(&broker);
-        out.alerts_unrouted = self.unrouted(server, &broker);
+        out.alerts_unrouted = self.unrouted(server, &broker, exporters.as_deref().unwrap_or(&[]));
         out
     }
 
@@ -122,6 +123,7 @@ impl<'a> PrometheusIndex<'a> {
         &self,
         server: &PrometheusServer,
         broker: &[(&AlertingRule, BTreeSet<&'static str>)],
+        exporters: &[&ScrapeTarget],
     ) -> Option<Vec<String>> {
         if self.no_alertmanager {
             return Some(vec![
@@ -149,6 +151,7 @@ impl<'a> PrometheusIndex<'a> {
             )]);
         }
         let (route, receivers) = (am.route.as_ref()?, am.receivers.as_ref()?);
+        let silences_now = am.silences.as_ref()?;
         let mut out = Vec::new();
         for (rule, _) in broker {
             let mut labels: BTreeMap<&str, &str> = rule
@@ -159,14 +162,43 @@ impl<'a> PrometheusIndex<'a> {
             let name = rule.name.as_deref().unwrap_or("");
             labels.insert("alertname", name);
             let reached = walk(route, &labels, None)?;
-            let pd: Vec<&str> = reached
+            // A silence mutes the alert whatever its route: the first that does is the reason.
+            if let Some((s, may)) = silences_now
                 .iter()
-                .filter(|r| self.pages(receivers, r))
-                .map(String::as_str)
-                .collect();
-            if pd.is_empty() {
-                let shown: Vec<String> =
-                    reached.iter().map(|r| self.why_not(receivers, r)).collect();
+                .find_map(|s| silences(s, &labels, exporters).map(|may| (s, may)))
+            {
+                let until = s
+                    .ends_at
+                    .as_deref()
+                    .map(|e| format!(" until {e}"))
+                    .unwrap_or_default();
+                out.push(match may {
+                    None => format!(
+                        "{} is silenced by silence `{}`{until}",
+                        rule_name(rule),
+                        s.id
+                    ),
+                    Some(why) => format!(
+                        "{} may be silenced by silence `{}`{until} ({why})",
+                        rule_name(rule),
+                        s.id
+                    ),
+                });
+                continue;
+            }
+            let pages_always = reached
+                .iter()
+                .any(|d| self.pages(receivers, &d.receiver) && d.timed().is_none());
+            if !pages_always {
+                let shown: Vec<String> = reached
+                    .iter()
+                    .map(|d| match d.timed() {
+                        Some(when) if self.pages(receivers, &d.receiver) => {
+                            format!("`{}`, {when}", d.receiver)
+                        }
+                        _ => self.why_not(receivers, &d.receiver),
+                    })
+                    .collect();
                 out.push(format!(
                     "{} goes to {}",
                     rule_name(rule),
@@ -470,14 +502,46 @@ fn missing(broker: &[(&AlertingRule, BTreeSet<&'static str>)]) -> Option<Vec<Str
     Some(out)
 }
 
-/// The receivers an alert with `labels` is sent to, as Alertmanager routes it; `None` when a
-/// matcher reads a label the alert's rule does not set (the series may carry it) or cannot be
-/// read.
-pub(super) fn walk(
-    node: &AlertRoute,
+/// Where an alert is delivered: the receiver, and the route that delivers it, whose own time
+/// intervals decide when it sends.
+pub(super) struct Delivery<'r> {
+    pub receiver: String,
+    pub route: &'r AlertRoute,
+}
+
+impl Delivery<'_> {
+    /// When the delivering route sends nothing, in words; `None` when it always sends.
+    pub(super) fn timed(&self) -> Option<String> {
+        timed(
+            &self.route.mute_time_intervals,
+            &self.route.active_time_intervals,
+        )
+    }
+}
+
+/// When a route with these time intervals sends nothing, in words; `None` when it always sends.
+pub(super) fn timed(mute: &[String], active: &[String]) -> Option<String> {
+    let names = |l: &[String]| {
+        let quoted: Vec<String> = l.iter().map(|n| format!("`{n}`")).collect();
+        crate::text::list_at_most(&quoted, 3)
+    };
+    let mut when = Vec::new();
+    if !mute.is_empty() {
+        when.push(format!("muted during {}", names(mute)));
+    }
+    if !active.is_empty() {
+        when.push(format!("sending only during {}", names(active)));
+    }
+    (!when.is_empty()).then(|| when.join(" and "))
+}
+
+/// Where an alert with `labels` is delivered, as Alertmanager routes it; `None` when a matcher
+/// reads a label the alert's rule does not set (the series may carry it) or cannot be read.
+pub(super) fn walk<'r>(
+    node: &'r AlertRoute,
     labels: &BTreeMap<&str, &str>,
     inherited: Option<&str>,
-) -> Option<Vec<String>> {
+) -> Option<Vec<Delivery<'r>>> {
     let receiver = node.receiver.as_deref().or(inherited);
     let mut out = Vec::new();
     let mut matched = false;
@@ -492,7 +556,10 @@ pub(super) fn walk(
         }
     }
     if !matched {
-        out.push(receiver.unwrap_or("").to_string());
+        out.push(Delivery {
+            receiver: receiver.unwrap_or("").to_string(),
+            route: node,
+        });
     }
     Some(out)
 }
@@ -500,18 +567,79 @@ pub(super) fn walk(
 fn matches(route: &AlertRoute, labels: &BTreeMap<&str, &str>) -> Option<bool> {
     for m in &route.matchers {
         let value = labels.get(m.name.as_str()).copied()?;
-        let hit = match m.op.as_str() {
-            "=" => value == m.value,
-            "!=" => value != m.value,
-            "=~" | "!~" => {
-                let re = regex::Regex::new(&format!("^(?:{})$", m.value)).ok()?;
-                re.is_match(value) == (m.op == "=~")
-            }
-            _ => return None,
-        };
-        if !hit {
+        if !holds(m, value)? {
             return Some(false);
         }
     }
     Some(true)
+}
+
+/// Whether matcher `m` holds for a label's `value` (`""` for an absent label, as Alertmanager
+/// reads it); `None` for a matcher that cannot be read.
+fn holds(m: &LabelMatcher, value: &str) -> Option<bool> {
+    Some(match m.op.as_str() {
+        "=" => value == m.value,
+        "!=" => value != m.value,
+        "=~" | "!~" => {
+            let re = regex::Regex::new(&format!("^(?:{})$", m.value)).ok()?;
+            re.is_match(value) == (m.op == "=~")
+        }
+        _ => return None,
+    })
+}
+
+/// Whether silence `s` mutes an alert with `labels` from the host's exporter `targets`:
+/// `Some(None)` when it does, `Some(Some(why))` when it may (a matcher reads a label the rule
+/// does not set: the targets' value, which the alert carries unless its rule aggregates it
+/// away, or a label only the series can carry), `None` when it does not.
+fn silences(
+    s: &AlertSilence,
+    labels: &BTreeMap<&str, &str>,
+    targets: &[&ScrapeTarget],
+) -> Option<Option<String>> {
+    let mut may = None;
+    for m in &s.matchers {
+        if let Some(v) = labels.get(m.name.as_str()) {
+            // A matcher that cannot be read is taken to match: it may.
+            if !holds(m, v).unwrap_or(true) {
+                return None;
+            }
+            continue;
+        }
+        let from_targets: Vec<&str> = targets
+            .iter()
+            .filter_map(|t| {
+                t.labels
+                    .get(&m.name)
+                    .map(String::as_str)
+                    .or(if m.name == "job" {
+                        t.job.as_deref()
+                    } else {
+                        None
+                    })
+            })
+            .collect();
+        if from_targets.is_empty() {
+            // Absent from the alert, the label reads as "": a silence that holds for "" mutes
+            // it for sure; otherwise only the series can say.
+            if !holds(m, "").unwrap_or(false) {
+                may = Some(format!(
+                    "it matches on `{}`, which only the alert's series can carry",
+                    m.name
+                ));
+            }
+            continue;
+        }
+        if holds(m, "").unwrap_or(false) {
+            continue;
+        }
+        if !from_targets.iter().any(|v| holds(m, v).unwrap_or(true)) {
+            return None;
+        }
+        may = Some(format!(
+            "it matches the host's `{}`, which the alert carries unless its rule aggregates it away",
+            m.name
+        ));
+    }
+    Some(may)
 }

@@ -91,6 +91,11 @@ pub struct GrafanaAlertRule {
     /// Simplified routing: the contact point it notifies directly, skipping the policy tree.
     #[serde(default)]
     pub receiver: Option<String>,
+    /// Simplified routing's time intervals: when that contact point is not notified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mute_time_intervals: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub active_time_intervals: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]

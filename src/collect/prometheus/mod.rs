@@ -26,7 +26,8 @@ use crate::model::{
     kind, AlertmanagerServer, Attrs, CollectionError, ErrorKind, PrometheusServer, Resource,
 };
 pub use normalize::{
-    normalize_alertmanager_config, normalize_alertmanagers, normalize_rules, normalize_targets,
+    normalize_alertmanager_config, normalize_alertmanagers, normalize_rules, normalize_silences,
+    normalize_targets,
 };
 
 /// What the collector reads of Prometheus.
@@ -49,11 +50,19 @@ pub const PROMETHEUS_READS: &[Read] = &[
 ];
 
 /// What the collector reads of Alertmanager.
-pub const ALERTMANAGER_READS: &[Read] = &[Read {
-    path: "/api/v2/status",
-    needs: "-",
-    needed_for: "the running routing tree and receivers: do the RabbitMQ alerts reach PagerDuty",
-}];
+pub const ALERTMANAGER_READS: &[Read] = &[
+    Read {
+        path: "/api/v2/status",
+        needs: "-",
+        needed_for:
+            "the running routing tree and receivers: do the RabbitMQ alerts reach PagerDuty",
+    },
+    Read {
+        path: "/api/v2/silences",
+        needs: "-",
+        needed_for: "the silences in force: is a RabbitMQ alert muted whatever its route",
+    },
+];
 
 /// Environment variables of the optional credentials, per server.
 pub const PROMETHEUS_BEARER_VAR: &str = "PROMETHEUS_BEARER_TOKEN";
@@ -425,6 +434,24 @@ async fn read_alertmanager(opts: &Options, target: Target<'_>) -> Collected {
                 },
             }
         }
+    }
+    // A silence mutes an alert whatever its route says: without them the routes prove nothing.
+    match get(&c, "alertmanager", "/api/v2/silences", &[]).await {
+        Err((kind, msg)) => out
+            .errors
+            .push(error("alertmanager", "silences", kind, msg)),
+        Ok(v) => match normalize_silences(&v) {
+            Ok(silences) => server.silences = Some(silences),
+            Err(why) => out.errors.push(error(
+                "alertmanager",
+                "silences",
+                ErrorKind::Other,
+                c.redact(&format!(
+                    "GET /api/v2/silences: unexpected response: {}",
+                    crate::text::inert(&why)
+                )),
+            )),
+        },
     }
     out.resources.push(server_resource(
         "alertmanager",

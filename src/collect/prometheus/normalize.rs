@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::{AlertReceiver, AlertRoute, AlertingRule, LabelMatcher, ScrapeTarget, StrMap};
+use crate::model::{
+    AlertReceiver, AlertRoute, AlertSilence, AlertingRule, LabelMatcher, ScrapeTarget, StrMap,
+};
 
 fn string_at(v: &Value, ptr: &str) -> Option<String> {
     v.pointer(ptr).and_then(Value::as_str).map(str::to_string)
@@ -106,6 +108,10 @@ struct Route {
     continue_matching: bool,
     #[serde(default)]
     routes: Vec<Route>,
+    #[serde(default)]
+    mute_time_intervals: Vec<String>,
+    #[serde(default)]
+    active_time_intervals: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -180,5 +186,57 @@ fn convert(r: Route) -> AlertRoute {
         matchers,
         continue_matching: r.continue_matching,
         routes: r.routes.into_iter().map(convert).collect(),
+        mute_time_intervals: r.mute_time_intervals,
+        active_time_intervals: r.active_time_intervals,
     }
+}
+
+/// The silences in force now, from `GET /api/v2/silences` (expired and pending ones are left
+/// out: they mute nothing now).
+pub fn normalize_silences(data: &Value) -> Result<Vec<AlertSilence>, String> {
+    let items = data.as_array().ok_or("not a list of silences")?;
+    let mut out = Vec::new();
+    for (i, s) in items.iter().enumerate() {
+        let state = s
+            .pointer("/status/state")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("silence {i} has no `status.state`"))?;
+        if state != "active" {
+            continue;
+        }
+        let id = string_at(s, "/id").ok_or_else(|| format!("silence {i} has no `id`"))?;
+        let matchers = s
+            .get("matchers")
+            .and_then(Value::as_array)
+            .ok_or_else(|| format!("silence `{id}` has no `matchers`"))?
+            .iter()
+            .map(|m| {
+                let name = string_at(m, "/name")?;
+                let value = string_at(m, "/value")?;
+                let regex = m.get("isRegex").and_then(Value::as_bool)?;
+                // Releases before 0.22 have no `isEqual`: every matcher was an equality.
+                let equal = m.get("isEqual").and_then(Value::as_bool).unwrap_or(true);
+                let op = match (regex, equal) {
+                    (false, true) => "=",
+                    (false, false) => "!=",
+                    (true, true) => "=~",
+                    (true, false) => "!~",
+                };
+                Some(LabelMatcher {
+                    name,
+                    op: op.into(),
+                    value,
+                })
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                format!("silence `{id}` has a matcher without name, value or isRegex")
+            })?;
+        out.push(AlertSilence {
+            id,
+            matchers,
+            ends_at: string_at(s, "/endsAt"),
+        });
+    }
+    Ok(out)
 }

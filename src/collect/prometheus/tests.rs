@@ -129,3 +129,54 @@ fn matchers_parse_or_stay_unreadable() {
         assert!(section.contains(e.path), "{section}");
     }
 }
+
+#[test]
+fn only_silences_in_force_are_kept_with_their_matchers_as_operators() {
+    let data = json!([
+        {"id": "a1", "status": {"state": "active"}, "endsAt": "2027-01-01T00:00:00.000Z",
+         "matchers": [
+            {"name": "service", "value": "rabbitmq", "isRegex": false, "isEqual": true},
+            {"name": "severity", "value": "info", "isRegex": false, "isEqual": false},
+            {"name": "alertname", "value": "RabbitMQ.*", "isRegex": true, "isEqual": true},
+            {"name": "team", "value": "db.*", "isRegex": true, "isEqual": false}
+         ]},
+        {"id": "e1", "status": {"state": "expired"},
+         "matchers": [{"name": "service", "value": "rabbitmq", "isRegex": false}]},
+        {"id": "p1", "status": {"state": "pending"},
+         "matchers": [{"name": "service", "value": "rabbitmq", "isRegex": false}]},
+        // Before 0.22 there is no `isEqual`: an equality.
+        {"id": "o1", "status": {"state": "active"},
+         "matchers": [{"name": "job", "value": "rabbitmq", "isRegex": false}]}
+    ]);
+    let got = normalize_silences(&data).unwrap();
+    let ids: Vec<&str> = got.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["a1", "o1"]);
+    let ops: Vec<&str> = got[0].matchers.iter().map(|m| m.op.as_str()).collect();
+    assert_eq!(ops, ["=", "!=", "=~", "!~"]);
+    assert_eq!(got[0].ends_at.as_deref(), Some("2027-01-01T00:00:00.000Z"));
+    assert_eq!(got[1].matchers[0].op, "=");
+}
+
+#[test]
+fn silences_that_cannot_be_read_are_an_error_never_none_in_force() {
+    for (data, says) in [
+        (json!({"silences": []}), "not a list"),
+        (json!([{"id": "a", "matchers": []}]), "status.state"),
+        (
+            json!([{"status": {"state": "active"}, "matchers": []}]),
+            "no `id`",
+        ),
+        (
+            json!([{"id": "a", "status": {"state": "active"}}]),
+            "no `matchers`",
+        ),
+        (
+            json!([{"id": "a", "status": {"state": "active"},
+                    "matchers": [{"name": "service", "value": "rabbitmq"}]}]),
+            "without name, value or isRegex",
+        ),
+    ] {
+        let err = normalize_silences(&data).unwrap_err();
+        assert!(err.contains(says), "{data}: {err}");
+    }
+}
