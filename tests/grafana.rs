@@ -269,7 +269,7 @@ async fn without_a_token_or_a_url_nothing_is_requested_and_the_error_says_what_t
     );
 }
 
-/// Time intervals are read where Grafana keeps them, on a policy and on a rule's own
+/// Time intervals (and what a rule does without data) are read where Grafana keeps them, on a policy and on a rule's own
 /// notification settings: a muted route must reach `link` as muted, never as always sending.
 #[test]
 fn mute_and_active_time_intervals_are_read_from_policies_and_rules() {
@@ -289,7 +289,7 @@ fn mute_and_active_time_intervals_are_read_from_policies_and_rules() {
     assert_eq!(tree.routes[0].active_time_intervals, ["office-hours", "7"]);
 
     let rules = serde_json::json!([{
-        "uid": "r1", "title": "RabbitMQ node down", "isPaused": false,
+        "uid": "r1", "title": "RabbitMQ node down", "isPaused": false, "noDataState": "OK",
         "notification_settings": {
             "receiver": "pagerduty-estate-production",
             "mute_time_intervals": ["nights"],
@@ -298,5 +298,6 @@ fn mute_and_active_time_intervals_are_read_from_policies_and_rules() {
     }]);
     let rules = grafana::normalize_alert_rules(&rules).unwrap();
     assert_eq!(rules[0].mute_time_intervals, ["nights"]);
+    assert_eq!(rules[0].no_data_state.as_deref(), Some("OK"));
     assert!(rules[0].active_time_intervals.is_empty());
 }

@@ -190,6 +190,7 @@ pub fn normalize_alert_rules(v: &Value) -> Result<Vec<GrafanaAlertRule>, String>
             title: string_at(r, "/title"),
             group: string_at(r, "/ruleGroup"),
             paused: r.get("isPaused").and_then(Value::as_bool),
+            no_data_state: string_at(r, "/noDataState"),
             labels: r
                 .get("labels")
                 .and_then(Value::as_object)

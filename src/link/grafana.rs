@@ -62,24 +62,7 @@ impl Ctx<'_> {
                 .map(|(r, _)| rule_name(r))
                 .collect()
         });
-        let alerts_missing = rabbit.as_ref().map(|rs| {
-            ALARMS
-                .iter()
-                .filter(|alarm| !rs.iter().any(|(r, c)| active(r) && c.contains(*alarm)))
-                .map(|alarm| {
-                    let paused: Vec<String> = rs
-                        .iter()
-                        .filter(|(r, c)| !active(r) && c.contains(*alarm))
-                        .map(|(r, _)| rule_name(r))
-                        .collect();
-                    if paused.is_empty() {
-                        format!("{alarm}: no alert rule")
-                    } else {
-                        format!("{alarm}: only paused rules ({})", paused.join(", "))
-                    }
-                })
-                .collect()
-        });
+        let alerts_missing = rabbit.as_deref().and_then(missing);
         let alerts_unrouted = match (&rabbit, &g.policy, &g.contact_points) {
             (Some(rs), Some(policy), Some(points)) => unrouted(rs, policy, points),
             _ => None,
@@ -129,6 +112,55 @@ fn names(d: &GrafanaDashboard, words: &[&str]) -> bool {
     words
         .iter()
         .any(|w| d.tags.iter().any(|t| t.eq_ignore_ascii_case(w)) || title_words.contains(w))
+}
+
+/// The spec's RabbitMQ alarms no active rule covers, and why each rule that reads the alarm's
+/// metric does not count; `None` when it cannot be told (what a node-down rule does without
+/// data was not read).
+fn missing(rs: &[(&GrafanaAlertRule, BTreeSet<&'static str>)]) -> Option<Vec<String>> {
+    let covered = |alarm: &str| {
+        rs.iter()
+            .any(|(r, c)| c.contains(alarm) && counts(r, alarm))
+    };
+    // Node down hangs on what a rule does without data: unread, it cannot be told.
+    let undecided = ALARMS.iter().any(|alarm| {
+        *alarm == "node down"
+            && !covered(alarm)
+            && rs
+                .iter()
+                .any(|(r, c)| c.contains(alarm) && active(r) && r.no_data_state.is_none())
+    });
+    if undecided {
+        return None;
+    }
+    let out = ALARMS
+        .iter()
+        .filter(|alarm| !covered(alarm))
+        .map(|alarm| {
+            let idle: Vec<(String, &str)> = rs
+                .iter()
+                .filter(|(_, c)| c.contains(*alarm))
+                .map(|(r, _)| {
+                    let why = if active(r) {
+                        "it reads no data as OK"
+                    } else {
+                        "paused"
+                    };
+                    (rule_name(r), why)
+                })
+                .collect();
+            if idle.is_empty() {
+                format!("{alarm}: no alert rule")
+            } else if idle.iter().all(|(_, why)| *why == "paused") {
+                let names: Vec<&str> = idle.iter().map(|(n, _)| n.as_str()).collect();
+                format!("{alarm}: only paused rules ({})", names.join(", "))
+            } else {
+                let each: Vec<String> = idle.iter().map(|(n, why)| format!("{n}: {why}")).collect();
+                format!("{alarm}: only rules that cannot fire ({})", each.join("; "))
+            }
+        })
+        .collect();
+    Some(out)
 }
 
 /// The active RabbitMQ rules whose alerts reach no PagerDuty contact point at all times, and
@@ -192,6 +224,12 @@ fn unrouted(
 
 fn active(r: &GrafanaAlertRule) -> bool {
     r.paused == Some(false) || r.paused.is_none()
+}
+
+/// Whether an alert rule counts for `alarm`: active, and, for node down, known not to read the
+/// silence of a broker that is gone (no data) as OK.
+fn counts(r: &GrafanaAlertRule, alarm: &str) -> bool {
+    active(r) && (alarm != "node down" || r.no_data_state.as_deref().is_some_and(|s| s != "OK"))
 }
 
 /// Whether contact point `name` has a PagerDuty integration.

@@ -88,6 +88,10 @@ pub struct GrafanaAlertRule {
     /// The expressions of its data queries (`data[].model.expr`).
     #[serde(default)]
     pub queries: Vec<String>,
+    /// What the rule does when its query returns nothing (`NoData`, `Alerting`, `OK`,
+    /// `KeepLast`): with `OK`, a broker whose exporter is gone reads as healthy.
+    #[serde(default)]
+    pub no_data_state: Option<String>,
     /// Simplified routing: the contact point it notifies directly, skipping the policy tree.
     #[serde(default)]
     pub receiver: Option<String>,
