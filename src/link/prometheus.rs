@@ -112,7 +112,7 @@ impl<'a> PrometheusIndex<'a> {
             })
             .collect();
         out.alert_rules = Some(broker.iter().map(|(r, _)| rule_name(r)).collect());
-        out.alerts_missing = missing(&broker);
+        out.alerts_missing = missing(&broker, &jobs);
         out.alerts_unrouted = self.unrouted(server, &broker, exporters.as_deref().unwrap_or(&[]));
         out
     }
@@ -340,7 +340,15 @@ pub(super) fn covers(query: &str, jobs: &BTreeSet<&str>) -> BTreeSet<&'static st
             out.insert(alarm);
         }
     }
-    // `up{job="rabbitmq"}`: the exporter's own scrape, which fails when the node does.
+    if reads_exporter_up(&code, jobs) {
+        out.insert("node down");
+    }
+    out
+}
+
+/// Whether PromQL `code` (comments stripped) reads `up` of one of the exporter's `jobs`: the
+/// exporter's own scrape, which fails when the node does.
+fn reads_exporter_up(code: &str, jobs: &BTreeSet<&str>) -> bool {
     let bytes = code.as_bytes();
     let mut at = 0;
     while let Some(pos) = code[at..].find("up") {
@@ -358,13 +366,26 @@ pub(super) fn covers(query: &str, jobs: &BTreeSet<&str>) -> BTreeSet<&'static st
             continue;
         };
         let selector = &rest[1..close];
-        for m in selector.split(',').map(LabelMatcher::parse) {
-            if m.name == "job" && m.op == "=" && jobs.contains(m.value.as_str()) {
-                out.insert("node down");
-            }
+        if selector
+            .split(',')
+            .map(LabelMatcher::parse)
+            .any(|m| m.name == "job" && m.op == "=" && jobs.contains(m.value.as_str()))
+        {
+            return true;
         }
     }
-    out
+    false
+}
+
+/// Whether a node-down rule still fires when the whole host is gone. The exporter on the host
+/// stops serving `rabbitmq_up` with it, so `rabbitmq_up == 0` never fires then: the rule must
+/// read the exporter's `up`, or ask for the series' absence.
+fn fires_without_host(query: &str, jobs: &BTreeSet<&str>) -> bool {
+    let code = strip_comments(query);
+    reads_exporter_up(&code, jobs)
+        || identifiers(&code)
+            .iter()
+            .any(|i| i == "absent" || i == "absent_over_time")
 }
 
 fn alarm_of(metric: &str) -> Option<&'static str> {
@@ -467,14 +488,35 @@ fn identifiers(code: &str) -> Vec<String> {
 
 /// The alarms no healthy rule covers; `None` when one is covered only by rules whose health is
 /// not known yet.
-fn missing(broker: &[(&AlertingRule, BTreeSet<&'static str>)]) -> Option<Vec<String>> {
+fn missing(
+    broker: &[(&AlertingRule, BTreeSet<&'static str>)],
+    jobs: &BTreeSet<&str>,
+) -> Option<Vec<String>> {
     let mut out = Vec::new();
     for alarm in ALARMS {
-        let candidates: Vec<&AlertingRule> = broker
+        let mut candidates: Vec<&AlertingRule> = broker
             .iter()
             .filter(|(_, c)| c.contains(alarm))
             .map(|(r, _)| *r)
             .collect();
+        if alarm == "node down" {
+            let (fire, quiet): (Vec<&AlertingRule>, Vec<&AlertingRule>) =
+                candidates.into_iter().partition(|r| {
+                    r.query
+                        .as_deref()
+                        .is_some_and(|q| fires_without_host(q, jobs))
+                });
+            if fire.is_empty() && !quiet.is_empty() {
+                let names: Vec<String> = quiet.iter().map(|r| rule_name(r)).collect();
+                out.push(format!(
+                    "{alarm}: {} reads only rabbitmq_up, which goes with the host (alert on \
+                     up of the exporter's job, or on absent(rabbitmq_up))",
+                    crate::text::list_at_most(&names, 3)
+                ));
+                continue;
+            }
+            candidates = fire;
+        }
         if candidates.iter().any(|r| r.health.as_deref() == Some("ok")) {
             continue;
         }
