@@ -9,9 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AlertReceiver, AlertRoute, AlertSilence, AlertingRule, AlertmanagerServer, EstateConfig,
-    HostPrometheus, Instance, LabelMatcher, MonitoringProvider, PrometheusServer, Resource,
-    ScrapeTarget,
+    AlertReceiver, AlertRoute, AlertingRule, AlertmanagerServer, EstateConfig, HostPrometheus,
+    Instance, LabelMatcher, MonitoringProvider, PrometheusServer, Resource, ScrapeTarget,
 };
 
 /// Ports the broker's metrics are served on: the community exporter, the built-in plugin (and
@@ -151,7 +150,6 @@ impl<'a> PrometheusIndex<'a> {
             )]);
         }
         let (route, receivers) = (am.route.as_ref()?, am.receivers.as_ref()?);
-        let silences_now = am.silences.as_ref()?;
         let mut out = Vec::new();
         for (rule, _) in broker {
             let mut labels: BTreeMap<&str, &str> = rule
@@ -162,28 +160,9 @@ impl<'a> PrometheusIndex<'a> {
             let name = rule.name.as_deref().unwrap_or("");
             labels.insert("alertname", name);
             let reached = walk(route, &labels, None)?;
-            // A silence mutes the alert whatever its route: the first that does is the reason.
-            if let Some((s, may)) = silences_now
-                .iter()
-                .find_map(|s| silences(s, &labels, exporters).map(|may| (s, may)))
-            {
-                let until = s
-                    .ends_at
-                    .as_deref()
-                    .map(|e| format!(" until {e}"))
-                    .unwrap_or_default();
-                out.push(match may {
-                    None => format!(
-                        "{} is silenced by silence `{}`{until}",
-                        rule_name(rule),
-                        s.id
-                    ),
-                    Some(why) => format!(
-                        "{} may be silenced by silence `{}`{until} ({why})",
-                        rule_name(rule),
-                        s.id
-                    ),
-                });
+            // A silence or an inhibition mutes the alert whatever its route.
+            if let Some(why) = muted(am, server, &labels, exporters)? {
+                out.push(format!("{} {why}", rule_name(rule)));
                 continue;
             }
             let pages_always = reached
@@ -630,21 +609,111 @@ fn holds(m: &LabelMatcher, value: &str) -> Option<bool> {
     })
 }
 
-/// Whether silence `s` mutes an alert with `labels` from the host's exporter `targets`:
-/// `Some(None)` when it does, `Some(Some(why))` when it may (a matcher reads a label the rule
+/// Why the alert with `labels` is muted whatever its route: a silence in force, or an inhibit
+/// rule whose source is an alert that always fires; `Some(None)` when nothing mutes it, `None`
+/// when the silences or inhibit rules were not read.
+fn muted(
+    am: &AlertmanagerServer,
+    server: &PrometheusServer,
+    labels: &BTreeMap<&str, &str>,
+    exporters: &[&ScrapeTarget],
+) -> Option<Option<String>> {
+    let maybe = |may: Option<String>| match may {
+        None => ("is", String::new()),
+        Some(why) => ("may be", format!(" ({why})")),
+    };
+    for s in am.silences.as_ref()? {
+        if let Some(may) = applies(&s.matchers, labels, exporters) {
+            let until = s
+                .ends_at
+                .as_deref()
+                .map(|e| format!(" until {e}"))
+                .unwrap_or_default();
+            let (verb, why) = maybe(may);
+            return Some(Some(format!(
+                "{verb} silenced by silence `{}`{until}{why}",
+                s.id
+            )));
+        }
+    }
+    // An alert that always fires (a watchdog) inhibits, all the time, whatever its inhibit
+    // rules point at; one that fires on a condition inhibits only while that holds.
+    let always: Vec<&AlertingRule> = server
+        .alert_rules
+        .iter()
+        .flatten()
+        .filter(|r| r.query.as_deref().is_some_and(always_fires))
+        .collect();
+    for (n, i) in am.inhibit_rules.as_ref()?.iter().enumerate() {
+        let Some(mut may) = applies(&i.target, labels, exporters) else {
+            continue;
+        };
+        let source = always.iter().find_map(|r| {
+            let mut l: BTreeMap<&str, &str> = r
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            l.insert("alertname", r.name.as_deref().unwrap_or(""));
+            // The watchdog's series has no labels of its own: its labels are the rule's.
+            applies(&i.source, &l, &[])
+                .filter(|m| m.is_none())
+                .map(|_| (r, l))
+        });
+        let Some((source, source_labels)) = source else {
+            continue;
+        };
+        let mut differs = false;
+        for e in &i.equal {
+            let theirs = source_labels.get(e.as_str()).copied().unwrap_or("");
+            match labels.get(e.as_str()) {
+                Some(ours) => differs |= *ours != theirs,
+                None => {
+                    may = Some(format!(
+                        "its `equal` label `{e}` is one only the alert's series can carry"
+                    ))
+                }
+            }
+        }
+        if differs {
+            continue;
+        }
+        let (verb, why) = maybe(may);
+        return Some(Some(format!(
+            "{verb} inhibited by inhibit rule {} whenever {} fires, which is always{why}",
+            n + 1,
+            rule_name(source)
+        )));
+    }
+    Some(None)
+}
+
+/// Whether an alerting rule's expression fires all the time: a constant vector, no metric read.
+fn always_fires(query: &str) -> bool {
+    let code = strip_comments(query);
+    let words: Vec<String> = identifiers(&code)
+        .into_iter()
+        .filter(|w| !w.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    words == ["vector"] && !code.contains(['<', '>', '=', '!'])
+}
+
+/// Whether `matchers` all hold for an alert with `labels` from the host's exporter `targets`:
+/// `Some(None)` when they do, `Some(Some(why))` when they may (a matcher reads a label the rule
 /// does not set: the targets' value, which the alert carries unless its rule aggregates it
-/// away, or a label only the series can carry), `None` when it does not.
-fn silences(
-    s: &AlertSilence,
+/// away, or a label only the series can carry), `None` when they do not.
+fn applies(
+    matchers: &[LabelMatcher],
     labels: &BTreeMap<&str, &str>,
     targets: &[&ScrapeTarget],
 ) -> Option<Option<String>> {
     let mut may = None;
-    for m in &s.matchers {
+    for m in matchers {
         if let Some(v) = labels.get(m.name.as_str()) {
-            // A matcher that cannot be read is taken to match: it may.
-            if !holds(m, v).unwrap_or(true) {
-                return None;
+            match holds(m, v) {
+                Some(true) => {}
+                Some(false) => return None,
+                None => may = Some(format!("its matcher on `{}` cannot be read", m.name)),
             }
             continue;
         }
@@ -661,10 +730,10 @@ fn silences(
                     })
             })
             .collect();
+        // Absent from the alert, a label reads as "".
+        let if_absent = holds(m, "");
         if from_targets.is_empty() {
-            // Absent from the alert, the label reads as "": a silence that holds for "" mutes
-            // it for sure; otherwise only the series can say.
-            if !holds(m, "").unwrap_or(false) {
+            if if_absent != Some(true) {
                 may = Some(format!(
                     "it matches on `{}`, which only the alert's series can carry",
                     m.name
@@ -672,16 +741,18 @@ fn silences(
             }
             continue;
         }
-        if holds(m, "").unwrap_or(false) {
-            continue;
+        let if_present = from_targets.iter().map(|v| holds(m, v)).collect::<Vec<_>>();
+        match (if_absent, if_present.iter().any(|h| *h != Some(false))) {
+            (Some(false), false) => return None,
+            (Some(true), true) if if_present.iter().all(|h| *h == Some(true)) => {}
+            _ => {
+                may = Some(format!(
+                    "whether it holds depends on the host's `{}`, which the alert carries \
+                     unless its rule aggregates it away",
+                    m.name
+                ))
+            }
         }
-        if !from_targets.iter().any(|v| holds(m, v).unwrap_or(true)) {
-            return None;
-        }
-        may = Some(format!(
-            "it matches the host's `{}`, which the alert carries unless its rule aggregates it away",
-            m.name
-        ));
     }
     Some(may)
 }

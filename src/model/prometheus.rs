@@ -76,10 +76,29 @@ pub struct AlertmanagerServer {
     /// `null`: not read.
     #[serde(default)]
     pub receivers: Option<Vec<AlertReceiver>>,
+    /// The running configuration's inhibit rules: an alert matching a rule's target side is
+    /// muted while one matching its source side fires (with the `equal` labels alike).
+    /// `null`: not read.
+    #[serde(default)]
+    pub inhibit_rules: Option<Vec<InhibitRule>>,
     /// The silences in force now (`GET /api/v2/silences`, state `active`): each mutes every
     /// alert its matchers all match, whatever the routes say. `null`: not read.
     #[serde(default)]
     pub silences: Option<Vec<AlertSilence>>,
+}
+
+/// One of Alertmanager's inhibit rules (`source_match`, `source_match_re` and
+/// `source_matchers` together as `source`, the same for `target`).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct InhibitRule {
+    #[serde(default)]
+    pub source: Vec<LabelMatcher>,
+    #[serde(default)]
+    pub target: Vec<LabelMatcher>,
+    /// Labels whose values must be the same on both alerts.
+    #[serde(default)]
+    pub equal: Vec<String>,
 }
 
 /// A silence in force on an Alertmanager.

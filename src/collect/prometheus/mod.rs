@@ -27,7 +27,7 @@ use crate::model::{
 };
 pub use normalize::{
     normalize_alertmanager_config, normalize_alertmanagers, normalize_rules, normalize_silences,
-    normalize_targets,
+    normalize_targets, AlertmanagerConfig,
 };
 
 /// What the collector reads of Prometheus.
@@ -421,9 +421,10 @@ async fn read_alertmanager(opts: &Options, target: Target<'_>) -> Collected {
                     "GET /api/v2/status: unexpected response: no `config.original`".into(),
                 )),
                 Some(yaml) => match normalize_alertmanager_config(yaml) {
-                    Ok((route, receivers)) => {
-                        server.route = Some(route);
-                        server.receivers = Some(receivers);
+                    Ok(cfg) => {
+                        server.route = Some(cfg.route);
+                        server.receivers = Some(cfg.receivers);
+                        server.inhibit_rules = Some(cfg.inhibit_rules);
                     }
                     Err(why) => out.errors.push(error(
                         "alertmanager",

@@ -77,7 +77,9 @@ receivers:
   webhook_configs:
   - url: <secret>
 "#;
-    let (route, receivers) = normalize_alertmanager_config(yaml).unwrap();
+    let AlertmanagerConfig {
+        route, receivers, ..
+    } = normalize_alertmanager_config(yaml).unwrap();
     assert_eq!(route.receiver.as_deref(), Some("default"));
     let child = &route.routes[0];
     assert!(child.continue_matching);
@@ -179,4 +181,46 @@ fn silences_that_cannot_be_read_are_an_error_never_none_in_force() {
         let err = normalize_silences(&data).unwrap_err();
         assert!(err.contains(says), "{data}: {err}");
     }
+}
+
+#[test]
+fn inhibit_rules_and_time_intervals_of_the_running_configuration() {
+    let yaml = r#"
+route:
+  receiver: pd
+  routes:
+  - receiver: pd
+    matchers: ['service="rabbitmq"']
+    mute_time_intervals: [weekends]
+    active_time_intervals: [office-hours]
+receivers:
+- name: pd
+inhibit_rules:
+- source_match: {alertname: Watchdog}
+  target_matchers: ['service="rabbitmq"']
+  equal: [cluster]
+- source_matchers: ['severity="critical"']
+  target_match_re: {severity: "warning|info"}
+"#;
+    let cfg = normalize_alertmanager_config(yaml).unwrap();
+    assert!(cfg.route.mute_time_intervals.is_empty());
+    assert_eq!(cfg.route.routes[0].mute_time_intervals, ["weekends"]);
+    assert_eq!(cfg.route.routes[0].active_time_intervals, ["office-hours"]);
+    let side = |ms: &[LabelMatcher]| -> Vec<String> {
+        ms.iter()
+            .map(|m| format!("{}{}{}", m.name, m.op, m.value))
+            .collect()
+    };
+    assert_eq!(cfg.inhibit_rules.len(), 2);
+    assert_eq!(side(&cfg.inhibit_rules[0].source), ["alertname=Watchdog"]);
+    assert_eq!(side(&cfg.inhibit_rules[0].target), ["service=rabbitmq"]);
+    assert_eq!(cfg.inhibit_rules[0].equal, ["cluster"]);
+    assert_eq!(side(&cfg.inhibit_rules[1].source), ["severity=critical"]);
+    assert_eq!(
+        side(&cfg.inhibit_rules[1].target),
+        ["severity=~warning|info"]
+    );
+    // None written: an empty list, read (not unknown).
+    let bare = normalize_alertmanager_config("route: {receiver: pd}\n").unwrap();
+    assert!(bare.inhibit_rules.is_empty());
 }
