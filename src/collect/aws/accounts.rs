@@ -19,7 +19,7 @@ use super::errors::{classify, error_for};
 use super::guard::ReadOnlyGuard;
 use super::options::{AssumeRole, AwsOptions};
 use super::sdk::{client, load_sdk_config, Clients};
-use super::{apigateway, autoscaling, cloudwatch, ec2, ecs, elasticache, elb, lambda};
+use super::{apigateway, autoscaling, cloudwatch, ec2, ecs, elasticache, elb, lambda, logs};
 use super::{organizations, progress};
 use super::{rds, regions, sns, sts, Ctx, Part};
 use crate::model::kind;
@@ -536,7 +536,17 @@ pub async fn collect_within(
         )),
     );
     out.regions.extend(scanned);
-    for part in [net, elsewhere, e, r, c, l, s, a, w, n, b, g] {
+    // The log groups of the processors and the webhook, named by what ECS and Lambda answered:
+    // a stage after them, under the deadline like the others.
+    let groups = logs::groups_to_read(&ctx, l.resources.iter().chain(&s.resources));
+    let lg = if groups.is_empty() {
+        Part::default()
+    } else {
+        t("logs", kinds_of("aws.logs."))
+            .run(logs::collect(&clients.logs, &ctx, groups))
+            .await
+    };
+    for part in [net, elsewhere, e, r, c, l, s, a, w, n, b, g, lg] {
         out.resources.extend(part.resources);
         out.errors.extend(part.errors);
     }
