@@ -47,11 +47,8 @@ impl<'a> Ctx<'a> {
                     l.function_name.as_deref().map(Component::Function),
                     f.alarm_names.as_deref(),
                 );
-                let logs = self.lambda_log_shipping(r, l);
                 Attrs::LambdaFunction(LambdaFunction {
-                    logs_shipped: logs.shipped,
-                    log_shipping: logs.how,
-                    log_shipping_problems: logs.problems,
+                    log_shipping: self.lambda_log_shipping(r, l),
                     alarm_categories_covered: cov.covered,
                     alarm_categories_missing: cov.missing,
                     alarm_coverage_gaps: cov.gaps,
@@ -407,12 +404,9 @@ impl<'a> Ctx<'a> {
                 .map(|(c, n)| Component::Service(c, n)),
             alarm_names.as_deref(),
         );
-        let logs = self.ecs_log_shipping(r, s);
         EcsService {
             is_processor: self.is_processor(s),
-            logs_shipped: logs.shipped,
-            log_shipping: logs.how,
-            log_shipping_problems: logs.problems,
+            log_shipping: self.ecs_log_shipping(r, s),
             network_mode,
             subnet_tiers: nc.and_then(|n| self.tiers_of(Some(&n.subnet_ids))),
             scalable_targets: scaling.targets,

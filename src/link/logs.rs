@@ -43,57 +43,36 @@ enum Verdict {
     Unknown(String),
 }
 
-/// The derived fields: `logs_shipped`, `log_shipping`, `log_shipping_problems`.
-pub(super) struct Shipping {
-    pub(super) shipped: Option<bool>,
-    pub(super) how: Option<Vec<String>>,
-    pub(super) problems: Option<Vec<String>>,
-}
-
-impl Shipping {
-    /// Nothing derived: not a processor or the webhook.
-    pub(super) fn none() -> Self {
-        Shipping {
-            shipped: None,
-            how: None,
-            problems: None,
-        }
-    }
-
-    fn of(verdicts: Vec<Verdict>) -> Self {
-        let (mut how, mut problems) = (Vec::new(), Vec::new());
-        let (mut failed, mut unknown) = (false, verdicts.is_empty());
-        for v in verdicts {
-            match v {
-                Verdict::Ships(s) => how.push(s),
-                Verdict::Fails(s) => {
-                    failed = true;
-                    how.push(s.clone());
-                    problems.push(s);
-                }
-                Verdict::Unknown(s) => {
-                    unknown = true;
-                    how.push(s.clone());
-                    problems.push(s);
-                }
+/// The verdicts of every stream as one fact: shipped when each ships, not when one does not,
+/// unknown otherwise (none at all is unknown: nothing was read).
+fn shipping(verdicts: Vec<Verdict>) -> Option<LogShipping> {
+    let mut out = LogShipping::default();
+    let (mut failed, mut unknown) = (false, verdicts.is_empty());
+    for v in verdicts {
+        match v {
+            Verdict::Ships(s) => out.streams.push(s),
+            Verdict::Fails(s) => {
+                failed = true;
+                out.streams.push(s.clone());
+                out.problems.push(s);
+            }
+            Verdict::Unknown(s) => {
+                unknown = true;
+                out.streams.push(s.clone());
+                out.problems.push(s);
             }
         }
-        Shipping {
-            shipped: if failed {
-                Some(false)
-            } else if unknown {
-                None
-            } else {
-                Some(true)
-            },
-            how: Some(how),
-            problems: Some(problems),
-        }
     }
+    out.shipped = if failed {
+        Some(false)
+    } else {
+        (!unknown).then_some(true)
+    };
+    Some(out)
+}
 
-    fn unknown(why: String) -> Self {
-        Shipping::of(vec![Verdict::Unknown(why)])
-    }
+fn unknown(why: String) -> Option<LogShipping> {
+    shipping(vec![Verdict::Unknown(why)])
 }
 
 /// Fluent Bit's output plugins for Loki (the built-in `loki`, Grafana's `grafana-loki`) and
@@ -106,22 +85,22 @@ const SHIPPER_LAYER_WORDS: &[&str] = &["loki", "promtail"];
 
 impl Ctx<'_> {
     /// The log shipping of an ECS service: each container of its task definition.
-    pub(super) fn ecs_log_shipping(&self, r: &Resource, s: &EcsService) -> Shipping {
+    pub(super) fn ecs_log_shipping(&self, r: &Resource, s: &EcsService) -> Option<LogShipping> {
         if self.is_processor(s) != Some(true) {
-            return Shipping::none();
+            return None;
         }
         let Some(arn) = s.task_definition_arn.as_deref() else {
-            return Shipping::unknown("the service's task definition is unknown".into());
+            return unknown("the service's task definition is unknown".into());
         };
         let Some(td) = self.task_defs.get(arn) else {
-            return Shipping::unknown(format!("task definition {arn} was not read"));
+            return unknown(format!("task definition {arn} was not read"));
         };
         let Some(containers) = td.containers.as_deref().filter(|c| !c.is_empty()) else {
-            return Shipping::unknown(format!("the containers of {arn} were not read"));
+            return unknown(format!("the containers of {arn} were not read"));
         };
         let router = containers.iter().find(|c| c.firelens.is_some());
         let region = r.region.as_deref();
-        Shipping::of(
+        shipping(
             containers
                 .iter()
                 .map(|c| self.container_verdict(c, router, region))
@@ -182,12 +161,16 @@ impl Ctx<'_> {
 
     /// The log shipping of a Lambda function: an extension layer that ships to Loki, or its
     /// log group subscribed whole.
-    pub(super) fn lambda_log_shipping(&self, r: &Resource, l: &LambdaFunction) -> Shipping {
+    pub(super) fn lambda_log_shipping(
+        &self,
+        r: &Resource,
+        l: &LambdaFunction,
+    ) -> Option<LogShipping> {
         if self.is_webhook(l) != Some(true) {
-            return Shipping::none();
+            return None;
         }
         if let Some(layer) = l.layers.iter().flatten().find(|a| is_shipper_layer(a)) {
-            return Shipping::of(vec![Verdict::Ships(format!(
+            return shipping(vec![Verdict::Ships(format!(
                 "the function's logs are shipped by extension layer {layer}, taken as a Loki \
                  shipper by its name"
             ))]);
@@ -197,10 +180,10 @@ impl Ctx<'_> {
             None => Verdict::Unknown("the function's log group was not read".into()),
         };
         match (group, &l.layers) {
-            (Verdict::Fails(why), None) => Shipping::unknown(format!(
+            (Verdict::Fails(why), None) => unknown(format!(
                 "{why}; its layers were not read, and one could ship its logs"
             )),
-            (v, _) => Shipping::of(vec![v]),
+            (v, _) => shipping(vec![v]),
         }
     }
 }

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Ingress, PolicyStatement, Reachability, ScalingAlarm, Tier};
-use super::logs::EcsContainer;
+use super::logs::{EcsContainer, LogShipping};
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
@@ -56,18 +56,9 @@ pub struct LambdaFunction {
     /// compensating control; the value is never kept).
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub origin_secret_header: Option<bool>,
-    /// *Derived* (the processors' services and the webhook): every log stream it writes reaches
-    /// a shipper whole (FireLens to Loki, a group subscribed without a pattern, a log-shipping
-    /// extension). `false`: one is known not to; `null`: unknown.
+    /// *Derived* (the processors' services and the webhook): where its logs go.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub logs_shipped: Option<bool>,
-    /// *Derived*: where each stream goes, one sentence per container (or for the function).
-    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub log_shipping: Option<Vec<String>>,
-    /// *Derived*: the sentences of `log_shipping` for the streams not shipped or not known to
-    /// be. Empty: none.
-    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub log_shipping_problems: Option<Vec<String>>,
+    pub log_shipping: Option<LogShipping>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub alarm_names: Option<Vec<String>>,
     /// *Derived*: the spec's alarm categories for this kind (docs/design.md §3, "Alarm
@@ -177,18 +168,9 @@ pub struct EcsService {
     /// last line saying how many more. Empty: none.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub scaling_alarm_problems: Option<Vec<String>>,
-    /// *Derived* (the processors' services and the webhook): every log stream it writes reaches
-    /// a shipper whole (FireLens to Loki, a group subscribed without a pattern, a log-shipping
-    /// extension). `false`: one is known not to; `null`: unknown.
+    /// *Derived* (the processors' services and the webhook): where its logs go.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub logs_shipped: Option<bool>,
-    /// *Derived*: where each stream goes, one sentence per container (or for the function).
-    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub log_shipping: Option<Vec<String>>,
-    /// *Derived*: the sentences of `log_shipping` for the streams not shipped or not known to
-    /// be. Empty: none.
-    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub log_shipping_problems: Option<Vec<String>>,
+    pub log_shipping: Option<LogShipping>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<Ingress>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]

@@ -71,3 +71,16 @@ pub struct SubscriptionFilter {
     /// A Lambda function, Kinesis stream, Firehose stream or cross-account logs destination.
     pub destination_arn: Option<String>,
 }
+
+/// *Derived* on the processors' ECS services and the webhook: whether every log stream they
+/// write reaches a shipper whole, and where each goes, in words.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct LogShipping {
+    /// Every stream is shipped whole (FireLens to Loki, a group subscribed without a pattern, a
+    /// log-shipping extension); `false`: one is known not to be; `null`: unknown.
+    pub shipped: Option<bool>,
+    /// Where each stream goes: one sentence per container, or for the function.
+    pub streams: Vec<String>,
+    /// The sentences of the streams not shipped, or not known to be. Empty: none.
+    pub problems: Vec<String>,
+}
