@@ -62,6 +62,8 @@ const SERVICES: &[(&str, &str, Option<&str>)] = &[
         Some("application-autoscaling"),
     ),
     ("monitoring", "cloudwatch", Some("cloudwatch")),
+    // The processors' and the webhook's log groups, read after ECS and Lambda answer.
+    ("logs", "logs", Some("logs")),
     ("sns", "sns", Some("sns")),
     // The PagerDuty topic's customer key.
     ("kms", "kms", Some("kms")),
