@@ -21,7 +21,7 @@
 mod live;
 use live::audit::{
     assert_status, audit_inventory, collect_and_audit, collect_and_audit_scanning,
-    collect_inventory, estate_config, put_alarms, sdk, status_of, status_table,
+    collect_inventory, estate_config, put_alarms, sdk, status_of, status_table, with_loki,
 };
 use live::{estate, moto};
 
@@ -72,7 +72,8 @@ async fn compliant_estate_has_no_failing_aws_rule() {
     put_alarms(&sdk, &built, false).await;
     // `--regions eu-west-1,us-east-1`: the home region in full, one other region scanned.
     let scan = [region.to_string(), "us-east-1".to_string()];
-    let a = collect_and_audit_scanning(&sdk, region, estate_config(region), Some(&scan)).await;
+    let a = collect_and_audit_scanning(&sdk, region, with_loki(estate_config(region)), Some(&scan))
+        .await;
     let r = &a.report;
     let mut per_operation = BTreeMap::new();
     for op in &a.collection.operations {
@@ -103,7 +104,7 @@ async fn compliant_estate_has_no_failing_aws_rule() {
     // The same estate with every enabled region scanned (`--regions all`, the default): moto
     // lists 38 regions, 14 of them `not-opted-in`, which are not scanned. The budget holds for
     // the default too: DescribeRegions, the home region, one call per other region.
-    let all = collect_and_audit(&sdk, region, estate_config(region)).await;
+    let all = collect_and_audit(&sdk, region, with_loki(estate_config(region))).await;
     eprintln!(
         "compliant estate, all {} regions: {} API calls, {:?}",
         all.collection.regions.len(),
@@ -124,7 +125,8 @@ async fn compliant_estate_has_no_failing_aws_rule() {
         "{:#?}",
         all.collection.errors
     );
-    // Again, with moto's region backends built: the collector's own time.
+    // Again, with moto's region backends built: the collector's own time. Without
+    // `[monitoring]` Loki is not in the plane, and no log group is asked for.
     let warm = collect_and_audit(&sdk, region, estate_config(region)).await;
     eprintln!(
         "compliant estate, all regions again: {} API calls, {:?}",
@@ -132,9 +134,15 @@ async fn compliant_estate_has_no_failing_aws_rule() {
         warm.collection.elapsed
     );
     assert_eq!(
-        warm.collection.operations.len(),
+        warm.collection.operations.len() + 2,
         all.collection.operations.len()
     );
+    assert!(!warm.collection.services.contains_key("aws.logs"));
+    assert!(!warm
+        .report
+        .findings
+        .iter()
+        .any(|f| f.rule_id.ends_with("-logs-shipped")));
     assert!(a.collection.errors.is_empty(), "{:#?}", a.collection.errors);
     assert_eq!(a.collection.accounts, [ACCOUNT]);
     let fails: Vec<_> = r
@@ -274,7 +282,7 @@ async fn broken_estate_fails_the_aws_rules_by_resource() {
         .expect("topic arn")
         .to_string();
     put_alarms(&sdk, &b, true).await;
-    let a = collect_and_audit(&sdk, region, estate_config(region)).await;
+    let a = collect_and_audit(&sdk, region, with_loki(estate_config(region))).await;
     let r = &a.report;
     assert!(a.collection.errors.is_empty(), "{:#?}", a.collection.errors);
     let vpc = b.arn(&format!("vpc/{}", b.vpc));
@@ -413,7 +421,7 @@ async fn log_shipping_follows_the_groups_subscriptions() {
     to_lambda("")
         .await
         .expect("subscription to the Lambda shipper");
-    let a = collect_and_audit(&sdk, region, estate_config(region)).await;
+    let a = collect_and_audit(&sdk, region, with_loki(estate_config(region))).await;
     assert!(a.collection.errors.is_empty(), "{:#?}", a.collection.errors);
     assert_status(&a.report, "aws-lambda-logs-shipped", &webhook, Status::Pass);
     assert_status(&a.report, "aws-ecs-logs-shipped", &service, Status::Pass);
@@ -435,7 +443,7 @@ async fn log_shipping_follows_the_groups_subscriptions() {
         .send()
         .await
         .expect("unsubscribed");
-    let a = collect_and_audit(&sdk, region, estate_config(region)).await;
+    let a = collect_and_audit(&sdk, region, with_loki(estate_config(region))).await;
     assert!(a.collection.errors.is_empty(), "{:#?}", a.collection.errors);
     assert_status(&a.report, "aws-lambda-logs-shipped", &webhook, Status::Fail);
     assert_status(&a.report, "aws-ecs-logs-shipped", &service, Status::Fail);

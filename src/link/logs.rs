@@ -7,6 +7,10 @@
 //! way, or through an extension layer whose name says it ships to Loki (a name can lie: the
 //! sentence names the layer taken).
 //!
+//! Judged only when Loki is in the estate's monitoring plane (`[monitoring]` without `loki` in
+//! `not_used`), as the collector reads the groups only then: without the section an audit
+//! changes nothing for existing users (no new finding, no new permission to grant).
+//!
 //! It must not judge the spec (the rules do) nor guess: a group that was not read, a task
 //! definition or layer list missing from the inventory, a router whose outputs live in a
 //! configuration file the audit does not read leave the verdict unknown, never a pass.
@@ -46,7 +50,10 @@ enum Verdict {
 /// The verdicts of every stream as one fact: shipped when each ships, not when one does not,
 /// unknown otherwise (none at all is unknown: nothing was read).
 fn shipping(verdicts: Vec<Verdict>) -> Option<LogShipping> {
-    let mut out = LogShipping::default();
+    let mut out = LogShipping {
+        audited: true,
+        ..Default::default()
+    };
     let (mut failed, mut unknown) = (false, verdicts.is_empty());
     for v in verdicts {
         match v {
@@ -88,6 +95,9 @@ impl Ctx<'_> {
     pub(super) fn ecs_log_shipping(&self, r: &Resource, s: &EcsService) -> Option<LogShipping> {
         if self.is_processor(s) != Some(true) {
             return None;
+        }
+        if !self.cfg.audits(MonitoringProvider::Loki) {
+            return Some(LogShipping::default());
         }
         let Some(arn) = s.task_definition_arn.as_deref() else {
             return unknown("the service's task definition is unknown".into());
@@ -168,6 +178,9 @@ impl Ctx<'_> {
     ) -> Option<LogShipping> {
         if self.is_webhook(l) != Some(true) {
             return None;
+        }
+        if !self.cfg.audits(MonitoringProvider::Loki) {
+            return Some(LogShipping::default());
         }
         if let Some(layer) = l.layers.iter().flatten().find(|a| is_shipper_layer(a)) {
             return shipping(vec![Verdict::Ships(format!(

@@ -76,6 +76,9 @@ pub struct SubscriptionFilter {
 /// write reaches a shipper whole, and where each goes, in words.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 pub struct LogShipping {
+    /// Loki is in the estate's monitoring plane (`[monitoring]`, without `loki` in `not_used`):
+    /// only then are the log groups read and the shipping judged; otherwise the rest is empty.
+    pub audited: bool,
     /// Every stream is shipped whole (FireLens to Loki, a group subscribed without a pattern, a
     /// log-shipping extension); `false`: one is known not to be; `null`: unknown.
     pub shipped: Option<bool>,

@@ -5,6 +5,9 @@
 //! configuration's, else Lambda's default), the components named as `link` names them
 //! (`components.ecs_cluster`/`ecs_service`, `components.webhook_function`).
 //!
+//! Read only when Loki is in the estate's monitoring plane (`[monitoring]` without `loki` in
+//! `not_used`): without it nothing is asked, and no new permission is needed.
+//!
 //! A group that does not exist (ResourceNotFoundException) is a value: a group with no
 //! subscription, which ships nothing. Any other failure is a collection error over the log
 //! group kind, and the groups stay unread: the facts built on them are unknown. A group in
@@ -27,10 +30,13 @@ pub fn groups_to_read<'a>(
     ctx: &Ctx,
     resources: impl Iterator<Item = &'a Resource>,
 ) -> BTreeSet<String> {
+    let mut groups = BTreeSet::new();
+    if !ctx.estate.audits(MonitoringProvider::Loki) {
+        return groups;
+    }
     let c = &ctx.estate.components;
     let mut processor_defs: HashSet<&str> = HashSet::new();
     let mut defs: Vec<(&str, &EcsTaskDefinition)> = Vec::new();
-    let mut groups = BTreeSet::new();
     for r in resources {
         match &r.attrs {
             Attrs::EcsService(s)

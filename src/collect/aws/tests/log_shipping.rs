@@ -140,7 +140,7 @@ fn the_webhook_keeps_its_layers_and_log_group_lambdas_default_when_none_is_named
 }
 
 #[test]
-fn only_the_processors_and_the_webhooks_groups_of_this_region_are_read() {
+fn only_the_processors_and_the_webhooks_groups_of_this_region_are_read_with_loki_in_the_plane() {
     let mut c = ctx();
     c.estate.components.ecs_cluster = "estate".into();
     c.estate.components.ecs_service = "worker".into();
@@ -177,14 +177,25 @@ fn only_the_processors_and_the_webhooks_groups_of_this_region_are_read() {
         function("webhook"),
         function("cron"),
     ];
-    let groups = logs::groups_to_read(&c, resources.iter());
+    // Without `[monitoring]` Loki is not in the plane: nothing is read.
+    assert!(logs::groups_to_read(&c, resources.iter()).is_empty());
+    let mut loki = c.clone();
+    loki.estate.monitoring = Some(crate::model::Monitoring::default());
+    let groups = logs::groups_to_read(&loki, resources.iter());
     assert_eq!(
         groups.into_iter().collect::<Vec<_>>(),
         ["/aws/lambda/webhook", "/ecs/worker-log-router"]
     );
     // A group in another region is not read from this one.
     let resources = [service("worker", &td.id), elsewhere];
-    assert!(logs::groups_to_read(&c, resources.iter()).is_empty());
+    assert!(logs::groups_to_read(&loki, resources.iter()).is_empty());
+    // Nor any when the estate declares it does not use Loki.
+    let resources = [service("worker", &td.id), td.clone(), function("webhook")];
+    loki.estate.monitoring = Some(crate::model::Monitoring {
+        not_used: vec![crate::model::MonitoringProvider::Loki],
+        ..Default::default()
+    });
+    assert!(logs::groups_to_read(&loki, resources.iter()).is_empty());
 }
 
 fn filter(name: &str, pattern: &str) -> SdkFilter {
