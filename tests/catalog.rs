@@ -172,6 +172,8 @@ const CATALOG: &[(&str, Severity, Gate)] = &[
         Severity::High,
         Gate::Operate,
     ),
+    ("aws-ecs-logs-shipped", Severity::Medium, Gate::Operate),
+    ("aws-lambda-logs-shipped", Severity::Medium, Gate::Operate),
 ];
 
 fn root() -> &'static Path {

@@ -94,6 +94,7 @@ pub(super) struct Ctx<'a> {
     pub(super) pagerduty: super::pagerduty::PagerDutyIndex<'a>,
     /// Prometheus and Alertmanager servers.
     pub(super) prometheus: super::prometheus::PrometheusIndex<'a>,
+    pub(super) log_groups: super::logs::LogGroups<'a>,
     pub(super) cf_ranges: Option<RangeSet>,
     pub(super) zone: Option<&'a CloudflareZone>,
     /// Tiers per source CIDR, memoised: sources repeat across groups. A mutex, not a `RefCell`:
@@ -194,6 +195,7 @@ impl<'a> Ctx<'a> {
             subscriptions: HashMap::new(),
             pagerduty: super::pagerduty::PagerDutyIndex::new(cfg, errors),
             prometheus: super::prometheus::PrometheusIndex::new(cfg),
+            log_groups: super::logs::LogGroups::new(resources),
             cf_ranges: None,
             zone: None,
             cidr_tier_cache: Mutex::new(HashMap::new()),
