@@ -48,6 +48,7 @@ impl<'a> Ctx<'a> {
                     f.alarm_names.as_deref(),
                 );
                 Attrs::LambdaFunction(LambdaFunction {
+                    log_shipping: self.lambda_log_shipping(r, l),
                     alarm_categories_covered: cov.covered,
                     alarm_categories_missing: cov.missing,
                     alarm_coverage_gaps: cov.gaps,
@@ -407,6 +408,7 @@ impl<'a> Ctx<'a> {
         );
         EcsService {
             is_processor: self.is_processor(s),
+            log_shipping: self.ecs_log_shipping(r, s),
             network_mode,
             subnet_tiers: nc.and_then(|n| self.tiers_of(Some(&n.subnet_ids))),
             scalable_targets: scaling.targets,
