@@ -131,6 +131,7 @@ pub fn is_shared(kind: &str) -> bool {
         "prometheus.",
         "alertmanager.",
         "grafana.",
+        "zabbix.",
     ]
     .iter()
     .any(|p| kind.starts_with(p))

@@ -76,6 +76,7 @@ const SECTIONS: &[(&str, &[(&str, Want)])] = &[
             ("prometheus", Sub(&[("url", Url)])),
             ("alertmanager", Sub(&[("url", Url)])),
             ("grafana", Sub(&[("url", Url)])),
+            ("zabbix", Sub(&[("url", Url), ("host", Text)])),
         ],
     ),
     (
@@ -299,6 +300,42 @@ mod tests {
         let c = EstateConfig::parse("[monitoring]\nnot_used = [\"pagerduty\"]\n", "e").unwrap();
         assert!(!c.audits_pagerduty());
         assert!(!EstateConfig::parse("", "e").unwrap().audits_pagerduty());
+    }
+
+    #[test]
+    fn zabbix_takes_its_api_url_and_optionally_the_host_name() {
+        let c = EstateConfig::parse(
+            "[monitoring]\n[monitoring.zabbix]\nurl = \"https://z.internal/api_jsonrpc.php\"\n\
+             host = \"rabbitmq-1\"\n",
+            "estate.toml",
+        )
+        .unwrap();
+        let z = c.monitoring.unwrap().zabbix.unwrap();
+        assert_eq!(z.url, "https://z.internal/api_jsonrpc.php");
+        assert_eq!(z.host.as_deref(), Some("rabbitmq-1"));
+        let got = problems("[monitoring.zabbix]\nurl = \"z.internal\"\nhost = 1\ntoken = \"x\"\n");
+        let got: Vec<(&str, &str)> = got
+            .iter()
+            .map(|(l, m, _)| (l.as_str(), m.as_str()))
+            .collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0].0, "estate.toml:2:7");
+        assert!(
+            got[0].1.contains("not an http:// or https:// URL"),
+            "{got:?}"
+        );
+        assert_eq!(got[1].0, "estate.toml:3:8");
+        assert_eq!(
+            got[2],
+            (
+                "estate.toml:4:1",
+                "unknown key `token` in `[monitoring.zabbix]`"
+            )
+        );
+        let err = EstateConfig::parse("[monitoring.zabbix]\nhost = \"h\"\n", "estate.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("estate.toml") && err.contains("url"), "{err}");
     }
 
     #[test]

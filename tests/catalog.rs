@@ -174,6 +174,18 @@ const CATALOG: &[(&str, Severity, Gate)] = &[
     ),
     ("aws-ecs-logs-shipped", Severity::Medium, Gate::Operate),
     ("aws-lambda-logs-shipped", Severity::Medium, Gate::Operate),
+    ("rabbitmq-zabbix-monitored", Severity::Medium, Gate::Operate),
+    ("rabbitmq-zabbix-triggers", Severity::Medium, Gate::Operate),
+    (
+        "rabbitmq-zabbix-alerts-route-pagerduty",
+        Severity::High,
+        Gate::Operate,
+    ),
+    (
+        "zabbix-pagerduty-key-resolves",
+        Severity::High,
+        Gate::Operate,
+    ),
 ];
 
 fn root() -> &'static Path {
@@ -256,6 +268,7 @@ fn every_rule_is_documented() {
                 "curl ",
                 "amtool ",
                 "Grafana ›",
+                "Zabbix ›",
             ]
             .iter()
             .any(|k| i.remediation.contains(k)),

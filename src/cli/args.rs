@@ -57,7 +57,7 @@ pub enum Command {
     /// Write a commented estate.toml.
     Init(InitArgs),
     /// Print the read-only permissions live collection needs (AWS, Cloudflare, PagerDuty, Prometheus,
-    /// Alertmanager).
+    /// Alertmanager, Grafana, Zabbix).
     IamPolicy,
     /// Combine the inventories (or the JSON reports) of sharded runs into one.
     Merge(MergeArgs),

@@ -15,7 +15,7 @@ use super::{load_config, plain, write_output, AwsArgs, CollectArgs, Io, EXIT_INC
 use crate::collect::aws::AwsOptions;
 #[cfg(feature = "live")]
 use crate::collect::{
-    self, cloudflare, grafana, pagerduty, prometheus, CollectOptions, Collected, Secret,
+    self, cloudflare, grafana, pagerduty, prometheus, zabbix, CollectOptions, Collected, Secret,
 };
 use crate::diag::Diagnostics;
 use crate::model::EstateConfig;
@@ -40,18 +40,20 @@ fn collect_options(
         .map(|b| b.trim().to_string())
         .filter(|b| !b.is_empty())
         .unwrap_or_else(|| cloudflare::DEFAULT_API_BASE.to_string());
-    // The PagerDuty key is read, and checked, only when the estate puts PagerDuty in the audit.
-    let pagerduty_token = if estate.audits_pagerduty() {
-        Secret::from_env(
-            pagerduty::TOKEN_VAR,
-            std::env::var(pagerduty::TOKEN_VAR).ok(),
-            "a PagerDuty REST API key",
-            pagerduty::TOKEN_LEN,
-        )
-        .map_err(|e| plain("estate-audit", e))?
-    } else {
-        None
+    // A monitoring provider's token is read, and checked, only when the estate audits it.
+    let monitoring_token = |provider, var: &str, what: &str, min: usize| {
+        if !estate.audits(provider) {
+            return Ok(None);
+        }
+        Secret::from_env(var, std::env::var(var).ok(), what, min)
+            .map_err(|e| plain("estate-audit", e))
     };
+    let pagerduty_token = monitoring_token(
+        crate::model::MonitoringProvider::Pagerduty,
+        pagerduty::TOKEN_VAR,
+        "a PagerDuty REST API key",
+        pagerduty::TOKEN_LEN,
+    )?;
     // Prometheus's and Alertmanager's optional credentials, read when they are audited.
     let credential = |provider, bearer: &str, basic: &str| {
         if !estate.audits(provider) {
@@ -78,17 +80,18 @@ fn collect_options(
         )?,
         ..prometheus::Options::default()
     };
-    let grafana_token = if estate.audits(crate::model::MonitoringProvider::Grafana) {
-        Secret::from_env(
-            grafana::TOKEN_VAR,
-            std::env::var(grafana::TOKEN_VAR).ok(),
-            "a Grafana service-account token",
-            grafana::TOKEN_LEN,
-        )
-        .map_err(|e| plain("estate-audit", e))?
-    } else {
-        None
-    };
+    let grafana_token = monitoring_token(
+        crate::model::MonitoringProvider::Grafana,
+        grafana::TOKEN_VAR,
+        "a Grafana service-account token",
+        grafana::TOKEN_LEN,
+    )?;
+    let zabbix_token = monitoring_token(
+        crate::model::MonitoringProvider::Zabbix,
+        zabbix::TOKEN_VAR,
+        "a Zabbix API token",
+        zabbix::TOKEN_LEN,
+    )?;
     let timeout = aws.timeout;
     let aws = AwsOptions {
         // A progress line only for a person watching stderr.
@@ -112,6 +115,10 @@ fn collect_options(
         grafana: grafana::Options {
             token: grafana_token,
             ..grafana::Options::default()
+        },
+        zabbix: zabbix::Options {
+            token: zabbix_token,
+            ..zabbix::Options::default()
         },
         timeout,
     })

@@ -8,9 +8,6 @@
 //! field `None`, and a [`CollectionError`] says why; an export the token may not decrypt leaves
 //! only the keys unknown), or let the token or a decrypted key reach any message.
 
-use std::time::Duration;
-
-use reqwest::header::HeaderValue;
 use serde_json::Value;
 
 use super::http::{self, Client, Read};
@@ -88,12 +85,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             token: None,
-            limits: http::Limits {
-                max_retries: 2,
-                retry_budget: 4,
-                max_retry_wait: Duration::from_secs(30),
-                ..http::Limits::default()
-            },
+            limits: http::Limits::self_hosted(),
             page: PAGE,
             deadline: None,
         }
@@ -329,45 +321,31 @@ fn names(v: Option<&Value>) -> Vec<String> {
 /// Reads Grafana at `url` (`None`: in the audit, but `[monitoring.grafana] url` is not set).
 pub async fn collect(opts: &Options, url: Option<&str>) -> Collected {
     let mut out = Collected::default();
-    let Some(url) = url else {
-        out.errors.push(error(
-            "config",
-            ErrorKind::Other,
-            "estate.toml's [monitoring] puts grafana in the audit, but [monitoring.grafana] url \
-             is not set: give its URL, or list grafana in not_used"
-                .into(),
-        ));
-        return out;
+    let (url, token) = match http::url_and_token(
+        ("grafana", "Grafana"),
+        url,
+        "URL",
+        opts.token.as_ref(),
+        (
+            TOKEN_VAR,
+            "create a service account with the permissions `estate-audit iam-policy` lists and \
+             export its token",
+        ),
+    ) {
+        Ok(got) => got,
+        Err((service, kind, why)) => {
+            out.errors.push(error(service, kind, why));
+            return out;
+        }
     };
-    let Some(token) = opts.token.clone().filter(|t| !t.is_empty()) else {
-        out.errors.push(error(
-            "api_token",
-            ErrorKind::AccessDenied,
-            format!(
-                "{TOKEN_VAR} is not set, so Grafana was not queried: create a service account \
-                 with the permissions `estate-audit iam-policy` lists and export its token as \
-                 {TOKEN_VAR} (or list grafana in [monitoring] not_used)"
-            ),
-        ));
-        return out;
-    };
-    let client = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-        .map_err(|_| format!("{TOKEN_VAR} holds characters that cannot be sent in an HTTP header"))
-        .and_then(|mut header| {
-            header.set_sensitive(true);
-            Client::new(
-                "Grafana",
-                "[monitoring.grafana] url",
-                url,
-                Some(http::Auth {
-                    header,
-                    secret: token,
-                }),
-                Vec::new(),
-                &["retry-after"],
-                opts.limits,
-            )
-        });
+    let client = http::bearer_client(
+        "Grafana",
+        "[monitoring.grafana] url",
+        url,
+        token,
+        TOKEN_VAR,
+        opts.limits,
+    );
     let c = match client {
         Ok(c) => c,
         Err(why) => {

@@ -145,13 +145,18 @@ pub struct Read {
 
 /// `GET <path> <needs> <needed for>`, one line per read, in aligned columns.
 pub fn reads_table(reads: &[Read]) -> String {
+    calls_table("GET ", reads)
+}
+
+/// [`reads_table`] with another verb before each path (`POST /api_jsonrpc.php `).
+pub fn calls_table(verb: &str, reads: &[Read]) -> String {
     let path_w = reads.iter().map(|r| r.path.len()).max().unwrap_or(0);
     let needs_w = reads.iter().map(|r| r.needs.len()).max().unwrap_or(0);
     reads
         .iter()
         .map(|r| {
             format!(
-                "GET {:<path_w$}  {:<needs_w$}  {}\n",
+                "{verb}{:<path_w$}  {:<needs_w$}  {}\n",
                 r.path, r.needs, r.needed_for
             )
         })
@@ -197,6 +202,98 @@ impl Default for Limits {
             max_retry_wait: Duration::from_secs(60),
         }
     }
+}
+
+impl Limits {
+    /// For a self-hosted API that does not limit its own rate, where only a proxy in front of it
+    /// (or a hosted edition) may answer `429`: fewer retries, and a shorter longest wait.
+    pub fn self_hosted() -> Self {
+        Limits {
+            max_retries: 2,
+            retry_budget: 4,
+            max_retry_wait: Duration::from_secs(30),
+            ..Limits::default()
+        }
+    }
+}
+
+/// The options of a collector that needs only a token: the token, its [`Limits`]
+/// ([`Limits::self_hosted`] by default) and the collection's deadline.
+#[derive(Clone, Debug)]
+pub struct TokenOptions {
+    pub token: Option<crate::collect::Secret>,
+    pub limits: Limits,
+    pub deadline: Option<crate::collect::Deadline>,
+}
+
+impl Default for TokenOptions {
+    fn default() -> Self {
+        TokenOptions {
+            token: None,
+            limits: Limits::self_hosted(),
+            deadline: None,
+        }
+    }
+}
+
+/// Where `[monitoring.<name>]` leads and the token from `var`, or why the collector `display`
+/// reads nothing: `(service, kind, message)`, the message saying what to set (`url_hint` the
+/// URL wanted, `token_hint` how to get the token, ending before "as VAR").
+pub fn url_and_token<'u>(
+    (name, display): (&str, &str),
+    url: Option<&'u str>,
+    url_hint: &str,
+    token: Option<&crate::collect::Secret>,
+    (var, token_hint): (&str, &str),
+) -> Result<(&'u str, crate::collect::Secret), (&'static str, ErrorKind, String)> {
+    let Some(url) = url else {
+        return Err((
+            "config",
+            ErrorKind::Other,
+            format!(
+                "estate.toml's [monitoring] puts {name} in the audit, but [monitoring.{name}] url \
+                 is not set: give its {url_hint}, or list {name} in not_used"
+            ),
+        ));
+    };
+    match token.filter(|t| !t.is_empty()) {
+        Some(t) => Ok((url, t.clone())),
+        None => Err((
+            "api_token",
+            ErrorKind::AccessDenied,
+            format!(
+                "{var} is not set, so {display} was not queried: {token_hint} as {var} (or list \
+                 {name} in [monitoring] not_used)"
+            ),
+        )),
+    }
+}
+
+/// A client of `base` sending `token` as `Authorization: Bearer`; `var` names where the token
+/// came from, for the error when it cannot be sent in a header.
+pub fn bearer_client(
+    provider: &'static str,
+    what: &str,
+    base: &str,
+    token: crate::collect::Secret,
+    var: &str,
+    limits: Limits,
+) -> Result<Client, String> {
+    let mut header = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+        .map_err(|_| format!("{var} holds characters that cannot be sent in an HTTP header"))?;
+    header.set_sensitive(true);
+    Client::new(
+        provider,
+        what,
+        base,
+        Some(Auth {
+            header,
+            secret: token,
+        }),
+        Vec::new(),
+        &["retry-after"],
+        limits,
+    )
 }
 
 /// What came back: the status and the whole body (any status; the provider's client reads it).
@@ -311,16 +408,45 @@ impl Client {
 
     /// One GET of `path` with `query` (keys may repeat), retrying `429`s within the limits.
     pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Answer, NoAnswer> {
-        use std::sync::atomic::Ordering::Relaxed;
         let url = format!("{}{path}", self.base);
+        self.send(|| self.http.get(&url).query(query), true).await
+    }
+
+    /// One POST of `body` to the base URL itself (a JSON-RPC endpoint), as `content_type`,
+    /// retrying `429`s like [`Client::get`]. `with_auth`: whether the credential's header goes
+    /// with it (an API may refuse it on some calls, or take the credential in the body).
+    pub async fn post(
+        &self,
+        body: Vec<u8>,
+        content_type: &'static str,
+        with_auth: bool,
+    ) -> Result<Answer, NoAnswer> {
+        self.send(
+            || {
+                self.http
+                    .post(&self.base)
+                    .header(reqwest::header::CONTENT_TYPE, content_type)
+                    .body(body.clone())
+            },
+            with_auth,
+        )
+        .await
+    }
+
+    async fn send(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+        with_auth: bool,
+    ) -> Result<Answer, NoAnswer> {
+        use std::sync::atomic::Ordering::Relaxed;
         let mut attempt = 0;
         loop {
             self.requests.fetch_add(1, Relaxed);
             if attempt > 0 {
                 self.retries.fetch_add(1, Relaxed);
             }
-            let mut req = self.http.get(&url).query(query);
-            if let Some(a) = &self.auth {
+            let mut req = build();
+            if let Some(a) = self.auth.as_ref().filter(|_| with_auth) {
                 req = req.header(reqwest::header::AUTHORIZATION, a.header.clone());
             }
             for (name, value) in &self.headers {

@@ -14,6 +14,7 @@ pub mod grafana;
 pub mod http;
 pub mod pagerduty;
 pub mod prometheus;
+pub mod zabbix;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -201,6 +202,7 @@ pub struct CollectOptions {
     pub pagerduty: pagerduty::Options,
     pub prometheus: prometheus::Options,
     pub grafana: grafana::Options,
+    pub zabbix: zabbix::Options,
     /// The whole collection's time (`--timeout`); [`DEFAULT_TIMEOUT`] when `None`.
     pub timeout: Option<Duration>,
 }
@@ -211,6 +213,25 @@ pub struct CollectOptions {
 pub struct Collected {
     pub inventories: Vec<Inventory>,
     pub services: BTreeMap<String, ServiceCalls>,
+}
+
+impl Collected {
+    /// A provider that belongs to no AWS account: its requests as one service of `--stats`, its
+    /// resources and errors with the first inventory.
+    fn add_shared(
+        &mut self,
+        service: &str,
+        usage: ServiceCalls,
+        resources: Vec<model::Resource>,
+        errors: Vec<CollectionError>,
+    ) {
+        if usage.calls > 0 {
+            self.services.entry(service.into()).or_default().add(usage);
+        }
+        let first = &mut self.inventories[0];
+        first.resources.extend(resources);
+        first.collection_errors.extend(errors);
+    }
 }
 
 /// Collects the whole estate. Never fails: whatever could not be read is a collection error in
@@ -316,6 +337,9 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
             .or_default()
             .add(cf.usage);
     }
+    // Zabbix follows the AWS collection: the RabbitMQ instances found there name the host to
+    // look for when estate.toml does not.
+    let zbx = collect_zabbix(opts, deadline, &out.inventories).await;
     // PagerDuty, like Cloudflare, belongs to no account: the routes of every account say which
     // services are read, and they go with the first inventory.
     let graf = graf.unwrap_or_default();
@@ -325,7 +349,8 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
                 out.inventories
                     .iter()
                     .flat_map(|i| &i.resources)
-                    .chain(&graf.resources),
+                    .chain(&graf.resources)
+                    .chain(&zbx.resources),
             );
             Some(pagerduty::finish(listing, &digests, &pd_opts).await)
         }
@@ -348,15 +373,8 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
         first.resources.extend(pd.resources);
         first.collection_errors.extend(pd.errors);
     }
-    if graf.usage.calls > 0 {
-        out.services
-            .entry("grafana".into())
-            .or_default()
-            .add(graf.usage);
-    }
-    let first = &mut out.inventories[0];
-    first.resources.extend(graf.resources);
-    first.collection_errors.extend(graf.errors);
+    out.add_shared("grafana", graf.usage, graf.resources, graf.errors);
+    out.add_shared("zabbix", zbx.usage, zbx.resources, zbx.errors);
     for (server, calls) in prom.usage {
         out.services.entry(server.into()).or_default().add(calls);
     }
@@ -364,6 +382,66 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
     first.resources.extend(prom.resources);
     first.collection_errors.extend(prom.errors);
     out
+}
+
+/// Zabbix, when the estate audits it, looking for the hosts the inventories' RabbitMQ
+/// instances (or `[monitoring.zabbix] host`) name.
+async fn collect_zabbix(
+    opts: &CollectOptions,
+    deadline: Deadline,
+    inventories: &[Inventory],
+) -> zabbix::Collected {
+    if !opts.estate.audits(model::MonitoringProvider::Zabbix) {
+        return zabbix::Collected::default();
+    }
+    let zbx_opts = zabbix::Options {
+        deadline: Some(deadline),
+        ..opts.zabbix.clone()
+    };
+    let api = opts
+        .estate
+        .monitoring
+        .as_ref()
+        .and_then(|m| m.zabbix.as_ref());
+    let target = zabbix::Target {
+        url: api.map(|a| a.url.as_str()),
+        hosts: zabbix_hosts(
+            &opts.estate,
+            api.and_then(|a| a.host.as_deref()),
+            inventories.iter().flat_map(|i| &i.resources),
+        ),
+    };
+    zabbix::collect(&zbx_opts, target).await
+}
+
+/// The Zabbix host names to look for: `configured`, else the `Name` tags of the instances
+/// `components.rabbitmq` selects (a `key=value` tag or an instance id, as `link` reads it).
+fn zabbix_hosts<'a>(
+    estate: &EstateConfig,
+    configured: Option<&str>,
+    resources: impl IntoIterator<Item = &'a model::Resource>,
+) -> Vec<String> {
+    if let Some(h) = configured.map(str::trim).filter(|h| !h.is_empty()) {
+        return vec![h.to_string()];
+    }
+    let sel = estate.components.rabbitmq.trim();
+    let mut names: Vec<String> = resources
+        .into_iter()
+        .filter_map(|r| match &r.attrs {
+            model::Attrs::Instance(i) => {
+                let chosen = if sel.contains('=') {
+                    r.has_tag(sel)
+                } else {
+                    i.instance_id.as_deref() == Some(sel) || r.id == sel
+                };
+                chosen.then(|| r.tags.get("Name").cloned()).flatten()
+            }
+            _ => None,
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The read-only permissions live collection needs, per provider, for `estate-audit iam-policy`.
@@ -375,6 +453,7 @@ pub fn required_permissions() -> String {
         pagerduty::permissions_section(),
         prometheus::permissions_section(),
         grafana::permissions_section(),
+        zabbix::permissions_section(),
     ];
     sections.join("\n")
 }
@@ -438,6 +517,37 @@ mod tests {
     }
 
     #[test]
+    fn zabbix_looks_for_the_configured_host_else_the_rabbitmq_instances_name_tags() {
+        let instance = |id: &str, tags: &[(&str, &str)]| {
+            let mut r = model::Resource::new(
+                format!("arn:aws:ec2:eu-west-1:1:instance/{id}"),
+                model::Attrs::Instance(model::Instance {
+                    instance_id: Some(id.into()),
+                    ..Default::default()
+                }),
+            );
+            for (k, v) in tags {
+                r.tags.insert(k.to_string(), v.to_string());
+            }
+            r
+        };
+        let rs = [
+            instance("i-1", &[("role", "rabbitmq"), ("Name", "rabbitmq-1")]),
+            instance("i-2", &[("role", "rabbitmq")]),
+            instance("i-3", &[("role", "worker"), ("Name", "worker-1")]),
+        ];
+        let estate = EstateConfig::default();
+        assert_eq!(zabbix_hosts(&estate, None, &rs), vec!["rabbitmq-1"]);
+        assert_eq!(
+            zabbix_hosts(&estate, Some(" mq.internal "), &rs),
+            vec!["mq.internal"]
+        );
+        let mut by_id = EstateConfig::default();
+        by_id.components.rabbitmq = "i-3".into();
+        assert_eq!(zabbix_hosts(&by_id, None, &rs), vec!["worker-1"]);
+    }
+
+    #[test]
     fn options_debug_hides_the_token() {
         let opts = CollectOptions {
             estate: EstateConfig::default(),
@@ -450,6 +560,7 @@ mod tests {
             pagerduty: pagerduty::Options::default(),
             prometheus: prometheus::Options::default(),
             grafana: grafana::Options::default(),
+            zabbix: zabbix::Options::default(),
             timeout: None,
         };
         let dbg = format!("{opts:?} {opts:#?}");

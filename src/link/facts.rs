@@ -63,6 +63,7 @@ impl<'a> Ctx<'a> {
             }
             Attrs::Alarm(a) => Attrs::Alarm(self.alarm(r, a)),
             Attrs::GrafanaInstance(g) => Attrs::GrafanaInstance(self.grafana(r, g)),
+            Attrs::ZabbixServer(z) => Attrs::ZabbixServer(self.zabbix_server(z)),
             Attrs::CloudflareZone(z) => Attrs::CloudflareZone(self.zone_facts(z)),
             Attrs::DnsRecord(d) => Attrs::DnsRecord(DnsRecord {
                 is_webhook_host: match (
@@ -225,6 +226,7 @@ impl<'a> Ctx<'a> {
                 None
             },
             prometheus: (is_rabbitmq == Some(true)).then(|| self.prometheus.host(r, i)),
+            zabbix: (is_rabbitmq == Some(true)).then(|| self.zabbix.host(r, i)),
             ingress_beyond_clients: if is_rabbitmq == Some(true) {
                 ingress
                     .as_deref()

@@ -94,6 +94,8 @@ pub(super) struct Ctx<'a> {
     pub(super) pagerduty: super::pagerduty::PagerDutyIndex<'a>,
     /// Prometheus and Alertmanager servers.
     pub(super) prometheus: super::prometheus::PrometheusIndex<'a>,
+    /// Zabbix servers.
+    pub(super) zabbix: super::zabbix::ZabbixIndex<'a>,
     pub(super) log_groups: super::logs::LogGroups<'a>,
     pub(super) cf_ranges: Option<RangeSet>,
     pub(super) zone: Option<&'a CloudflareZone>,
@@ -195,6 +197,7 @@ impl<'a> Ctx<'a> {
             subscriptions: HashMap::new(),
             pagerduty: super::pagerduty::PagerDutyIndex::new(cfg, errors),
             prometheus: super::prometheus::PrometheusIndex::new(cfg),
+            zabbix: super::zabbix::ZabbixIndex::new(cfg),
             log_groups: super::logs::LogGroups::new(resources),
             cf_ranges: None,
             zone: None,
@@ -391,6 +394,7 @@ impl<'a> Ctx<'a> {
             Attrs::PagerDutyService(s) => self.pagerduty.add(r, s),
             Attrs::PrometheusServer(s) => self.prometheus.add_prometheus(s),
             Attrs::AlertmanagerServer(a) => self.prometheus.add_alertmanager(a),
+            Attrs::ZabbixServer(z) => self.zabbix.add(z),
             _ => {}
         }
     }

@@ -49,6 +49,7 @@ mod testkit;
 mod tests;
 mod users;
 mod ways;
+mod zabbix;
 
 use crate::model::*;
 use index::Ctx;

@@ -217,7 +217,7 @@ impl<'a> PrometheusIndex<'a> {
 }
 
 /// Every address of the instance.
-fn addresses(i: &Instance) -> BTreeSet<String> {
+pub(super) fn addresses(i: &Instance) -> BTreeSet<String> {
     let mut out: BTreeSet<String> = i
         .private_ip_address
         .iter()

@@ -157,6 +157,19 @@ pub struct Monitoring {
     /// Where Grafana answers (its service-account token comes from `GRAFANA_TOKEN`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grafana: Option<ServerUrl>,
+    /// Where Zabbix's API answers (its API token comes from `ZABBIX_API_TOKEN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zabbix: Option<ZabbixApi>,
+}
+
+/// `[monitoring.zabbix]`: the frontend's `api_jsonrpc.php` URL, and optionally the RabbitMQ
+/// host's technical name in Zabbix (by default the RabbitMQ instances' `Name` tags).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ZabbixApi {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// `[monitoring.prometheus]`, `[monitoring.alertmanager]`: the server's base URL.
@@ -206,6 +219,7 @@ impl MonitoringProvider {
                 | MonitoringProvider::Prometheus
                 | MonitoringProvider::Alertmanager
                 | MonitoringProvider::Grafana
+                | MonitoringProvider::Zabbix
         )
     }
 

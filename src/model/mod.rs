@@ -29,6 +29,7 @@ mod read;
 mod strmap;
 #[cfg(test)]
 mod tests;
+mod zabbix;
 
 pub use cloudflare::*;
 pub use common::*;
@@ -44,6 +45,7 @@ pub use pagerduty::*;
 pub use prometheus::*;
 pub(crate) use strmap::map_entries;
 pub use strmap::StrMap;
+pub use zabbix::*;
 
 /// Version of the inventory JSON. Bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -291,6 +293,8 @@ kinds! {
     AlertmanagerServer(AlertmanagerServer) = "alertmanager.server" as ALERTMANAGER_SERVER,
     /// A Grafana organisation: data sources, dashboards, alert rules, contact points, policy.
     GrafanaInstance(GrafanaInstance) = "grafana.instance" as GRAFANA_INSTANCE,
+    /// A Zabbix server: the RabbitMQ host, its triggers, the trigger actions and media types.
+    ZabbixServer(ZabbixServer) = "zabbix.server" as ZABBIX_SERVER,
 }
 
 /// Found by its tags in another region (`aws-region-single`): the ARN is the resource id and the

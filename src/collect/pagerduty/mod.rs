@@ -329,7 +329,7 @@ fn service(r: &Resource) -> Option<&crate::model::PagerDutyService> {
 }
 
 /// The digests of the integration keys the routes carry (SNS subscriptions' URLs, Grafana's
-/// PagerDuty contact points): what [`finish`] looks for.
+/// PagerDuty contact points, Zabbix's media types): what [`finish`] looks for.
 pub fn route_digests<'a>(resources: impl IntoIterator<Item = &'a Resource>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for r in resources {
@@ -340,6 +340,12 @@ pub fn route_digests<'a>(resources: impl IntoIterator<Item = &'a Resource>) -> B
                     .iter()
                     .flatten()
                     .filter_map(|c| c.key_digest.clone()),
+            ),
+            Attrs::ZabbixServer(z) => out.extend(
+                z.media_types
+                    .iter()
+                    .flatten()
+                    .filter_map(|m| m.key_digest.clone()),
             ),
             _ => {}
         }

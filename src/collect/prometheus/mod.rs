@@ -15,8 +15,6 @@ mod normalize;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use reqwest::header::HeaderValue;
 use serde_json::Value;
 
@@ -145,12 +143,7 @@ impl Default for Options {
         Options {
             prometheus: None,
             alertmanager: None,
-            limits: http::Limits {
-                max_retries: 2,
-                retry_budget: 4,
-                max_retry_wait: Duration::from_secs(30),
-                ..http::Limits::default()
-            },
+            limits: http::Limits::self_hosted(),
             deadline: None,
         }
     }
