@@ -8,8 +8,6 @@
 //! field `None`, and a [`CollectionError`] says why; an export the token may not decrypt leaves
 //! only the keys unknown), or let the token or a decrypted key reach any message.
 
-use std::time::Duration;
-
 use reqwest::header::HeaderValue;
 use serde_json::Value;
 
@@ -88,12 +86,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             token: None,
-            limits: http::Limits {
-                max_retries: 2,
-                retry_budget: 4,
-                max_retry_wait: Duration::from_secs(30),
-                ..http::Limits::default()
-            },
+            limits: http::Limits::monitoring(),
             page: PAGE,
             deadline: None,
         }
@@ -101,23 +94,10 @@ impl Default for Options {
 }
 
 /// The outcome of one collection.
-#[derive(Debug, Default)]
-pub struct Collected {
-    pub resources: Vec<Resource>,
-    pub errors: Vec<CollectionError>,
-    pub usage: crate::stats::ServiceCalls,
-}
+pub type Collected = super::SharedPart;
 
 fn error(service: &str, kind: ErrorKind, message: String) -> CollectionError {
-    CollectionError {
-        provider: "grafana".into(),
-        service: service.into(),
-        kinds: vec![kind::GRAFANA_INSTANCE.to_string()],
-        kind,
-        message,
-        region: None,
-        account: None,
-    }
+    super::plane_error("grafana", kind::GRAFANA_INSTANCE, service, kind, message)
 }
 
 /// One GET of an allowlisted path: its JSON, or what went wrong (with the permission it needs).

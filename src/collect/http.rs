@@ -187,6 +187,19 @@ pub struct Limits {
     pub max_retry_wait: Duration,
 }
 
+impl Limits {
+    /// A monitoring-plane server's: fewer and shorter retries than a cloud API's, since a `429`
+    /// there comes from a proxy or a full query queue rather than a published rate limit.
+    pub fn monitoring() -> Self {
+        Limits {
+            max_retries: 2,
+            retry_budget: 4,
+            max_retry_wait: Duration::from_secs(30),
+            ..Limits::default()
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -222,7 +235,7 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     auth: Option<Auth>,
-    headers: Vec<(reqwest::header::HeaderName, &'static str)>,
+    headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
     /// Headers naming the seconds to wait after a `429`, in order of preference.
     wait_headers: &'static [&'static str],
     limits: Limits,
@@ -248,7 +261,7 @@ impl Client {
         what: &str,
         base: &str,
         auth: Option<Auth>,
-        headers: Vec<(reqwest::header::HeaderName, &'static str)>,
+        headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
         wait_headers: &'static [&'static str],
         limits: Limits,
     ) -> Result<Self, String> {
@@ -324,7 +337,7 @@ impl Client {
                 req = req.header(reqwest::header::AUTHORIZATION, a.header.clone());
             }
             for (name, value) in &self.headers {
-                req = req.header(name.clone(), *value);
+                req = req.header(name.clone(), value.clone());
             }
             let resp = match req.send().await {
                 Ok(r) => r,
@@ -386,6 +399,19 @@ pub async fn get_json(
     query: &[(&str, &str)],
     error_detail: fn(&Value) -> Option<String>,
 ) -> Result<(u16, Value), (ErrorKind, String)> {
+    get_json_with(c, reads, path, query, error_detail, text_detail).await
+}
+
+/// [`get_json`] with the words for a non-JSON error body chosen by the caller (`text_detail`
+/// there): an API whose errors are plain text quotes them as its own.
+pub async fn get_json_with(
+    c: &Client,
+    reads: &[Read],
+    path: &str,
+    query: &[(&str, &str)],
+    error_detail: fn(&Value) -> Option<String>,
+    text: fn(&[u8]) -> String,
+) -> Result<(u16, Value), (ErrorKind, String)> {
     let endpoint = c.redact(&describe(path, query));
     if !allowed(reads, path) {
         return Err((
@@ -412,9 +438,9 @@ pub async fn get_json(
         )),
         Ok(v) => Err(fail(
             kind_of(status),
-            error_detail(&v).unwrap_or_else(|| text_detail(&answer.body)),
+            error_detail(&v).unwrap_or_else(|| text(&answer.body)),
         )),
-        Err(_) => Err(fail(kind_of(status), text_detail(&answer.body))),
+        Err(_) => Err(fail(kind_of(status), text(&answer.body))),
     }
 }
 

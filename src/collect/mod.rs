@@ -213,6 +213,51 @@ pub struct Collected {
     pub services: BTreeMap<String, ServiceCalls>,
 }
 
+/// What the collector of a part that belongs to no AWS account read (PagerDuty, Grafana):
+/// its resources, its collection errors and its requests.
+#[derive(Debug, Default)]
+pub struct SharedPart {
+    pub resources: Vec<model::Resource>,
+    pub errors: Vec<CollectionError>,
+    pub usage: ServiceCalls,
+}
+
+/// A collection error of a monitoring-plane provider: over its one kind, in no account or region.
+pub(crate) fn plane_error(
+    provider: &str,
+    kind_name: &str,
+    service: &str,
+    kind: ErrorKind,
+    message: String,
+) -> CollectionError {
+    CollectionError {
+        provider: provider.into(),
+        service: service.into(),
+        kinds: vec![kind_name.to_string()],
+        kind,
+        message,
+        region: None,
+        account: None,
+    }
+}
+
+impl Collected {
+    /// A part that belongs to no AWS account (Cloudflare, the monitoring plane): its resources and
+    /// errors go with the first inventory, its requests to `--stats` as `service` (when it made
+    /// any).
+    fn add_shared(&mut self, service: &str, part: SharedPart) {
+        if part.usage.calls > 0 {
+            self.services
+                .entry(service.into())
+                .or_default()
+                .add(part.usage);
+        }
+        let first = &mut self.inventories[0];
+        first.resources.extend(part.resources);
+        first.collection_errors.extend(part.errors);
+    }
+}
+
 /// Collects the whole estate. Never fails: whatever could not be read is a collection error in
 /// the inventory of the account it belongs to.
 pub async fn collect(opts: &CollectOptions) -> Collected {
@@ -309,13 +354,6 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
         inv.generated_at = Some(opts.now);
         out.inventories.push(inv);
     }
-    // Cloudflare's requests count as one service of `--stats`, beside each AWS service.
-    if cf.usage.calls > 0 {
-        out.services
-            .entry("cloudflare".into())
-            .or_default()
-            .add(cf.usage);
-    }
     // PagerDuty, like Cloudflare, belongs to no account: the routes of every account say which
     // services are read, and they go with the first inventory.
     let graf = graf.unwrap_or_default();
@@ -331,38 +369,33 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
         }
         None => None,
     };
-    let first = &mut out.inventories[0];
     if let Some(zone) = &opts.estate.cloudflare.zone {
-        first.scope.cloudflare_zones.push(zone.clone());
+        out.inventories[0].scope.cloudflare_zones.push(zone.clone());
     }
-    first.resources.extend(cf.resources);
-    first.collection_errors.extend(cf.errors);
+    // Cloudflare's requests count as one service of `--stats`, beside each AWS service.
+    out.add_shared(
+        "cloudflare",
+        SharedPart {
+            resources: cf.resources,
+            errors: cf.errors,
+            usage: cf.usage,
+        },
+    );
     if let Some(pd) = pd {
-        if pd.usage.calls > 0 {
-            out.services
-                .entry("pagerduty".into())
-                .or_default()
-                .add(pd.usage);
-        }
-        let first = &mut out.inventories[0];
-        first.resources.extend(pd.resources);
-        first.collection_errors.extend(pd.errors);
+        out.add_shared("pagerduty", pd);
     }
-    if graf.usage.calls > 0 {
-        out.services
-            .entry("grafana".into())
-            .or_default()
-            .add(graf.usage);
-    }
-    let first = &mut out.inventories[0];
-    first.resources.extend(graf.resources);
-    first.collection_errors.extend(graf.errors);
+    out.add_shared("grafana", graf);
     for (server, calls) in prom.usage {
         out.services.entry(server.into()).or_default().add(calls);
     }
-    let first = &mut out.inventories[0];
-    first.resources.extend(prom.resources);
-    first.collection_errors.extend(prom.errors);
+    out.add_shared(
+        "prometheus",
+        SharedPart {
+            resources: prom.resources,
+            errors: prom.errors,
+            usage: ServiceCalls::default(),
+        },
+    );
     out
 }
 

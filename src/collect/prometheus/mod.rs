@@ -15,8 +15,6 @@ mod normalize;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use reqwest::header::HeaderValue;
 use serde_json::Value;
 
@@ -136,12 +134,7 @@ impl Default for Options {
         Options {
             prometheus: None,
             alertmanager: None,
-            limits: http::Limits {
-                max_retries: 2,
-                retry_budget: 4,
-                max_retry_wait: Duration::from_secs(30),
-                ..http::Limits::default()
-            },
+            limits: http::Limits::monitoring(),
             deadline: None,
         }
     }
@@ -162,15 +155,7 @@ fn error(provider: &str, service: &str, kind: ErrorKind, message: String) -> Col
     } else {
         kind::ALERTMANAGER_SERVER
     };
-    CollectionError {
-        provider: provider.into(),
-        service: service.into(),
-        kinds: vec![k.to_string()],
-        kind,
-        message,
-        region: None,
-        account: None,
-    }
+    super::plane_error(provider, k, service, kind, message)
 }
 
 /// What `estate.toml` says of one server: audited with this URL, or audited with none.
