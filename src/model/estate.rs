@@ -157,6 +157,29 @@ pub struct Monitoring {
     /// Where Grafana answers (its service-account token comes from `GRAFANA_TOKEN`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grafana: Option<ServerUrl>,
+    /// Where Loki answers and which streams are whose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loki: Option<LokiConfig>,
+}
+
+/// `[monitoring.loki]`: Loki's base URL, the tenant, and the LogQL stream selectors of the
+/// spec's two log sources (an optional bearer token or basic auth comes from the environment,
+/// `LOKI_BEARER_TOKEN` or `LOKI_BASIC_AUTH`). Every key may be missing: the findings then say
+/// which one to set.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LokiConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Sent as `X-Scope-OrgID` (a multi-tenant Loki answers nothing without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The ECS processors' streams, e.g. `{ecs_cluster="estate", ecs_service="worker"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecs_streams: Option<String>,
+    /// The webhook function's streams, e.g. `{function_name="webhook"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_streams: Option<String>,
 }
 
 /// `[monitoring.prometheus]`, `[monitoring.alertmanager]`: the server's base URL.
