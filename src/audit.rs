@@ -131,6 +131,7 @@ pub fn is_shared(kind: &str) -> bool {
         "prometheus.",
         "alertmanager.",
         "grafana.",
+        "loki.",
     ]
     .iter()
     .any(|p| kind.starts_with(p))

@@ -172,6 +172,7 @@ const CATALOG: &[(&str, Severity, Gate)] = &[
         Severity::High,
         Gate::Operate,
     ),
+    ("loki-streams-recent", Severity::Medium, Gate::Operate),
 ];
 
 fn root() -> &'static Path {

@@ -15,7 +15,7 @@ use super::{load_config, plain, write_output, AwsArgs, CollectArgs, Io, EXIT_INC
 use crate::collect::aws::AwsOptions;
 #[cfg(feature = "live")]
 use crate::collect::{
-    self, cloudflare, grafana, pagerduty, prometheus, CollectOptions, Collected, Secret,
+    self, cloudflare, grafana, loki, pagerduty, prometheus, CollectOptions, Collected, Secret,
 };
 use crate::diag::Diagnostics;
 use crate::model::EstateConfig;
@@ -78,6 +78,11 @@ fn collect_options(
         )?,
         ..prometheus::Options::default()
     };
+    let loki_credential = credential(
+        crate::model::MonitoringProvider::Loki,
+        loki::BEARER_VAR,
+        loki::BASIC_VAR,
+    )?;
     let grafana_token = if estate.audits(crate::model::MonitoringProvider::Grafana) {
         Secret::from_env(
             grafana::TOKEN_VAR,
@@ -112,6 +117,10 @@ fn collect_options(
         grafana: grafana::Options {
             token: grafana_token,
             ..grafana::Options::default()
+        },
+        loki: loki::Options {
+            credential: loki_credential,
+            ..loki::Options::default()
         },
         timeout,
     })

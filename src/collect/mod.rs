@@ -12,6 +12,7 @@ pub mod aws;
 pub mod cloudflare;
 pub mod grafana;
 pub mod http;
+pub mod loki;
 pub mod pagerduty;
 pub mod prometheus;
 
@@ -201,6 +202,7 @@ pub struct CollectOptions {
     pub pagerduty: pagerduty::Options,
     pub prometheus: prometheus::Options,
     pub grafana: grafana::Options,
+    pub loki: loki::Options,
     /// The whole collection's time (`--timeout`); [`DEFAULT_TIMEOUT`] when `None`.
     pub timeout: Option<Duration>,
 }
@@ -213,7 +215,7 @@ pub struct Collected {
     pub services: BTreeMap<String, ServiceCalls>,
 }
 
-/// What the collector of a part that belongs to no AWS account read (PagerDuty, Grafana):
+/// What the collector of a part that belongs to no AWS account read (PagerDuty, Grafana, Loki):
 /// its resources, its collection errors and its requests.
 #[derive(Debug, Default)]
 pub struct SharedPart {
@@ -324,15 +326,27 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
             .map(|u| u.url.as_str());
         Some(grafana::collect(&graf_opts, url).await)
     };
+    let loki_opts = loki::Options {
+        deadline: Some(deadline),
+        ..opts.loki.clone()
+    };
+    let logs = async {
+        if !opts.estate.audits(model::MonitoringProvider::Loki) {
+            return None;
+        }
+        let config = monitoring.and_then(|m| m.loki.as_ref());
+        Some(loki::collect(&loki_opts, config, opts.now).await)
+    };
     // Every provider at once: the audit waits on the network, not on any one collector.
     // PagerDuty's second step needs the routes' keys (the alarms', Grafana's contact points'),
     // so it follows the AWS and Grafana collections.
-    let (aws, cf, pd, prom, graf) = tokio::join!(
+    let (aws, cf, pd, prom, graf, logs) = tokio::join!(
         aws::collect_accounts(&aws_opts, &opts.estate),
         cloudflare::collect(&cf_opts, &opts.estate.cloudflare),
         pd_listing,
         prom,
-        graf
+        graf,
+        logs
     );
     let mut out = Collected::default();
     for collection in aws {
@@ -396,6 +410,9 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
             usage: ServiceCalls::default(),
         },
     );
+    if let Some(logs) = logs {
+        out.add_shared("loki", logs);
+    }
     out
 }
 
@@ -408,6 +425,7 @@ pub fn required_permissions() -> String {
         pagerduty::permissions_section(),
         prometheus::permissions_section(),
         grafana::permissions_section(),
+        loki::permissions_section(),
     ];
     sections.join("\n")
 }
@@ -483,6 +501,7 @@ mod tests {
             pagerduty: pagerduty::Options::default(),
             prometheus: prometheus::Options::default(),
             grafana: grafana::Options::default(),
+            loki: loki::Options::default(),
             timeout: None,
         };
         let dbg = format!("{opts:?} {opts:#?}");

@@ -7,6 +7,7 @@
 //! derived field of a kind, so a stale value from the input never survives.
 
 use super::coverage::Component;
+use super::loki::Source;
 use super::net::Family;
 use super::reach::{dual_stack_hop, is_igw_route, Hop};
 use super::{cluster_name, Ctx};
@@ -47,11 +48,15 @@ impl<'a> Ctx<'a> {
                     l.function_name.as_deref().map(Component::Function),
                     f.alarm_names.as_deref(),
                 );
+                let loki = (f.is_webhook == Some(true))
+                    .then(|| self.loki.component(Source::Webhook))
+                    .flatten();
                 Attrs::LambdaFunction(LambdaFunction {
                     alarm_categories_covered: cov.covered,
                     alarm_categories_missing: cov.missing,
                     alarm_coverage_gaps: cov.gaps,
                     alarms_not_counted: cov.not_counted,
+                    loki,
                     ..f
                 })
             }
@@ -403,8 +408,12 @@ impl<'a> Ctx<'a> {
                 .map(|(c, n)| Component::Service(c, n)),
             alarm_names.as_deref(),
         );
+        let is_processor = self.is_processor(s);
         EcsService {
-            is_processor: self.is_processor(s),
+            is_processor,
+            loki: (is_processor == Some(true))
+                .then(|| self.loki.component(Source::Ecs))
+                .flatten(),
             network_mode,
             subnet_tiers: nc.and_then(|n| self.tiers_of(Some(&n.subnet_ids))),
             scalable_targets: scaling.targets,

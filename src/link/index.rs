@@ -94,6 +94,8 @@ pub(super) struct Ctx<'a> {
     pub(super) pagerduty: super::pagerduty::PagerDutyIndex<'a>,
     /// Prometheus and Alertmanager servers.
     pub(super) prometheus: super::prometheus::PrometheusIndex<'a>,
+    /// Loki's server, configuration and errors.
+    pub(super) loki: super::loki::LokiIndex<'a>,
     pub(super) cf_ranges: Option<RangeSet>,
     pub(super) zone: Option<&'a CloudflareZone>,
     /// Tiers per source CIDR, memoised: sources repeat across groups. A mutex, not a `RefCell`:
@@ -194,6 +196,7 @@ impl<'a> Ctx<'a> {
             subscriptions: HashMap::new(),
             pagerduty: super::pagerduty::PagerDutyIndex::new(cfg, errors),
             prometheus: super::prometheus::PrometheusIndex::new(cfg),
+            loki: super::loki::LokiIndex::new(cfg, errors),
             cf_ranges: None,
             zone: None,
             cidr_tier_cache: Mutex::new(HashMap::new()),
@@ -389,6 +392,7 @@ impl<'a> Ctx<'a> {
             Attrs::PagerDutyService(s) => self.pagerduty.add(r, s),
             Attrs::PrometheusServer(s) => self.prometheus.add_prometheus(s),
             Attrs::AlertmanagerServer(a) => self.prometheus.add_alertmanager(a),
+            Attrs::LokiServer(l) => self.loki.add(l),
             _ => {}
         }
     }

@@ -229,6 +229,7 @@ impl MonitoringProvider {
                 | MonitoringProvider::Prometheus
                 | MonitoringProvider::Alertmanager
                 | MonitoringProvider::Grafana
+                | MonitoringProvider::Loki
         )
     }
 

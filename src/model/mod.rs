@@ -289,6 +289,8 @@ kinds! {
     AlertmanagerServer(AlertmanagerServer) = "alertmanager.server" as ALERTMANAGER_SERVER,
     /// A Grafana organisation: data sources, dashboards, alert rules, contact points, policy.
     GrafanaInstance(GrafanaInstance) = "grafana.instance" as GRAFANA_INSTANCE,
+    /// A Loki: lines in the last hour from the ECS processors' and the webhook's streams.
+    LokiServer(LokiServer) = "loki.server" as LOKI_SERVER,
 }
 
 /// Found by its tags in another region (`aws-region-single`): the ARN is the resource id and the

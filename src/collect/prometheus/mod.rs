@@ -100,7 +100,7 @@ impl Credential {
         Ok(Some(Credential::Basic(b)))
     }
 
-    fn auth(&self) -> Result<http::Auth, String> {
+    pub(super) fn auth(&self) -> Result<http::Auth, String> {
         use base64::Engine as _;
         let (value, secret) = match self {
             Credential::Bearer(t) => (format!("Bearer {}", t.expose()), t.clone()),
