@@ -48,9 +48,7 @@ impl<'a> Ctx<'a> {
                     l.function_name.as_deref().map(Component::Function),
                     f.alarm_names.as_deref(),
                 );
-                let loki = (f.is_webhook == Some(true))
-                    .then(|| self.loki.component(Source::Webhook))
-                    .flatten();
+                let loki = self.loki.component(Source::Webhook, f.is_webhook);
                 Attrs::LambdaFunction(LambdaFunction {
                     alarm_categories_covered: cov.covered,
                     alarm_categories_missing: cov.missing,
@@ -411,9 +409,7 @@ impl<'a> Ctx<'a> {
         let is_processor = self.is_processor(s);
         EcsService {
             is_processor,
-            loki: (is_processor == Some(true))
-                .then(|| self.loki.component(Source::Ecs))
-                .flatten(),
+            loki: self.loki.component(Source::Ecs, is_processor),
             network_mode,
             subnet_tiers: nc.and_then(|n| self.tiers_of(Some(&n.subnet_ids))),
             scalable_targets: scaling.targets,

@@ -27,6 +27,14 @@ impl Source {
         }
     }
 
+    /// The component, and the key of `estate.toml` naming it.
+    fn component(self) -> &'static str {
+        match self {
+            Source::Ecs => "the processor service ([components] ecs_service in ecs_cluster)",
+            Source::Webhook => "the webhook function ([components] webhook_function)",
+        }
+    }
+
     fn whose(self) -> &'static str {
         match self {
             Source::Ecs => "the ECS processors'",
@@ -59,9 +67,11 @@ impl<'a> LokiIndex<'a> {
         self.server.get_or_insert(s);
     }
 
-    /// The fact on the component of `source`; `None` when Loki is not audited.
-    pub(super) fn component(&self, source: Source) -> Option<ComponentLoki> {
-        if !self.audited {
+    /// The fact on a resource that `is_it` says is the component of `source` (`None`: that could
+    /// not be told, so its logs are unknown rather than not judged); `None` when Loki is not
+    /// audited or the resource is another.
+    pub(super) fn component(&self, source: Source, is_it: Option<bool>) -> Option<ComponentLoki> {
+        if !self.audited || is_it == Some(false) {
             return None;
         }
         let key = source.key();
@@ -75,6 +85,14 @@ impl<'a> LokiIndex<'a> {
             lines_last_hour: None,
             state: String::new(),
         };
+        if is_it.is_none() {
+            out.state = format!(
+                "whether this is {} cannot be told (what names it was not read), so \
+                 neither can whether Loki holds its logs",
+                source.component()
+            );
+            return Some(out);
+        }
         out.state = match self.count(source, selector.as_deref()) {
             Ok(n) => {
                 out.lines_last_hour = Some(n);
