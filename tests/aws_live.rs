@@ -21,7 +21,7 @@
 mod live;
 use live::audit::{
     assert_status, audit_inventory, collect_and_audit, collect_and_audit_scanning,
-    collect_inventory, estate_config, put_alarms, sdk, status_of, status_table,
+    collect_inventory, estate_config, put_alarms, sdk, status_of, status_table, with_loki,
 };
 use live::{estate, moto};
 
@@ -41,7 +41,7 @@ use estate::{build, create_webhook, tag_value, tags, ACCOUNT, TAG_KEY};
 
 /// Calls and retries per service for the compliant estate, its home region plus one scanned
 /// region (CloudWatch answers from the test's mock, through the guard).
-const EXPECTED_CALLS: [(&str, (u64, u64)); 13] = [
+const EXPECTED_CALLS: [(&str, (u64, u64)); 14] = [
     // GetRestApis and GetApis: no API, so no per-API call.
     ("aws.apigateway", (2, 0)),
     ("aws.application-autoscaling", (2, 0)),
@@ -54,6 +54,9 @@ const EXPECTED_CALLS: [(&str, (u64, u64)); 13] = [
     // Both kinds of load balancer and the target groups: none, so no per-item call.
     ("aws.elasticloadbalancing", (3, 0)),
     ("aws.lambda", (3, 0)),
+    // DescribeSubscriptionFilters of the two log groups the processors' router and the webhook
+    // write to, and of no other.
+    ("aws.logs", (2, 0)),
     ("aws.rds", (3, 0)),
     ("aws.sns", (4, 0)),
     ("aws.sts", (1, 0)),
@@ -69,7 +72,8 @@ async fn compliant_estate_has_no_failing_aws_rule() {
     put_alarms(&sdk, &built, false).await;
     // `--regions eu-west-1,us-east-1`: the home region in full, one other region scanned.
     let scan = [region.to_string(), "us-east-1".to_string()];
-    let a = collect_and_audit_scanning(&sdk, region, estate_config(region), Some(&scan)).await;
+    let a = collect_and_audit_scanning(&sdk, region, with_loki(estate_config(region)), Some(&scan))
+        .await;
     let r = &a.report;
     let mut per_operation = BTreeMap::new();
     for op in &a.collection.operations {
@@ -100,7 +104,7 @@ async fn compliant_estate_has_no_failing_aws_rule() {
     // The same estate with every enabled region scanned (`--regions all`, the default): moto
     // lists 38 regions, 14 of them `not-opted-in`, which are not scanned. The budget holds for
     // the default too: DescribeRegions, the home region, one call per other region.
-    let all = collect_and_audit(&sdk, region, estate_config(region)).await;
+    let all = collect_and_audit(&sdk, region, with_loki(estate_config(region))).await;
     eprintln!(
         "compliant estate, all {} regions: {} API calls, {:?}",
         all.collection.regions.len(),
@@ -121,7 +125,8 @@ async fn compliant_estate_has_no_failing_aws_rule() {
         "{:#?}",
         all.collection.errors
     );
-    // Again, with moto's region backends built: the collector's own time.
+    // Again, with moto's region backends built: the collector's own time. Without
+    // `[monitoring]` Loki is not in the plane, and no log group is asked for.
     let warm = collect_and_audit(&sdk, region, estate_config(region)).await;
     eprintln!(
         "compliant estate, all regions again: {} API calls, {:?}",
@@ -129,9 +134,15 @@ async fn compliant_estate_has_no_failing_aws_rule() {
         warm.collection.elapsed
     );
     assert_eq!(
-        warm.collection.operations.len(),
+        warm.collection.operations.len() + 2,
         all.collection.operations.len()
     );
+    assert!(!warm.collection.services.contains_key("aws.logs"));
+    assert!(!warm
+        .report
+        .findings
+        .iter()
+        .any(|f| f.rule_id.ends_with("-logs-shipped")));
     assert!(a.collection.errors.is_empty(), "{:#?}", a.collection.errors);
     assert_eq!(a.collection.accounts, [ACCOUNT]);
     let fails: Vec<_> = r
@@ -199,6 +210,21 @@ async fn compliant_estate_has_no_failing_aws_rule() {
     ] {
         assert_status(r, rule, &service, Status::Pass);
     }
+    // Log shipping: the worker through FireLens to Loki, the router's and the webhook's groups
+    // subscribed whole; the Loki output's password is nowhere in the inventory or the report.
+    assert_status(r, "aws-ecs-logs-shipped", &service, Status::Pass);
+    let webhook = format!("arn:aws:lambda:{region}:{ACCOUNT}:function:webhook");
+    assert_status(r, "aws-lambda-logs-shipped", &webhook, Status::Pass);
+    let inventory = serde_json::to_string(&a.collection.resources).expect("json");
+    let report = serde_json::to_string(r).expect("json");
+    assert!(
+        inventory.contains("\"firelens_output\":\"loki\""),
+        "{inventory}"
+    );
+    for text in [&inventory, &report] {
+        assert!(!text.contains(estate::LOKI_PASSWORD));
+        assert!(!text.contains("loki.estate.internal"));
+    }
     // Moto's missing cache-cluster fields, filled in by the harness: the rules judge them.
     let cache_cluster = format!("arn:aws:elasticache:{region}:{ACCOUNT}:cluster:estate-redis-001");
     for rule in [
@@ -256,7 +282,7 @@ async fn broken_estate_fails_the_aws_rules_by_resource() {
         .expect("topic arn")
         .to_string();
     put_alarms(&sdk, &b, true).await;
-    let a = collect_and_audit(&sdk, region, estate_config(region)).await;
+    let a = collect_and_audit(&sdk, region, with_loki(estate_config(region))).await;
     let r = &a.report;
     assert!(a.collection.errors.is_empty(), "{:#?}", a.collection.errors);
     let vpc = b.arn(&format!("vpc/{}", b.vpc));
@@ -301,6 +327,9 @@ async fn broken_estate_fails_the_aws_rules_by_resource() {
         ("aws-ecs-scale-queue-backpressure", &service),
         ("aws-ecs-scale-cpu", &service),
         ("aws-alarms-cover-components", &service),
+        // No log configuration on the worker; the webhook's group does not exist.
+        ("aws-ecs-logs-shipped", &service),
+        ("aws-lambda-logs-shipped", &function),
         (
             "aws-alarm-actions-enabled",
             &format!("arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:estate-db-cpu-high"),
@@ -367,6 +396,69 @@ async fn broken_estate_fails_the_aws_rules_by_resource() {
 
 /// The webhook without its HTTPS endpoint: GetFunctionUrlConfig answers "not found", which is
 /// a value (no URL), so `aws-lambda-webhook-url` fails on the function instead of being unknown.
+/// The log shipping rules against moto: the webhook's group subscribed to a Lambda shipper (a
+/// lambda-promtail) passes; then a pattern on the webhook's subscription and the router's
+/// subscription removed each fail their rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_shipping_follows_the_groups_subscriptions() {
+    let region = "ap-northeast-2";
+    let sdk = sdk(region).await;
+    build(&sdk, region, false).await;
+    let service = format!("arn:aws:ecs:{region}:{ACCOUNT}:service/estate/worker");
+    let webhook = format!("arn:aws:lambda:{region}:{ACCOUNT}:function:webhook");
+    // The shipper: a function of its own (this test judges only the log rules).
+    estate::create_function(&sdk, region, "lambda-promtail", None).await;
+    let shipper = format!("arn:aws:lambda:{region}:{ACCOUNT}:function:lambda-promtail");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let to_lambda = |pattern: &'static str| {
+        logs.put_subscription_filter()
+            .log_group_name(estate::WEBHOOK_LOG_GROUP)
+            .filter_name("to-loki")
+            .filter_pattern(pattern)
+            .destination_arn(&shipper)
+            .send()
+    };
+    to_lambda("")
+        .await
+        .expect("subscription to the Lambda shipper");
+    let a = collect_and_audit(&sdk, region, with_loki(estate_config(region))).await;
+    assert!(a.collection.errors.is_empty(), "{:#?}", a.collection.errors);
+    assert_status(&a.report, "aws-lambda-logs-shipped", &webhook, Status::Pass);
+    assert_status(&a.report, "aws-ecs-logs-shipped", &service, Status::Pass);
+    let evidence = |rule: &str, id: &str| {
+        a.report
+            .findings
+            .iter()
+            .find(|f| f.rule_id == rule && f.resource_id == id)
+            .map(|f| format!("{:?}", f.evidence))
+            .unwrap_or_default()
+    };
+    assert!(evidence("aws-lambda-logs-shipped", &webhook).contains(&shipper));
+
+    // Violations: only the error lines of the webhook, and the router's group unsubscribed.
+    to_lambda("ERROR").await.expect("a pattern");
+    logs.delete_subscription_filter()
+        .log_group_name(estate::ROUTER_LOG_GROUP)
+        .filter_name("to-loki")
+        .send()
+        .await
+        .expect("unsubscribed");
+    let a = collect_and_audit(&sdk, region, with_loki(estate_config(region))).await;
+    assert!(a.collection.errors.is_empty(), "{:#?}", a.collection.errors);
+    assert_status(&a.report, "aws-lambda-logs-shipped", &webhook, Status::Fail);
+    assert_status(&a.report, "aws-ecs-logs-shipped", &service, Status::Fail);
+    let message = |id: &str| {
+        a.report
+            .findings
+            .iter()
+            .find(|f| f.rule_id.ends_with("-logs-shipped") && f.resource_id == id)
+            .map(|f| f.message.to_string())
+            .unwrap_or_default()
+    };
+    assert!(message(&webhook).contains("keeps only the lines matching `ERROR`"));
+    assert!(message(&service).contains("/ecs/worker-log-router, which has no subscription filter"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_without_a_function_url_fails_the_endpoint_rule() {
     let region = "sa-east-1";

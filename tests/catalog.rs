@@ -172,6 +172,8 @@ const CATALOG: &[(&str, Severity, Gate)] = &[
         Severity::High,
         Gate::Operate,
     ),
+    ("aws-ecs-logs-shipped", Severity::Medium, Gate::Operate),
+    ("aws-lambda-logs-shipped", Severity::Medium, Gate::Operate),
     ("loki-streams-recent", Severity::Medium, Gate::Operate),
 ];
 
@@ -496,4 +498,57 @@ fn every_rule_says_its_failure_in_words_and_what_the_spec_wants() {
             .unwrap_or_else(|| panic!("{id}: no `wants`"));
         assert!(wants.len() >= 5, "{id}: `wants` is too thin: {wants:?}");
     }
+}
+
+/// A rule that reads what a monitoring part answered (its kinds are the part's, or its
+/// expressions read the facts `link` derives from the part) names that part in `monitoring`,
+/// so that its findings go to the monitoring plane's SARIF run; a rule that reads AWS or
+/// Cloudflare alone does not.
+#[test]
+fn every_rule_reading_the_monitoring_plane_names_its_parts() {
+    let set = PolicySet::builtin().expect("built-in rules load");
+    let parts = [
+        "pagerduty",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "zabbix",
+        "loki",
+    ];
+    let mut judged = 0;
+    for r in set.rules() {
+        let id = &r.info.id;
+        let text = format!(
+            "{} {}",
+            r.when.as_ref().map(|w| w.source.as_str()).unwrap_or(""),
+            r.assert.source
+        );
+        let read: Vec<&str> = parts
+            .iter()
+            .copied()
+            .filter(|p| {
+                r.info.kinds.iter().any(|k| k.starts_with(&format!("{p}.")))
+                    || text.contains(&format!("resource.{p}."))
+            })
+            .collect();
+        let named: Vec<&str> = r.info.monitoring.iter().map(|p| p.as_str()).collect();
+        if read.is_empty() {
+            assert!(
+                named.is_empty(),
+                "{id} reads no monitoring part but names {named:?}"
+            );
+        } else {
+            judged += 1;
+            for p in &read {
+                assert!(
+                    named.contains(p),
+                    "{id} reads {p} but `monitoring` is {named:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        judged >= 12,
+        "only {judged} rules read the monitoring plane"
+    );
 }

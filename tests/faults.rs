@@ -62,6 +62,8 @@ const SERVICES: &[(&str, &str, Option<&str>)] = &[
         Some("application-autoscaling"),
     ),
     ("monitoring", "cloudwatch", Some("cloudwatch")),
+    // The processors' and the webhook's log groups, read after ECS and Lambda answer.
+    ("logs", "logs", Some("logs")),
     ("sns", "sns", Some("sns")),
     // The PagerDuty topic's customer key.
     ("kms", "kms", Some("kms")),
@@ -149,13 +151,16 @@ fn standing_rules() -> Vec<Rule> {
     ]
 }
 
+/// The estate's `estate.toml`: its region, tag and zone, and a monitoring plane of which only
+/// Loki is in scope, so that the processors' and the webhook's log groups are read.
 fn estate_toml(dir: &Path) -> PathBuf {
     let p = dir.join("estate.toml");
     std::fs::write(
         &p,
         format!(
             "region = \"{REGION}\"\n[estate]\ntag = \"{}={}\"\n[cloudflare]\nzone = \"example.com\"\n\
-             webhook_host = \"webhook.example.com\"\nwebhook_path = \"/webhook\"\n",
+             webhook_host = \"webhook.example.com\"\nwebhook_path = \"/webhook\"\n\
+             [monitoring]\nnot_used = [\"pagerduty\", \"prometheus\", \"alertmanager\", \"grafana\", \"zabbix\"]\n",
             estate::TAG_KEY,
             estate::tag_value(REGION)
         ),

@@ -268,3 +268,36 @@ async fn without_a_token_or_a_url_nothing_is_requested_and_the_error_says_what_t
         c.errors[0].message
     );
 }
+
+/// Time intervals (and what a rule does without data) are read where Grafana keeps them, on a policy and on a rule's own
+/// notification settings: a muted route must reach `link` as muted, never as always sending.
+#[test]
+fn mute_and_active_time_intervals_are_read_from_policies_and_rules() {
+    let policy = serde_json::json!({
+        "receiver": "grafana-default-email",
+        "routes": [{
+            "receiver": "pagerduty-estate-production",
+            "object_matchers": [["service", "=", "rabbitmq"]],
+            "mute_time_intervals": ["weekends"],
+            "active_time_intervals": ["office-hours", 7]
+        }]
+    });
+    let tree = grafana::normalize_policy(&policy).unwrap();
+    assert!(tree.mute_time_intervals.is_empty());
+    assert_eq!(tree.routes[0].mute_time_intervals, ["weekends"]);
+    // An entry that is not a name still says the route is timed.
+    assert_eq!(tree.routes[0].active_time_intervals, ["office-hours", "7"]);
+
+    let rules = serde_json::json!([{
+        "uid": "r1", "title": "RabbitMQ node down", "isPaused": false, "noDataState": "OK",
+        "notification_settings": {
+            "receiver": "pagerduty-estate-production",
+            "mute_time_intervals": ["nights"],
+            "active_time_intervals": []
+        }
+    }]);
+    let rules = grafana::normalize_alert_rules(&rules).unwrap();
+    assert_eq!(rules[0].mute_time_intervals, ["nights"]);
+    assert_eq!(rules[0].no_data_state.as_deref(), Some("OK"));
+    assert!(rules[0].active_time_intervals.is_empty());
+}

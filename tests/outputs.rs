@@ -1173,3 +1173,99 @@ fn every_format_says_which_parts_of_the_monitoring_plane_were_judged() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["scope"].get("monitoring").is_none());
 }
+
+/// The monitoring plane's findings form their own SARIF run, `estate-audit/monitoring/`, whatever
+/// resource they name (a PagerDuty finding names a CloudWatch alarm of an AWS account): the plane
+/// is uploaded, and its alerts closed, as one category. An audited plane with nothing to report
+/// still gets its (empty) run, so GitHub learns that earlier alerts are fixed; an estate without
+/// `[monitoring]` gets no such run and its runs are unchanged.
+#[test]
+fn sarif_puts_the_monitoring_plane_in_a_run_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let compliant: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("compliant.json")).unwrap()).unwrap();
+    let sarif_of = |inv: &serde_json::Value, name: &str| -> serde_json::Value {
+        let path = dir.path().join(name);
+        std::fs::write(&path, serde_json::to_string(inv).unwrap()).unwrap();
+        let o = run_at(
+            NOW,
+            &[
+                "audit",
+                "--inventory",
+                path.to_str().unwrap(),
+                "--format",
+                "sarif",
+            ],
+        );
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let problems = estate_audit::report::sarif::check_github(&doc);
+        assert!(problems.is_empty(), "{problems:?}");
+        doc
+    };
+    let runs = |doc: &serde_json::Value| -> BTreeMap<String, Vec<String>> {
+        doc["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let rules = r["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x["ruleId"].as_str().unwrap().to_string())
+                    .collect();
+                (
+                    r["automationDetails"]["id"].as_str().unwrap().to_string(),
+                    rules,
+                )
+            })
+            .collect()
+    };
+
+    let clean = runs(&sarif_of(&compliant, "compliant.json"));
+    assert_eq!(
+        clean.get("estate-audit/monitoring/"),
+        Some(&Vec::new()),
+        "{clean:?}"
+    );
+
+    // A disabled PagerDuty service fails on every routed alarm: each result sits in the
+    // monitoring run, none in the account's run.
+    let mut inv = compliant.clone();
+    let service = inv["resources"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["kind"] == "pagerduty.service")
+        .unwrap();
+    service["attrs"]["status"] = "disabled".into();
+    let failing = runs(&sarif_of(&inv, "disabled.json"));
+    let monitoring = &failing["estate-audit/monitoring/"];
+    assert!(!monitoring.is_empty(), "{failing:?}");
+    assert!(
+        monitoring.iter().all(|r| r == "pagerduty-service-active"),
+        "{monitoring:?}"
+    );
+    for (category, rules) in &failing {
+        if category != "estate-audit/monitoring/" {
+            assert!(
+                !rules.iter().any(|r| r.starts_with("pagerduty-")),
+                "{category}: {rules:?}"
+            );
+        }
+    }
+
+    // Without [monitoring]: no monitoring run.
+    let o = run_at(NOW, &["audit", "--demo", "--format", "sarif"]);
+    let demo: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        !runs(&demo).contains_key("estate-audit/monitoring/"),
+        "{:?}",
+        runs(&demo).keys()
+    );
+}

@@ -410,6 +410,61 @@ async fn the_real_programs_compliant_and_broken() {
         "{got:?}"
     );
     assert!(got[0].2.contains("is down"), "{}", got[0].2);
+
+    // 4. A silence in force on the compliant Alertmanager (the test sets it up: the auditor
+    //    only reads): the routes are untouched, yet the alerts page nobody.
+    let silence = json!({
+        "matchers": [{"name": "service", "value": "rabbitmq", "isRegex": false, "isEqual": true}],
+        "startsAt": Utc::now().to_rfc3339(),
+        "endsAt": (Utc::now() + chrono::Duration::days(30)).to_rfc3339(),
+        "createdBy": "estate-audit tests",
+        "comment": "a maintenance silence left in place"
+    });
+    let created = reqwest::Client::new()
+        .post(format!("{}/api/v2/silences", am.url))
+        .json(&silence)
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{created:?}");
+    let (got, errors) = audit_of(Some(&prom.url), Some(&am.url), &Options::default()).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(status(&got, "rabbitmq-prometheus-scraped"), Status::Pass);
+    let (_, s, msg) = got
+        .iter()
+        .find(|(id, _, _)| id == "rabbitmq-alerts-route-pagerduty")
+        .unwrap();
+    assert_eq!(*s, Status::Fail, "{msg}");
+    assert!(msg.contains("is silenced by silence"), "{msg}");
+
+    // 5. The PagerDuty route muted at weekends by a time interval.
+    let muted_yaml = alertmanager_yaml("pagerduty-estate-production").replace(
+        "    matchers: ['service=\"rabbitmq\"', 'severity=~\"critical|warning\"']\n",
+        "    matchers: ['service=\"rabbitmq\"', 'severity=~\"critical|warning\"']\n    \
+         mute_time_intervals: [weekends]\n",
+    );
+    let muted_yaml = format!(
+        "time_intervals:\n- name: weekends\n  time_intervals:\n  - weekdays: ['saturday', \
+         'sunday']\n{muted_yaml}"
+    );
+    assert!(muted_yaml.contains("mute_time_intervals"), "{muted_yaml}");
+    let muted_am = alertmanager(&muted_yaml).await.unwrap();
+    let prom_muted = prometheus_server(&exporter_addr, &rules_yaml(node_down), Some(&muted_am.url))
+        .await
+        .unwrap();
+    let (got, errors) = audit_of(
+        Some(&prom_muted.url),
+        Some(&muted_am.url),
+        &Options::default(),
+    )
+    .await;
+    assert!(errors.is_empty(), "{errors:?}");
+    let (_, s, msg) = got
+        .iter()
+        .find(|(id, _, _)| id == "rabbitmq-alerts-route-pagerduty")
+        .unwrap();
+    assert_eq!(*s, Status::Fail, "{msg}");
+    assert!(msg.contains("muted during `weekends`"), "{msg}");
     drop(exp);
 
     // A server that does not answer: unknown, and the error names the endpoint.
@@ -530,6 +585,11 @@ async fn alertmanager_yaml_that_cannot_be_read_is_an_error_not_an_empty_tree() {
             "cluster": {"status": "disabled"},
             "config": {"original": "route: [unclosed\n  routing_key: 0123456789abcdef0123456789abcdef\n"}
         })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/silences"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .mount(&server)
         .await;
     let c = prometheus::collect(&Options::default(), None, Some(Target::Url(&server.uri()))).await;

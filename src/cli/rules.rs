@@ -32,6 +32,7 @@ pub(super) fn cmd_rules(r: RulesArgs, io: &mut Io<'_>) -> Result<i32, Diagnostic
                     &rule.info,
                     rule.when.as_ref().map(|w| w.source.as_str()),
                     &rule.assert.source,
+                    rule.wants.as_deref(),
                 ),
             }
         }

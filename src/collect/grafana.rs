@@ -170,6 +170,7 @@ pub fn normalize_alert_rules(v: &Value) -> Result<Vec<GrafanaAlertRule>, String>
             title: string_at(r, "/title"),
             group: string_at(r, "/ruleGroup"),
             paused: r.get("isPaused").and_then(Value::as_bool),
+            no_data_state: string_at(r, "/noDataState"),
             labels: r
                 .get("labels")
                 .and_then(Value::as_object)
@@ -189,6 +190,8 @@ pub fn normalize_alert_rules(v: &Value) -> Result<Vec<GrafanaAlertRule>, String>
                 })
                 .unwrap_or_default(),
             receiver: string_at(r, "/notification_settings/receiver"),
+            mute_time_intervals: names(r.pointer("/notification_settings/mute_time_intervals")),
+            active_time_intervals: names(r.pointer("/notification_settings/active_time_intervals")),
         })
         .collect())
 }
@@ -285,6 +288,21 @@ fn route(v: &Value) -> AlertRoute {
             .and_then(Value::as_array)
             .map(|rs| rs.iter().map(route).collect())
             .unwrap_or_default(),
+        mute_time_intervals: names(v.get("mute_time_intervals")),
+        active_time_intervals: names(v.get("active_time_intervals")),
+    }
+}
+
+/// A policy's list of time interval names. An entry that is not a name keeps its JSON text: the
+/// policy is still timed, which is what `link` must know.
+fn names(v: Option<&Value>) -> Vec<String> {
+    match v {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .collect(),
+        Some(other) => vec![other.to_string()],
     }
 }
 

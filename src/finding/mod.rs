@@ -10,6 +10,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::model::MonitoringProvider;
+
 pub mod diff;
 pub mod report;
 mod text;
@@ -153,6 +155,10 @@ pub struct RuleInfo {
     /// How to fix it, with the concrete AWS CLI / Cloudflare step.
     pub remediation: String,
     pub references: Vec<String>,
+    /// The parts of the monitoring plane whose answers the rule judges (empty for a rule on what
+    /// AWS and Cloudflare say alone). Its findings form the monitoring plane's own SARIF run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitoring: Vec<MonitoringProvider>,
 }
 
 /// The waiver that suppressed a finding.

@@ -50,6 +50,7 @@ impl<'a> Ctx<'a> {
                 );
                 let loki = self.loki.component(Source::Webhook, f.is_webhook);
                 Attrs::LambdaFunction(LambdaFunction {
+                    log_shipping: self.lambda_log_shipping(r, l),
                     alarm_categories_covered: cov.covered,
                     alarm_categories_missing: cov.missing,
                     alarm_coverage_gaps: cov.gaps,
@@ -410,6 +411,7 @@ impl<'a> Ctx<'a> {
         EcsService {
             is_processor,
             loki: self.loki.component(Source::Ecs, is_processor),
+            log_shipping: self.ecs_log_shipping(r, s),
             network_mode,
             subnet_tiers: nc.and_then(|n| self.tiers_of(Some(&n.subnet_ids))),
             scalable_targets: scaling.targets,

@@ -7,10 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::prometheus::{covers, walk, ALARMS};
+use super::prometheus::{covers, timed, walk, ALARMS};
 use super::Ctx;
 use crate::model::{
-    GrafanaAlertRule, GrafanaContactPoint, GrafanaDashboard, GrafanaInstance, Resource,
+    AlertRoute, GrafanaAlertRule, GrafanaContactPoint, GrafanaDashboard, GrafanaInstance, Resource,
 };
 
 /// The spec's components a dashboard must be for, and the words (tags, title words) naming them.
@@ -56,65 +56,15 @@ impl Ctx<'_> {
                     })
                     .collect()
             });
-        let active = |r: &GrafanaAlertRule| r.paused == Some(false) || r.paused.is_none();
         let rabbitmq_rules = rabbit.as_ref().map(|rs| {
             rs.iter()
                 .filter(|(r, _)| active(r))
                 .map(|(r, _)| rule_name(r))
                 .collect()
         });
-        let alerts_missing = rabbit.as_ref().map(|rs| {
-            ALARMS
-                .iter()
-                .filter(|alarm| !rs.iter().any(|(r, c)| active(r) && c.contains(*alarm)))
-                .map(|alarm| {
-                    let paused: Vec<String> = rs
-                        .iter()
-                        .filter(|(r, c)| !active(r) && c.contains(*alarm))
-                        .map(|(r, _)| rule_name(r))
-                        .collect();
-                    if paused.is_empty() {
-                        format!("{alarm}: no alert rule")
-                    } else {
-                        format!("{alarm}: only paused rules ({})", paused.join(", "))
-                    }
-                })
-                .collect()
-        });
+        let alerts_missing = rabbit.as_deref().and_then(missing);
         let alerts_unrouted = match (&rabbit, &g.policy, &g.contact_points) {
-            (Some(rs), Some(policy), Some(points)) => {
-                let mut out = Some(Vec::new());
-                for (rule, _) in rs.iter().filter(|(r, _)| active(r)) {
-                    let reached = match &rule.receiver {
-                        Some(r) => Some(vec![r.clone()]),
-                        None => {
-                            let mut labels: BTreeMap<&str, &str> = rule
-                                .labels
-                                .iter()
-                                .map(|(k, v)| (k.as_str(), v.as_str()))
-                                .collect();
-                            labels.insert("alertname", rule.title.as_deref().unwrap_or(""));
-                            walk(policy, &labels, None)
-                        }
-                    };
-                    let Some(reached) = reached else {
-                        out = None;
-                        break;
-                    };
-                    if !reached.iter().any(|name| pages(points, name)) {
-                        if let Some(o) = &mut out {
-                            let shown: Vec<String> =
-                                reached.iter().map(|n| format!("`{n}`")).collect();
-                            o.push(format!(
-                                "{} goes to {}, with no PagerDuty integration",
-                                rule_name(rule),
-                                crate::text::list_at_most(&shown, 3)
-                            ));
-                        }
-                    }
-                }
-                out
-            }
+            (Some(rs), Some(policy), Some(points)) => unrouted(rs, policy, points),
             _ => None,
         };
         let pagerduty_audited = self.pagerduty.audited();
@@ -162,6 +112,124 @@ fn names(d: &GrafanaDashboard, words: &[&str]) -> bool {
     words
         .iter()
         .any(|w| d.tags.iter().any(|t| t.eq_ignore_ascii_case(w)) || title_words.contains(w))
+}
+
+/// The spec's RabbitMQ alarms no active rule covers, and why each rule that reads the alarm's
+/// metric does not count; `None` when it cannot be told (what a node-down rule does without
+/// data was not read).
+fn missing(rs: &[(&GrafanaAlertRule, BTreeSet<&'static str>)]) -> Option<Vec<String>> {
+    let covered = |alarm: &str| {
+        rs.iter()
+            .any(|(r, c)| c.contains(alarm) && counts(r, alarm))
+    };
+    // Node down hangs on what a rule does without data: unread, it cannot be told.
+    let undecided = ALARMS.iter().any(|alarm| {
+        *alarm == "node down"
+            && !covered(alarm)
+            && rs
+                .iter()
+                .any(|(r, c)| c.contains(alarm) && active(r) && r.no_data_state.is_none())
+    });
+    if undecided {
+        return None;
+    }
+    let out = ALARMS
+        .iter()
+        .filter(|alarm| !covered(alarm))
+        .map(|alarm| {
+            let idle: Vec<(String, &str)> = rs
+                .iter()
+                .filter(|(_, c)| c.contains(*alarm))
+                .map(|(r, _)| {
+                    let why = if active(r) {
+                        "it reads no data as OK"
+                    } else {
+                        "paused"
+                    };
+                    (rule_name(r), why)
+                })
+                .collect();
+            if idle.is_empty() {
+                format!("{alarm}: no alert rule")
+            } else if idle.iter().all(|(_, why)| *why == "paused") {
+                let names: Vec<&str> = idle.iter().map(|(n, _)| n.as_str()).collect();
+                format!("{alarm}: only paused rules ({})", names.join(", "))
+            } else {
+                let each: Vec<String> = idle.iter().map(|(n, why)| format!("{n}: {why}")).collect();
+                format!("{alarm}: only rules that cannot fire ({})", each.join("; "))
+            }
+        })
+        .collect();
+    Some(out)
+}
+
+/// The active RabbitMQ rules whose alerts reach no PagerDuty contact point at all times, and
+/// why; `None` when a route cannot be followed.
+fn unrouted(
+    rs: &[(&GrafanaAlertRule, BTreeSet<&'static str>)],
+    policy: &AlertRoute,
+    points: &[GrafanaContactPoint],
+) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for (rule, _) in rs.iter().filter(|(r, _)| active(r)) {
+        // Each receiver reached, and when its route sends nothing.
+        let reached: Option<Vec<(String, Option<String>)>> = match &rule.receiver {
+            Some(r) => Some(vec![(
+                r.clone(),
+                timed(&rule.mute_time_intervals, &rule.active_time_intervals),
+            )]),
+            None => {
+                let mut labels: BTreeMap<&str, &str> = rule
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                labels.insert("alertname", rule.title.as_deref().unwrap_or(""));
+                walk(policy, &labels, None)
+                    .map(|ds| ds.iter().map(|d| (d.receiver.clone(), d.timed())).collect())
+            }
+        };
+        let reached = reached?;
+        if reached
+            .iter()
+            .any(|(name, timed)| timed.is_none() && pages(points, name))
+        {
+            continue;
+        }
+        let timed: Vec<String> = reached
+            .iter()
+            .filter_map(|(n, t)| {
+                t.as_ref()
+                    .filter(|_| pages(points, n))
+                    .map(|w| format!("`{n}`, {w}"))
+            })
+            .collect();
+        let shown: Vec<String> = reached.iter().map(|(n, _)| format!("`{n}`")).collect();
+        out.push(if timed.is_empty() {
+            format!(
+                "{} goes to {}, with no PagerDuty integration",
+                rule_name(rule),
+                crate::text::list_at_most(&shown, 3)
+            )
+        } else {
+            format!(
+                "{} reaches PagerDuty only through {}",
+                rule_name(rule),
+                crate::text::list_at_most(&timed, 3)
+            )
+        });
+    }
+    Some(out)
+}
+
+fn active(r: &GrafanaAlertRule) -> bool {
+    r.paused == Some(false) || r.paused.is_none()
+}
+
+/// Whether an alert rule counts for `alarm`: active, and, for node down, known not to read the
+/// silence of a broker that is gone (no data) as OK.
+fn counts(r: &GrafanaAlertRule, alarm: &str) -> bool {
+    active(r) && (alarm != "node down" || r.no_data_state.as_deref().is_some_and(|s| s != "OK"))
 }
 
 /// Whether contact point `name` has a PagerDuty integration.

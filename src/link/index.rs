@@ -96,6 +96,7 @@ pub(super) struct Ctx<'a> {
     pub(super) prometheus: super::prometheus::PrometheusIndex<'a>,
     /// Loki's server, configuration and errors.
     pub(super) loki: super::loki::LokiIndex<'a>,
+    pub(super) log_groups: super::logs::LogGroups<'a>,
     pub(super) cf_ranges: Option<RangeSet>,
     pub(super) zone: Option<&'a CloudflareZone>,
     /// Tiers per source CIDR, memoised: sources repeat across groups. A mutex, not a `RefCell`:
@@ -197,6 +198,7 @@ impl<'a> Ctx<'a> {
             pagerduty: super::pagerduty::PagerDutyIndex::new(cfg, errors),
             prometheus: super::prometheus::PrometheusIndex::new(cfg),
             loki: super::loki::LokiIndex::new(cfg, errors),
+            log_groups: super::logs::LogGroups::new(resources),
             cf_ranges: None,
             zone: None,
             cidr_tier_cache: Mutex::new(HashMap::new()),

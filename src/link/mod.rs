@@ -37,6 +37,7 @@ mod grafana;
 pub mod iam;
 mod index;
 mod keys;
+mod logs;
 mod loki;
 pub mod net;
 mod origin;

@@ -179,10 +179,30 @@ fn unescalated_why(s: &PagerDutyService) -> Option<Option<String>> {
         .filter(|r| r.targets.is_empty())
         .map(|r| r.level.to_string())
         .collect();
-    Some((!empty.is_empty()).then(|| {
-        format!(
+    if !empty.is_empty() {
+        return Some(Some(format!(
             "escalation policy {name} has no target at level {}",
             empty.join(", ")
+        )));
+    }
+    // A target is someone only when someone is on call through it now: a schedule nobody is in
+    // is a level that notifies no one. Level 1 is `pagerduty-on-call-now`'s; the later levels
+    // are the escalation's.
+    let oncall = s.on_call_now.as_ref()?;
+    let unstaffed: Vec<String> = rules
+        .iter()
+        .filter(|r| r.level > 1)
+        .filter(|r| {
+            !oncall
+                .iter()
+                .any(|o| o.level == r.level && o.user.is_some())
+        })
+        .map(|r| format!("level {} ({})", r.level, r.targets.join(", ")))
+        .collect();
+    Some((!unstaffed.is_empty()).then(|| {
+        format!(
+            "escalation policy {name} has nobody on call now at {}",
+            unstaffed.join(" and ")
         )
     }))
 }

@@ -111,8 +111,8 @@ impl<'a> PrometheusIndex<'a> {
             })
             .collect();
         out.alert_rules = Some(broker.iter().map(|(r, _)| rule_name(r)).collect());
-        out.alerts_missing = missing(&broker);
-        out.alerts_unrouted = self.unrouted(server, &broker);
+        out.alerts_missing = missing(&broker, &jobs);
+        out.alerts_unrouted = self.unrouted(server, &broker, exporters.as_deref().unwrap_or(&[]));
         out
     }
 
@@ -122,6 +122,7 @@ impl<'a> PrometheusIndex<'a> {
         &self,
         server: &PrometheusServer,
         broker: &[(&AlertingRule, BTreeSet<&'static str>)],
+        exporters: &[&ScrapeTarget],
     ) -> Option<Vec<String>> {
         if self.no_alertmanager {
             return Some(vec![
@@ -159,14 +160,24 @@ impl<'a> PrometheusIndex<'a> {
             let name = rule.name.as_deref().unwrap_or("");
             labels.insert("alertname", name);
             let reached = walk(route, &labels, None)?;
-            let pd: Vec<&str> = reached
+            // A silence or an inhibition mutes the alert whatever its route.
+            if let Some(why) = muted(am, server, &labels, exporters)? {
+                out.push(format!("{} {why}", rule_name(rule)));
+                continue;
+            }
+            let pages_always = reached
                 .iter()
-                .filter(|r| self.pages(receivers, r))
-                .map(String::as_str)
-                .collect();
-            if pd.is_empty() {
-                let shown: Vec<String> =
-                    reached.iter().map(|r| self.why_not(receivers, r)).collect();
+                .any(|d| self.pages(receivers, &d.receiver) && d.timed().is_none());
+            if !pages_always {
+                let shown: Vec<String> = reached
+                    .iter()
+                    .map(|d| match d.timed() {
+                        Some(when) if self.pages(receivers, &d.receiver) => {
+                            format!("`{}`, {when}", d.receiver)
+                        }
+                        _ => self.why_not(receivers, &d.receiver),
+                    })
+                    .collect();
                 out.push(format!(
                     "{} goes to {}",
                     rule_name(rule),
@@ -308,7 +319,15 @@ pub(super) fn covers(query: &str, jobs: &BTreeSet<&str>) -> BTreeSet<&'static st
             out.insert(alarm);
         }
     }
-    // `up{job="rabbitmq"}`: the exporter's own scrape, which fails when the node does.
+    if reads_exporter_up(&code, jobs) {
+        out.insert("node down");
+    }
+    out
+}
+
+/// Whether PromQL `code` (comments stripped) reads `up` of one of the exporter's `jobs`: the
+/// exporter's own scrape, which fails when the node does.
+fn reads_exporter_up(code: &str, jobs: &BTreeSet<&str>) -> bool {
     let bytes = code.as_bytes();
     let mut at = 0;
     while let Some(pos) = code[at..].find("up") {
@@ -326,13 +345,26 @@ pub(super) fn covers(query: &str, jobs: &BTreeSet<&str>) -> BTreeSet<&'static st
             continue;
         };
         let selector = &rest[1..close];
-        for m in selector.split(',').map(LabelMatcher::parse) {
-            if m.name == "job" && m.op == "=" && jobs.contains(m.value.as_str()) {
-                out.insert("node down");
-            }
+        if selector
+            .split(',')
+            .map(LabelMatcher::parse)
+            .any(|m| m.name == "job" && m.op == "=" && jobs.contains(m.value.as_str()))
+        {
+            return true;
         }
     }
-    out
+    false
+}
+
+/// Whether a node-down rule still fires when the whole host is gone. The exporter on the host
+/// stops serving `rabbitmq_up` with it, so `rabbitmq_up == 0` never fires then: the rule must
+/// read the exporter's `up`, or ask for the series' absence.
+fn fires_without_host(query: &str, jobs: &BTreeSet<&str>) -> bool {
+    let code = strip_comments(query);
+    reads_exporter_up(&code, jobs)
+        || identifiers(&code)
+            .iter()
+            .any(|i| i == "absent" || i == "absent_over_time")
 }
 
 fn alarm_of(metric: &str) -> Option<&'static str> {
@@ -435,14 +467,35 @@ fn identifiers(code: &str) -> Vec<String> {
 
 /// The alarms no healthy rule covers; `None` when one is covered only by rules whose health is
 /// not known yet.
-fn missing(broker: &[(&AlertingRule, BTreeSet<&'static str>)]) -> Option<Vec<String>> {
+fn missing(
+    broker: &[(&AlertingRule, BTreeSet<&'static str>)],
+    jobs: &BTreeSet<&str>,
+) -> Option<Vec<String>> {
     let mut out = Vec::new();
     for alarm in ALARMS {
-        let candidates: Vec<&AlertingRule> = broker
+        let mut candidates: Vec<&AlertingRule> = broker
             .iter()
             .filter(|(_, c)| c.contains(alarm))
             .map(|(r, _)| *r)
             .collect();
+        if alarm == "node down" {
+            let (fire, quiet): (Vec<&AlertingRule>, Vec<&AlertingRule>) =
+                candidates.into_iter().partition(|r| {
+                    r.query
+                        .as_deref()
+                        .is_some_and(|q| fires_without_host(q, jobs))
+                });
+            if fire.is_empty() && !quiet.is_empty() {
+                let names: Vec<String> = quiet.iter().map(|r| rule_name(r)).collect();
+                out.push(format!(
+                    "{alarm}: {} reads only rabbitmq_up, which goes with the host (alert on \
+                     up of the exporter's job, or on absent(rabbitmq_up))",
+                    crate::text::list_at_most(&names, 3)
+                ));
+                continue;
+            }
+            candidates = fire;
+        }
         if candidates.iter().any(|r| r.health.as_deref() == Some("ok")) {
             continue;
         }
@@ -470,14 +523,46 @@ fn missing(broker: &[(&AlertingRule, BTreeSet<&'static str>)]) -> Option<Vec<Str
     Some(out)
 }
 
-/// The receivers an alert with `labels` is sent to, as Alertmanager routes it; `None` when a
-/// matcher reads a label the alert's rule does not set (the series may carry it) or cannot be
-/// read.
-pub(super) fn walk(
-    node: &AlertRoute,
+/// Where an alert is delivered: the receiver, and the route that delivers it, whose own time
+/// intervals decide when it sends.
+pub(super) struct Delivery<'r> {
+    pub receiver: String,
+    pub route: &'r AlertRoute,
+}
+
+impl Delivery<'_> {
+    /// When the delivering route sends nothing, in words; `None` when it always sends.
+    pub(super) fn timed(&self) -> Option<String> {
+        timed(
+            &self.route.mute_time_intervals,
+            &self.route.active_time_intervals,
+        )
+    }
+}
+
+/// When a route with these time intervals sends nothing, in words; `None` when it always sends.
+pub(super) fn timed(mute: &[String], active: &[String]) -> Option<String> {
+    let names = |l: &[String]| {
+        let quoted: Vec<String> = l.iter().map(|n| format!("`{n}`")).collect();
+        crate::text::list_at_most(&quoted, 3)
+    };
+    let mut when = Vec::new();
+    if !mute.is_empty() {
+        when.push(format!("muted during {}", names(mute)));
+    }
+    if !active.is_empty() {
+        when.push(format!("sending only during {}", names(active)));
+    }
+    (!when.is_empty()).then(|| when.join(" and "))
+}
+
+/// Where an alert with `labels` is delivered, as Alertmanager routes it; `None` when a matcher
+/// reads a label the alert's rule does not set (the series may carry it) or cannot be read.
+pub(super) fn walk<'r>(
+    node: &'r AlertRoute,
     labels: &BTreeMap<&str, &str>,
     inherited: Option<&str>,
-) -> Option<Vec<String>> {
+) -> Option<Vec<Delivery<'r>>> {
     let receiver = node.receiver.as_deref().or(inherited);
     let mut out = Vec::new();
     let mut matched = false;
@@ -492,7 +577,10 @@ pub(super) fn walk(
         }
     }
     if !matched {
-        out.push(receiver.unwrap_or("").to_string());
+        out.push(Delivery {
+            receiver: receiver.unwrap_or("").to_string(),
+            route: node,
+        });
     }
     Some(out)
 }
@@ -500,18 +588,171 @@ pub(super) fn walk(
 fn matches(route: &AlertRoute, labels: &BTreeMap<&str, &str>) -> Option<bool> {
     for m in &route.matchers {
         let value = labels.get(m.name.as_str()).copied()?;
-        let hit = match m.op.as_str() {
-            "=" => value == m.value,
-            "!=" => value != m.value,
-            "=~" | "!~" => {
-                let re = regex::Regex::new(&format!("^(?:{})$", m.value)).ok()?;
-                re.is_match(value) == (m.op == "=~")
-            }
-            _ => return None,
-        };
-        if !hit {
+        if !holds(m, value)? {
             return Some(false);
         }
     }
     Some(true)
+}
+
+/// Whether matcher `m` holds for a label's `value` (`""` for an absent label, as Alertmanager
+/// reads it); `None` for a matcher that cannot be read.
+fn holds(m: &LabelMatcher, value: &str) -> Option<bool> {
+    Some(match m.op.as_str() {
+        "=" => value == m.value,
+        "!=" => value != m.value,
+        "=~" | "!~" => {
+            let re = regex::Regex::new(&format!("^(?:{})$", m.value)).ok()?;
+            re.is_match(value) == (m.op == "=~")
+        }
+        _ => return None,
+    })
+}
+
+/// Why the alert with `labels` is muted whatever its route: a silence in force, or an inhibit
+/// rule whose source is an alert that always fires; `Some(None)` when nothing mutes it, `None`
+/// when the silences or inhibit rules were not read.
+fn muted(
+    am: &AlertmanagerServer,
+    server: &PrometheusServer,
+    labels: &BTreeMap<&str, &str>,
+    exporters: &[&ScrapeTarget],
+) -> Option<Option<String>> {
+    let maybe = |may: Option<String>| match may {
+        None => ("is", String::new()),
+        Some(why) => ("may be", format!(" ({why})")),
+    };
+    for s in am.silences.as_ref()? {
+        if let Some(may) = applies(&s.matchers, labels, exporters) {
+            let until = s
+                .ends_at
+                .as_deref()
+                .map(|e| format!(" until {e}"))
+                .unwrap_or_default();
+            let (verb, why) = maybe(may);
+            return Some(Some(format!(
+                "{verb} silenced by silence `{}`{until}{why}",
+                s.id
+            )));
+        }
+    }
+    // An alert that always fires (a watchdog) inhibits, all the time, whatever its inhibit
+    // rules point at; one that fires on a condition inhibits only while that holds.
+    let always: Vec<&AlertingRule> = server
+        .alert_rules
+        .iter()
+        .flatten()
+        .filter(|r| r.query.as_deref().is_some_and(always_fires))
+        .collect();
+    for (n, i) in am.inhibit_rules.as_ref()?.iter().enumerate() {
+        let Some(mut may) = applies(&i.target, labels, exporters) else {
+            continue;
+        };
+        let source = always.iter().find_map(|r| {
+            let mut l: BTreeMap<&str, &str> = r
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            l.insert("alertname", r.name.as_deref().unwrap_or(""));
+            // The watchdog's series has no labels of its own: its labels are the rule's.
+            applies(&i.source, &l, &[])
+                .filter(|m| m.is_none())
+                .map(|_| (r, l))
+        });
+        let Some((source, source_labels)) = source else {
+            continue;
+        };
+        let mut differs = false;
+        for e in &i.equal {
+            let theirs = source_labels.get(e.as_str()).copied().unwrap_or("");
+            match labels.get(e.as_str()) {
+                Some(ours) => differs |= *ours != theirs,
+                None => {
+                    may = Some(format!(
+                        "its `equal` label `{e}` is one only the alert's series can carry"
+                    ))
+                }
+            }
+        }
+        if differs {
+            continue;
+        }
+        let (verb, why) = maybe(may);
+        return Some(Some(format!(
+            "{verb} inhibited by inhibit rule {} whenever {} fires, which is always{why}",
+            n + 1,
+            rule_name(source)
+        )));
+    }
+    Some(None)
+}
+
+/// Whether an alerting rule's expression fires all the time: a constant vector, no metric read.
+fn always_fires(query: &str) -> bool {
+    let code = strip_comments(query);
+    let words: Vec<String> = identifiers(&code)
+        .into_iter()
+        .filter(|w| !w.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    words == ["vector"] && !code.contains(['<', '>', '=', '!'])
+}
+
+/// Whether `matchers` all hold for an alert with `labels` from the host's exporter `targets`:
+/// `Some(None)` when they do, `Some(Some(why))` when they may (a matcher reads a label the rule
+/// does not set: the targets' value, which the alert carries unless its rule aggregates it
+/// away, or a label only the series can carry), `None` when they do not.
+fn applies(
+    matchers: &[LabelMatcher],
+    labels: &BTreeMap<&str, &str>,
+    targets: &[&ScrapeTarget],
+) -> Option<Option<String>> {
+    let mut may = None;
+    for m in matchers {
+        if let Some(v) = labels.get(m.name.as_str()) {
+            match holds(m, v) {
+                Some(true) => {}
+                Some(false) => return None,
+                None => may = Some(format!("its matcher on `{}` cannot be read", m.name)),
+            }
+            continue;
+        }
+        let from_targets: Vec<&str> = targets
+            .iter()
+            .filter_map(|t| {
+                t.labels
+                    .get(&m.name)
+                    .map(String::as_str)
+                    .or(if m.name == "job" {
+                        t.job.as_deref()
+                    } else {
+                        None
+                    })
+            })
+            .collect();
+        // Absent from the alert, a label reads as "".
+        let if_absent = holds(m, "");
+        if from_targets.is_empty() {
+            if if_absent != Some(true) {
+                may = Some(format!(
+                    "it matches on `{}`, which only the alert's series can carry",
+                    m.name
+                ));
+            }
+            continue;
+        }
+        let if_present = from_targets.iter().map(|v| holds(m, v)).collect::<Vec<_>>();
+        match (if_absent, if_present.iter().any(|h| *h != Some(false))) {
+            (Some(false), false) => return None,
+            (Some(true), true) if if_present.iter().all(|h| *h == Some(true)) => {}
+            _ => {
+                may = Some(format!(
+                    "whether it holds depends on the host's `{}`, which the alert carries \
+                     unless its rule aggregates it away",
+                    m.name
+                ))
+            }
+        }
+    }
+    Some(may)
 }

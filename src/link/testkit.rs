@@ -541,6 +541,7 @@ fn processor(rs: &mut Vec<Resource>) {
             family: Some("worker".into()),
             revision: Some(3),
             network_mode: Some("awsvpc".into()),
+            containers: None,
         }),
     ));
     rs.push(res(

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Ingress, PolicyStatement, Reachability, ScalingAlarm, Tier};
+use super::logs::{EcsContainer, LogShipping};
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +24,13 @@ pub struct LambdaFunction {
     /// URL answers to `policy_statements`). Empty: no URL. `null`: not read.
     #[serde(default)]
     pub function_urls: Option<Vec<FunctionUrl>>,
+    /// The ARNs of the function's layers. Empty: none.
+    #[serde(default)]
+    pub layers: Option<Vec<String>>,
+    /// The CloudWatch Logs group it writes to: `LoggingConfig.LogGroup`, else Lambda's default
+    /// `/aws/lambda/<name>`.
+    #[serde(default)]
+    pub log_group: Option<String>,
     /// *Derived*: this is the spec's webhook (`components.webhook_function`).
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub is_webhook: Option<bool>,
@@ -48,6 +56,9 @@ pub struct LambdaFunction {
     /// compensating control; the value is never kept).
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub origin_secret_header: Option<bool>,
+    /// *Derived* (the processors' services and the webhook): where its logs go.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub log_shipping: Option<LogShipping>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub alarm_names: Option<Vec<String>>,
     /// *Derived*: the spec's alarm categories for this kind (docs/design.md §3, "Alarm
@@ -161,6 +172,9 @@ pub struct EcsService {
     /// last line saying how many more. Empty: none.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub scaling_alarm_problems: Option<Vec<String>>,
+    /// *Derived* (the processors' services and the webhook): where its logs go.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub log_shipping: Option<LogShipping>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<Ingress>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
@@ -208,6 +222,9 @@ pub struct EcsTaskDefinition {
     pub revision: Option<i64>,
     /// `awsvpc`, `bridge`, `host`, `none`.
     pub network_mode: Option<String>,
+    /// Each container with its logging. `null`: not read.
+    #[serde(default)]
+    pub containers: Option<Vec<EcsContainer>>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]

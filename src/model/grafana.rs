@@ -88,9 +88,18 @@ pub struct GrafanaAlertRule {
     /// The expressions of its data queries (`data[].model.expr`).
     #[serde(default)]
     pub queries: Vec<String>,
+    /// What the rule does when its query returns nothing (`NoData`, `Alerting`, `OK`,
+    /// `KeepLast`): with `OK`, a broker whose exporter is gone reads as healthy.
+    #[serde(default)]
+    pub no_data_state: Option<String>,
     /// Simplified routing: the contact point it notifies directly, skipping the policy tree.
     #[serde(default)]
     pub receiver: Option<String>,
+    /// Simplified routing's time intervals: when that contact point is not notified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mute_time_intervals: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub active_time_intervals: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]

@@ -20,6 +20,7 @@ mod edge;
 mod estate;
 mod grafana;
 pub mod json;
+mod logs;
 mod loki;
 mod monitoring;
 mod network;
@@ -37,6 +38,7 @@ pub use data::*;
 pub use edge::*;
 pub use estate::*;
 pub use grafana::*;
+pub use logs::*;
 pub use loki::*;
 pub use monitoring::*;
 pub use network::*;
@@ -275,6 +277,8 @@ kinds! {
     Alarm(Alarm) = "aws.cloudwatch.alarm" as ALARM,
     SnsTopic(SnsTopic) = "aws.sns.topic" as SNS_TOPIC,
     SnsSubscription(SnsSubscription) = "aws.sns.subscription" as SNS_SUBSCRIPTION,
+    /// A CloudWatch Logs group the processors or the webhook write to, with its subscriptions.
+    LogGroup(LogGroup) = "aws.logs.log_group" as LOG_GROUP,
     /// A resource known only by its ARN and tags (Resource Groups Tagging API): what the scan of
     /// the other regions finds carrying the estate tag.
     TaggedResource(TaggedResource) = "aws.tagging.resource" as TAGGED_RESOURCE,

@@ -76,6 +76,42 @@ pub struct AlertmanagerServer {
     /// `null`: not read.
     #[serde(default)]
     pub receivers: Option<Vec<AlertReceiver>>,
+    /// The running configuration's inhibit rules: an alert matching a rule's target side is
+    /// muted while one matching its source side fires (with the `equal` labels alike).
+    /// `null`: not read.
+    #[serde(default)]
+    pub inhibit_rules: Option<Vec<InhibitRule>>,
+    /// The silences in force now (`GET /api/v2/silences`, state `active`): each mutes every
+    /// alert its matchers all match, whatever the routes say. `null`: not read.
+    #[serde(default)]
+    pub silences: Option<Vec<AlertSilence>>,
+}
+
+/// One of Alertmanager's inhibit rules (`source_match`, `source_match_re` and
+/// `source_matchers` together as `source`, the same for `target`).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct InhibitRule {
+    #[serde(default)]
+    pub source: Vec<LabelMatcher>,
+    #[serde(default)]
+    pub target: Vec<LabelMatcher>,
+    /// Labels whose values must be the same on both alerts.
+    #[serde(default)]
+    pub equal: Vec<String>,
+}
+
+/// A silence in force on an Alertmanager.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSilence {
+    pub id: String,
+    /// All must hold.
+    #[serde(default)]
+    pub matchers: Vec<LabelMatcher>,
+    /// When it ends (RFC 3339, as Alertmanager says it).
+    #[serde(default)]
+    pub ends_at: Option<String>,
 }
 
 /// A node of Alertmanager's routing tree.
@@ -93,6 +129,13 @@ pub struct AlertRoute {
     pub continue_matching: bool,
     #[serde(default)]
     pub routes: Vec<AlertRoute>,
+    /// Named time intervals during which this route sends nothing (its own: a child does not
+    /// inherit them, as in Alertmanager's dispatcher).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mute_time_intervals: Vec<String>,
+    /// Named time intervals outside which this route sends nothing (its own, like the above).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub active_time_intervals: Vec<String>,
 }
 
 /// `name op value`, with `op` one of `=`, `!=`, `=~`, `!~`.

@@ -12,7 +12,7 @@ use super::{Expression, Rule};
 use crate::diag::Diagnostics;
 use crate::finding::{Gate, RuleInfo, Severity};
 use crate::input::toml::{self, DeValue, File, Key, Style, Table, Value};
-use crate::model::KINDS;
+use crate::model::{MonitoringProvider, KINDS};
 use crate::text::suggest;
 
 /// Every key a `[[rule]]` may have.
@@ -29,6 +29,7 @@ pub(super) const KEYS: &[&str] = &[
     "evidence",
     "message",
     "wants",
+    "monitoring",
     "risk",
     "remediation",
     "references",
@@ -185,6 +186,10 @@ fn parse_rule(file: &mut File<'_>, t: &Table<'_>, header: Range<usize>) -> Optio
     };
     let kinds = get("kind").and_then(|v| kinds(file, v));
     let references = get("references").and_then(|v| references(file, v));
+    let monitoring = match get("monitoring") {
+        None => Some(Vec::new()),
+        Some(v) => monitoring_parts(file, v),
+    };
     let evidence = match get("evidence") {
         None => Some(Vec::new()),
         Some(v) => file.strings("evidence", v),
@@ -234,6 +239,7 @@ fn parse_rule(file: &mut File<'_>, t: &Table<'_>, header: Range<usize>) -> Optio
             risk: risk?,
             remediation: remediation?,
             references: references?,
+            monitoring: monitoring?,
         },
         when: when?,
         assert: assert?,
@@ -246,6 +252,41 @@ fn parse_rule(file: &mut File<'_>, t: &Table<'_>, header: Range<usize>) -> Optio
         column,
         id_span: id_span.map(|s| (file.source.clone(), s)),
     })
+}
+
+/// `monitoring`: the parts of the monitoring plane the rule judges, by their `[monitoring]` names.
+fn monitoring_parts(file: &mut File<'_>, v: &Value<'_>) -> Option<Vec<MonitoringProvider>> {
+    let list = file.strings("monitoring", v)?;
+    if list.is_empty() {
+        let d = file.error(v.span(), "`monitoring` must not be an empty list");
+        d.label = Some("no part".into());
+        d.notes
+            .push("help: leave the key out for a rule that reads no monitoring part".into());
+        return None;
+    }
+    let names = MonitoringProvider::ALL.map(MonitoringProvider::as_str);
+    let mut parts = Vec::new();
+    for (name, span) in &list {
+        match MonitoringProvider::ALL
+            .into_iter()
+            .find(|p| p.as_str() == name.as_str())
+        {
+            Some(p) if !parts.contains(&p) => parts.push(p),
+            Some(_) => {
+                file.error(span.clone(), format!("`{name}` is listed twice"))
+                    .label = Some("already listed".into());
+            }
+            None => {
+                let d = file.error(span.clone(), format!("unknown monitoring part `{name}`"));
+                d.label = Some("not a part of the monitoring plane".into());
+                if let Some(s) = suggest(name, names.iter().copied()) {
+                    d.notes.push(format!("help: did you mean `{s}`?"));
+                }
+                d.notes.push(format!("the parts are: {}", names.join(", ")));
+            }
+        }
+    }
+    (parts.len() == list.len()).then_some(parts)
 }
 
 /// `message`: a template whose placeholders are `resource` and the rule's evidence paths.

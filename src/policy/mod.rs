@@ -266,7 +266,7 @@ impl PolicySet {
         let canonical: Vec<serde_json::Value> = rules
             .iter()
             .map(|r| {
-                serde_json::json!([
+                let mut labels = serde_json::json!([
                     r.info.id,
                     r.info.title,
                     r.info.severity,
@@ -279,7 +279,15 @@ impl PolicySet {
                     r.evidence,
                     r.message.as_ref().map(|m| &m.source),
                     r.wants,
-                ])
+                ]);
+                // Which run of SARIF the findings go to; absent from rules without it, so their
+                // digest is the one they had before the key existed.
+                if !r.info.monitoring.is_empty() {
+                    if let Some(l) = labels.as_array_mut() {
+                        l.push(serde_json::json!(r.info.monitoring));
+                    }
+                }
+                labels
             })
             .collect();
         let bytes = serde_json::to_vec(&canonical).unwrap_or_default();

@@ -1,5 +1,6 @@
 use super::*;
 use crate::finding::{Gate, Severity};
+use crate::model::MonitoringProvider;
 
 /// A valid rule; tests break one thing at a time.
 const GOOD: &str = r#"
@@ -372,4 +373,38 @@ fn builtin_expressions_are_well_within_the_complexity_limits() {
     assert!(depth * 2 <= super::load::MAX_EXPRESSION_DEPTH, "{depth}");
     assert!(comp <= super::load::MAX_COMPREHENSION_NESTING, "{comp}");
     assert!(nest * 2 <= super::load::MAX_EXPRESSION_NESTING, "{nest}");
+}
+
+#[test]
+fn monitoring_parts_load_into_the_rule() {
+    let text = GOOD.replace(
+        "severity = ",
+        "monitoring = [\"pagerduty\", \"grafana\"]\nseverity = ",
+    );
+    let set = PolicySet::parse(&text, "policies/test.toml").expect("valid");
+    let r = set.get("aws-rds-not-public").unwrap();
+    assert_eq!(
+        r.info.monitoring,
+        [MonitoringProvider::Pagerduty, MonitoringProvider::Grafana]
+    );
+    // Without the key: no part, and the digest a rule pack had before the key existed.
+    let plain = PolicySet::parse(GOOD, "policies/test.toml").unwrap();
+    assert!(plain
+        .get("aws-rds-not-public")
+        .unwrap()
+        .info
+        .monitoring
+        .is_empty());
+    assert_ne!(set.digest(), plain.digest());
+}
+
+#[test]
+fn diag_monitoring_part_unknown_twice_and_empty() {
+    insta::assert_snapshot!(render(&GOOD.replace(
+        "severity = ",
+        "monitoring = [\"pagerdty\", \"loki\", \"loki\"]\nseverity = ",
+    )));
+    insta::assert_snapshot!(render(
+        &GOOD.replace("severity = ", "monitoring = []\nseverity = ")
+    ));
 }

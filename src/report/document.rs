@@ -587,6 +587,7 @@ mod tests {
             risk: String::new(),
             remediation: String::new(),
             references: Vec::new(),
+            monitoring: Vec::new(),
         };
         let finding = |id: &str, status| Finding {
             rule_id: "r".into(),

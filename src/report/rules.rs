@@ -41,14 +41,22 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
-/// One rule for a person: what, why, how to fix, where in the spec, and the check itself.
-pub fn explain(info: &RuleInfo, when: Option<&str>, assert: &str) -> String {
+/// One rule for a person: what, why, how to fix, where in the spec and what it wants there,
+/// and the check itself.
+pub fn explain(info: &RuleInfo, when: Option<&str>, assert: &str, wants: Option<&str>) -> String {
     let mut out = String::new();
     out.push_str(&format!("{} — {}\n\n", info.id, info.title));
     out.push_str(&format!("severity  {}\n", info.severity));
     out.push_str(&format!("gate      {}\n", gate_text(info.gate)));
     out.push_str(&format!("kinds     {}\n", info.kinds.join(", ")));
-    out.push_str(&format!("spec      {}\n\n", info.spec));
+    if !info.monitoring.is_empty() {
+        out.push_str(&format!("reads     {}\n", monitoring_text(info)));
+    }
+    out.push_str(&format!("spec      {}\n", info.spec));
+    if let Some(w) = wants {
+        out.push_str(&format!("wants     {w}\n"));
+    }
+    out.push('\n');
     out.push_str(&format!("Why it matters\n{}\n\n", indent(&info.risk)));
     out.push_str(&format!("How to fix\n{}\n\n", indent(&info.remediation)));
     out.push_str("Check\n");
@@ -61,6 +69,12 @@ pub fn explain(info: &RuleInfo, when: Option<&str>, assert: &str) -> String {
         out.push_str(&format!("  - {r}\n"));
     }
     out
+}
+
+/// The monitoring parts a rule judges, as `rules ID` says them.
+fn monitoring_text(info: &RuleInfo) -> String {
+    let parts: Vec<&str> = info.monitoring.iter().map(|p| p.as_str()).collect();
+    format!("{} (the monitoring plane)", parts.join(", "))
 }
 
 fn one_line(expr: &str) -> String {
@@ -97,7 +111,7 @@ pub fn markdown_table(infos: &[RuleInfo]) -> String {
 pub fn markdown_one(info: &RuleInfo) -> String {
     let mut out = format!("### `{}`: {}\n\n", info.id, md_cell(&info.title));
     out.push_str(&format!(
-        "- severity: **{}**, gate: {}\n- kinds: {}\n- spec: {}\n\n",
+        "- severity: **{}**, gate: {}\n- kinds: {}\n- spec: {}\n",
         info.severity,
         gate_text(info.gate),
         info.kinds
@@ -107,6 +121,10 @@ pub fn markdown_one(info: &RuleInfo) -> String {
             .join(", "),
         md_cell(&info.spec)
     ));
+    if !info.monitoring.is_empty() {
+        out.push_str(&format!("- reads: {}\n", md_cell(&monitoring_text(info))));
+    }
+    out.push('\n');
     out.push_str(&format!("**Why it matters.** {}\n\n", one_line(&info.risk)));
     out.push_str(&format!(
         "**How to fix.** {}\n\n",

@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Map, Value};
 
 use crate::finding::{fingerprint, Finding, Report, RuleInfo, Severity, Status};
+use crate::model::MonitoringStatus;
 use crate::text::inert;
 
 /// The OASIS errata schema this output targets (draft-04).
@@ -87,17 +88,34 @@ fn unknown_level(severity: Severity) -> &'static str {
     }
 }
 
-/// Which run a finding belongs to: provider, then account for AWS.
+/// Which run a finding belongs to: the monitoring plane's rules first, then provider, then
+/// account for AWS.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum RunKey {
     Aws(String),
     Cloudflare,
+    /// Rules that judge the monitoring plane's answers (PagerDuty, Prometheus, Grafana, …), even
+    /// when the resource they name is an AWS one (an alarm, the RabbitMQ host): the plane is
+    /// audited, uploaded and closed as one category.
+    Monitoring,
     /// Neither an ARN nor a Cloudflare id nor a known kind prefix.
     Other,
 }
 
 impl RunKey {
-    fn of(f: &Finding) -> RunKey {
+    fn of(f: &Finding, report: &Report) -> RunKey {
+        if report
+            .rule(&f.rule_id)
+            .is_some_and(|r| !r.monitoring.is_empty())
+        {
+            RunKey::Monitoring
+        } else {
+            RunKey::provider(f)
+        }
+    }
+
+    /// The provider (and AWS account) the finding's resource belongs to, whatever judged it.
+    fn provider(f: &Finding) -> RunKey {
         if f.resource_id.starts_with("cloudflare:") || f.kind.starts_with("cloudflare.") {
             RunKey::Cloudflare
         } else if f.resource_id.starts_with("arn:") || f.kind.starts_with("aws.") {
@@ -111,6 +129,7 @@ impl RunKey {
         match self {
             RunKey::Aws(acct) => format!("{CATEGORY_PREFIX}/aws/{}/", segment(acct)),
             RunKey::Cloudflare => format!("{CATEGORY_PREFIX}/cloudflare/"),
+            RunKey::Monitoring => format!("{CATEGORY_PREFIX}/monitoring/"),
             RunKey::Other => format!("{CATEGORY_PREFIX}/other/"),
         }
     }
@@ -168,7 +187,7 @@ fn kind_parts(kind: &str) -> (String, String) {
 /// The virtual, scheme-less path of a finding's resource.
 pub fn virtual_path(f: &Finding) -> String {
     let (service, ty) = kind_parts(&f.kind);
-    if RunKey::of(f) == RunKey::Cloudflare {
+    if RunKey::provider(f) == RunKey::Cloudflare {
         // cloudflare:zone/<zone>[/dns_record/<id>]
         let rest = f
             .resource_id
@@ -183,7 +202,7 @@ pub fn virtual_path(f: &Finding) -> String {
         };
         return format!("estate/cloudflare/{}/{}/{}", segment(zone), ty, id_path(id));
     }
-    let provider = match RunKey::of(f) {
+    let provider = match RunKey::provider(f) {
         RunKey::Other => "other",
         _ => "aws",
     };
@@ -446,7 +465,7 @@ pub fn build(report: &Report, include_waived: bool) -> Value {
             Status::Pass => false,
         };
         if wanted {
-            groups.entry(RunKey::of(f)).or_default().push(f);
+            groups.entry(RunKey::of(f, report)).or_default().push(f);
         }
     }
     // Scanned accounts with nothing to report still get an (empty) run: uploading an empty
@@ -456,6 +475,14 @@ pub fn build(report: &Report, include_waived: bool) -> Value {
     }
     if !report.scope.cloudflare_zones.is_empty() {
         groups.entry(RunKey::Cloudflare).or_default();
+    }
+    if report
+        .scope
+        .monitoring
+        .iter()
+        .any(|m| m.status == MonitoringStatus::Audited)
+    {
+        groups.entry(RunKey::Monitoring).or_default();
     }
 
     let mut runs = Vec::new();

@@ -30,6 +30,7 @@ pub fn rule(id: &str, severity: Severity, gate: Gate, kind: &str, title: &str) -
         references: vec![
             "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_VPC.html".into(),
         ],
+        monitoring: Vec::new(),
     }
 }
 

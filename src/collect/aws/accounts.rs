@@ -19,7 +19,7 @@ use super::errors::{classify, error_for};
 use super::guard::ReadOnlyGuard;
 use super::options::{AssumeRole, AwsOptions};
 use super::sdk::{client, load_sdk_config, Clients};
-use super::{apigateway, autoscaling, cloudwatch, ec2, ecs, elasticache, elb, lambda};
+use super::{apigateway, autoscaling, cloudwatch, ec2, ecs, elasticache, elb, lambda, logs};
 use super::{organizations, progress};
 use super::{rds, regions, sns, sts, Ctx, Part};
 use crate::model::kind;
@@ -489,8 +489,18 @@ pub async fn collect_within(
         t("rds", kinds_of("aws.rds.")).run(rds::collect(&clients.rds, &ctx)),
         t("elasticache", kinds_of("aws.elasticache."))
             .run(elasticache::collect(&clients.elasticache, &ctx)),
-        t("lambda", kinds_of("aws.lambda.")).run(lambda::collect(&clients.lambda, &ctx)),
-        t("ecs", kinds_of("aws.ecs.")).run(ecs::collect(&clients.ecs, &ctx)),
+        with_log_groups(
+            &clients.logs,
+            &ctx,
+            t("logs", kinds_of("aws.logs.")),
+            t("lambda", kinds_of("aws.lambda.")).run(lambda::collect(&clients.lambda, &ctx)),
+        ),
+        with_log_groups(
+            &clients.logs,
+            &ctx,
+            t("logs", kinds_of("aws.logs.")),
+            t("ecs", kinds_of("aws.ecs.")).run(ecs::collect(&clients.ecs, &ctx)),
+        ),
         t(
             "application-autoscaling",
             kinds_of("aws.application_autoscaling.")
@@ -540,10 +550,31 @@ pub async fn collect_within(
         out.resources.extend(part.resources);
         out.errors.extend(part.errors);
     }
+    // A group both the webhook and the processors write to was read by each: kept once.
+    let mut groups = std::collections::HashSet::new();
+    out.resources
+        .retain(|r| !matches!(r.attrs, Attrs::LogGroup(_)) || groups.insert(r.id.clone()));
     out.operations = guard.calls();
     out.services = guard.usage();
     out.elapsed = started.elapsed();
     out
+}
+
+/// A part of Lambda or ECS, with the subscriptions of the log groups the webhook or the
+/// processors write to, read as soon as that service has answered: one of the two stalling does
+/// not hold the other's groups, and a service that could not be read names no group.
+async fn with_log_groups(
+    client: &aws_sdk_cloudwatchlogs::Client,
+    ctx: &Ctx,
+    stage: Timed<'_>,
+    service: impl std::future::Future<Output = Part>,
+) -> Part {
+    let mut part = service.await;
+    let groups = logs::groups_to_read(ctx, part.resources.iter());
+    if !groups.is_empty() {
+        part.extend(stage.run(logs::collect(client, ctx, groups)).await);
+    }
+    part
 }
 
 /// Every kind whose name starts with `prefix` (`aws.rds.`).

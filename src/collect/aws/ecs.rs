@@ -1,6 +1,9 @@
 //! ECS: clusters, their services (described 10 at a time, the API's limit) and the task
-//! definitions those services run (for the network mode). The per-cluster and per-definition
-//! calls run several at once ([`Part::from_each`]). `normalize_*` are pure.
+//! definitions those services run (for the network mode and each container's logging). The
+//! per-cluster and per-definition calls run several at once ([`Part::from_each`]).
+//! `normalize_*` are pure. Of a log driver's options only the names are kept, and the values
+//! of the three that say where logs go (FireLens's output plugin, the awslogs group and
+//! region): the others can carry credentials (a Loki URL with a password, a token).
 
 use std::collections::BTreeSet;
 
@@ -232,7 +235,44 @@ pub fn normalize_task_definition(ctx: &Ctx, d: &t::TaskDefinition) -> Option<Res
                         .map_or("bridge", |m| m.as_str())
                         .to_string(),
                 ),
+                containers: Some(d.container_definitions().iter().map(container).collect()),
             }),
         ),
     )
+}
+
+/// One container's logging: the driver, the option names, and only the values of `Name` /
+/// `@type` (FireLens), `awslogs-group` and `awslogs-region`.
+fn container(c: &t::ContainerDefinition) -> EcsContainer {
+    let log = c.log_configuration();
+    let options = log.and_then(|l| l.options());
+    let value = |key: &str| options.and_then(|o| o.get(key)).cloned();
+    let mut log_option_names: Vec<String> = options
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    log_option_names.extend(
+        log.map(|l| l.secret_options())
+            .unwrap_or_default()
+            .iter()
+            .map(|s| s.name().to_string()),
+    );
+    log_option_names.sort();
+    log_option_names.dedup();
+    let driver = log.map(|l| l.log_driver().as_str().to_string());
+    let firelens = driver.as_deref() == Some("awsfirelens");
+    let awslogs = driver.as_deref() == Some("awslogs");
+    EcsContainer {
+        name: c.name().map(str::to_string),
+        log_option_names,
+        awslogs_group: value("awslogs-group").filter(|_| awslogs),
+        awslogs_region: value("awslogs-region").filter(|_| awslogs),
+        firelens_output: value("Name")
+            .or_else(|| value("@type"))
+            .filter(|_| firelens),
+        firelens: c.firelens_configuration().map(|f| FirelensConfiguration {
+            r#type: Some(f.r#type().as_str().to_string()),
+            config_file_type: f.options().and_then(|o| o.get("config-file-type")).cloned(),
+        }),
+        log_driver: driver,
+    }
 }

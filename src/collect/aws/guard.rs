@@ -159,6 +159,12 @@ pub const ALLOWED_OPERATIONS: &[(&str, &str, &str)] = &[
     ("ApiGatewayV2", "GetDomainNames", "apigateway:GET"),
     ("ApiGatewayV2", "GetApiMappings", "apigateway:GET"),
     ("CloudWatch", "DescribeAlarms", "cloudwatch:DescribeAlarms"),
+    // Whether the processors' and the webhook's log groups are shipped (their groups only).
+    (
+        "CloudWatch Logs",
+        "DescribeSubscriptionFilters",
+        "logs:DescribeSubscriptionFilters",
+    ),
     ("SNS", "ListTopics", "sns:ListTopics"),
     ("SNS", "GetTopicAttributes", "sns:GetTopicAttributes"),
     ("SNS", "ListSubscriptions", "sns:ListSubscriptions"),

@@ -180,6 +180,18 @@ pub fn normalize_function(ctx: &Ctx, f: &t::FunctionConfiguration) -> Option<Res
         .function_arn()
         .map(str::to_string)
         .unwrap_or_else(|| ctx.arn("lambda", &format!("function:{name}")));
+    let layers = f
+        .layers()
+        .iter()
+        .filter_map(|l| l.arn())
+        .map(str::to_string);
+    // Lambda writes to `/aws/lambda/<name>` unless the logging configuration names another
+    // group.
+    let log_group = f
+        .logging_config()
+        .and_then(|c| c.log_group())
+        .filter(|g| !g.is_empty())
+        .map_or_else(|| format!("/aws/lambda/{name}"), str::to_string);
     Some(ctx.resource(
         id,
         Some(name.to_string()),
@@ -197,6 +209,8 @@ pub fn normalize_function(ctx: &Ctx, f: &t::FunctionConfiguration) -> Option<Res
             }),
             function_url: None,
             policy_statements: None,
+            layers: Some(layers.collect()),
+            log_group: Some(log_group),
             ..Default::default()
         }),
     ))

@@ -28,6 +28,7 @@ pub mod ecs;
 pub mod elasticache;
 pub mod elb;
 pub mod lambda;
+pub mod logs;
 pub mod organizations;
 pub mod progress;
 pub mod rds;

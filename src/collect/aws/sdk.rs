@@ -30,6 +30,7 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sns: aws_sdk_sns::Client,
     pub kms: aws_sdk_kms::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
@@ -75,6 +76,7 @@ impl Clients {
                 "application-autoscaling"
             ),
             cloudwatch: client!(aws_sdk_cloudwatch, sdk, guard, "cloudwatch"),
+            logs: client!(aws_sdk_cloudwatchlogs, sdk, guard, "logs"),
             sns: client!(aws_sdk_sns, sdk, guard, "sns"),
             kms: client!(aws_sdk_kms, sdk, guard, "kms"),
             elbv2: client!(aws_sdk_elasticloadbalancingv2, sdk, guard, "elbv2"),

@@ -24,7 +24,8 @@ use crate::model::{
     kind, AlertmanagerServer, Attrs, CollectionError, ErrorKind, PrometheusServer, Resource,
 };
 pub use normalize::{
-    normalize_alertmanager_config, normalize_alertmanagers, normalize_rules, normalize_targets,
+    normalize_alertmanager_config, normalize_alertmanagers, normalize_rules, normalize_silences,
+    normalize_targets, AlertmanagerConfig,
 };
 
 /// What the collector reads of Prometheus.
@@ -47,11 +48,19 @@ pub const PROMETHEUS_READS: &[Read] = &[
 ];
 
 /// What the collector reads of Alertmanager.
-pub const ALERTMANAGER_READS: &[Read] = &[Read {
-    path: "/api/v2/status",
-    needs: "-",
-    needed_for: "the running routing tree and receivers: do the RabbitMQ alerts reach PagerDuty",
-}];
+pub const ALERTMANAGER_READS: &[Read] = &[
+    Read {
+        path: "/api/v2/status",
+        needs: "-",
+        needed_for:
+            "the running routing tree and receivers: do the RabbitMQ alerts reach PagerDuty",
+    },
+    Read {
+        path: "/api/v2/silences",
+        needs: "-",
+        needed_for: "the silences in force: is a RabbitMQ alert muted whatever its route",
+    },
+];
 
 /// Environment variables of the optional credentials, per server.
 pub const PROMETHEUS_BEARER_VAR: &str = "PROMETHEUS_BEARER_TOKEN";
@@ -397,9 +406,10 @@ async fn read_alertmanager(opts: &Options, target: Target<'_>) -> Collected {
                     "GET /api/v2/status: unexpected response: no `config.original`".into(),
                 )),
                 Some(yaml) => match normalize_alertmanager_config(yaml) {
-                    Ok((route, receivers)) => {
-                        server.route = Some(route);
-                        server.receivers = Some(receivers);
+                    Ok(cfg) => {
+                        server.route = Some(cfg.route);
+                        server.receivers = Some(cfg.receivers);
+                        server.inhibit_rules = Some(cfg.inhibit_rules);
                     }
                     Err(why) => out.errors.push(error(
                         "alertmanager",
@@ -410,6 +420,24 @@ async fn read_alertmanager(opts: &Options, target: Target<'_>) -> Collected {
                 },
             }
         }
+    }
+    // A silence mutes an alert whatever its route says: without them the routes prove nothing.
+    match get(&c, "alertmanager", "/api/v2/silences", &[]).await {
+        Err((kind, msg)) => out
+            .errors
+            .push(error("alertmanager", "silences", kind, msg)),
+        Ok(v) => match normalize_silences(&v) {
+            Ok(silences) => server.silences = Some(silences),
+            Err(why) => out.errors.push(error(
+                "alertmanager",
+                "silences",
+                ErrorKind::Other,
+                c.redact(&format!(
+                    "GET /api/v2/silences: unexpected response: {}",
+                    crate::text::inert(&why)
+                )),
+            )),
+        },
     }
     out.resources.push(server_resource(
         "alertmanager",

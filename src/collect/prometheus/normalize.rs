@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::{AlertReceiver, AlertRoute, AlertingRule, LabelMatcher, ScrapeTarget, StrMap};
+use crate::model::{
+    AlertReceiver, AlertRoute, AlertSilence, AlertingRule, InhibitRule, LabelMatcher, ScrapeTarget,
+    StrMap,
+};
 
 fn string_at(v: &Value, ptr: &str) -> Option<String> {
     v.pointer(ptr).and_then(Value::as_str).map(str::to_string)
@@ -91,6 +94,26 @@ struct Config {
     route: Option<Route>,
     #[serde(default)]
     receivers: Vec<Receiver>,
+    #[serde(default)]
+    inhibit_rules: Vec<Inhibit>,
+}
+
+#[derive(Deserialize)]
+struct Inhibit {
+    #[serde(default)]
+    source_match: BTreeMap<String, String>,
+    #[serde(default)]
+    source_match_re: BTreeMap<String, String>,
+    #[serde(default)]
+    source_matchers: Vec<String>,
+    #[serde(default)]
+    target_match: BTreeMap<String, String>,
+    #[serde(default)]
+    target_match_re: BTreeMap<String, String>,
+    #[serde(default)]
+    target_matchers: Vec<String>,
+    #[serde(default)]
+    equal: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +129,10 @@ struct Route {
     continue_matching: bool,
     #[serde(default)]
     routes: Vec<Route>,
+    #[serde(default)]
+    mute_time_intervals: Vec<String>,
+    #[serde(default)]
+    active_time_intervals: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -115,10 +142,15 @@ struct Receiver {
     rest: BTreeMap<String, serde_yaml_ng::Value>,
 }
 
-/// The routing tree and receivers of Alertmanager's running configuration (`config.original`).
-pub fn normalize_alertmanager_config(
-    yaml: &str,
-) -> Result<(AlertRoute, Vec<AlertReceiver>), String> {
+/// What Alertmanager's running configuration (`config.original`) says of where alerts go.
+pub struct AlertmanagerConfig {
+    pub route: AlertRoute,
+    pub receivers: Vec<AlertReceiver>,
+    pub inhibit_rules: Vec<InhibitRule>,
+}
+
+/// The routing tree, receivers and inhibit rules of Alertmanager's running configuration.
+pub fn normalize_alertmanager_config(yaml: &str) -> Result<AlertmanagerConfig, String> {
     let cfg: Config = serde_yaml_ng::from_str(yaml).map_err(|e| {
         // The location only: the text may hold secrets a newer release does not mask.
         match e.location() {
@@ -156,12 +188,29 @@ pub fn normalize_alertmanager_config(
             }
         })
         .collect();
-    Ok((convert(route), receivers))
+    let inhibit_rules = cfg
+        .inhibit_rules
+        .into_iter()
+        .map(|i| InhibitRule {
+            source: matchers(i.source_match, i.source_match_re, &i.source_matchers),
+            target: matchers(i.target_match, i.target_match_re, &i.target_matchers),
+            equal: i.equal,
+        })
+        .collect();
+    Ok(AlertmanagerConfig {
+        route: convert(route),
+        receivers,
+        inhibit_rules,
+    })
 }
 
-fn convert(r: Route) -> AlertRoute {
-    let mut matchers: Vec<LabelMatcher> = r
-        .match_eq
+/// The three ways of writing matchers (`match`, `match_re`, `matchers`) as one list.
+fn matchers(
+    eq: BTreeMap<String, String>,
+    re: BTreeMap<String, String>,
+    list: &[String],
+) -> Vec<LabelMatcher> {
+    let mut out: Vec<LabelMatcher> = eq
         .into_iter()
         .map(|(name, value)| LabelMatcher {
             name,
@@ -169,16 +218,72 @@ fn convert(r: Route) -> AlertRoute {
             value,
         })
         .collect();
-    matchers.extend(r.match_re.into_iter().map(|(name, value)| LabelMatcher {
+    out.extend(re.into_iter().map(|(name, value)| LabelMatcher {
         name,
         op: "=~".into(),
         value,
     }));
-    matchers.extend(r.matchers.iter().map(|m| LabelMatcher::parse(m)));
+    out.extend(list.iter().map(|m| LabelMatcher::parse(m)));
+    out
+}
+
+fn convert(r: Route) -> AlertRoute {
     AlertRoute {
         receiver: r.receiver,
-        matchers,
+        matchers: matchers(r.match_eq, r.match_re, &r.matchers),
         continue_matching: r.continue_matching,
         routes: r.routes.into_iter().map(convert).collect(),
+        mute_time_intervals: r.mute_time_intervals,
+        active_time_intervals: r.active_time_intervals,
     }
+}
+
+/// The silences in force now, from `GET /api/v2/silences` (expired and pending ones are left
+/// out: they mute nothing now).
+pub fn normalize_silences(data: &Value) -> Result<Vec<AlertSilence>, String> {
+    let items = data.as_array().ok_or("not a list of silences")?;
+    let mut out = Vec::new();
+    for (i, s) in items.iter().enumerate() {
+        let state = s
+            .pointer("/status/state")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("silence {i} has no `status.state`"))?;
+        if state != "active" {
+            continue;
+        }
+        let id = string_at(s, "/id").ok_or_else(|| format!("silence {i} has no `id`"))?;
+        let matchers = s
+            .get("matchers")
+            .and_then(Value::as_array)
+            .ok_or_else(|| format!("silence `{id}` has no `matchers`"))?
+            .iter()
+            .map(|m| {
+                let name = string_at(m, "/name")?;
+                let value = string_at(m, "/value")?;
+                let regex = m.get("isRegex").and_then(Value::as_bool)?;
+                // Releases before 0.22 have no `isEqual`: every matcher was an equality.
+                let equal = m.get("isEqual").and_then(Value::as_bool).unwrap_or(true);
+                let op = match (regex, equal) {
+                    (false, true) => "=",
+                    (false, false) => "!=",
+                    (true, true) => "=~",
+                    (true, false) => "!~",
+                };
+                Some(LabelMatcher {
+                    name,
+                    op: op.into(),
+                    value,
+                })
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                format!("silence `{id}` has a matcher without name, value or isRegex")
+            })?;
+        out.push(AlertSilence {
+            id,
+            matchers,
+            ends_at: string_at(s, "/endsAt"),
+        });
+    }
+    Ok(out)
 }

@@ -77,7 +77,9 @@ receivers:
   webhook_configs:
   - url: <secret>
 "#;
-    let (route, receivers) = normalize_alertmanager_config(yaml).unwrap();
+    let AlertmanagerConfig {
+        route, receivers, ..
+    } = normalize_alertmanager_config(yaml).unwrap();
     assert_eq!(route.receiver.as_deref(), Some("default"));
     let child = &route.routes[0];
     assert!(child.continue_matching);
@@ -128,4 +130,97 @@ fn matchers_parse_or_stay_unreadable() {
         assert!(e.path.starts_with("/api/"));
         assert!(section.contains(e.path), "{section}");
     }
+}
+
+#[test]
+fn only_silences_in_force_are_kept_with_their_matchers_as_operators() {
+    let data = json!([
+        {"id": "a1", "status": {"state": "active"}, "endsAt": "2027-01-01T00:00:00.000Z",
+         "matchers": [
+            {"name": "service", "value": "rabbitmq", "isRegex": false, "isEqual": true},
+            {"name": "severity", "value": "info", "isRegex": false, "isEqual": false},
+            {"name": "alertname", "value": "RabbitMQ.*", "isRegex": true, "isEqual": true},
+            {"name": "team", "value": "db.*", "isRegex": true, "isEqual": false}
+         ]},
+        {"id": "e1", "status": {"state": "expired"},
+         "matchers": [{"name": "service", "value": "rabbitmq", "isRegex": false}]},
+        {"id": "p1", "status": {"state": "pending"},
+         "matchers": [{"name": "service", "value": "rabbitmq", "isRegex": false}]},
+        // Before 0.22 there is no `isEqual`: an equality.
+        {"id": "o1", "status": {"state": "active"},
+         "matchers": [{"name": "job", "value": "rabbitmq", "isRegex": false}]}
+    ]);
+    let got = normalize_silences(&data).unwrap();
+    let ids: Vec<&str> = got.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["a1", "o1"]);
+    let ops: Vec<&str> = got[0].matchers.iter().map(|m| m.op.as_str()).collect();
+    assert_eq!(ops, ["=", "!=", "=~", "!~"]);
+    assert_eq!(got[0].ends_at.as_deref(), Some("2027-01-01T00:00:00.000Z"));
+    assert_eq!(got[1].matchers[0].op, "=");
+}
+
+#[test]
+fn silences_that_cannot_be_read_are_an_error_never_none_in_force() {
+    for (data, says) in [
+        (json!({"silences": []}), "not a list"),
+        (json!([{"id": "a", "matchers": []}]), "status.state"),
+        (
+            json!([{"status": {"state": "active"}, "matchers": []}]),
+            "no `id`",
+        ),
+        (
+            json!([{"id": "a", "status": {"state": "active"}}]),
+            "no `matchers`",
+        ),
+        (
+            json!([{"id": "a", "status": {"state": "active"},
+                    "matchers": [{"name": "service", "value": "rabbitmq"}]}]),
+            "without name, value or isRegex",
+        ),
+    ] {
+        let err = normalize_silences(&data).unwrap_err();
+        assert!(err.contains(says), "{data}: {err}");
+    }
+}
+
+#[test]
+fn inhibit_rules_and_time_intervals_of_the_running_configuration() {
+    let yaml = r#"
+route:
+  receiver: pd
+  routes:
+  - receiver: pd
+    matchers: ['service="rabbitmq"']
+    mute_time_intervals: [weekends]
+    active_time_intervals: [office-hours]
+receivers:
+- name: pd
+inhibit_rules:
+- source_match: {alertname: Watchdog}
+  target_matchers: ['service="rabbitmq"']
+  equal: [cluster]
+- source_matchers: ['severity="critical"']
+  target_match_re: {severity: "warning|info"}
+"#;
+    let cfg = normalize_alertmanager_config(yaml).unwrap();
+    assert!(cfg.route.mute_time_intervals.is_empty());
+    assert_eq!(cfg.route.routes[0].mute_time_intervals, ["weekends"]);
+    assert_eq!(cfg.route.routes[0].active_time_intervals, ["office-hours"]);
+    let side = |ms: &[LabelMatcher]| -> Vec<String> {
+        ms.iter()
+            .map(|m| format!("{}{}{}", m.name, m.op, m.value))
+            .collect()
+    };
+    assert_eq!(cfg.inhibit_rules.len(), 2);
+    assert_eq!(side(&cfg.inhibit_rules[0].source), ["alertname=Watchdog"]);
+    assert_eq!(side(&cfg.inhibit_rules[0].target), ["service=rabbitmq"]);
+    assert_eq!(cfg.inhibit_rules[0].equal, ["cluster"]);
+    assert_eq!(side(&cfg.inhibit_rules[1].source), ["severity=critical"]);
+    assert_eq!(
+        side(&cfg.inhibit_rules[1].target),
+        ["severity=~warning|info"]
+    );
+    // None written: an empty list, read (not unknown).
+    let bare = normalize_alertmanager_config("route: {receiver: pd}\n").unwrap();
+    assert!(bare.inhibit_rules.is_empty());
 }

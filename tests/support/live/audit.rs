@@ -26,6 +26,20 @@ pub async fn sdk(region: &str) -> SdkConfig {
 }
 
 /// The `estate.toml` of the estate built in `region`: its region and its own estate tag.
+/// [`estate_config`] with a monitoring plane of which only Loki is in scope: the log groups
+/// are read and the log shipping rules judge, nothing else of the plane is asked for.
+pub fn with_loki(mut estate: EstateConfig) -> EstateConfig {
+    use estate_audit::model::{Monitoring, MonitoringProvider};
+    estate.monitoring = Some(Monitoring {
+        not_used: MonitoringProvider::ALL
+            .into_iter()
+            .filter(|p| *p != MonitoringProvider::Loki)
+            .collect(),
+        ..Default::default()
+    });
+    estate
+}
+
 pub fn estate_config(region: &str) -> EstateConfig {
     EstateConfig {
         region: Some(region.to_string()),

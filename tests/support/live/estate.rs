@@ -12,6 +12,11 @@ use super::moto;
 
 pub const ACCOUNT: &str = "123456789012";
 pub const TAG_KEY: &str = "estate";
+/// The password in the FireLens Loki output's URL: it must never reach an inventory or report.
+pub const LOKI_PASSWORD: &str = "l0ki-Pa55word-never-kept";
+/// The log groups of the compliant estate: the FireLens router's and the webhook's.
+pub const ROUTER_LOG_GROUP: &str = "/ecs/worker-log-router";
+pub const WEBHOOK_LOG_GROUP: &str = "/aws/lambda/webhook";
 
 /// Each test's estate carries its own tag value: the region scan must not see the other tests'.
 pub fn tag_value(region: &str) -> String {
@@ -573,13 +578,7 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
         .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
         .cpu("256")
         .memory("512")
-        .container_definitions(
-            aws_sdk_ecs::types::ContainerDefinition::builder()
-                .name("worker")
-                .image("worker:1")
-                .essential(true)
-                .build(),
-        )
+        .set_container_definitions(Some(worker_containers(region, broken)))
         .send()
         .await
         .expect("task definition")
@@ -671,6 +670,10 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
         }
     }
 
+    if !broken {
+        ship_logs(sdk, region).await;
+    }
+
     // PagerDuty through SNS, the topic encrypted with a customer key whose policy lets
     // CloudWatch publish (the AWS managed alias/aws/sns would not).
     let kms = aws_sdk_kms::Client::new(sdk);
@@ -705,6 +708,94 @@ pub async fn build(sdk: &SdkConfig, region: &str, broken: bool) -> Built {
     )
     .await;
     b
+}
+
+/// The processors' containers: the worker sends through FireLens to Fluent Bit's Loki output
+/// (whose URL carries a password), the router logs through awslogs. The broken estate's worker
+/// has no log configuration and no router.
+fn worker_containers(region: &str, broken: bool) -> Vec<aws_sdk_ecs::types::ContainerDefinition> {
+    use aws_sdk_ecs::types::*;
+    let worker = ContainerDefinition::builder()
+        .name("worker")
+        .image("worker:1")
+        .essential(true);
+    if broken {
+        return vec![worker.build()];
+    }
+    let loki = LogConfiguration::builder()
+        .log_driver(LogDriver::Awsfirelens)
+        .options("Name", "loki")
+        .options(
+            "Url",
+            format!("https://estate:{LOKI_PASSWORD}@loki.estate.internal/loki/api/v1/push"),
+        )
+        .options("Labels", "{job=\"worker\"}")
+        .build()
+        .expect("loki output");
+    let router_logs = LogConfiguration::builder()
+        .log_driver(LogDriver::Awslogs)
+        .options("awslogs-group", ROUTER_LOG_GROUP)
+        .options("awslogs-region", region)
+        .options("awslogs-stream-prefix", "router")
+        .build()
+        .expect("awslogs");
+    vec![
+        worker.log_configuration(loki).build(),
+        ContainerDefinition::builder()
+            .name("log-router")
+            .image("public.ecr.aws/aws-observability/aws-for-fluent-bit:stable")
+            .essential(true)
+            .firelens_configuration(
+                FirelensConfiguration::builder()
+                    .r#type(FirelensConfigurationType::Fluentbit)
+                    .build()
+                    .expect("firelens"),
+            )
+            .log_configuration(router_logs)
+            .build(),
+    ]
+}
+
+/// The log shipping of the compliant estate: the router's and the webhook's groups, each
+/// subscribed whole (no pattern) to a Kinesis stream a shipper reads (moto needs the stream;
+/// it is made with one raw call, as `aws-sdk-kinesis` is not a dependency).
+pub async fn ship_logs(sdk: &SdkConfig, region: &str) {
+    let created = moto::json_call(
+        &moto::url(),
+        region,
+        "kinesis",
+        "Kinesis_20131202.CreateStream",
+        r#"{"StreamName":"estate-log-shipping","ShardCount":1}"#,
+    );
+    assert!(
+        created.starts_with("HTTP/1.0 200") || created.starts_with("HTTP/1.1 200"),
+        "{created}"
+    );
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    for group in [ROUTER_LOG_GROUP, WEBHOOK_LOG_GROUP] {
+        logs.create_log_group()
+            .log_group_name(group)
+            .send()
+            .await
+            .expect("log group");
+        subscribe(sdk, region, group, "").await;
+    }
+}
+
+/// Subscribes `group` to the estate's Kinesis stream with `pattern` (empty: every line).
+pub async fn subscribe(sdk: &SdkConfig, region: &str, group: &str, pattern: &str) {
+    aws_sdk_cloudwatchlogs::Client::new(sdk)
+        .put_subscription_filter()
+        .log_group_name(group)
+        .filter_name("to-loki")
+        .filter_pattern(pattern)
+        .destination_arn(format!(
+            "arn:aws:kinesis:{region}:{ACCOUNT}:stream/estate-log-shipping"
+        ))
+        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/cwl-to-kinesis"))
+        .send()
+        .await
+        .expect("subscription filter");
 }
 
 /// The webhook function (an empty archive: moto stores the code, nothing runs it), tagged as

@@ -197,16 +197,41 @@ fn wait_until_up(url: &str, limit: Duration) -> Result<(), String> {
 /// product does not need (IAM): compiling `aws-sdk-iam` for one CreateRole would cost minutes of
 /// every test build. Moto does not check signatures. Returns the response body.
 pub fn query_call(url: &str, service_host: &str, params: &[(&str, &str)]) -> String {
-    let addr = url.trim_start_matches("http://").trim_end_matches('/');
     let body: String = params
         .iter()
         .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
         .collect::<Vec<_>>()
         .join("&");
+    post(
+        url,
+        &format!(
+            "Host: {service_host}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\n"
+        ),
+        &body,
+    )
+}
+
+/// A raw AWS JSON-protocol call (`X-Amz-Target`), as [`query_call`], for a setup call in
+/// `region` of a service the product does not read (Kinesis: a log subscription's
+/// destination). Returns the response body.
+pub fn json_call(url: &str, region: &str, service: &str, target: &str, body: &str) -> String {
+    post(
+        url,
+        &format!(
+            "Host: {service}.{region}.amazonaws.com\r\nContent-Type: application/x-amz-json-1.1\r\n\
+             X-Amz-Target: {target}\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n"
+        ),
+        body,
+    )
+}
+
+/// One HTTP/1.0 POST to moto with these header lines; the whole answer.
+fn post(url: &str, headers: &str, body: &str) -> String {
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
     let req = format!(
-        "POST / HTTP/1.0\r\nHost: {service_host}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: {}\r\n\r\n{body}",
+        "POST / HTTP/1.0\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     let mut s = TcpStream::connect(addr).expect("connect to moto");

@@ -42,7 +42,7 @@ pub fn protocol_of(service: &str) -> Protocol {
     match service {
         "ec2" => Protocol::Ec2Query,
         "rds" | "elasticache" | "sns" | "sts" | "elasticloadbalancing" => Protocol::AwsQuery,
-        "ecs" | "application-autoscaling" | "kms" => Protocol::AwsJson,
+        "ecs" | "application-autoscaling" | "kms" | "logs" => Protocol::AwsJson,
         "lambda" | "apigateway" => Protocol::RestJson,
         "monitoring" => Protocol::RpcV2Cbor,
         _ => Protocol::Cloudflare,

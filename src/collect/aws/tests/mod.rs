@@ -82,6 +82,7 @@ mod data_stores;
 mod edge;
 mod failures;
 mod functions;
+mod log_shipping;
 mod network;
 mod other_regions;
 mod pagination;
