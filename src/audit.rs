@@ -132,6 +132,7 @@ pub fn is_shared(kind: &str) -> bool {
         "alertmanager.",
         "grafana.",
         "zabbix.",
+        "loki.",
     ]
     .iter()
     .any(|p| kind.starts_with(p))

@@ -24,11 +24,16 @@ enum Want {
     Providers,
     /// An `http://` or `https://` URL with a host.
     Url,
+    /// A Loki tenant id (`model::check_tenant`).
+    Tenant,
+    /// A LogQL stream selector that names its streams (`model::check_selector`); two of them in
+    /// one table must tell their sources apart (`model::check_selector_pair`).
+    Selector,
     /// A table with these keys.
     Sub(&'static [(&'static str, Want)]),
 }
 
-use Want::{List, Pairs, Providers, Sub, Text, Url};
+use Want::{List, Pairs, Providers, Selector, Sub, Tenant, Text, Url};
 
 /// The parts of the monitoring plane, as `not_used` names them (`model::MonitoringProvider`).
 const PROVIDERS: &[&str] = &[
@@ -77,6 +82,15 @@ const SECTIONS: &[(&str, &[(&str, Want)])] = &[
             ("alertmanager", Sub(&[("url", Url)])),
             ("grafana", Sub(&[("url", Url)])),
             ("zabbix", Sub(&[("url", Url), ("host", Text)])),
+            (
+                "loki",
+                Sub(&[
+                    ("url", Url),
+                    ("tenant", Tenant),
+                    ("ecs_streams", Selector),
+                    ("webhook_streams", Selector),
+                ]),
+            ),
         ],
     ),
     (
@@ -142,6 +156,8 @@ fn check_table(file: &mut File<'_>, table: &Table<'_>, name: &str, keys: &[(&str
 
 /// Records every value of `keys` in `table` that is not what its key wants.
 fn check_values(file: &mut File<'_>, table: &Table<'_>, keys: &[(&str, Want)]) {
+    // The selectors that read well, to be told apart from each other.
+    let mut selectors = Vec::new();
     for (key, want) in keys {
         let Some(v) = table.get(*key) else {
             continue;
@@ -190,8 +206,33 @@ fn check_values(file: &mut File<'_>, table: &Table<'_>, keys: &[(&str, Want)]) {
                     );
                 }
             }
+            Tenant => {
+                if let Some(t) = file.string(key, v) {
+                    if let Err(why) = crate::model::check_tenant(&t) {
+                        file.error(v.span(), format!("`{key}`: `{t}`: {why}"));
+                    }
+                }
+            }
+            Selector => {
+                let Some(sel) = file.string(key, v) else {
+                    continue;
+                };
+                if let Err(why) = crate::model::check_selector(&sel) {
+                    let msg = format!(
+                        "`{key}`: `{sel}` is not a stream selector this audit can use: {why}"
+                    );
+                    file.error(v.span(), msg);
+                } else {
+                    selectors.push((sel, v.span()));
+                }
+            }
             // A table: its keys are checked by `check_table`.
             Sub(_) => {}
+        }
+    }
+    if let [(a, _), (b, span)] = selectors.as_slice() {
+        if let Err(why) = crate::model::check_selector_pair(a, b) {
+            file.error(span.clone(), why);
         }
     }
 }
@@ -339,6 +380,45 @@ mod tests {
     }
 
     #[test]
+    fn lokis_selectors_and_tenant_are_checked_where_they_are_written() {
+        let ok = "[monitoring.loki]\nurl = \"http://loki:3100\"\ntenant = \"estate\"\n\
+                  ecs_streams = '{ecs_cluster=\"estate\", ecs_service=\"worker\"}'\n\
+                  webhook_streams = '{function_name=\"webhook\"}'\n";
+        let c = EstateConfig::parse(ok, "estate.toml").unwrap();
+        let loki = c.monitoring.unwrap().loki.unwrap();
+        assert_eq!(
+            loki.webhook_streams.as_deref(),
+            Some(r#"{function_name="webhook"}"#)
+        );
+        let got = problems(
+            "[monitoring.loki]\ntenant = \"a b\"\necs_streams = '{job=~\".*\"}'\n\
+             webhook_streams = 'function_name=\"webhook\"'\n",
+        );
+        let at: Vec<(&str, &str)> = got
+            .iter()
+            .map(|(l, m, _)| (l.as_str(), m.as_str()))
+            .collect();
+        assert_eq!(at.len(), 3, "{at:?}");
+        assert_eq!(at[0].0, "estate.toml:2:10");
+        assert!(at[0].1.contains("a space is not allowed"), "{}", at[0].1);
+        assert_eq!(at[1].0, "estate.toml:3:15");
+        assert!(at[1].1.contains("it matches every stream"), "{}", at[1].1);
+        assert_eq!(at[2].0, "estate.toml:4:19");
+        assert!(at[2].1.contains("in braces"), "{}", at[2].1);
+        let got = problems(
+            "[monitoring.loki]\necs_streams = '{ecs_service=\"worker\"}'\n\
+             webhook_streams = '{ecs_service=\"worker\", job=\"x\"}'\n",
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "estate.toml:3:19", "at the second of the two");
+        assert!(
+            got[0].1.starts_with("`ecs_streams` selects every stream"),
+            "{}",
+            got[0].1
+        );
+    }
+
+    #[test]
     fn three_problems_at_three_levels_in_file_order() {
         let got =
             problems("region = 1\n[tiers]\npublic = \"subnet-1\"\n[cloudflare]\nzone = [\"z\"]\n");
@@ -471,7 +551,7 @@ mod tests {
                 .map(|(k, w)| {
                     let w = match w {
                         Pairs | Providers => List,
-                        Url => Text,
+                        Url | Tenant | Selector => Text,
                         Sub(_) => Sub(&[]),
                         w => *w,
                     };

@@ -186,6 +186,7 @@ const CATALOG: &[(&str, Severity, Gate)] = &[
         Severity::High,
         Gate::Operate,
     ),
+    ("loki-streams-recent", Severity::Medium, Gate::Operate),
 ];
 
 fn root() -> &'static Path {

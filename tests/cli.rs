@@ -479,7 +479,7 @@ fn rules_explains_one_rule() {
     insta::assert_snapshot!("rules_explain", out);
     let o = run(&["rules"]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(stdout(&o).contains("61 rules"));
+    assert!(stdout(&o).contains("62 rules"));
     let o = run(&["rules", "aws-rds-not-publik"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
@@ -554,7 +554,7 @@ fn bad_inputs_exit_2_with_a_location() {
 fn validate_and_init() {
     let o = run(&["validate"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("ok: 61 rules"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ok: 62 rules"), "{}", stderr(&o));
     let waivers = root("demo/waivers.toml");
     let o = run(&[
         "validate",

@@ -183,11 +183,15 @@ impl Run {
         String::from_utf8_lossy(&self.out.stderr).into_owned()
     }
 
+    /// The collection errors of the providers faulted here: Loki is in scope only for the log
+    /// groups it makes the AWS collector read, and has no server in this suite, so its own
+    /// error (its URL not set) is the same in every run and left out.
     fn errors(&self) -> Vec<&Value> {
         self.report["collection_errors"]
             .as_array()
             .expect("collection_errors")
             .iter()
+            .filter(|e| e["provider"] != "loki")
             .collect()
     }
 

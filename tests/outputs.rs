@@ -1067,7 +1067,7 @@ fn every_format_says_which_parts_of_the_monitoring_plane_were_judged() {
     let dir = tempfile::tempdir().unwrap();
     let mut inv: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("compliant.json")).unwrap()).unwrap();
-    inv["estate"]["monitoring"]["not_used"] = serde_json::json!(["zabbix"]);
+    inv["estate"]["monitoring"]["not_used"] = serde_json::json!(["zabbix", "loki"]);
     let path = dir.path().join("inv.json");
     std::fs::write(&path, serde_json::to_string(&inv).unwrap()).unwrap();
     let inv_arg = path.to_str().unwrap();
@@ -1097,18 +1097,21 @@ fn every_format_says_which_parts_of_the_monitoring_plane_were_judged() {
     assert!(
         table.contains(
             "monitoring plane: audited pagerduty, prometheus, alertmanager, grafana · out of \
-             scope (declared not used) zabbix · not audited by this version loki"
+             scope (declared not used) zabbix, loki"
         ),
         "{table}"
     );
     let md = out("markdown");
     assert!(md.contains("monitoring plane"), "{md}");
     assert!(
-        md.contains("out of scope (declared not used) zabbix"),
+        md.contains("out of scope (declared not used) zabbix, loki"),
         "{md}"
     );
     let html = out("html");
-    assert!(html.contains("not audited by this version loki"), "{html}");
+    assert!(
+        html.contains("out of scope (declared not used) zabbix, loki"),
+        "{html}"
+    );
 
     let junit = out("junit");
     let doc = roxmltree::Document::parse(&junit).unwrap();
@@ -1134,7 +1137,7 @@ fn every_format_says_which_parts_of_the_monitoring_plane_were_judged() {
         skipped,
         [
             ("zabbix", "out of scope (declared not used)"),
-            ("loki", "not audited by this version")
+            ("loki", "out of scope (declared not used)")
         ]
     );
     let root = doc.root_element();
@@ -1148,12 +1151,12 @@ fn every_format_says_which_parts_of_the_monitoring_plane_were_judged() {
         assert!(parts
             .as_array()
             .unwrap()
-            .contains(&serde_json::json!({"part": "zabbix", "status": "out_of_scope"})));
+            .contains(&serde_json::json!({"part": "loki", "status": "out_of_scope"})));
     }
     let json: serde_json::Value = serde_json::from_str(&out("json")).unwrap();
     assert_eq!(
-        json["scope"]["monitoring"][5],
-        serde_json::json!({"part": "loki", "status": "not_audited_yet"})
+        json["scope"]["monitoring"][4],
+        serde_json::json!({"part": "zabbix", "status": "out_of_scope"})
     );
 
     let samples = parse_exposition(&std::fs::read_to_string(&metrics_file).unwrap());
@@ -1163,7 +1166,7 @@ fn every_format_says_which_parts_of_the_monitoring_plane_were_judged() {
         .map(|s| (s.labels["part"].clone(), s.labels["status"].clone()))
         .collect();
     assert_eq!(parts.len(), 6);
-    assert!(parts.contains(&("zabbix".into(), "out_of_scope".into())));
+    assert!(parts.contains(&("loki".into(), "out_of_scope".into())));
     assert!(parts.contains(&("pagerduty".into(), "audited".into())));
 
     // The demo has no [monitoring]: none of this appears.

@@ -15,7 +15,8 @@ use super::{load_config, plain, write_output, AwsArgs, CollectArgs, Io, EXIT_INC
 use crate::collect::aws::AwsOptions;
 #[cfg(feature = "live")]
 use crate::collect::{
-    self, cloudflare, grafana, pagerduty, prometheus, zabbix, CollectOptions, Collected, Secret,
+    self, cloudflare, grafana, loki, pagerduty, prometheus, zabbix, CollectOptions, Collected,
+    Secret,
 };
 use crate::diag::Diagnostics;
 use crate::model::EstateConfig;
@@ -80,6 +81,11 @@ fn collect_options(
         )?,
         ..prometheus::Options::default()
     };
+    let loki_credential = credential(
+        crate::model::MonitoringProvider::Loki,
+        loki::BEARER_VAR,
+        loki::BASIC_VAR,
+    )?;
     let grafana_token = monitoring_token(
         crate::model::MonitoringProvider::Grafana,
         grafana::TOKEN_VAR,
@@ -119,6 +125,10 @@ fn collect_options(
         zabbix: zabbix::Options {
             token: zabbix_token,
             ..zabbix::Options::default()
+        },
+        loki: loki::Options {
+            credential: loki_credential,
+            ..loki::Options::default()
         },
         timeout,
     })

@@ -93,23 +93,10 @@ impl Default for Options {
 }
 
 /// The outcome of one collection.
-#[derive(Debug, Default)]
-pub struct Collected {
-    pub resources: Vec<Resource>,
-    pub errors: Vec<CollectionError>,
-    pub usage: crate::stats::ServiceCalls,
-}
+pub type Collected = super::SharedPart;
 
 fn error(service: &str, kind: ErrorKind, message: String) -> CollectionError {
-    CollectionError {
-        provider: "grafana".into(),
-        service: service.into(),
-        kinds: vec![kind::GRAFANA_INSTANCE.to_string()],
-        kind,
-        message,
-        region: None,
-        account: None,
-    }
+    super::plane_error("grafana", kind::GRAFANA_INSTANCE, service, kind, message)
 }
 
 /// One GET of an allowlisted path: its JSON, or what went wrong (with the permission it needs).

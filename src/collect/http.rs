@@ -319,7 +319,7 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     auth: Option<Auth>,
-    headers: Vec<(reqwest::header::HeaderName, &'static str)>,
+    headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
     /// Headers naming the seconds to wait after a `429`, in order of preference.
     wait_headers: &'static [&'static str],
     limits: Limits,
@@ -345,7 +345,7 @@ impl Client {
         what: &str,
         base: &str,
         auth: Option<Auth>,
-        headers: Vec<(reqwest::header::HeaderName, &'static str)>,
+        headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
         wait_headers: &'static [&'static str],
         limits: Limits,
     ) -> Result<Self, String> {
@@ -450,7 +450,7 @@ impl Client {
                 req = req.header(reqwest::header::AUTHORIZATION, a.header.clone());
             }
             for (name, value) in &self.headers {
-                req = req.header(name.clone(), *value);
+                req = req.header(name.clone(), value.clone());
             }
             let resp = match req.send().await {
                 Ok(r) => r,
@@ -512,6 +512,19 @@ pub async fn get_json(
     query: &[(&str, &str)],
     error_detail: fn(&Value) -> Option<String>,
 ) -> Result<(u16, Value), (ErrorKind, String)> {
+    get_json_with(c, reads, path, query, error_detail, text_detail).await
+}
+
+/// [`get_json`] with the words for a non-JSON error body chosen by the caller (`text_detail`
+/// there): an API whose errors are plain text quotes them as its own.
+pub async fn get_json_with(
+    c: &Client,
+    reads: &[Read],
+    path: &str,
+    query: &[(&str, &str)],
+    error_detail: fn(&Value) -> Option<String>,
+    text: fn(&[u8]) -> String,
+) -> Result<(u16, Value), (ErrorKind, String)> {
     let endpoint = c.redact(&describe(path, query));
     if !allowed(reads, path) {
         return Err((
@@ -538,9 +551,9 @@ pub async fn get_json(
         )),
         Ok(v) => Err(fail(
             kind_of(status),
-            error_detail(&v).unwrap_or_else(|| text_detail(&answer.body)),
+            error_detail(&v).unwrap_or_else(|| text(&answer.body)),
         )),
-        Err(_) => Err(fail(kind_of(status), text_detail(&answer.body))),
+        Err(_) => Err(fail(kind_of(status), text(&answer.body))),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod aws;
 pub mod cloudflare;
 pub mod grafana;
 pub mod http;
+pub mod loki;
 pub mod pagerduty;
 pub mod prometheus;
 pub mod zabbix;
@@ -203,6 +204,7 @@ pub struct CollectOptions {
     pub prometheus: prometheus::Options,
     pub grafana: grafana::Options,
     pub zabbix: zabbix::Options,
+    pub loki: loki::Options,
     /// The whole collection's time (`--timeout`); [`DEFAULT_TIMEOUT`] when `None`.
     pub timeout: Option<Duration>,
 }
@@ -215,22 +217,48 @@ pub struct Collected {
     pub services: BTreeMap<String, ServiceCalls>,
 }
 
+/// What the collector of a part that belongs to no AWS account read (PagerDuty, Grafana, Loki):
+/// its resources, its collection errors and its requests.
+#[derive(Debug, Default)]
+pub struct SharedPart {
+    pub resources: Vec<model::Resource>,
+    pub errors: Vec<CollectionError>,
+    pub usage: ServiceCalls,
+}
+
+/// A collection error of a monitoring-plane provider: over its one kind, in no account or region.
+pub(crate) fn plane_error(
+    provider: &str,
+    kind_name: &str,
+    service: &str,
+    kind: ErrorKind,
+    message: String,
+) -> CollectionError {
+    CollectionError {
+        provider: provider.into(),
+        service: service.into(),
+        kinds: vec![kind_name.to_string()],
+        kind,
+        message,
+        region: None,
+        account: None,
+    }
+}
+
 impl Collected {
-    /// A provider that belongs to no AWS account: its requests as one service of `--stats`, its
-    /// resources and errors with the first inventory.
-    fn add_shared(
-        &mut self,
-        service: &str,
-        usage: ServiceCalls,
-        resources: Vec<model::Resource>,
-        errors: Vec<CollectionError>,
-    ) {
-        if usage.calls > 0 {
-            self.services.entry(service.into()).or_default().add(usage);
+    /// A part that belongs to no AWS account (Cloudflare, the monitoring plane): its resources and
+    /// errors go with the first inventory, its requests to `--stats` as `service` (when it made
+    /// any).
+    fn add_shared(&mut self, service: &str, part: SharedPart) {
+        if part.usage.calls > 0 {
+            self.services
+                .entry(service.into())
+                .or_default()
+                .add(part.usage);
         }
         let first = &mut self.inventories[0];
-        first.resources.extend(resources);
-        first.collection_errors.extend(errors);
+        first.resources.extend(part.resources);
+        first.collection_errors.extend(part.errors);
     }
 }
 
@@ -300,15 +328,27 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
             .map(|u| u.url.as_str());
         Some(grafana::collect(&graf_opts, url).await)
     };
+    let loki_opts = loki::Options {
+        deadline: Some(deadline),
+        ..opts.loki.clone()
+    };
+    let logs = async {
+        if !opts.estate.audits(model::MonitoringProvider::Loki) {
+            return None;
+        }
+        let config = monitoring.and_then(|m| m.loki.as_ref());
+        Some(loki::collect(&loki_opts, config, opts.now).await)
+    };
     // Every provider at once: the audit waits on the network, not on any one collector.
     // PagerDuty's second step needs the routes' keys (the alarms', Grafana's contact points'),
     // so it follows the AWS and Grafana collections.
-    let (aws, cf, pd, prom, graf) = tokio::join!(
+    let (aws, cf, pd, prom, graf, logs) = tokio::join!(
         aws::collect_accounts(&aws_opts, &opts.estate),
         cloudflare::collect(&cf_opts, &opts.estate.cloudflare),
         pd_listing,
         prom,
-        graf
+        graf,
+        logs
     );
     let mut out = Collected::default();
     for collection in aws {
@@ -330,13 +370,6 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
         inv.generated_at = Some(opts.now);
         out.inventories.push(inv);
     }
-    // Cloudflare's requests count as one service of `--stats`, beside each AWS service.
-    if cf.usage.calls > 0 {
-        out.services
-            .entry("cloudflare".into())
-            .or_default()
-            .add(cf.usage);
-    }
     // Zabbix follows the AWS collection: the RabbitMQ instances found there name the host to
     // look for when estate.toml does not.
     let zbx = collect_zabbix(opts, deadline, &out.inventories).await;
@@ -356,31 +389,37 @@ pub async fn collect(opts: &CollectOptions) -> Collected {
         }
         None => None,
     };
-    let first = &mut out.inventories[0];
     if let Some(zone) = &opts.estate.cloudflare.zone {
-        first.scope.cloudflare_zones.push(zone.clone());
+        out.inventories[0].scope.cloudflare_zones.push(zone.clone());
     }
-    first.resources.extend(cf.resources);
-    first.collection_errors.extend(cf.errors);
+    // Cloudflare's requests count as one service of `--stats`, beside each AWS service.
+    out.add_shared(
+        "cloudflare",
+        SharedPart {
+            resources: cf.resources,
+            errors: cf.errors,
+            usage: cf.usage,
+        },
+    );
     if let Some(pd) = pd {
-        if pd.usage.calls > 0 {
-            out.services
-                .entry("pagerduty".into())
-                .or_default()
-                .add(pd.usage);
-        }
-        let first = &mut out.inventories[0];
-        first.resources.extend(pd.resources);
-        first.collection_errors.extend(pd.errors);
+        out.add_shared("pagerduty", pd);
     }
-    out.add_shared("grafana", graf.usage, graf.resources, graf.errors);
-    out.add_shared("zabbix", zbx.usage, zbx.resources, zbx.errors);
+    out.add_shared("grafana", graf);
+    out.add_shared("zabbix", zbx);
     for (server, calls) in prom.usage {
         out.services.entry(server.into()).or_default().add(calls);
     }
-    let first = &mut out.inventories[0];
-    first.resources.extend(prom.resources);
-    first.collection_errors.extend(prom.errors);
+    out.add_shared(
+        "prometheus",
+        SharedPart {
+            resources: prom.resources,
+            errors: prom.errors,
+            usage: ServiceCalls::default(),
+        },
+    );
+    if let Some(logs) = logs {
+        out.add_shared("loki", logs);
+    }
     out
 }
 
@@ -454,6 +493,7 @@ pub fn required_permissions() -> String {
         prometheus::permissions_section(),
         grafana::permissions_section(),
         zabbix::permissions_section(),
+        loki::permissions_section(),
     ];
     sections.join("\n")
 }
@@ -561,6 +601,7 @@ mod tests {
             prometheus: prometheus::Options::default(),
             grafana: grafana::Options::default(),
             zabbix: zabbix::Options::default(),
+            loki: loki::Options::default(),
             timeout: None,
         };
         let dbg = format!("{opts:?} {opts:#?}");

@@ -7,6 +7,7 @@
 //! derived field of a kind, so a stale value from the input never survives.
 
 use super::coverage::Component;
+use super::loki::Source;
 use super::net::Family;
 use super::reach::{dual_stack_hop, is_igw_route, Hop};
 use super::{cluster_name, Ctx};
@@ -47,12 +48,14 @@ impl<'a> Ctx<'a> {
                     l.function_name.as_deref().map(Component::Function),
                     f.alarm_names.as_deref(),
                 );
+                let loki = self.loki.component(Source::Webhook, f.is_webhook);
                 Attrs::LambdaFunction(LambdaFunction {
                     log_shipping: self.lambda_log_shipping(r, l),
                     alarm_categories_covered: cov.covered,
                     alarm_categories_missing: cov.missing,
                     alarm_coverage_gaps: cov.gaps,
                     alarms_not_counted: cov.not_counted,
+                    loki,
                     ..f
                 })
             }
@@ -406,8 +409,10 @@ impl<'a> Ctx<'a> {
                 .map(|(c, n)| Component::Service(c, n)),
             alarm_names.as_deref(),
         );
+        let is_processor = self.is_processor(s);
         EcsService {
-            is_processor: self.is_processor(s),
+            is_processor,
+            loki: self.loki.component(Source::Ecs, is_processor),
             log_shipping: self.ecs_log_shipping(r, s),
             network_mode,
             subnet_tiers: nc.and_then(|n| self.tiers_of(Some(&n.subnet_ids))),

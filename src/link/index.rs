@@ -96,6 +96,8 @@ pub(super) struct Ctx<'a> {
     pub(super) prometheus: super::prometheus::PrometheusIndex<'a>,
     /// Zabbix servers.
     pub(super) zabbix: super::zabbix::ZabbixIndex<'a>,
+    /// Loki's server, configuration and errors.
+    pub(super) loki: super::loki::LokiIndex<'a>,
     pub(super) log_groups: super::logs::LogGroups<'a>,
     pub(super) cf_ranges: Option<RangeSet>,
     pub(super) zone: Option<&'a CloudflareZone>,
@@ -198,6 +200,7 @@ impl<'a> Ctx<'a> {
             pagerduty: super::pagerduty::PagerDutyIndex::new(cfg, errors),
             prometheus: super::prometheus::PrometheusIndex::new(cfg),
             zabbix: super::zabbix::ZabbixIndex::new(cfg),
+            loki: super::loki::LokiIndex::new(cfg, errors),
             log_groups: super::logs::LogGroups::new(resources),
             cf_ranges: None,
             zone: None,
@@ -395,6 +398,7 @@ impl<'a> Ctx<'a> {
             Attrs::PrometheusServer(s) => self.prometheus.add_prometheus(s),
             Attrs::AlertmanagerServer(a) => self.prometheus.add_alertmanager(a),
             Attrs::ZabbixServer(z) => self.zabbix.add(z),
+            Attrs::LokiServer(l) => self.loki.add(l),
             _ => {}
         }
     }

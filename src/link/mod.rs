@@ -38,6 +38,7 @@ pub mod iam;
 mod index;
 mod keys;
 mod logs;
+mod loki;
 pub mod net;
 mod origin;
 mod pagerduty;

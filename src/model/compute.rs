@@ -78,6 +78,10 @@ pub struct LambdaFunction {
     /// (`<alarm>: <why>`), at most 20, the last line saying how many more.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub alarms_not_counted: Option<Vec<String>>,
+    /// *Derived*, on the spec's webhook function when Loki is audited: its logs in Loki in the
+    /// last hour.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub loki: Option<super::ComponentLoki>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
@@ -194,6 +198,10 @@ pub struct EcsService {
     /// (`<alarm>: <why>`), at most 20, the last line saying how many more.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub alarms_not_counted: Option<Vec<String>>,
+    /// *Derived*, on the spec's processor service when Loki is audited: its logs in Loki in the
+    /// last hour.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub loki: Option<super::ComponentLoki>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]

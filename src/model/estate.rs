@@ -160,6 +160,9 @@ pub struct Monitoring {
     /// Where Zabbix's API answers (its API token comes from `ZABBIX_API_TOKEN`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zabbix: Option<ZabbixApi>,
+    /// Where Loki answers and which streams are whose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loki: Option<LokiConfig>,
 }
 
 /// `[monitoring.zabbix]`: the frontend's `api_jsonrpc.php` URL, and optionally the RabbitMQ
@@ -170,6 +173,26 @@ pub struct ZabbixApi {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+}
+
+/// `[monitoring.loki]`: Loki's base URL, the tenant, and the LogQL stream selectors of the
+/// spec's two log sources (an optional bearer token or basic auth comes from the environment,
+/// `LOKI_BEARER_TOKEN` or `LOKI_BASIC_AUTH`). Every key may be missing: the findings then say
+/// which one to set.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LokiConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Sent as `X-Scope-OrgID` (a multi-tenant Loki answers nothing without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The ECS processors' streams, e.g. `{ecs_cluster="estate", ecs_service="worker"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecs_streams: Option<String>,
+    /// The webhook function's streams, e.g. `{function_name="webhook"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_streams: Option<String>,
 }
 
 /// `[monitoring.prometheus]`, `[monitoring.alertmanager]`: the server's base URL.
@@ -220,6 +243,7 @@ impl MonitoringProvider {
                 | MonitoringProvider::Alertmanager
                 | MonitoringProvider::Grafana
                 | MonitoringProvider::Zabbix
+                | MonitoringProvider::Loki
         )
     }
 

@@ -21,6 +21,7 @@ mod estate;
 mod grafana;
 pub mod json;
 mod logs;
+mod loki;
 mod monitoring;
 mod network;
 mod pagerduty;
@@ -39,6 +40,7 @@ pub use edge::*;
 pub use estate::*;
 pub use grafana::*;
 pub use logs::*;
+pub use loki::*;
 pub use monitoring::*;
 pub use network::*;
 pub use pagerduty::*;
@@ -295,6 +297,8 @@ kinds! {
     GrafanaInstance(GrafanaInstance) = "grafana.instance" as GRAFANA_INSTANCE,
     /// A Zabbix server: the RabbitMQ host, its triggers, the trigger actions and media types.
     ZabbixServer(ZabbixServer) = "zabbix.server" as ZABBIX_SERVER,
+    /// A Loki: lines in the last hour from the ECS processors' and the webhook's streams.
+    LokiServer(LokiServer) = "loki.server" as LOKI_SERVER,
 }
 
 /// Found by its tags in another region (`aws-region-single`): the ARN is the resource id and the

@@ -69,7 +69,7 @@ impl Api {
                 header,
                 secret: token,
             }),
-            vec![(ACCEPT, ACCEPT_V2)],
+            vec![(ACCEPT, HeaderValue::from_static(ACCEPT_V2))],
             &["ratelimit-reset", "retry-after"],
             opts.limits,
         )?;

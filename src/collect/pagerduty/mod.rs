@@ -92,12 +92,7 @@ impl Default for Options {
 }
 
 /// The outcome of one collection.
-#[derive(Debug, Default)]
-pub struct Collected {
-    pub resources: Vec<Resource>,
-    pub errors: Vec<CollectionError>,
-    pub usage: crate::stats::ServiceCalls,
-}
+pub type Collected = super::SharedPart;
 
 /// What [`list`] read: the client and every service with an integration key, or why not.
 #[derive(Debug)]
@@ -107,15 +102,7 @@ pub struct Listing {
 }
 
 fn error(service: &str, kind: ErrorKind, message: String) -> CollectionError {
-    CollectionError {
-        provider: "pagerduty".into(),
-        service: service.into(),
-        kinds: vec![kind::PAGERDUTY_SERVICE.to_string()],
-        kind,
-        message,
-        region: None,
-        account: None,
-    }
+    super::plane_error("pagerduty", kind::PAGERDUTY_SERVICE, service, kind, message)
 }
 
 /// The collection error of a failed call; an access problem names the scope it needs.

@@ -109,7 +109,7 @@ impl Credential {
         Ok(Some(Credential::Basic(b)))
     }
 
-    fn auth(&self) -> Result<http::Auth, String> {
+    pub(super) fn auth(&self) -> Result<http::Auth, String> {
         use base64::Engine as _;
         let (value, secret) = match self {
             Credential::Bearer(t) => (format!("Bearer {}", t.expose()), t.clone()),
@@ -164,15 +164,7 @@ fn error(provider: &str, service: &str, kind: ErrorKind, message: String) -> Col
     } else {
         kind::ALERTMANAGER_SERVER
     };
-    CollectionError {
-        provider: provider.into(),
-        service: service.into(),
-        kinds: vec![k.to_string()],
-        kind,
-        message,
-        region: None,
-        account: None,
-    }
+    super::plane_error(provider, k, service, kind, message)
 }
 
 /// What `estate.toml` says of one server: audited with this URL, or audited with none.

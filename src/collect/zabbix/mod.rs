@@ -91,12 +91,7 @@ pub struct Target<'a> {
 }
 
 /// The outcome of one collection.
-#[derive(Debug, Default)]
-pub struct Collected {
-    pub resources: Vec<Resource>,
-    pub errors: Vec<CollectionError>,
-    pub usage: crate::stats::ServiceCalls,
-}
+pub type Collected = super::SharedPart;
 
 /// A collection error of `service`. Only the failures that leave the media types (and so the
 /// key check on the server itself) unknown block `zabbix.server`'s rules; a host, trigger or
