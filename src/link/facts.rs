@@ -50,12 +50,12 @@ impl<'a> Ctx<'a> {
                 );
                 let loki = self.loki.component(Source::Webhook, f.is_webhook);
                 Attrs::LambdaFunction(LambdaFunction {
-                    log_shipping: self.lambda_log_shipping(r, l),
+                    log_shipping: self.lambda_log_shipping(r, l).map(Box::new),
                     alarm_categories_covered: cov.covered,
                     alarm_categories_missing: cov.missing,
                     alarm_coverage_gaps: cov.gaps,
                     alarms_not_counted: cov.not_counted,
-                    loki,
+                    loki: loki.map(Box::new),
                     ..f
                 })
             }
@@ -228,8 +228,8 @@ impl<'a> Ctx<'a> {
             } else {
                 None
             },
-            prometheus: (is_rabbitmq == Some(true)).then(|| self.prometheus.host(r, i)),
-            zabbix: (is_rabbitmq == Some(true)).then(|| self.zabbix.host(r, i)),
+            prometheus: (is_rabbitmq == Some(true)).then(|| Box::new(self.prometheus.host(r, i))),
+            zabbix: (is_rabbitmq == Some(true)).then(|| Box::new(self.zabbix.host(r, i))),
             ingress_beyond_clients: if is_rabbitmq == Some(true) {
                 ingress
                     .as_deref()
@@ -412,8 +412,8 @@ impl<'a> Ctx<'a> {
         let is_processor = self.is_processor(s);
         EcsService {
             is_processor,
-            loki: self.loki.component(Source::Ecs, is_processor),
-            log_shipping: self.ecs_log_shipping(r, s),
+            loki: self.loki.component(Source::Ecs, is_processor).map(Box::new),
+            log_shipping: self.ecs_log_shipping(r, s).map(Box::new),
             network_mode,
             subnet_tiers: nc.and_then(|n| self.tiers_of(Some(&n.subnet_ids))),
             scalable_targets: scaling.targets,

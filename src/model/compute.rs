@@ -58,7 +58,7 @@ pub struct LambdaFunction {
     pub origin_secret_header: Option<bool>,
     /// *Derived* (the processors' services and the webhook): where its logs go.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub log_shipping: Option<LogShipping>,
+    pub log_shipping: Option<Box<LogShipping>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub alarm_names: Option<Vec<String>>,
     /// *Derived*: the spec's alarm categories for this kind (docs/design.md §3, "Alarm
@@ -81,7 +81,7 @@ pub struct LambdaFunction {
     /// *Derived*, on the spec's webhook function when Loki is audited: its logs in Loki in the
     /// last hour.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub loki: Option<super::ComponentLoki>,
+    pub loki: Option<Box<super::ComponentLoki>>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
@@ -174,7 +174,7 @@ pub struct EcsService {
     pub scaling_alarm_problems: Option<Vec<String>>,
     /// *Derived* (the processors' services and the webhook): where its logs go.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub log_shipping: Option<LogShipping>,
+    pub log_shipping: Option<Box<LogShipping>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<Ingress>>,
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
@@ -201,7 +201,7 @@ pub struct EcsService {
     /// *Derived*, on the spec's processor service when Loki is audited: its logs in Loki in the
     /// last hour.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub loki: Option<super::ComponentLoki>,
+    pub loki: Option<Box<super::ComponentLoki>>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]

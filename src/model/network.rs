@@ -230,10 +230,10 @@ pub struct Instance {
     pub broker_ports_open: Option<Vec<String>>,
     /// *Derived* (the RabbitMQ host): what Prometheus and Alertmanager do for it.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub prometheus: Option<super::HostPrometheus>,
+    pub prometheus: Option<Box<super::HostPrometheus>>,
     /// *Derived* (the RabbitMQ host): what Zabbix does for it.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub zabbix: Option<super::HostZabbix>,
+    pub zabbix: Option<Box<super::HostZabbix>>,
     /// *Derived* (the RabbitMQ host): each way in of `ingress` from anything but the webhook's,
     /// the processors' or the broker's own security groups, in words with its security group.
     /// Null: a source's users are unknown.
