@@ -35,16 +35,6 @@ enum Want {
 
 use Want::{List, Pairs, Providers, Selector, Sub, Tenant, Text, Url};
 
-/// The parts of the monitoring plane, as `not_used` names them (`model::MonitoringProvider`).
-const PROVIDERS: &[&str] = &[
-    "pagerduty",
-    "prometheus",
-    "alertmanager",
-    "grafana",
-    "zabbix",
-    "loki",
-];
-
 /// The plain keys of the top level.
 const TOP: &[(&str, Want)] = &[("region", Text)];
 
@@ -177,18 +167,20 @@ fn check_values(file: &mut File<'_>, table: &Table<'_>, keys: &[(&str, Want)]) {
                 }
             }
             Providers => {
+                // The parts as `not_used` names them: the model's own names, in its order.
+                let names = crate::model::MonitoringProvider::ALL.map(|p| p.as_str());
                 for (item, span) in file.strings(key, v).unwrap_or_default() {
-                    if PROVIDERS.contains(&item.as_str()) {
+                    if names.contains(&item.as_str()) {
                         continue;
                     }
                     let mut d = file.at(
                         span,
                         format!("`{key}`: `{item}` is not a part of the monitoring plane"),
                     );
-                    if let Some(s) = crate::text::suggest(&item, PROVIDERS.iter().copied()) {
+                    if let Some(s) = crate::text::suggest(&item, names.iter().copied()) {
                         d = d.with_note(format!("help: did you mean `{s}`?"));
                     }
-                    file.push(d.with_note(format!("allowed: {}", PROVIDERS.join(", "))));
+                    file.push(d.with_note(format!("allowed: {}", names.join(", "))));
                 }
             }
             Url => {
